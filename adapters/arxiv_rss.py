@@ -1,0 +1,161 @@
+"""The day's announcement from arXiv's RSS feed (rss.arxiv.org), read with feedparser.
+
+HTTP errors, 429s and malformed XML are retried with exponential backoff (honouring Retry-After),
+then reported with a message that says what to do. The announcement date is the feed's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+import xml.sax
+from collections.abc import Iterable
+from typing import Any
+
+import feedparser
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from bot.errors import FeedError
+from bot.models import Announcement, Paper, normalize_arxiv_id
+
+_PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE | re.DOTALL)
+USER_AGENT = "arxiv-digest/0.1 (+https://github.com/arxiv-digest)"
+MAX_RETRY_AFTER = 120.0
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def strip_abstract_prefix(text: str) -> str:
+    """``arXiv:2503.03213v1 Announce Type: new \\nAbstract: Text`` → ``Text``."""
+    return " ".join(_PREFIX.sub("", text, count=1).split())
+
+
+def split_authors(creator: str) -> tuple[str, ...]:
+    """``dc:creator`` holds "A, B, C" (older feeds: "A, B and C")."""
+    parts = re.split(r",\s*|\s+and\s+", creator.strip())
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def _feed_date(parsed: Any) -> dt.date | None:
+    """The announcement date as the feed states it (its own timezone), never the local clock."""
+    candidates = [parsed.feed.get("published"), parsed.feed.get("updated")]
+    candidates += [entry.get("published") for entry in parsed.entries[:1]]
+    for raw in candidates:
+        if raw:
+            try:
+                return email.utils.parsedate_to_datetime(raw).date()
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def parse_feed(content: bytes | str, *, keep_types: Iterable[str], source: str = "") -> Announcement:
+    """Parse RSS text into an Announcement: filter announce types, dedupe IDs, clean abstracts."""
+    parsed = feedparser.parse(content)
+    if parsed.bozo and isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
+        raise _Retryable(f"the feed is not well-formed XML ({parsed.bozo_exception})")
+    if not parsed.feed and not parsed.entries:
+        raise _Retryable("the answer is not an RSS feed")
+    date = _feed_date(parsed)
+    if date is None:
+        raise _Retryable("the feed carries no publication date")
+    keep = {t.strip().lower() for t in keep_types}
+    papers: dict[str, Paper] = {}
+    for entry in parsed.entries:
+        announce_type = str(entry.get("arxiv_announce_type", "new")).strip().lower()
+        if announce_type not in keep:
+            continue
+        arxiv_id = normalize_arxiv_id(entry.get("id") or entry.get("link", ""))
+        if arxiv_id is None or arxiv_id in papers:
+            continue
+        papers[arxiv_id] = Paper(
+            arxiv_id=arxiv_id,
+            title=" ".join(entry.get("title", "").split()),
+            authors=split_authors(entry.get("author", "")),
+            abstract=strip_abstract_prefix(entry.get("summary", "")),
+            categories=tuple(tag["term"] for tag in entry.get("tags", []) if tag.get("term")),
+            announce_type=announce_type,
+        )
+    return Announcement(date=date, papers=tuple(papers.values()), total_in_feed=len(parsed.entries), source=source)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return min(float(value), MAX_RETRY_AFTER)
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
+
+
+class RSSFetcher:
+    def __init__(
+        self,
+        url: str,
+        *,
+        keep_types: Iterable[str] = ("new", "cross"),
+        retries: int = 4,
+        timeout: float = 30.0,
+        base_delay: float = 2.0,
+    ) -> None:
+        self.url = url
+        self.keep_types = tuple(keep_types)
+        self.retries = retries
+        self.timeout = timeout
+        self.base_delay = base_delay
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = self.base_delay * 2 ** (state.attempt_number - 1)
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        return backoff
+
+    async def fetch(self) -> Announcement:
+        if self.url.startswith(("file://", "/")) or not self.url.startswith("http"):
+            path = self.url.removeprefix("file://")
+            with open(path, "rb") as handle:
+                return parse_feed(handle.read(), keep_types=self.keep_types, source=path)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            reraise=True,
+        )
+        try:
+            async with httpx.AsyncClient(
+                timeout=self.timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+            ) as client:
+                async for attempt in retrying:
+                    with attempt:
+                        return await self._fetch_once(client)
+        except _Retryable as exc:
+            raise FeedError(
+                f"Could not read the arXiv feed {self.url} after {self.retries + 1} attempts: {exc}. "
+                "arXiv may be down or rate-limiting; try again in a few minutes, or check ARXIV_RSS_URL."
+            ) from exc
+        raise AssertionError("unreachable")
+
+    async def _fetch_once(self, client: httpx.AsyncClient) -> Announcement:
+        try:
+            response = await client.get(self.url)
+        except httpx.TimeoutException as exc:
+            raise _Retryable("the request timed out") from exc
+        except httpx.TransportError as exc:
+            raise _Retryable(f"network error: {exc}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
+        if response.status_code >= 400:
+            raise FeedError(
+                f"The arXiv feed {self.url} answered HTTP {response.status_code}. "
+                "Check DIGEST_CATEGORIES (e.g. cs.LG,cs.AI) and ARXIV_RSS_URL."
+            )
+        return parse_feed(response.content, keep_types=self.keep_types, source=self.url)

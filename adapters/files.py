@@ -1,0 +1,137 @@
+"""Digest files: ``YYYY-MM/YYYY-MM-DD-output.md`` in the seed's layout and a ``.json`` twin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.models import Digest, Usage
+from bot.pricing import cost_of, format_cost
+
+APPROXIMATE_BANNER = (
+    "> **Approximate scores.** No OPENAI_API_KEY was set, so these papers were ranked by local TF-IDF "
+    "similarity to the criteria, not by an LLM. Set OPENAI_API_KEY for real judgments."
+)
+
+
+def _md_link_text(text: str) -> str:
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def _token_table(digest: Digest) -> list[str]:
+    usage, price = digest.usage, digest.price
+    prompt_cost = cost_of(Usage(usage.prompt_tokens, usage.cached_tokens, 0), price)
+    completion_cost = cost_of(Usage(0, 0, usage.completion_tokens), price)
+    total = digest.cost_usd
+    return [
+        f"| *[{digest.model}]* | Prompt | Cached | Completion | Total |",
+        "|---|---|---|---|---|",
+        f"| **Token** | {usage.prompt_tokens} | {usage.cached_tokens} | {usage.completion_tokens} "
+        f"| {usage.total_tokens} |",
+        f"| **Cost** | {format_cost(prompt_cost)} | (in prompt) | {format_cost(completion_cost)} "
+        f"| {format_cost(total)} |",
+    ]
+
+
+def render_markdown(digest: Digest) -> str:
+    lines = [f"# Personalized Daily Arxiv Papers {digest.date:%m/%d/%Y}", ""]
+    if digest.approximate:
+        lines += [APPROXIMATE_BANNER, ""]
+    lines += [*_token_table(digest), ""]
+    lines += [
+        f"Total arXiv papers: {digest.total_arxiv}",
+        "",
+        f"Total scanned papers: {digest.scanned}",
+        "",
+        f"Total relevant papers: {digest.relevant}",
+        "",
+    ]
+    if digest.unscored:
+        lines += [f"Papers without a score: {len(digest.unscored)} (listed at the end)", ""]
+    for note in digest.notes:
+        lines += [f"> {note}", ""]
+    lines += ["**Table of contents with paper titles:**", ""]
+    for item in digest.ranked:
+        lines += [
+            f"{item.rank}. [{_md_link_text(item.paper.title)}](#user-content-link{item.rank})",
+            f"**Authors:** {', '.join(item.paper.authors)}",
+            "",
+        ]
+    lines += ["---", ""]
+    for item in digest.ranked:
+        paper, judgment = item.paper, item.judgment
+        lines += [
+            f"## {item.rank}. [{_md_link_text(paper.title)}]({paper.url}) <a id=\"link{item.rank}\"></a>",
+            "",
+            f"**ArXiv ID:** {paper.arxiv_id}",
+            "",
+            f"**Authors:** {', '.join(paper.authors)}",
+            "",
+            f"**Abstract:** {paper.abstract}",
+            "",
+            f"**Comment:** {judgment.comment or '—'}",
+            "",
+            f"**Relevance:** {judgment.relevance}",
+            f"**Novelty:** {judgment.novelty}",
+            "",
+            "---",
+            "",
+        ]
+    if digest.unscored:
+        lines += ["## Papers without a score", ""]
+        lines += [f"- [{_md_link_text(p.title)}]({p.url}) ({p.arxiv_id}): {why}" for p, why in digest.unscored]
+        lines += ["", "---", ""]
+    lines += ["# Paper Selection Prompt", "", digest.prompt, ""]
+    return "\n".join(lines)
+
+
+def digest_json(digest: Digest) -> dict[str, Any]:
+    usage = digest.usage
+    return {
+        "date": digest.date.isoformat(),
+        "profile": digest.profile,
+        "model": digest.model,
+        "approximate": digest.approximate,
+        "thresholds": {"relevance": digest.min_relevance, "novelty": digest.min_novelty},
+        "total_arxiv_papers": digest.total_arxiv,
+        "total_scanned_papers": digest.scanned,
+        "total_relevant_papers": digest.relevant,
+        "total_unscored_papers": len(digest.unscored),
+        "usage": {
+            "prompt_tokens": usage.prompt_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "requests": usage.requests,
+        },
+        "cost_usd": digest.cost_usd,
+        "papers": [
+            {
+                "rank": item.rank,
+                "arxiv_id": item.paper.arxiv_id,
+                "title": item.paper.title,
+                "authors": list(item.paper.authors),
+                "abstract": item.paper.abstract,
+                "categories": list(item.paper.categories),
+                "url": item.paper.url,
+                "comment": item.judgment.comment,
+                "relevance": item.judgment.relevance,
+                "novelty": item.judgment.novelty,
+                "score": item.score,
+            }
+            for item in digest.ranked
+        ],
+        "unscored": [{"arxiv_id": p.arxiv_id, "title": p.title, "reason": why} for p, why in digest.unscored],
+        "notes": digest.notes,
+    }
+
+
+def write_digest(digest: Digest, out_dir: Path) -> tuple[Path, Path]:
+    folder = out_dir / f"{digest.date:%Y-%m}"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{digest.date:%Y-%m-%d}-output"
+    md_path, json_path = folder / f"{stem}.md", folder / f"{stem}.json"
+    md_path.write_text(render_markdown(digest), encoding="utf-8")
+    json_path.write_text(json.dumps(digest_json(digest), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return md_path, json_path

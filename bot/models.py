@@ -1,0 +1,137 @@
+"""Domain values shared by the pipeline, the adapters and storage (plain data, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+_ID_RE = re.compile(r"(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE)
+
+
+def normalize_arxiv_id(raw: str) -> str | None:
+    """``arXiv:2503.03213v2`` / ``https://arxiv.org/abs/2503.03213`` → ``2503.03213``; None if not an ID."""
+    text = raw.strip().rstrip("/")
+    text = re.sub(r"^https?://(?:export\.)?arxiv\.org/(?:abs|pdf)/", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^oai:arXiv\.org:", "", text, flags=re.IGNORECASE).removesuffix(".pdf")
+    match = _ID_RE.match(text)
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class Paper:
+    arxiv_id: str
+    title: str
+    authors: tuple[str, ...]
+    abstract: str
+    categories: tuple[str, ...] = ()
+    announce_type: str = "new"
+
+    @property
+    def url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """One day's listing as the feed announced it."""
+
+    date: dt.date
+    papers: tuple[Paper, ...]
+    total_in_feed: int  # items before announce-type filtering and dedupe
+    source: str
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.papers
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A team's view of arXiv: categories, thresholds and the criteria version in force."""
+
+    id: int
+    name: str
+    categories: tuple[str, ...]
+    min_relevance: int
+    min_novelty: int
+    top_n: int | None
+    criteria: str
+    criteria_version: int
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """One paper's scores from a scorer (LLM or the local approximation)."""
+
+    arxiv_id: str
+    relevance: int
+    novelty: int
+    comment: str = ""
+    approximate: bool = False
+
+    @property
+    def score(self) -> int:
+        return self.relevance + self.novelty
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.cached_tokens += other.cached_tokens
+        self.completion_tokens += other.completion_tokens
+        self.requests += other.requests
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class RankedPaper:
+    paper: Paper
+    judgment: Judgment
+    rank: int
+
+    @property
+    def score(self) -> int:
+        return self.judgment.score
+
+
+@dataclass
+class Digest:
+    """Everything a renderer needs for one profile's day."""
+
+    date: dt.date
+    profile: str
+    model: str
+    approximate: bool
+    total_arxiv: int  # papers announced in our categories (after filtering replacements)
+    scanned: int  # papers that have a judgment
+    ranked: list[RankedPaper]
+    unscored: list[tuple[Paper, str]]  # paper and why it has no score
+    usage: Usage
+    cost_usd: float | None  # None: price unknown for this model
+    prompt: str
+    min_relevance: int
+    min_novelty: int
+    price: tuple[float, float, float] | None = None  # USD per 1M tokens: input, cached, output
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def relevant(self) -> int:
+        return len(self.ranked)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One LLM answer: its text and what it cost in tokens."""
+
+    text: str
+    usage: Usage

@@ -1,0 +1,201 @@
+"""The daily job: fetch → score → rank → deliver, for one profile and one announcement day.
+
+Judgments are stored as each LLM reply arrives, so an interrupted run loses at most the batches in
+flight and a repeated run asks the LLM nothing it has already answered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot import local_scorer, prompt
+from bot.errors import BudgetError, DigestError
+from bot.models import Announcement, Digest, Profile, Usage
+from bot.pricing import Price, price_for
+from bot.ranking import rank
+from bot.scoring import ChatModel, LLMScorer
+from bot.settings import Settings
+from storage.store import Store, feed_key
+
+
+class Fetcher(Protocol):
+    async def fetch(self) -> Announcement: ...
+
+
+class Progress(Protocol):
+    def start(self, total: int, description: str) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total: int, description: str) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class RunResult:
+    status: str  # done | partial | empty
+    date: dt.date | None
+    message: str
+    digest: Digest | None = None
+    outputs: list[object] = field(default_factory=list)
+
+
+def empty_day_message(feed: str, date: dt.date | None) -> str:
+    day = f" dated {date:%a %Y-%m-%d}" if date else ""
+    return (
+        f"The arXiv feed for {feed} has no new papers{day}. arXiv announces Sunday to Thursday evenings "
+        "(US Eastern); weekends and holidays have no announcement. Nothing to digest today."
+    )
+
+
+async def get_announcement(
+    store: Store, fetcher: Fetcher, categories: Sequence[str], date: dt.date | None
+) -> Announcement:
+    """The requested day from our database if we have it, else the feed's current announcement."""
+    feed = feed_key(categories)
+    if date is not None:
+        stored = store.load_announcement(feed, date)
+        if stored is not None:
+            return stored
+    announcement = await fetcher.fetch()
+    store.save_announcement(feed, announcement)
+    if date is not None and announcement.date != date:
+        raise DigestError(
+            f"The arXiv feed now carries the announcement of {announcement.date}, and {date} is not in the "
+            f"database. The RSS feed only holds the newest day; run without --date for "
+            f"{announcement.date}, or pick a day that was fetched before."
+        )
+    return announcement
+
+
+def resolve_model(settings: Settings) -> tuple[str, Price | None, bool]:
+    """(model name, price, approximate). Without an API key the local scorer stands in, for free."""
+    if not settings.has_llm:
+        return local_scorer.MODEL_NAME, (0.0, 0.0, 0.0), True
+    price = price_for(settings.model, settings.prices)
+    if price is None and settings.max_cost_usd is not None:
+        raise BudgetError(
+            f"DIGEST_MAX_COST_USD is set but no price is known for model {settings.model!r}, so the budget "
+            f"cannot be enforced. Add one, e.g. DIGEST_PRICES='{{\"{settings.model}\": [0.15, 0.075, 0.6]}}' "
+            "(USD per 1M input, cached input and output tokens), or unset DIGEST_MAX_COST_USD."
+        )
+    return settings.model, price, False
+
+
+async def run_digest(
+    settings: Settings,
+    store: Store,
+    profile: Profile,
+    fetcher: Fetcher,
+    *,
+    chat_factory: Callable[[], ChatModel] | None = None,
+    date: dt.date | None = None,
+    deliver: Sequence[Callable[[Digest], object]] = (),
+    progress: Progress | None = None,
+) -> RunResult:
+    progress = progress or _NoProgress()
+    model, price, approximate = resolve_model(settings)
+    announcement = await get_announcement(store, fetcher, profile.categories, date)
+    if announcement.is_empty:
+        return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
+
+    key = prompt.criteria_key(profile.criteria)
+    papers = list(announcement.papers)
+    judgments = store.get_judgments((p.arxiv_id for p in papers), key, model)
+    todo = [p for p in papers if p.arxiv_id not in judgments]
+    run_id = store.start_run(profile.id, announcement.date, model=model, criteria_key=key)
+
+    usage, failed, flagged, notes = Usage(), {}, set(), []
+    cost: float | None = 0.0
+    if todo and approximate:
+        fresh = local_scorer.score_locally(todo, profile.criteria)
+        store.save_judgments(fresh.values(), key, model)
+        judgments.update(fresh)
+    elif todo:
+        if chat_factory is None:
+            raise DigestError("An OPENAI_API_KEY is set but no LLM client was configured.")
+        chat = chat_factory()
+        scorer = LLMScorer(
+            chat,
+            criteria=profile.criteria,
+            batch_size=settings.batch_size,
+            concurrency=settings.concurrency,
+            price=price,
+            max_cost_usd=settings.max_cost_usd,
+            structured_output=settings.structured_output,
+            on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
+            on_progress=progress.advance,
+        )
+        progress.start(len(todo), f"Scoring {len(todo)} papers with {model}")
+        try:
+            outcome = await scorer.score(todo)
+        finally:
+            progress.stop()
+            close = getattr(chat, "aclose", None)
+            if close is not None:
+                await close()
+        judgments.update(outcome.judgments)
+        usage, failed, flagged, cost = outcome.usage, outcome.failed, outcome.flagged, outcome.cost_usd
+        notes.extend(_summarize(outcome.notes))
+    run = store.add_run_usage(run_id, usage, cost if price is not None else None)
+
+    notes.extend(
+        f"{pid}: its abstract contains text addressed to the model; it was scored on its own so it "
+        "cannot affect other papers." for pid in sorted(flagged)
+    )
+    ranked = rank(
+        papers, judgments, min_relevance=profile.min_relevance, min_novelty=profile.min_novelty, top_n=profile.top_n
+    )
+    unscored = [(p, failed.get(p.arxiv_id, "not scored")) for p in papers if p.arxiv_id not in judgments]
+    day_usage = Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests)
+    digest = Digest(
+        date=announcement.date,
+        profile=profile.name,
+        model=model,
+        approximate=approximate,
+        total_arxiv=len(papers),
+        scanned=len(papers) - len(unscored),
+        ranked=ranked,
+        unscored=unscored,
+        usage=day_usage,
+        cost_usd=run.cost_usd if price is not None else None,
+        prompt=prompt.display_prompt(profile.criteria),
+        min_relevance=profile.min_relevance,
+        min_novelty=profile.min_novelty,
+        price=price,
+        notes=notes,
+    )
+    status = "partial" if unscored else "done"
+    message = (
+        f"{announcement.date}: {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant"
+        + (f", {len(unscored)} without a score" if unscored else "")
+        + (f"; {len(todo)} sent for scoring" if todo else "; all scores were already stored")
+    )
+    store.finish_run(
+        run_id,
+        status=status,
+        total_arxiv=digest.total_arxiv,
+        scanned=digest.scanned,
+        relevant=digest.relevant,
+        unscored=len(unscored),
+        message=message,
+    )
+    outputs = [send(digest) for send in deliver]
+    return RunResult(status, announcement.date, message, digest, outputs)
+
+
+def _summarize(notes: list[str]) -> list[str]:
+    """Collapse repeated parser notes ("ignored a judgment for …") into one line each kind."""
+    ignored = [n for n in notes if n.startswith("ignored")]
+    others = [n for n in notes if not n.startswith("ignored")]
+    if ignored:
+        others.append(f"The LLM's replies held {len(ignored)} judgment(s) that were ignored (IDs not asked "
+                      "about or scores that were not numbers).")
+    return list(dict.fromkeys(others))
+

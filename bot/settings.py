@@ -1,0 +1,90 @@
+"""Runtime settings: every default is an environment variable (or a line in ``.env``).
+
+The variable names are a contract with operators and tests, who point them at stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///arxiv_digest.db"
+
+
+def _split_list(value: object) -> object:
+    """Accept ``cs.LG,cs.AI``, ``cs.LG cs.AI`` or a JSON list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part for part in text.replace(",", " ").split() if part]
+    return value
+
+
+def _plain(name: str) -> AliasChoices:
+    """An env name without the ``DIGEST_`` prefix (OPENAI_API_KEY, DATABASE_URL, …)."""
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DIGEST_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        populate_by_name=True,
+    )
+
+    categories: Annotated[list[str], NoDecode] = Field(default=["cs.LG", "cs.AI"])
+    announce_types: Annotated[list[str], NoDecode] = Field(default=["new", "cross"])
+    model: str = "gpt-4o-mini"
+    min_relevance: int = Field(default=7, ge=1, le=10)
+    min_novelty: int = Field(default=6, ge=1, le=10)
+    top_n: int | None = Field(default=None, ge=1, description="cap on papers in a digest")
+    batch_size: int = Field(default=25, ge=1, le=200, description="papers per LLM request")
+    concurrency: int = Field(default=8, ge=1, le=64, description="LLM requests in flight")
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    llm_timeout: float = Field(default=60.0, gt=0, description="seconds per LLM request")
+    llm_max_retries: int = Field(default=4, ge=0, description="retries on 429/5xx/timeouts")
+    structured_output: bool = Field(default=False, description="ask for a json_schema reply")
+    prices: dict[str, tuple[float, float, float]] = Field(
+        default_factory=dict, description="extra USD prices per 1M tokens: {model: [input, cached, output]}"
+    )
+    max_criteria_chars: int = Field(default=8000, ge=100)
+    fetch_retries: int = Field(default=4, ge=0)
+    fetch_timeout: float = Field(default=30.0, gt=0)
+    retry_base_delay: float = Field(default=2.0, ge=0, description="first backoff step in seconds")
+    arxiv_api_delay: float = Field(default=3.0, ge=0, description="seconds between arXiv API calls")
+    profile: str = Field(default="default", description="profile used by the CLI")
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=_plain("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=_plain("OPENAI_BASE_URL"))
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias=_plain("DATABASE_URL"))
+    arxiv_rss_url: str = Field(default="https://rss.arxiv.org/rss/", validation_alias=_plain("ARXIV_RSS_URL"))
+    arxiv_api_url: str = Field(
+        default="https://export.arxiv.org/api/query", validation_alias=_plain("ARXIV_API_URL")
+    )
+
+    _split_lists = field_validator("categories", "announce_types", mode="before")(
+        lambda cls, v: _split_list(v)
+    )
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _prices_json(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @property
+    def feed_url(self) -> str:
+        """The RSS URL for our categories: ``ARXIV_RSS_URL`` + ``cs.LG+cs.AI``."""
+        base = self.arxiv_rss_url if self.arxiv_rss_url.endswith("/") else self.arxiv_rss_url + "/"
+        return base + "+".join(self.categories)
+
+    @property
+    def has_llm(self) -> bool:
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite:///{path}"

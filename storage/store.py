@@ -1,0 +1,312 @@
+"""Queries on our tables. Each method is one short transaction: no LLM call ever runs inside one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.models import Announcement, Judgment, Paper, Profile, Usage
+from storage.db import init_db, make_engine
+from storage.tables import (
+    AnnouncementRow,
+    CriteriaVersionRow,
+    FeedDayRow,
+    PaperRow,
+    ProfileRow,
+    RunRow,
+    ScoreRow,
+)
+
+
+def feed_key(categories: Iterable[str]) -> str:
+    """A category set's identity, independent of order."""
+    return "+".join(sorted(set(categories)))
+
+
+def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
+    return Paper(
+        arxiv_id=row.arxiv_id,
+        title=row.title,
+        authors=tuple(row.authors),
+        abstract=row.abstract,
+        categories=tuple(row.categories),
+        announce_type=announce_type,
+    )
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        engine = make_engine(url)
+        init_db(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # papers and announcements -------------------------------------------------------------
+
+    def save_papers(self, papers: Iterable[Paper]) -> None:
+        with Session(self.engine) as session:
+            for paper in papers:
+                row = session.get(PaperRow, paper.arxiv_id) or PaperRow(arxiv_id=paper.arxiv_id, title="", abstract="")
+                row.title, row.abstract = paper.title, paper.abstract
+                row.authors, row.categories = list(paper.authors), list(paper.categories)
+                row.updated_at = dt.datetime.now(dt.UTC)
+                session.add(row)
+            session.commit()
+
+    def get_paper(self, arxiv_id: str) -> Paper | None:
+        with Session(self.engine) as session:
+            row = session.get(PaperRow, arxiv_id)
+            return _paper(row) if row else None
+
+    def save_announcement(self, feed: str, announcement: Announcement) -> None:
+        self.save_papers(announcement.papers)
+        with Session(self.engine) as session:
+            day = session.get(FeedDayRow, (feed, announcement.date)) or FeedDayRow(feed=feed, date=announcement.date)
+            day.total_in_feed, day.source = announcement.total_in_feed, announcement.source
+            day.fetched_at = dt.datetime.now(dt.UTC)
+            session.add(day)
+            known = set(
+                session.exec(
+                    select(AnnouncementRow.arxiv_id).where(
+                        AnnouncementRow.feed == feed, AnnouncementRow.date == announcement.date
+                    )
+                )
+            )
+            for position, paper in enumerate(announcement.papers):
+                if paper.arxiv_id not in known:
+                    session.add(
+                        AnnouncementRow(
+                            feed=feed,
+                            date=announcement.date,
+                            arxiv_id=paper.arxiv_id,
+                            announce_type=paper.announce_type,
+                            position=position,
+                        )
+                    )
+            session.commit()
+
+    def load_announcement(self, feed: str, date: dt.date) -> Announcement | None:
+        with Session(self.engine) as session:
+            day = session.get(FeedDayRow, (feed, date))
+            if day is None:
+                return None
+            rows = session.exec(
+                select(AnnouncementRow, PaperRow)
+                .join(PaperRow, col(PaperRow.arxiv_id) == col(AnnouncementRow.arxiv_id))
+                .where(AnnouncementRow.feed == feed, AnnouncementRow.date == date)
+                .order_by(col(AnnouncementRow.position))
+            ).all()
+            papers = tuple(_paper(paper, ann.announce_type) for ann, paper in rows)
+            return Announcement(date=date, papers=papers, total_in_feed=day.total_in_feed, source=day.source)
+
+    # profiles and criteria ----------------------------------------------------------------
+
+    def ensure_profile(
+        self,
+        name: str,
+        *,
+        categories: Sequence[str],
+        min_relevance: int,
+        min_novelty: int,
+        top_n: int | None,
+        default_criteria: str,
+        update: bool = False,
+    ) -> Profile:
+        """Get the profile, creating it with the default criteria; ``update`` applies the given settings."""
+        with Session(self.engine) as session:
+            row = session.exec(select(ProfileRow).where(ProfileRow.name == name)).first()
+            if row is None or update:
+                row = row or ProfileRow(name=name)
+                row.categories = list(categories)
+                row.min_relevance, row.min_novelty, row.top_n = min_relevance, min_novelty, top_n
+                session.add(row)
+                session.flush()
+            assert row.id is not None
+            if self._current_criteria(session, row.id) is None:
+                session.add(CriteriaVersionRow(profile_id=row.id, version=1, text=default_criteria, author="default"))
+            session.commit()
+            return self._profile(session, row)
+
+    def get_profile(self, name: str) -> Profile | None:
+        with Session(self.engine) as session:
+            row = session.exec(select(ProfileRow).where(ProfileRow.name == name)).first()
+            return self._profile(session, row) if row else None
+
+    def _profile(self, session: Session, row: ProfileRow) -> Profile:
+        assert row.id is not None
+        current = self._current_criteria(session, row.id)
+        assert current is not None
+        return Profile(
+            id=row.id,
+            name=row.name,
+            categories=tuple(row.categories),
+            min_relevance=row.min_relevance,
+            min_novelty=row.min_novelty,
+            top_n=row.top_n,
+            criteria=current.text,
+            criteria_version=current.version,
+        )
+
+    @staticmethod
+    def _current_criteria(session: Session, profile_id: int) -> CriteriaVersionRow | None:
+        return session.exec(
+            select(CriteriaVersionRow)
+            .where(CriteriaVersionRow.profile_id == profile_id, col(CriteriaVersionRow.reverted).is_(False))
+            .order_by(col(CriteriaVersionRow.version).desc())
+        ).first()
+
+    def set_criteria(self, profile_id: int, text: str, author: str = "") -> int:
+        """Store a new criteria version (the caller validated the text); returns its number."""
+        with Session(self.engine) as session:
+            newest = session.exec(
+                select(func.max(CriteriaVersionRow.version)).where(CriteriaVersionRow.profile_id == profile_id)
+            ).one()
+            version = (newest or 0) + 1
+            session.add(CriteriaVersionRow(profile_id=profile_id, version=version, text=text, author=author))
+            session.commit()
+            return version
+
+    def undo_criteria(self, profile_id: int) -> int | None:
+        """Put the previous version back in force; None when there is nothing to undo."""
+        with Session(self.engine) as session:
+            active = session.exec(
+                select(CriteriaVersionRow)
+                .where(CriteriaVersionRow.profile_id == profile_id, col(CriteriaVersionRow.reverted).is_(False))
+                .order_by(col(CriteriaVersionRow.version).desc())
+            ).all()
+            if len(active) < 2:
+                return None
+            active[0].reverted = True
+            session.add(active[0])
+            session.commit()
+            return active[1].version
+
+    def criteria_history(self, profile_id: int) -> list[CriteriaVersionRow]:
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CriteriaVersionRow)
+                    .where(CriteriaVersionRow.profile_id == profile_id)
+                    .order_by(col(CriteriaVersionRow.version).desc())
+                )
+            )
+
+    # scores ------------------------------------------------------------------------------
+
+    def get_judgments(self, arxiv_ids: Iterable[str], criteria_key: str, model: str) -> dict[str, Judgment]:
+        ids = list(arxiv_ids)
+        found: dict[str, Judgment] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+                rows = session.exec(
+                    select(ScoreRow).where(
+                        col(ScoreRow.arxiv_id).in_(ids[start : start + 500]),
+                        ScoreRow.criteria_key == criteria_key,
+                        ScoreRow.model == model,
+                    )
+                )
+                for row in rows:
+                    found[row.arxiv_id] = Judgment(
+                        row.arxiv_id, row.relevance, row.novelty, row.comment, row.approximate
+                    )
+        return found
+
+    def save_judgments(self, judgments: Iterable[Judgment], criteria_key: str, model: str) -> None:
+        batch = list(judgments)
+        if not batch:
+            return
+        with Session(self.engine) as session:
+            existing = set(
+                session.exec(
+                    select(ScoreRow.arxiv_id).where(
+                        col(ScoreRow.arxiv_id).in_([j.arxiv_id for j in batch]),
+                        ScoreRow.criteria_key == criteria_key,
+                        ScoreRow.model == model,
+                    )
+                )
+            )
+            for judgment in batch:
+                if judgment.arxiv_id in existing:
+                    continue
+                existing.add(judgment.arxiv_id)
+                session.add(
+                    ScoreRow(
+                        arxiv_id=judgment.arxiv_id,
+                        criteria_key=criteria_key,
+                        model=model,
+                        relevance=judgment.relevance,
+                        novelty=judgment.novelty,
+                        comment=judgment.comment,
+                        approximate=judgment.approximate,
+                    )
+                )
+            session.commit()
+
+    # runs --------------------------------------------------------------------------------
+
+    def start_run(self, profile_id: int, date: dt.date, *, model: str, criteria_key: str) -> int:
+        """The run row of (profile, day), created on first use; a re-run reuses and adds to it."""
+        with Session(self.engine) as session:
+            row = session.exec(select(RunRow).where(RunRow.profile_id == profile_id, RunRow.date == date)).first()
+            if row is None:
+                row = RunRow(profile_id=profile_id, date=date)
+            elif (row.model, row.criteria_key) != (model, criteria_key):
+                # Other criteria or another model: a new digest, so its spend starts from zero.
+                row.prompt_tokens = row.cached_tokens = row.completion_tokens = row.requests = 0
+                row.cost_usd = None
+            row.status, row.model, row.criteria_key = "started", model, criteria_key
+            row.started_at, row.finished_at = dt.datetime.now(dt.UTC), None
+            session.add(row)
+            session.commit()
+            assert row.id is not None
+            return row.id
+
+    def add_run_usage(self, run_id: int, usage: Usage, cost_usd: float | None) -> RunRow:
+        """Add this attempt's tokens and cost; the run's totals are the day's whole spend."""
+        with Session(self.engine) as session:
+            row = session.get_one(RunRow, run_id)
+            row.prompt_tokens += usage.prompt_tokens
+            row.cached_tokens += usage.cached_tokens
+            row.completion_tokens += usage.completion_tokens
+            row.requests += usage.requests
+            # An unknown price makes the day's cost unknown: never a misleading partial sum.
+            row.cost_usd = None if cost_usd is None else (row.cost_usd or 0.0) + cost_usd
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        total_arxiv: int,
+        scanned: int,
+        relevant: int,
+        unscored: int,
+        message: str = "",
+    ) -> RunRow:
+        with Session(self.engine) as session:
+            row = session.get_one(RunRow, run_id)
+            row.status, row.message = status, message
+            row.total_arxiv, row.scanned, row.relevant, row.unscored = total_arxiv, scanned, relevant, unscored
+            row.finished_at = dt.datetime.now(dt.UTC)
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def get_run(self, profile_id: int, date: dt.date) -> RunRow | None:
+        with Session(self.engine) as session:
+            return session.exec(select(RunRow).where(RunRow.profile_id == profile_id, RunRow.date == date)).first()

@@ -1,0 +1,121 @@
+"""SQLModel tables. SQLite by default, PostgreSQL in production (same schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class PaperRow(SQLModel, table=True):
+    __tablename__ = "paper"
+
+    arxiv_id: str = Field(primary_key=True, max_length=32)
+    title: str
+    authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    abstract: str
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: dt.datetime = Field(default_factory=_now)
+
+
+class FeedDayRow(SQLModel, table=True):
+    """A fetched announcement day of one feed (category set), kept even when it was empty."""
+
+    __tablename__ = "feed_day"
+
+    feed: str = Field(primary_key=True, max_length=200)  # sorted categories joined by "+"
+    date: dt.date = Field(primary_key=True)
+    total_in_feed: int = 0
+    source: str = ""
+    fetched_at: dt.datetime = Field(default_factory=_now)
+
+
+class AnnouncementRow(SQLModel, table=True):
+    """Which paper a feed announced on a day, in feed order."""
+
+    __tablename__ = "announcement"
+    __table_args__ = (UniqueConstraint("feed", "date", "arxiv_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed: str = Field(index=True, max_length=200)
+    date: dt.date = Field(index=True)
+    arxiv_id: str = Field(foreign_key="paper.arxiv_id", max_length=32)
+    announce_type: str = Field(max_length=20)
+    position: int = 0
+
+
+class ProfileRow(SQLModel, table=True):
+    """A team's settings: the CLI's default profile now, one per subscribed channel later."""
+
+    __tablename__ = "profile"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    min_relevance: int = 7
+    min_novelty: int = 6
+    top_n: int | None = None
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
+class CriteriaVersionRow(SQLModel, table=True):
+    """Every criteria text a profile has had; the newest is in force, undo steps back."""
+
+    __tablename__ = "criteria_version"
+    __table_args__ = (UniqueConstraint("profile_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+    version: int
+    text: str
+    author: str = ""
+    reverted: bool = False  # undone: kept for the history, no longer in force
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
+class ScoreRow(SQLModel, table=True):
+    """One judgment per (paper, prompt version, model): a re-run asks the LLM nothing."""
+
+    __tablename__ = "score"
+    __table_args__ = (UniqueConstraint("arxiv_id", "criteria_key", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    arxiv_id: str = Field(foreign_key="paper.arxiv_id", index=True, max_length=32)
+    criteria_key: str = Field(max_length=64)
+    model: str = Field(max_length=100)
+    relevance: int
+    novelty: int
+    comment: str = ""
+    approximate: bool = False
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
+class RunRow(SQLModel, table=True):
+    """One profile's digest for one announcement day: counts, usage, cost and status."""
+
+    __tablename__ = "run"
+    __table_args__ = (UniqueConstraint("profile_id", "date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+    date: dt.date
+    status: str = Field(default="started", max_length=20)  # started | done | partial | empty | failed
+    model: str = ""
+    criteria_key: str = ""
+    total_arxiv: int = 0
+    scanned: int = 0
+    relevant: int = 0
+    unscored: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+    cost_usd: float | None = None
+    message: str = ""
+    started_at: dt.datetime = Field(default_factory=_now)
+    finished_at: dt.datetime | None = None

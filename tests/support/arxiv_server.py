@@ -1,0 +1,180 @@
+"""A stand-in for rss.arxiv.org (daily RSS) and export.arxiv.org/api/query (Atom), on one local port."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from .feeds import Paper, build_atom, build_rss
+from .http import Fault, Malformed, Recorded, Response, Route, StandIn, Status
+
+__all__ = ["ArxivStandIn"]
+
+DEFAULT_DAY = dt.date(2025, 3, 6)
+_VERSION = re.compile(r"v\d+$")
+
+
+def _bare_id(arxiv_id: str) -> str:
+    """'2503.03213v2' / 'arxiv:2503.03213' -> '2503.03213' (the API matches ids without versions)."""
+    return _VERSION.sub("", arxiv_id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
+
+
+def _broken(xml: str) -> str:
+    # Cut mid-document and leave an unterminated element + entity: not well-formed for any parser.
+    return xml[: max(len(xml) // 2, 1)] + "<item><title>Unterminated &amp tit"
+
+
+class ArxivStandIn(StandIn):
+    """GET /rss/<cats> serves the day set by set_day(); GET /api/query answers id_list / paging queries.
+
+    The API knows every paper given to add_papers() plus the current day's papers.
+    """
+
+    def __init__(self, day: dt.date = DEFAULT_DAY, papers: Iterable[Paper] = ()) -> None:
+        super().__init__()
+        self._data_lock = threading.Lock()
+        self.day: dt.date = day
+        self.day_papers: list[dict[str, Any]] = []
+        self.known: dict[str, dict[str, Any]] = {}  # bare id -> paper, insertion ordered
+        self.raw_feed: str | None = None
+        # Real arXiv only lists papers of the requested categories; off by default so tests stay simple.
+        self.filter_categories: bool = False
+        if papers:
+            self.set_day(day, papers)
+
+    # test-facing setup
+
+    @property
+    def rss_url(self) -> str:
+        return self.url + "/rss/"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/query"
+
+    def set_day(self, date: dt.date, papers: Iterable[Paper]) -> None:
+        """Make /rss/* serve `papers` as the announcement of `date`; the API learns them too."""
+        stored = []
+        for p in papers:
+            paper = dict(p)
+            # Announced papers were submitted the previous day (UTC evening), unless told otherwise.
+            paper.setdefault("published", f"{date - dt.timedelta(days=1)}T18:00:00Z")
+            stored.append(paper)
+        with self._data_lock:
+            self.day = date
+            self.day_papers = stored
+            self.raw_feed = None
+            for paper in stored:
+                self.known[_bare_id(paper["arxiv_id"])] = paper
+
+    def add_papers(self, papers: Iterable[Paper]) -> None:
+        """Papers the API should know about without them being in today's RSS."""
+        with self._data_lock:
+            for p in papers:
+                self.known[_bare_id(p["arxiv_id"])] = dict(p)
+
+    def set_raw_feed(self, xml: str | None) -> None:
+        """Serve this text verbatim on /rss/* (None goes back to the built feed)."""
+        with self._data_lock:
+            self.raw_feed = xml
+
+    # routing
+
+    def route(self, rec: Recorded) -> Route | None:
+        if rec.method not in ("GET", "HEAD"):
+            return None
+        if rec.path.startswith("/rss/") and len(rec.path) > len("/rss/"):
+            return self._rss
+        if rec.path.rstrip("/") == "/api/query":
+            return self._api
+        return None
+
+    def error_response(self, rec: Recorded, fault: Status) -> Response:
+        body = fault.body
+        if body is None:
+            body = f"<html><body><h1>Error {fault.code}</h1></body></html>"
+        return Response(fault.code, body, "text/html; charset=utf-8", dict(fault.headers or {}))
+
+    def _rss(self, rec: Recorded, fault: Fault | None) -> Response:
+        # rec.path is already percent-decoded, so "cs.LG%2Bcs.AI" arrives as "cs.LG+cs.AI".
+        categories = [c for c in rec.path[len("/rss/") :].strip("/").split("+") if c]
+        with self._data_lock:
+            raw, day, papers = self.raw_feed, self.day, list(self.day_papers)
+        if raw is not None:
+            xml = raw
+        else:
+            if self.filter_categories:
+                wanted = set(categories)
+                papers = [p for p in papers if wanted & set(p.get("categories") or [])]
+            xml = build_rss(papers, date=day, categories=categories)
+        if isinstance(fault, Malformed):
+            xml = _broken(xml)
+        return Response(200, xml, "application/rss+xml; charset=utf-8")
+
+    def _api(self, rec: Recorded, fault: Fault | None) -> Response:
+        q = rec.query
+        ids = [_bare_id(i) for i in q.get("id_list", "").split(",") if i.strip()]
+        with self._data_lock:
+            known = dict(self.known)
+        if ids:
+            # Like the real API: id_list order, unknown ids silently absent.
+            matches = [known[i] for i in dict.fromkeys(ids) if i in known]
+        else:
+            matches = list(known.values()) if q.get("search_query", "").strip() else []
+        matches = [p for p in matches if _matches_query(p, q.get("search_query", ""))]
+        matches = _sorted(matches, q.get("sortBy", "relevance"), q.get("sortOrder", "descending"))
+        start = max(int(q.get("start") or 0), 0)
+        per_page = max(int(q.get("max_results") or 10), 0)
+        page = matches[start : start + per_page]
+        query_url = "http://arxiv.org/api/query?" + "&".join(f"{k}={v}" for k, v in q.items())
+        xml = build_atom(
+            page, query_url=query_url, total_results=len(matches), start_index=start, items_per_page=per_page
+        )
+        if isinstance(fault, Malformed):
+            xml = _broken(xml)
+        return Response(200, xml, "application/atom+xml; charset=utf-8")
+
+
+def _sorted(papers: list[dict[str, Any]], sort_by: str, order: str) -> list[dict[str, Any]]:
+    key = {"submittedDate": "published", "lastUpdatedDate": "updated"}.get(sort_by)
+    if key is None:
+        return papers  # "relevance": keep id_list / insertion order
+    return sorted(
+        papers, key=lambda p: str(p.get(key) or p.get("published") or ""), reverse=order != "ascending"
+    )
+
+
+_TERM = re.compile(r'(\w+):("[^"]*"|\S+)')
+
+
+def _matches_query(paper: dict[str, Any], search_query: str) -> bool:
+    """A small subset of arXiv's query language: field:value terms (cat, ti, au, abs, all, id), ANDed.
+
+    OR / ANDNOT / parentheses are not modelled; unknown fields are ignored.
+    """
+    for field_name, raw in _TERM.findall(search_query):
+        value = raw.strip('"').lower()
+        if field_name == "cat":
+            cats = [c.lower() for c in paper.get("categories") or []]
+            ok = any(c.startswith(value[:-1]) if value.endswith("*") else c == value for c in cats)
+        elif field_name == "ti":
+            ok = value in str(paper.get("title", "")).lower()
+        elif field_name == "abs":
+            ok = value in str(paper.get("abstract", "")).lower()
+        elif field_name == "au":
+            ok = any(value.replace("_", " ") in a.lower() for a in paper.get("authors") or [])
+        elif field_name == "all":
+            blob = " ".join(
+                [str(paper.get("title", "")), str(paper.get("abstract", "")), *paper.get("authors", [])]
+            )
+            ok = value in blob.lower()
+        elif field_name == "id":
+            ok = _bare_id(value) == _bare_id(str(paper["arxiv_id"])).lower()
+        else:
+            continue
+        if not ok:
+            return False
+    return True
