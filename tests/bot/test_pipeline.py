@@ -1,0 +1,160 @@
+"""The daily job end to end: arXiv stand-in → real feedparser → LLM stand-in → storage → files."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.arxiv_rss import RSSFetcher
+from adapters.files import write_digest
+from adapters.llm import OpenAIChat
+from bot.errors import BudgetError, DigestError
+from bot.pipeline import RunResult, run_digest
+from bot.settings import Settings
+from storage.store import Store
+from tests.conftest import DAY, default_profile, sample_papers
+from tests.support import Reply, make_paper
+
+
+def run(settings: Settings, out: Path | None = None, date: dt.date | None = None) -> RunResult:
+    store = Store.open(settings.database_url)
+    try:
+        profile = default_profile(store, settings)
+        fetcher = RSSFetcher(settings.feed_url, keep_types=settings.announce_types, base_delay=0.01, retries=1)
+        chat = None
+        if settings.has_llm:
+            key = settings.openai_api_key.get_secret_value()
+            chat = lambda: OpenAIChat(api_key=key, model=settings.model, base_url=settings.openai_base_url)  # noqa: E731
+        deliver = [lambda d: write_digest(d, out)] if out else []
+        return asyncio.run(run_digest(settings, store, profile, fetcher, chat_factory=chat, date=date, deliver=deliver))
+    finally:
+        store.close()
+
+
+def on_topic_ids(day: list[dict]) -> set[str]:
+    return {p["arxiv_id"] for p in day if "mixture of experts" in p["title"].lower()}
+
+
+def test_a_day_is_fetched_scored_ranked_and_written(arxiv, llm, make_settings, tmp_path):
+    day = sample_papers(30)
+    replaced = make_paper("2502.00001", announce_type="replace", title="Sparse mixture of experts, revised")
+    arxiv.set_day(DAY, [*day, replaced])
+    result = run(make_settings(batch_size=10), out=tmp_path / "out")
+    digest = result.digest
+    assert result.status == "done" and digest is not None
+    assert digest.date == DAY and digest.total_arxiv == 30 and digest.scanned == 30
+    assert {r.paper.arxiv_id for r in digest.ranked} <= on_topic_ids(day)
+    assert all(r.judgment.relevance >= 7 and r.judgment.novelty >= 6 for r in digest.ranked)
+    assert "2502.00001" not in {pid for ids in llm.paper_ids_per_request for pid in ids}
+    assert digest.usage.requests == 3 and digest.cost_usd is not None and digest.cost_usd > 0
+    data = json.loads((tmp_path / "out/2025-03/2025-03-06-output.json").read_text())
+    assert [p["arxiv_id"] for p in data["papers"]] == [r.paper.arxiv_id for r in digest.ranked]
+    assert (tmp_path / "out/2025-03/2025-03-06-output.md").exists()
+
+
+def test_running_the_same_day_twice_sends_nothing_to_the_llm(arxiv, llm, make_settings):
+    arxiv.set_day(DAY, sample_papers(20))
+    settings = make_settings()
+    first = run(settings)
+    sent = len(llm.completions)
+    second = run(settings)
+    assert len(llm.completions) == sent
+    assert [r.paper.arxiv_id for r in second.digest.ranked] == [r.paper.arxiv_id for r in first.digest.ranked]
+    assert second.digest.usage == first.digest.usage  # the day's spend, not this run's zero
+    assert "already stored" in second.message
+
+
+def test_an_empty_feed_is_a_normal_outcome_with_a_clear_message(arxiv, llm, make_settings, tmp_path):
+    arxiv.set_day(dt.date(2025, 3, 8), [])
+    result = run(make_settings(), out=tmp_path / "out")
+    assert result.status == "empty" and result.digest is None
+    assert "no new papers" in result.message and "weekends" in result.message
+    assert not (tmp_path / "out").exists() and llm.completions == []
+
+
+def test_a_stored_day_is_served_from_the_database_and_another_day_is_refused(arxiv, llm, make_settings):
+    arxiv.set_day(DAY, sample_papers(6))
+    settings = make_settings()
+    run(settings)
+    arxiv.set_day(DAY + dt.timedelta(days=1), sample_papers(4, start=100))
+    fetches = len(arxiv.requests)
+    again = run(settings, date=DAY)
+    assert again.digest.date == DAY and len(arxiv.requests) == fetches  # no fetch for a stored day
+    with pytest.raises(DigestError, match="only holds the newest day"):
+        run(settings, date=dt.date(2025, 1, 2))
+
+
+def test_budget_stop_yields_a_partial_digest_and_the_next_run_scores_only_the_rest(arxiv, llm, make_settings):
+    arxiv.set_day(DAY, sample_papers(40))
+    partial = run(make_settings(batch_size=5, concurrency=1, max_cost_usd=0.0008))
+    assert partial.status == "partial"
+    unscored = {p.arxiv_id for p, _ in partial.digest.unscored}
+    assert unscored and partial.digest.scanned + len(unscored) == 40
+    assert any("DIGEST_MAX_COST_USD" in note for note in partial.digest.notes)
+    llm.clear()
+    full = run(make_settings(batch_size=5, concurrency=1))
+    assert full.status == "done" and full.digest.scanned == 40
+    assert {pid for ids in llm.paper_ids_per_request for pid in ids} == unscored
+
+
+def test_a_paper_the_llm_never_scores_is_listed_as_unscored(arxiv, llm, make_settings, tmp_path):
+    arxiv.set_day(DAY, sample_papers(3))
+    for _ in range(10):
+        llm.add_fault(Reply("no idea"))
+    result = run(make_settings(batch_size=3, concurrency=1), out=tmp_path / "out")
+    assert result.status == "partial" and len(result.digest.unscored) == 3
+    markdown = (tmp_path / "out/2025-03/2025-03-06-output.md").read_text()
+    assert "## Papers without a score" in markdown and "2503.10001" in markdown
+
+
+def test_a_budget_that_cannot_be_priced_is_refused_before_any_request(arxiv, llm, make_settings):
+    arxiv.set_day(DAY, sample_papers(3))
+    with pytest.raises(BudgetError, match="DIGEST_PRICES"):
+        run(make_settings(model="my-own-model", max_cost_usd=1.0))
+    assert llm.completions == []
+
+
+def test_unknown_model_price_shows_cost_unknown(arxiv, llm, make_settings, tmp_path):
+    arxiv.set_day(DAY, sample_papers(3))
+    result = run(make_settings(model="my-own-model"), out=tmp_path / "out")
+    assert result.digest.cost_usd is None
+    assert "cost unknown" in (tmp_path / "out/2025-03/2025-03-06-output.md").read_text()
+
+
+def test_without_a_key_the_local_scorer_ranks_and_says_approximate(arxiv, llm, make_settings, tmp_path):
+    arxiv.set_day(DAY, sample_papers(30))
+    result = run(make_settings(openai_api_key=None), out=tmp_path / "out")
+    assert result.digest.approximate and result.digest.model == "local-tfidf"
+    assert llm.completions == []
+    assert result.digest.ranked, "the local scorer should find the on-topic papers"
+    assert {r.paper.arxiv_id for r in result.digest.ranked} <= on_topic_ids(sample_papers(30))
+    assert "Approximate scores" in (tmp_path / "out/2025-03/2025-03-06-output.md").read_text()
+
+
+def test_changed_criteria_are_scored_afresh_and_undo_reuses_the_old_scores(arxiv, llm, make_settings):
+    arxiv.set_day(DAY, sample_papers(5))
+    settings = make_settings()
+    run(settings)
+    store = Store.open(settings.database_url)
+    profile = default_profile(store, settings)
+    store.set_criteria(profile.id, "1. Mixture of experts\n2. Quantization")
+    store.close()
+    llm.clear()
+    run(settings)
+    assert len(llm.completions) == 1
+    store = Store.open(settings.database_url)
+    store.undo_criteria(profile.id)
+    store.close()
+    llm.clear()
+    run(settings)
+    assert llm.completions == []
+
+
+def test_thresholds_come_from_the_profile(arxiv, llm, make_settings):
+    arxiv.set_day(DAY, sample_papers(12))
+    strict = run(make_settings(min_relevance=10, min_novelty=1))
+    assert all(r.judgment.relevance == 10 for r in strict.digest.ranked)

@@ -1,0 +1,111 @@
+"""Shared fixtures: stand-ins for arXiv and the OpenAI API on 127.0.0.1, settings pointing at them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import prompts
+from bot.models import Paper, Profile
+from bot.settings import Settings
+from storage.store import Store
+from tests.support import ArxivStandIn, OpenAIStandIn, make_paper
+
+DAY = dt.date(2025, 3, 6)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer key, database or .env leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith(("DIGEST_", "OPENAI_", "ARXIV_")) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def arxiv() -> Iterator[ArxivStandIn]:
+    with ArxivStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def llm() -> Iterator[OpenAIStandIn]:
+    with OpenAIStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, arxiv: ArxivStandIn, llm: OpenAIStandIn) -> Callable[..., Settings]:
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "openai_api_key": "test-key",
+            "openai_base_url": llm.base_url,
+            "database_url": f"sqlite:///{tmp_path / 'digest.db'}",
+            "arxiv_rss_url": arxiv.rss_url,
+            "arxiv_api_url": arxiv.api_url,
+            "retry_base_delay": 0.01,
+            "arxiv_api_delay": 0.0,
+            "llm_timeout": 5.0,
+            "llm_max_retries": 2,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return build
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    yield opened
+    opened.close()
+
+
+def default_profile(store: Store, settings: Settings) -> Profile:
+    return store.ensure_profile(
+        settings.profile,
+        categories=settings.categories,
+        min_relevance=settings.min_relevance,
+        min_novelty=settings.min_novelty,
+        top_n=settings.top_n,
+        default_criteria=prompts.default_criteria(),
+    )
+
+
+def sample_papers(n: int, *, start: int = 1, relevant_every: int = 3) -> list[dict[str, Any]]:
+    """Papers the stand-in LLM judges predictably: every ``relevant_every``-th is about MoE quantization."""
+    papers = []
+    for i in range(start, start + n):
+        on_topic = i % relevant_every == 0
+        papers.append(
+            make_paper(
+                f"2503.{10000 + i:05d}",
+                title=f"Sparse mixture of experts with quantization, part {i}" if on_topic else f"A survey of topic {i}",
+                abstract=(
+                    "We propose a novel mixture of experts method with pruning and low-rank compression of transformers."
+                    if on_topic
+                    else "We collect a dataset for an application domain and report results."
+                ),
+                authors=[f"Author {i}", "Second Author"],
+                categories=["cs.LG"],
+                announce_type="new",
+            )
+        )
+    return papers
+
+
+def as_paper(data: dict[str, Any]) -> Paper:
+    return Paper(
+        arxiv_id=data["arxiv_id"],
+        title=data["title"],
+        authors=tuple(data["authors"]),
+        abstract=data["abstract"],
+        categories=tuple(data["categories"]),
+        announce_type=data["announce_type"],
+    )
