@@ -86,9 +86,12 @@ def sample_papers(n: int, *, start: int = 1, relevant_every: int = 3) -> list[di
         papers.append(
             make_paper(
                 f"2503.{10000 + i:05d}",
-                title=f"Sparse mixture of experts with quantization, part {i}" if on_topic else f"A survey of topic {i}",
+                title=f"Sparse mixture of experts with quantization, part {i}"
+                if on_topic
+                else f"A survey of topic {i}",
                 abstract=(
-                    "We propose a novel mixture of experts method with pruning and low-rank compression of transformers."
+                    "We propose a novel mixture of experts method with pruning and low-rank compression "
+                    "of transformers."
                     if on_topic
                     else "We collect a dataset for an application domain and report results."
                 ),

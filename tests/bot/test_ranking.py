@@ -24,7 +24,10 @@ def test_top_n_caps_the_digest():
 
 def test_papers_without_judgment_are_not_ranked_and_ties_keep_feed_order():
     papers = [_paper(i) for i in range(3)]
-    judgments = {papers[2].arxiv_id: Judgment(papers[2].arxiv_id, 8, 8), papers[0].arxiv_id: Judgment("2503.00000", 8, 8)}
+    judgments = {
+        papers[2].arxiv_id: Judgment(papers[2].arxiv_id, 8, 8),
+        papers[0].arxiv_id: Judgment("2503.00000", 8, 8),
+    }
     assert [r.paper.arxiv_id for r in rank(papers, judgments, min_relevance=1, min_novelty=1)] == [
         "2503.00000",
         "2503.00002",

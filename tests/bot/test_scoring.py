@@ -14,7 +14,9 @@ from tests.conftest import as_paper, sample_papers
 from tests.support import Delay, Drop, Fenced, Invent, Malformed, OpenAIStandIn, OutOfRange, Reply, Status, make_paper
 
 
-def score(llm: OpenAIStandIn, papers: list, *, timeout: float = 5.0, max_retries: int = 2, **options: Any) -> ScoreOutcome:
+def score(
+    llm: OpenAIStandIn, papers: list, *, timeout: float = 5.0, max_retries: int = 2, **options: Any
+) -> ScoreOutcome:
     async def go() -> ScoreOutcome:
         chat = OpenAIChat(
             api_key="test", model="gpt-4o-mini", base_url=llm.base_url, timeout=timeout, max_retries=max_retries
