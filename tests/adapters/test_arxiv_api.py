@@ -1,0 +1,257 @@
+"""ArxivLookup (the `arxiv` package, requests underneath) against the arXiv stand-in's /api/query."""
+
+from __future__ import annotations
+
+import asyncio
+
+import arxiv as arxiv_package
+import pytest
+import requests
+
+from adapters.arxiv_api import ArxivLookup
+from bot.errors import DigestError
+from bot.models import Paper
+from tests.support import ArxivStandIn, Malformed, Status, make_paper
+
+MOE = make_paper(
+    "2503.03213",
+    "Convergence Rates for Softmax Gating Mixture of Experts",
+    "Mixture of experts (MoE) has recently emerged as a sparse & efficient architecture.",
+    authors=["Huy Nguyen", "Nhat Ho", "Alexandre Anderson"],
+    categories=["stat.ML", "cs.LG"],
+    version=2,
+)
+
+
+def lookup(arxiv: ArxivStandIn, ids: list[str], **options: float) -> dict[str, Paper]:
+    options.setdefault("delay_seconds", 0)
+    return ArxivLookup(arxiv.api_url, **options).lookup_sync(ids)  # type: ignore[arg-type]
+
+
+def test_finds_a_paper_by_id(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE])
+
+    found = lookup(arxiv, ["2503.03213"])
+
+    assert found == {
+        "2503.03213": Paper(
+            arxiv_id="2503.03213",
+            title="Convergence Rates for Softmax Gating Mixture of Experts",
+            authors=("Huy Nguyen", "Nhat Ho", "Alexandre Anderson"),
+            abstract="Mixture of experts (MoE) has recently emerged as a sparse & efficient architecture.",
+            categories=("stat.ML", "cs.LG"),
+            announce_type="lookup",
+        )
+    }
+
+
+def test_async_lookup_gives_the_same_answer(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE])
+    client = ArxivLookup(arxiv.api_url, delay_seconds=0)
+
+    found = asyncio.run(client.lookup(["2503.03213"]))
+
+    assert list(found) == ["2503.03213"]
+    assert found["2503.03213"].title == MOE["title"]
+
+
+def test_title_and_abstract_whitespace_is_collapsed(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([make_paper("2503.00001", "A  title\n  over lines", "An abstract\n   wrapped\tby arXiv.")])
+
+    paper = lookup(arxiv, ["2503.00001"])["2503.00001"]
+
+    assert (paper.title, paper.abstract) == ("A title over lines", "An abstract wrapped by arXiv.")
+
+
+def test_unknown_id_gives_an_empty_dict(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE])
+
+    assert lookup(arxiv, ["2501.99999"]) == {}
+    assert len(arxiv.requests_to("/api/query")) == 1
+
+
+def test_known_and_unknown_ids_together_give_only_the_known(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE, make_paper("2503.00002")])
+
+    found = lookup(arxiv, ["2501.99999", "2503.00002", "2503.03213"])
+
+    assert sorted(found) == ["2503.00002", "2503.03213"]
+
+
+def test_strings_that_are_not_ids_make_no_request(arxiv: ArxivStandIn) -> None:
+    assert lookup(arxiv, ["", "not an id", "https://example.com/abs/1"]) == {}
+    assert arxiv.requests == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2503.03213",
+        "2503.03213v2",
+        "2503.03213v1",
+        "arXiv:2503.03213",
+        "arXiv:2503.03213v2",
+        "https://arxiv.org/abs/2503.03213",
+        "https://arxiv.org/abs/2503.03213v2",
+        "http://export.arxiv.org/abs/2503.03213/",
+        "https://arxiv.org/pdf/2503.03213v2.pdf",
+    ],
+)
+def test_normalized_ids_are_looked_up_without_version(arxiv: ArxivStandIn, raw: str) -> None:
+    arxiv.add_papers([MOE])
+
+    found = lookup(arxiv, [raw])
+
+    assert list(found) == ["2503.03213"]
+    (request,) = arxiv.requests
+    assert request.query["id_list"] == "2503.03213"
+
+
+def test_old_style_ids_are_found(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([make_paper("hep-th/9901001", "Old style")])
+
+    found = lookup(arxiv, ["hep-th/9901001v1"])
+
+    assert found["hep-th/9901001"].title == "Old style"
+
+
+def test_query_goes_to_arxiv_api_url_with_id_list(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE, make_paper("2503.00002")])
+
+    lookup(arxiv, ["2503.03213", "2503.00002"])
+
+    (request,) = arxiv.requests
+    assert request.method == "GET"
+    assert request.path == "/api/query"
+    assert request.query["id_list"] == "2503.03213,2503.00002"
+    assert request.query["search_query"] == ""
+
+
+def test_api_url_with_trailing_question_mark_is_accepted(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE])
+
+    found = ArxivLookup(arxiv.api_url + "?", delay_seconds=0).lookup_sync(["2503.03213"])
+
+    assert list(found) == ["2503.03213"]
+    assert arxiv.requests[0].path == "/api/query"
+
+
+def test_query_url_is_set_on_our_client_only(arxiv: ArxivStandIn) -> None:
+    ArxivLookup(arxiv.api_url, delay_seconds=0)
+
+    assert arxiv_package.Client.query_url_format == "https://export.arxiv.org/api/query?{}"
+    assert arxiv_package.Client().query_url_format.startswith("https://export.arxiv.org/")
+
+
+def test_consecutive_lookups_respect_the_delay_between_requests(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE, make_paper("2503.00002")])
+    client = ArxivLookup(arxiv.api_url, delay_seconds=0.5)
+
+    client.lookup_sync(["2503.03213"])
+    client.lookup_sync(["2503.00002"])
+
+    first, second = arxiv.requests
+    assert second.time - first.time >= 0.49
+
+
+def test_concurrent_lookups_are_serialised_and_spaced(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE, make_paper("2503.00002")])
+    client = ArxivLookup(arxiv.api_url, delay_seconds=0.3)
+
+    async def both() -> list[dict[str, Paper]]:
+        return list(await asyncio.gather(client.lookup(["2503.03213"]), client.lookup(["2503.00002"])))
+
+    results = asyncio.run(both())
+
+    assert sorted(k for r in results for k in r) == ["2503.00002", "2503.03213"]
+    first, second = arxiv.requests
+    assert second.time - first.time >= 0.29
+
+
+def test_503_once_is_retried_by_the_package(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE])
+    arxiv.add_fault(Status(503))
+
+    found = lookup(arxiv, ["2503.03213"], num_retries=1)
+
+    assert list(found) == ["2503.03213"]
+    assert [r.status for r in arxiv.requests] == [503, 200]
+
+
+def test_persistent_503_raises_digest_error_with_a_clear_message(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MOE])
+    arxiv.add_fault(*[Status(503)] * 3)
+
+    with pytest.raises(DigestError) as caught:
+        lookup(arxiv, ["2503.03213"], num_retries=2)
+
+    message = str(caught.value)
+    assert "arXiv API could not be read" in message
+    assert "HTTP 503" in message
+    assert "try again in a minute" in message
+    assert "ARXIV_API_URL" in message
+    assert isinstance(caught.value.__cause__, arxiv_package.HTTPError)
+    assert len(arxiv.requests) == 3
+
+
+def test_malformed_answer_for_one_id_looks_like_an_unknown_id(arxiv: ArxivStandIn) -> None:
+    """arxiv 4.0.2 parses with lxml recover=True: a truncated answer is not an error, it just holds no entry.
+
+    So the lookup returns {} after one request, no retry, no DigestError; callers (``arxiv-digest show``)
+    then report "arXiv has no paper …" for a paper that exists.
+    """
+    arxiv.add_papers([MOE])
+    arxiv.add_fault(Malformed())
+
+    assert lookup(arxiv, ["2503.03213"], num_retries=2) == {}
+    assert len(arxiv.requests) == 1
+
+
+def test_malformed_answer_for_several_ids_is_completed_by_paging(arxiv: ArxivStandIn) -> None:
+    """The recovered first page keeps the entries before the cut and the header's totalResults, so the
+    package asks for the rest from that offset: every ID comes back, in two requests."""
+    papers = [make_paper(f"2503.{i:05d}") for i in range(1, 7)]
+    arxiv.add_papers(papers)
+    arxiv.add_fault(Malformed())
+
+    found = lookup(arxiv, [p["arxiv_id"] for p in papers])
+
+    assert sorted(found) == [p["arxiv_id"] for p in papers]
+    first, second = arxiv.requests
+    assert isinstance(first.fault, Malformed)
+    assert second.query["start"] != "0"
+
+
+@pytest.mark.xfail(
+    reason=(
+        "adapter gap: a truncated (malformed) API answer is parsed with recover=True and the entry cut "
+        "mid-way is returned as a Paper with no categories instead of being refused or re-fetched"
+    ),
+    raises=AssertionError,
+    strict=True,
+)
+def test_malformed_answer_never_yields_a_paper_with_missing_fields(arxiv: ArxivStandIn) -> None:
+    papers = [make_paper("2503.00001", categories=["cs.LG"]), make_paper("2503.00002", categories=["cs.LG"])]
+    arxiv.add_papers(papers)
+    arxiv.add_fault(Malformed())
+
+    found = lookup(arxiv, ["2503.00001", "2503.00002"])
+
+    assert {k: p.categories for k, p in found.items()} == {"2503.00001": ("cs.LG",), "2503.00002": ("cs.LG",)}
+
+
+@pytest.mark.xfail(
+    reason=(
+        "adapter bug: ArxivLookup only translates arxiv.ArxivError; requests.exceptions.ConnectionError "
+        "(API host down / wrong ARXIV_API_URL port) escapes as a raw exception instead of DigestError"
+    ),
+    raises=requests.exceptions.ConnectionError,
+    strict=True,
+)
+def test_unreachable_api_raises_digest_error() -> None:
+    with ArxivStandIn() as gone:
+        url = gone.api_url
+    # The stand-in is stopped: its port now refuses connections.
+
+    with pytest.raises(DigestError, match="ARXIV_API_URL"):
+        ArxivLookup(url, delay_seconds=0, num_retries=1).lookup_sync(["2503.03213"])

@@ -1,0 +1,137 @@
+"""Storage on SQLite and, where a server is reachable, PostgreSQL (127.0.0.1:5432, database test)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from bot.models import Announcement, Judgment, Paper, Usage
+from storage.store import Store, feed_key
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        opened = Store.open(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        if not _postgres_reachable():
+            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it; see .ci/run)")
+        pytest.importorskip("psycopg", reason="install the 'postgres' extra for PostgreSQL tests")
+        opened = Store.open(POSTGRES_URL)
+        SQLModel.metadata.drop_all(opened.engine)
+        SQLModel.metadata.create_all(opened.engine)
+    yield opened
+    if request.param == "postgresql":
+        SQLModel.metadata.drop_all(opened.engine)
+    opened.close()
+
+
+def paper(i: int, announce_type: str = "new") -> Paper:
+    return Paper(f"2503.{i:05d}", f"Title {i}", ("A", "B"), f"Abstract {i}", ("cs.LG", "stat.ML"), announce_type)
+
+
+def profile(db: Store, name: str = "default"):
+    return db.ensure_profile(
+        name, categories=["cs.LG"], min_relevance=7, min_novelty=6, top_n=None, default_criteria="1. MoE"
+    )
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'wal.db'}")
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+    store.close()
+
+
+def test_an_announcement_round_trips_in_feed_order(db):
+    day = dt.date(2025, 3, 6)
+    announcement = Announcement(day, (paper(3), paper(1, "cross"), paper(2)), total_in_feed=5, source="test")
+    db.save_announcement(feed_key(["cs.LG", "cs.AI"]), announcement)
+    db.save_announcement(feed_key(["cs.LG", "cs.AI"]), announcement)  # saving twice adds nothing
+    loaded = db.load_announcement(feed_key(["cs.AI", "cs.LG"]), day)
+    assert loaded == announcement
+    assert db.load_announcement("cs.LG+cs.AI", dt.date(2025, 3, 7)) is None
+
+
+def test_an_empty_day_is_remembered_as_fetched(db):
+    db.save_announcement("cs.LG", Announcement(dt.date(2025, 3, 8), (), 0, "test"))
+    assert db.load_announcement("cs.LG", dt.date(2025, 3, 8)).is_empty
+
+
+def test_judgments_are_kept_per_paper_criteria_and_model(db):
+    db.save_papers([paper(1), paper(2)])
+    db.save_judgments([Judgment("2503.00001", 9, 7, "MoE")], "key-a", "gpt-4o-mini")
+    db.save_judgments([Judgment("2503.00001", 2, 2, "again")], "key-a", "gpt-4o-mini")  # first one stays
+    db.save_judgments([Judgment("2503.00001", 3, 3)], "key-b", "gpt-4o-mini")
+    db.save_judgments([Judgment("2503.00001", 4, 4)], "key-a", "gpt-4o")
+    assert db.get_judgments(["2503.00001", "2503.00002"], "key-a", "gpt-4o-mini") == {
+        "2503.00001": Judgment("2503.00001", 9, 7, "MoE")
+    }
+    assert db.get_judgments(["2503.00001"], "key-b", "gpt-4o-mini")["2503.00001"].relevance == 3
+    assert db.get_judgments(["2503.00001"], "key-a", "gpt-4o")["2503.00001"].relevance == 4
+
+
+def test_criteria_versions_can_be_undone_and_history_keeps_everything(db):
+    created = profile(db)
+    assert (created.criteria, created.criteria_version) == ("1. MoE", 1)
+    assert db.set_criteria(created.id, "1. Quantization", author="ana") == 2
+    assert db.get_profile("default").criteria == "1. Quantization"
+    assert db.undo_criteria(created.id) == 1
+    assert db.get_profile("default").criteria == "1. MoE"
+    assert db.undo_criteria(created.id) is None  # the first version stays
+    history = db.criteria_history(created.id)
+    assert [(h.version, h.reverted) for h in history] == [(2, True), (1, False)]
+    assert db.set_criteria(created.id, "1. Sparsity") == 3
+
+
+def test_profile_settings_update_only_when_asked(db):
+    created = profile(db)
+    same = db.ensure_profile(
+        "default", categories=["cs.CL"], min_relevance=9, min_novelty=9, top_n=5, default_criteria="other"
+    )
+    assert same == created
+    updated = db.ensure_profile(
+        "default", categories=["cs.CL"], min_relevance=9, min_novelty=9, top_n=5, default_criteria="other",
+        update=True,
+    )
+    assert (updated.categories, updated.min_relevance, updated.top_n, updated.criteria) == (("cs.CL",), 9, 5, "1. MoE")
+
+
+def test_a_run_adds_up_the_days_usage_and_restarts_for_another_model(db):
+    created = profile(db)
+    day = dt.date(2025, 3, 6)
+    run_id = db.start_run(created.id, day, model="gpt-4o-mini", criteria_key="k")
+    db.add_run_usage(run_id, Usage(1000, 500, 100, 2), 0.01)
+    assert db.start_run(created.id, day, model="gpt-4o-mini", criteria_key="k") == run_id
+    row = db.add_run_usage(run_id, Usage(10, 0, 1, 1), 0.001)
+    assert (row.prompt_tokens, row.cached_tokens, row.requests) == (1010, 500, 3)
+    assert row.cost_usd == pytest.approx(0.011)
+    db.finish_run(run_id, status="done", total_arxiv=3, scanned=3, relevant=1, unscored=0)
+    assert db.get_run(created.id, day).status == "done"
+    db.start_run(created.id, day, model="gpt-4o", criteria_key="k")
+    row = db.add_run_usage(run_id, Usage(5, 0, 1, 1), None)
+    assert row.prompt_tokens == 5 and row.cost_usd is None  # unknown price: unknown cost, not $0
+
+
+def test_many_ids_are_looked_up_in_chunks(db):
+    papers = [paper(i) for i in range(1200)]
+    db.save_papers(papers)
+    db.save_judgments([Judgment(p.arxiv_id, 5, 5) for p in papers], "k", "m")
+    assert len(db.get_judgments([p.arxiv_id for p in papers], "k", "m")) == 1200
