@@ -57,7 +57,8 @@ def _feed_date(parsed: Any) -> dt.date | None:
 
 def parse_feed(content: bytes | str, *, keep_types: Iterable[str], source: str = "") -> Announcement:
     """Parse RSS text into an Announcement: filter announce types, dedupe IDs, clean abstracts."""
-    parsed = feedparser.parse(content)
+    # No HTML sanitizing: abstracts are plain text, and "<think>" or "x < y" must survive as written.
+    parsed = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
     if parsed.bozo and isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
         raise _Retryable(f"the feed is not well-formed XML ({parsed.bozo_exception})")
     if not parsed.feed and not parsed.entries:
@@ -86,14 +87,21 @@ def parse_feed(content: bytes | str, *, keep_types: Iterable[str], source: str =
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None when absent or garbled."""
+    value = response.headers.get("retry-after", "").strip()
     if not value:
         return None
     try:
-        return min(float(value), MAX_RETRY_AFTER)
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
     except ValueError:
+        pass
+    try:
         when = email.utils.parsedate_to_datetime(value)
-        return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to our own backoff
+    if when.tzinfo is None:  # "-0000" means UTC without saying so
+        when = when.replace(tzinfo=dt.UTC)
+    return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
 
 
 class RSSFetcher:

@@ -20,17 +20,18 @@ def _md_link_text(text: str) -> str:
 
 
 def _token_table(digest: Digest) -> list[str]:
+    """The seed's token/cost table plus a column for the prompt tokens the provider served from cache."""
     usage, price = digest.usage, digest.price
     prompt_cost = cost_of(Usage(usage.prompt_tokens, usage.cached_tokens, 0), price)
+    cached_cost = cost_of(Usage(usage.cached_tokens, usage.cached_tokens, 0), price)
     completion_cost = cost_of(Usage(0, 0, usage.completion_tokens), price)
-    total = digest.cost_usd
     return [
-        f"| *[{digest.model}]* | Prompt | Cached | Completion | Total |",
+        f"| *[{digest.model}]* | Prompt | Cached (part of prompt) | Completion | Total |",
         "|---|---|---|---|---|",
         f"| **Token** | {usage.prompt_tokens} | {usage.cached_tokens} | {usage.completion_tokens} "
         f"| {usage.total_tokens} |",
-        f"| **Cost** | {format_cost(prompt_cost)} | (in prompt) | {format_cost(completion_cost)} "
-        f"| {format_cost(total)} |",
+        f"| **Cost** | {format_cost(prompt_cost)} | {format_cost(cached_cost)} | {format_cost(completion_cost)} "
+        f"| {format_cost(digest.cost_usd)} |",
     ]
 
 

@@ -6,7 +6,6 @@ import asyncio
 
 import arxiv as arxiv_package
 import pytest
-import requests
 
 from adapters.arxiv_api import ArxivLookup
 from bot.errors import DigestError
@@ -83,28 +82,27 @@ def test_strings_that_are_not_ids_make_no_request(arxiv: ArxivStandIn) -> None:
     assert arxiv.requests == []
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        "2503.03213",
-        "2503.03213v2",
-        "2503.03213v1",
-        "arXiv:2503.03213",
-        "arXiv:2503.03213v2",
-        "https://arxiv.org/abs/2503.03213",
-        "https://arxiv.org/abs/2503.03213v2",
-        "http://export.arxiv.org/abs/2503.03213/",
-        "https://arxiv.org/pdf/2503.03213v2.pdf",
-    ],
-)
-def test_normalized_ids_are_looked_up_without_version(arxiv: ArxivStandIn, raw: str) -> None:
+ID_FORMS = [
+    "2503.03213",
+    "2503.03213v2",
+    "2503.03213v1",
+    "arXiv:2503.03213",
+    "arXiv:2503.03213v2",
+    "https://arxiv.org/abs/2503.03213",
+    "https://arxiv.org/abs/2503.03213v2",
+    "http://export.arxiv.org/abs/2503.03213/",
+    "https://arxiv.org/pdf/2503.03213v2.pdf",
+]
+
+
+def test_normalized_ids_are_looked_up_without_version(arxiv: ArxivStandIn) -> None:
     arxiv.add_papers([MOE])
+    client = ArxivLookup(arxiv.api_url, delay_seconds=0)
 
-    found = lookup(arxiv, [raw])
+    found = {raw: list(client.lookup_sync([raw])) for raw in ID_FORMS}
 
-    assert list(found) == ["2503.03213"]
-    (request,) = arxiv.requests
-    assert request.query["id_list"] == "2503.03213"
+    assert found == {raw: ["2503.03213"] for raw in ID_FORMS}
+    assert [r.query["id_list"] for r in arxiv.requests] == ["2503.03213"] * len(ID_FORMS)
 
 
 def test_old_style_ids_are_found(arxiv: ArxivStandIn) -> None:
@@ -156,7 +154,7 @@ def test_consecutive_lookups_respect_the_delay_between_requests(arxiv: ArxivStan
 
 def test_concurrent_lookups_are_serialised_and_spaced(arxiv: ArxivStandIn) -> None:
     arxiv.add_papers([MOE, make_paper("2503.00002")])
-    client = ArxivLookup(arxiv.api_url, delay_seconds=0.3)
+    client = ArxivLookup(arxiv.api_url, delay_seconds=0.2)
 
     async def both() -> list[dict[str, Paper]]:
         return list(await asyncio.gather(client.lookup(["2503.03213"]), client.lookup(["2503.00002"])))
@@ -165,7 +163,7 @@ def test_concurrent_lookups_are_serialised_and_spaced(arxiv: ArxivStandIn) -> No
 
     assert sorted(k for r in results for k in r) == ["2503.00002", "2503.03213"]
     first, second = arxiv.requests
-    assert second.time - first.time >= 0.29
+    assert second.time - first.time >= 0.19
 
 
 def test_503_once_is_retried_by_the_package(arxiv: ArxivStandIn) -> None:
@@ -217,19 +215,11 @@ def test_malformed_answer_for_several_ids_is_completed_by_paging(arxiv: ArxivSta
     found = lookup(arxiv, [p["arxiv_id"] for p in papers])
 
     assert sorted(found) == [p["arxiv_id"] for p in papers]
-    first, second = arxiv.requests
-    assert isinstance(first.fault, Malformed)
-    assert second.query["start"] != "0"
+    assert all(p.categories and p.abstract for p in found.values())
+    assert isinstance(arxiv.requests[0].fault, Malformed)
+    assert len(arxiv.requests) <= 3  # the package's paging, then our one re-ask for a garbled entry
 
 
-@pytest.mark.xfail(
-    reason=(
-        "adapter gap: a truncated (malformed) API answer is parsed with recover=True and the entry cut "
-        "mid-way is returned as a Paper with no categories instead of being refused or re-fetched"
-    ),
-    raises=AssertionError,
-    strict=True,
-)
 def test_malformed_answer_never_yields_a_paper_with_missing_fields(arxiv: ArxivStandIn) -> None:
     papers = [make_paper("2503.00001", categories=["cs.LG"]), make_paper("2503.00002", categories=["cs.LG"])]
     arxiv.add_papers(papers)
@@ -240,14 +230,6 @@ def test_malformed_answer_never_yields_a_paper_with_missing_fields(arxiv: ArxivS
     assert {k: p.categories for k, p in found.items()} == {"2503.00001": ("cs.LG",), "2503.00002": ("cs.LG",)}
 
 
-@pytest.mark.xfail(
-    reason=(
-        "adapter bug: ArxivLookup only translates arxiv.ArxivError; requests.exceptions.ConnectionError "
-        "(API host down / wrong ARXIV_API_URL port) escapes as a raw exception instead of DigestError"
-    ),
-    raises=requests.exceptions.ConnectionError,
-    strict=True,
-)
 def test_unreachable_api_raises_digest_error() -> None:
     with ArxivStandIn() as gone:
         url = gone.api_url

@@ -41,7 +41,7 @@ def test_markdown_follows_the_seed_layout():
     md = render_markdown(make_digest())
     lines = md.splitlines()
     assert lines[0] == "# Personalized Daily Arxiv Papers 03/06/2025"
-    assert "| *[gpt-4o]* | Prompt | Cached | Completion | Total |" in lines
+    assert "| *[gpt-4o]* | Prompt | Cached (part of prompt) | Completion | Total |" in lines
     assert "| **Token** | 31316 | 20480 | 4414 | 35730 |" in lines
     assert any(line.startswith("| **Cost** |") and "$0.09" in line for line in lines)
     order = [md.index(s) for s in ("Total arXiv papers: 3", "Total scanned papers: 2", "Total relevant papers: 2")]
