@@ -106,17 +106,7 @@ def build_day(size: int = DAY_SIZE) -> list[Paper]:
     rows = all_papers()[:size]
     if len(rows) < size:
         raise SystemExit(f"the shared data holds only {len(rows)} papers; {size} are needed")
-    return [
-        Paper(
-            arxiv_id=row["arxiv_id"],
-            title=row["title"],
-            authors=tuple(row["authors"]),
-            abstract=row["abstract"],
-            categories=tuple(row["categories"]),
-            announce_type=row["announce_type"],
-        )
-        for row in rows
-    ]
+    return [Paper.from_dict(row) for row in rows]
 
 
 # --- our way ------------------------------------------------------------------------------------------

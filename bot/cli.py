@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-import prompts
 from adapters.arxiv_api import ArxivLookup
 from adapters.arxiv_rss import RSSFetcher
 from adapters.files import write_digest
@@ -24,6 +23,7 @@ from bot.errors import DigestError
 from bot.models import Digest, Profile, normalize_arxiv_id
 from bot.pipeline import RunResult, run_digest
 from bot.pricing import format_cost
+from bot.profiles import default_profile
 from bot.settings import Settings, sqlite_url_for
 from storage.store import Store
 
@@ -77,15 +77,7 @@ def _load_settings(**overrides: object) -> Settings:
 
 def _profile(settings: Settings, store: Store) -> Profile:
     # The CLI's profile follows the environment: categories and thresholds are updated each run.
-    return store.ensure_profile(
-        settings.profile,
-        categories=settings.categories,
-        min_relevance=settings.min_relevance,
-        min_novelty=settings.min_novelty,
-        top_n=settings.top_n,
-        default_criteria=prompts.default_criteria(),
-        update=True,
-    )
+    return default_profile(store, settings, update=True)
 
 
 def _chat_factory(settings: Settings):  # type: ignore[no-untyped-def]

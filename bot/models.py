@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 _ID_RE = re.compile(r"(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE)
 
@@ -30,6 +32,18 @@ class Paper:
     @property
     def url(self) -> str:
         return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Paper:
+        """From a plain record (a JSON row, a fixture): lists become tuples, unknown keys are ignored."""
+        return cls(
+            arxiv_id=data["arxiv_id"],
+            title=data["title"],
+            authors=tuple(data.get("authors", ())),
+            abstract=data["abstract"],
+            categories=tuple(data.get("categories", ())),
+            announce_type=data.get("announce_type", "new"),
+        )
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-import prompts
-from bot.models import Paper, Profile
+from bot.models import Paper
+from bot.profiles import default_profile  # noqa: F401  (re-exported for tests)
 from bot.settings import Settings
 from storage.store import Store
 from tests.support import ArxivStandIn, OpenAIStandIn, make_paper
@@ -67,17 +67,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-def default_profile(store: Store, settings: Settings) -> Profile:
-    return store.ensure_profile(
-        settings.profile,
-        categories=settings.categories,
-        min_relevance=settings.min_relevance,
-        min_novelty=settings.min_novelty,
-        top_n=settings.top_n,
-        default_criteria=prompts.default_criteria(),
-    )
-
-
 def sample_papers(n: int, *, start: int = 1, relevant_every: int = 3) -> list[dict[str, Any]]:
     """Papers the stand-in LLM judges predictably: every ``relevant_every``-th is about MoE quantization."""
     papers = []
@@ -103,12 +92,6 @@ def sample_papers(n: int, *, start: int = 1, relevant_every: int = 3) -> list[di
     return papers
 
 
+
 def as_paper(data: dict[str, Any]) -> Paper:
-    return Paper(
-        arxiv_id=data["arxiv_id"],
-        title=data["title"],
-        authors=tuple(data["authors"]),
-        abstract=data["abstract"],
-        categories=tuple(data["categories"]),
-        announce_type=data["announce_type"],
-    )
+    return Paper.from_dict(data)
