@@ -137,9 +137,7 @@ async def run_digest(
             outcome = await scorer.score(todo)
         finally:
             progress.stop()
-            close = getattr(chat, "aclose", None)
-            if close is not None:
-                await close()
+            await chat.aclose()
         judgments.update(outcome.judgments)
         usage, failed, flagged, cost = outcome.usage, outcome.failed, outcome.flagged, outcome.cost_usd
         notes.extend(_summarize(outcome.notes))

@@ -29,6 +29,8 @@ class ChatModel(Protocol):
         self, system: str, user: str, response_format: dict[str, Any] | None = None
     ) -> Completion: ...
 
+    async def aclose(self) -> None: ...
+
 
 @dataclass
 class ScoreOutcome:
