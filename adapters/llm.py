@@ -10,8 +10,9 @@ from typing import Any
 
 import openai
 
-from bot.errors import LLMError
+from bot.errors import LLMError, LLMUnusableError
 from bot.models import Completion, Usage
+from bot.settings import Settings
 
 
 class OpenAIChat:
@@ -29,6 +30,18 @@ class OpenAIChat:
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIChat:
+        if settings.openai_api_key is None:
+            raise LLMUnusableError("no OPENAI_API_KEY is set")
+        return cls(
+            api_key=settings.openai_api_key.get_secret_value(),
+            model=settings.model,
+            base_url=settings.openai_base_url,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+        )
+
     async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
         try:
@@ -41,9 +54,13 @@ class OpenAIChat:
         except openai.APITimeoutError as exc:
             raise LLMError("the LLM did not answer in time (after retries)") from exc
         except openai.APIConnectionError as exc:
-            raise LLMError(f"cannot reach the LLM endpoint: {exc}") from exc
-        except openai.AuthenticationError as exc:
-            raise LLMError("the LLM endpoint refused the API key: check OPENAI_API_KEY") from exc
+            raise LLMUnusableError(f"cannot reach the LLM endpoint ({exc}): check OPENAI_BASE_URL") from exc
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise LLMUnusableError("the LLM endpoint refused the API key: check OPENAI_API_KEY") from exc
+        except openai.NotFoundError as exc:
+            raise LLMUnusableError(
+                f"the LLM endpoint does not know model {self.model!r} ({exc.message}): check DIGEST_MODEL"
+            ) from exc
         except openai.APIStatusError as exc:
             raise LLMError(f"the LLM endpoint answered HTTP {exc.status_code}: {exc.message}") from exc
         usage = Usage(requests=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Annotated
@@ -80,18 +81,8 @@ def _profile(settings: Settings, store: Store) -> Profile:
     return default_profile(store, settings, update=True)
 
 
-def _chat_factory(settings: Settings):  # type: ignore[no-untyped-def]
-    if not settings.has_llm:
-        return None
-    assert settings.openai_api_key is not None
-    key = settings.openai_api_key.get_secret_value()
-    return lambda: OpenAIChat(
-        api_key=key,
-        model=settings.model,
-        base_url=settings.openai_base_url,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
-    )
+def _chat_factory(settings: Settings) -> Callable[[], OpenAIChat] | None:
+    return (lambda: OpenAIChat.from_settings(settings)) if settings.has_llm else None
 
 
 def print_digest(digest: Digest) -> None:

@@ -13,6 +13,10 @@ class LLMError(DigestError):
     """An LLM request failed for good (after the client's own retries)."""
 
 
+class LLMUnusableError(LLMError):
+    """No request can succeed (wrong key, unreachable endpoint, unknown model): stop the run at once."""
+
+
 class BudgetError(DigestError):
     """A budget is set that cannot be enforced (no price for the model)."""
 

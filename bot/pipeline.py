@@ -138,6 +138,14 @@ async def run_digest(
         finally:
             progress.stop()
             await chat.aclose()
+        if outcome.unusable is not None:
+            # Nothing can be scored; what was scored is stored. A digest of unscored papers helps nobody.
+            store.add_run_usage(run_id, outcome.usage, outcome.cost_usd if price is not None else None)
+            store.finish_run(
+                run_id, status="failed", total_arxiv=len(papers), scanned=len(judgments) + len(outcome.judgments),
+                relevant=0, unscored=len(outcome.failed), message=str(outcome.unusable),
+            )
+            raise DigestError(f"Scoring stopped: {outcome.unusable}.")
         judgments.update(outcome.judgments)
         usage, failed, flagged, cost = outcome.usage, outcome.failed, outcome.flagged, outcome.cost_usd
         notes.extend(_summarize(outcome.notes))

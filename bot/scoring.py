@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot import prompt
-from bot.errors import LLMError
+from bot.errors import LLMError, LLMUnusableError
 from bot.models import Completion, Judgment, Paper, Usage
 from bot.pricing import Price, cost_of, format_cost
 from bot.replies import json_schema_response_format, parse_reply
@@ -40,6 +40,7 @@ class ScoreOutcome:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float | None = 0.0
     budget_stop: bool = False
+    unusable: LLMUnusableError | None = None  # the endpoint cannot serve us at all: the run stops
     notes: list[str] = field(default_factory=list)
 
 
@@ -100,6 +101,9 @@ class LLMScorer:
         outcome = self._outcome
         user = prompt.papers_message(batch)
         async with self._semaphore:
+            if outcome.unusable is not None:
+                self._fail(batch, f"not scored: {outcome.unusable}")
+                return
             if outcome.budget_stop:
                 self._fail(batch, "not scored: the cost budget was reached")
                 return
@@ -117,6 +121,10 @@ class LLMScorer:
             try:
                 completion: Completion | None = await self.chat.complete(self.system, user, self.response_format)
                 error = None
+            except LLMUnusableError as exc:
+                outcome.unusable = exc
+                self._fail(batch, f"not scored: {exc}")
+                return
             except LLMError as exc:
                 completion, error = None, str(exc)
             finally:

@@ -17,7 +17,7 @@ from bot.pipeline import RunResult, run_digest
 from bot.settings import Settings
 from storage.store import Store
 from tests.conftest import DAY, default_profile, sample_papers
-from tests.support import Reply, make_paper
+from tests.support import Reply, Status, make_paper
 
 
 def run(settings: Settings, out: Path | None = None, date: dt.date | None = None) -> RunResult:
@@ -25,10 +25,7 @@ def run(settings: Settings, out: Path | None = None, date: dt.date | None = None
     try:
         profile = default_profile(store, settings)
         fetcher = RSSFetcher(settings.feed_url, keep_types=settings.announce_types, base_delay=0.01, retries=1)
-        chat = None
-        if settings.has_llm:
-            key = settings.openai_api_key.get_secret_value()
-            chat = lambda: OpenAIChat(api_key=key, model=settings.model, base_url=settings.openai_base_url)  # noqa: E731
+        chat = (lambda: OpenAIChat.from_settings(settings)) if settings.has_llm else None
         deliver = [lambda d: write_digest(d, out)] if out else []
         return asyncio.run(run_digest(settings, store, profile, fetcher, chat_factory=chat, date=date, deliver=deliver))
     finally:
@@ -158,3 +155,18 @@ def test_thresholds_come_from_the_profile(arxiv, llm, make_settings):
     arxiv.set_day(DAY, sample_papers(12))
     strict = run(make_settings(min_relevance=10, min_novelty=1))
     assert all(r.judgment.relevance == 10 for r in strict.digest.ranked)
+
+
+def test_a_refused_api_key_stops_the_run_with_what_to_do(arxiv, llm, make_settings, tmp_path):
+    arxiv.set_day(DAY, sample_papers(30))
+    llm.add_fault(Status(401))
+    with pytest.raises(DigestError, match="OPENAI_API_KEY"):
+        run(make_settings(batch_size=10, concurrency=1), out=tmp_path / "out")
+    assert len(llm.completions) == 1  # the other batches were never sent
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_llm_endpoint_stops_the_run(arxiv, make_settings):
+    arxiv.set_day(DAY, sample_papers(3))
+    with pytest.raises(DigestError, match="OPENAI_BASE_URL"):
+        run(make_settings(openai_base_url="http://127.0.0.1:9/v1", llm_max_retries=0))
