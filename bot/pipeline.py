@@ -13,10 +13,10 @@ from typing import Protocol
 
 from bot import local_scorer, prompt
 from bot.errors import BudgetError, DigestError
-from bot.models import Announcement, Digest, Profile, Usage
+from bot.models import Announcement, Digest, Paper, Profile, Usage
 from bot.pricing import Price, price_for
 from bot.ranking import rank
-from bot.scoring import ChatModel, LLMScorer
+from bot.scoring import ChatModel, LLMScorer, ScoreOutcome
 from bot.settings import Settings
 from storage.store import Store, feed_key
 
@@ -111,45 +111,22 @@ async def run_digest(
     todo = [p for p in papers if p.arxiv_id not in judgments]
     run_id = store.start_run(profile.id, announcement.date, model=model, criteria_key=key)
 
-    usage, failed, flagged, notes = Usage(), {}, set(), []
-    cost: float | None = 0.0
-    if todo and approximate:
-        fresh = local_scorer.score_locally(todo, profile.criteria)
-        store.save_judgments(fresh.values(), key, model)
-        judgments.update(fresh)
-    elif todo:
-        if chat_factory is None:
-            raise DigestError("An OPENAI_API_KEY is set but no LLM client was configured.")
-        chat = chat_factory()
-        scorer = LLMScorer(
-            chat,
-            criteria=profile.criteria,
-            batch_size=settings.batch_size,
-            concurrency=settings.concurrency,
-            price=price,
-            max_cost_usd=settings.max_cost_usd,
-            structured_output=settings.structured_output,
-            on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
-            on_progress=progress.advance,
+    outcome = ScoreOutcome(cost_usd=0.0)
+    if todo:
+        outcome = await score_papers(
+            settings, store, profile, todo, model=model, price=price, approximate=approximate,
+            chat_factory=chat_factory, progress=progress,
         )
-        progress.start(len(todo), f"Scoring {len(todo)} papers with {model}")
-        try:
-            outcome = await scorer.score(todo)
-        finally:
-            progress.stop()
-            await chat.aclose()
-        if outcome.unusable is not None:
-            # Nothing can be scored; what was scored is stored. A digest of unscored papers helps nobody.
-            store.add_run_usage(run_id, outcome.usage, outcome.cost_usd if price is not None else None)
-            store.finish_run(
-                run_id, status="failed", total_arxiv=len(papers), scanned=len(judgments) + len(outcome.judgments),
-                relevant=0, unscored=len(outcome.failed), message=str(outcome.unusable),
-            )
-            raise DigestError(f"Scoring stopped: {outcome.unusable}.")
-        judgments.update(outcome.judgments)
-        usage, failed, flagged, cost = outcome.usage, outcome.failed, outcome.flagged, outcome.cost_usd
-        notes.extend(_summarize(outcome.notes))
-    run = store.add_run_usage(run_id, usage, cost if price is not None else None)
+    run = store.add_run_usage(run_id, outcome.usage, outcome.cost_usd if price is not None else None)
+    if outcome.unusable is not None:
+        # Nothing more can be scored (what was is stored): a digest of unscored papers helps nobody.
+        store.finish_run(
+            run_id, status="failed", total_arxiv=len(papers), scanned=len(judgments) + len(outcome.judgments),
+            relevant=0, unscored=len(outcome.failed), message=str(outcome.unusable),
+        )
+        raise DigestError(f"Scoring stopped: {outcome.unusable}.")
+    judgments.update(outcome.judgments)
+    failed, flagged, notes = outcome.failed, outcome.flagged, _summarize(outcome.notes)
 
     notes.extend(
         f"{pid}: its abstract contains text addressed to the model; it was scored on its own so it "
@@ -194,6 +171,46 @@ async def run_digest(
     )
     outputs = [send(digest) for send in deliver]
     return RunResult(status, announcement.date, message, digest, outputs)
+
+
+async def score_papers(
+    settings: Settings,
+    store: Store,
+    profile: Profile,
+    papers: Sequence[Paper],
+    *,
+    model: str,
+    price: Price | None,
+    approximate: bool,
+    chat_factory: Callable[[], ChatModel] | None,
+    progress: Progress,
+) -> ScoreOutcome:
+    """Judge papers that have no stored judgment yet; each judgment is stored as soon as it exists."""
+    key = prompt.criteria_key(profile.criteria)
+    if approximate:
+        fresh = local_scorer.score_locally(papers, profile.criteria)
+        store.save_judgments(fresh.values(), key, model)
+        return ScoreOutcome(judgments=fresh, cost_usd=0.0)
+    if chat_factory is None:
+        raise DigestError("An OPENAI_API_KEY is set but no LLM client was configured.")
+    chat = chat_factory()
+    scorer = LLMScorer(
+        chat,
+        criteria=profile.criteria,
+        batch_size=settings.batch_size,
+        concurrency=settings.concurrency,
+        price=price,
+        max_cost_usd=settings.max_cost_usd,
+        structured_output=settings.structured_output,
+        on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
+        on_progress=progress.advance,
+    )
+    progress.start(len(papers), f"Scoring {len(papers)} papers with {model}")
+    try:
+        return await scorer.score(papers)
+    finally:
+        progress.stop()
+        await chat.aclose()
 
 
 def _summarize(notes: list[str]) -> list[str]:
