@@ -12,6 +12,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.taxonomy import validate_categories
+
 DEFAULT_DATABASE_URL = "sqlite:///arxiv_digest.db"
 
 
@@ -69,6 +71,11 @@ class Settings(BaseSettings):
     _split_lists = field_validator("categories", "announce_types", mode="before")(
         lambda cls, v: _split_list(v)
     )
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        return validate_categories(value)
 
     @field_validator("prices", mode="before")
     @classmethod
