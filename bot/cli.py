@@ -25,7 +25,7 @@ from bot.models import Digest, Profile, normalize_arxiv_id
 from bot.pipeline import RunResult, run_digest
 from bot.pricing import format_cost
 from bot.profiles import default_profile
-from bot.settings import Settings, sqlite_url_for
+from bot.settings import DEFAULT_DATABASE_URL, Settings, sqlite_url_for
 from storage.store import Store
 
 app = typer.Typer(
@@ -67,18 +67,13 @@ class RichProgress:
             self._bar = None
 
 
-def _load_settings(**overrides: object) -> Settings:
+def _load_settings() -> Settings:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings()
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
         err.print(f"[red]Invalid configuration[/red]: {problems}. Fix the DIGEST_* variable (or .env) and retry.")
         raise typer.Exit(2) from exc
-
-
-def _profile(settings: Settings, store: Store) -> Profile:
-    # The CLI's profile follows the environment: categories and thresholds are updated each run.
-    return default_profile(store, settings, update=True)
 
 
 def _chat_factory(settings: Settings) -> Callable[[], OpenAIChat] | None:
@@ -117,7 +112,7 @@ def print_digest(digest: Digest) -> None:
 def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Path) -> RunResult:
     store = Store.open(settings.database_url)
     try:
-        profile = _profile(settings, store)
+        profile = default_profile(store, settings, update=True)  # follows the environment
         if not settings.has_llm:
             console.print(
                 "[bold yellow]No OPENAI_API_KEY set:[/bold yellow] using the local TF-IDF scorer. "
@@ -183,11 +178,9 @@ def demo(out: OutOption = Path("digests-demo")) -> None:
     Needs no network and no key: without OPENAI_API_KEY the local scorer ranks the papers. The demo
     keeps its own SQLite database in the output folder, apart from your real one.
     """
-    overrides: dict[str, object] = {}
     settings = _load_settings()
-    if settings.database_url == Settings.model_fields["database_url"].default:
-        overrides["database_url"] = sqlite_url_for(out / "demo.sqlite")
-    settings = settings.model_copy(update=overrides)
+    if settings.database_url == DEFAULT_DATABASE_URL:
+        settings = settings.model_copy(update={"database_url": sqlite_url_for(out / "demo.sqlite")})
     with as_file(files("bot").joinpath("sample", SAMPLE_DAY)) as sample:
         fetcher = RSSFetcher(str(sample), keep_types=settings.announce_types)
         _run(settings, fetcher, None, out)
@@ -223,7 +216,7 @@ def abstract(arxiv_id: Annotated[str, typer.Argument(help="An arXiv ID or URL, e
 def _store_and_profile() -> tuple[Store, Profile, Settings]:
     settings = _load_settings()
     store = Store.open(settings.database_url)
-    return store, _profile(settings, store), settings
+    return store, default_profile(store, settings, update=True), settings
 
 
 @criteria_app.command("show")
