@@ -305,6 +305,16 @@ class StandIn:
 
     def _send(self, h: _Handler, rec: Recorded, resp: Response) -> None:
         data = resp.body.encode("utf-8") if isinstance(resp.body, str) else resp.body
+        # Record the status before writing: the client may read the log the moment it has the reply.
+        rec.status = resp.status
+        try:
+            self._write(h, resp, data)
+        except OSError:
+            rec.status = 0  # the client hung up first
+            raise
+
+    @staticmethod
+    def _write(h: _Handler, resp: Response, data: bytes) -> None:
         h.send_response(resp.status)
         headers = {"Content-Type": resp.content_type, **resp.headers}
         for name, value in headers.items():
@@ -314,4 +324,3 @@ class StandIn:
         if h.command != "HEAD":
             h.wfile.write(data)
         h.wfile.flush()
-        rec.status = resp.status
