@@ -149,3 +149,19 @@ class Completion:
 
     text: str
     usage: Usage
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A chat channel that receives the digest; its profile holds criteria, categories and thresholds."""
+
+    id: int
+    platform: str
+    workspace: str
+    channel: str
+    profile_id: int
+    active: bool
+    created_by: str
+    schedule_time: str  # HH:MM, "" = the deployment's default
+    timezone: str  # IANA zone, "" = the deployment's default
+    post_empty_days: bool

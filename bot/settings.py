@@ -12,6 +12,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.feedback import DEFAULT_REACTIONS, parse_reaction_map
+from bot.schedule import DEFAULT_SCHEDULE, parse_schedule
 from bot.taxonomy import validate_categories
 
 DEFAULT_DATABASE_URL = "sqlite:///arxiv_digest.db"
@@ -59,6 +61,13 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=2.0, ge=0, description="first backoff step in seconds")
     arxiv_api_delay: float = Field(default=3.0, ge=0, description="seconds between arXiv API calls")
     profile: str = Field(default="default", description="profile used by the CLI")
+    admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="chat user IDs allowed to change any channel's settings"
+    )
+    reactions: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: parse_reaction_map(DEFAULT_REACTIONS), description="emoji → feedback kind"
+    )
+    schedule: str = Field(default=DEFAULT_SCHEDULE, description="default daily post time: 'HH:MM Area/City'")
 
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_plain("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(default=None, validation_alias=_plain("OPENAI_BASE_URL"))
@@ -68,7 +77,7 @@ class Settings(BaseSettings):
         default="https://export.arxiv.org/api/query", validation_alias=_plain("ARXIV_API_URL")
     )
 
-    _split_lists = field_validator("categories", "announce_types", mode="before")(
+    _split_lists = field_validator("categories", "announce_types", "admins", mode="before")(
         lambda cls, v: _split_list(v)
     )
 
@@ -76,6 +85,17 @@ class Settings(BaseSettings):
     @classmethod
     def _known_categories(cls, value: list[str]) -> list[str]:
         return validate_categories(value)
+
+    @field_validator("reactions", mode="before")
+    @classmethod
+    def _reaction_map(cls, value: object) -> object:
+        return parse_reaction_map(value) if isinstance(value, (str, dict)) else value
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        time, zone = parse_schedule(value)
+        return f"{time:%H:%M} {zone}"
 
     @field_validator("prices", mode="before")
     @classmethod
@@ -85,8 +105,11 @@ class Settings(BaseSettings):
     @property
     def feed_url(self) -> str:
         """The RSS URL for our categories: ``ARXIV_RSS_URL`` + ``cs.LG+cs.AI``."""
+        return self.feed_url_for(self.categories)
+
+    def feed_url_for(self, categories: list[str] | tuple[str, ...]) -> str:
         base = self.arxiv_rss_url if self.arxiv_rss_url.endswith("/") else self.arxiv_rss_url + "/"
-        return base + "+".join(self.categories)
+        return base + "+".join(categories)
 
     @property
     def has_llm(self) -> bool:

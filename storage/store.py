@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.models import Announcement, Judgment, Paper, Profile, Usage
+from storage.channels import ChannelQueries
 from storage.db import init_db, make_engine
 from storage.tables import (
     AnnouncementRow,
@@ -38,7 +39,7 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
     )
 
 
-class Store:
+class Store(ChannelQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -141,6 +142,31 @@ class Store:
         with Session(self.engine) as session:
             row = session.exec(select(ProfileRow).where(ProfileRow.name == name)).first()
             return self._profile(session, row) if row else None
+
+    def profile_by_id(self, profile_id: int) -> Profile:
+        with Session(self.engine) as session:
+            return self._profile(session, session.get_one(ProfileRow, profile_id))
+
+    def update_profile(
+        self,
+        profile_id: int,
+        *,
+        categories: Sequence[str] | None = None,
+        min_relevance: int | None = None,
+        min_novelty: int | None = None,
+    ) -> Profile:
+        """Change a profile's categories and/or thresholds (the caller validated them)."""
+        with Session(self.engine) as session:
+            row = session.get_one(ProfileRow, profile_id)
+            if categories is not None:
+                row.categories = list(categories)
+            if min_relevance is not None:
+                row.min_relevance = min_relevance
+            if min_novelty is not None:
+                row.min_novelty = min_novelty
+            session.add(row)
+            session.commit()
+            return self._profile(session, row)
 
     def _profile(self, session: Session, row: ProfileRow) -> Profile:
         assert row.id is not None

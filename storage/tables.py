@@ -119,3 +119,69 @@ class RunRow(SQLModel, table=True):
     message: str = ""
     started_at: dt.datetime = Field(default_factory=_now)
     finished_at: dt.datetime | None = None
+
+
+class SubscriptionRow(SQLModel, table=True):
+    """A chat channel that receives a digest: its own profile, schedule and empty-day preference."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("platform", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)  # slack | discord
+    workspace: str = Field(default="", max_length=64)  # Slack team ID, Discord guild ID
+    channel: str = Field(max_length=64)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+    active: bool = True
+    created_by: str = Field(default="", max_length=64)
+    schedule_time: str = Field(default="", max_length=5)  # HH:MM; "" = the deployment's DIGEST_SCHEDULE
+    timezone: str = Field(default="", max_length=64)  # IANA name; "" = the deployment's default
+    post_empty_days: bool = False  # one short line on days without papers
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
+class PostRow(SQLModel, table=True):
+    """Which chat message carries which part of which day's digest: reactions map through it, and a
+    re-run posts only the parts that have no row yet."""
+
+    __tablename__ = "post"
+    __table_args__ = (
+        UniqueConstraint("platform", "channel", "date", "part"),
+        UniqueConstraint("platform", "channel", "message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    channel: str = Field(max_length=64)
+    date: dt.date = Field(index=True)
+    part: str = Field(max_length=64)  # "summary", "summary.2", "empty" or an arXiv ID
+    arxiv_id: str | None = Field(default=None, max_length=32)  # set on paper messages only
+    rank: int | None = None
+    message_id: str = Field(max_length=64)  # Slack ts, Discord snowflake
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
+class FeedbackRow(SQLModel, table=True):
+    """One person's signal on one paper in one channel, from a reaction or a button."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("platform", "channel", "user", "arxiv_id", "emoji"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    channel: str = Field(max_length=64, index=True)
+    user: str = Field(max_length=64)
+    arxiv_id: str = Field(max_length=32, index=True)
+    kind: str = Field(max_length=20)  # positive | negative | later
+    emoji: str = Field(max_length=64)
+    source: str = Field(default="reaction", max_length=20)  # reaction | button
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
+class SeenEventRow(SQLModel, table=True):
+    """Platform event IDs already handled: Slack re-delivers events it thinks we missed."""
+
+    __tablename__ = "seen_event"
+
+    event_id: str = Field(primary_key=True, max_length=128)
+    seen_at: dt.datetime = Field(default_factory=_now, index=True)

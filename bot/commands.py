@@ -1,0 +1,448 @@
+"""The ``/arxiv …`` commands, once for every chat platform.
+
+Adapters translate a platform's slash command, modal, button or reaction into a call here and
+render the :class:`Reply`; who may change what, and every answer's wording, are decided here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import prompts
+from bot import schedule
+from bot.criteria import validate_criteria
+from bot.digest_text import truncate
+from bot.errors import CriteriaError, DigestError
+from bot.feedback import KINDS, canonical
+from bot.models import Paper, Profile, Subscription, normalize_arxiv_id
+from bot.pricing import format_cost
+from bot.service import DigestService
+from bot.taxonomy import validate_categories
+
+MAX_RANK = 999  # "abstract 12" is a rank; anything longer must be an arXiv ID
+VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
+
+
+class Markup(Protocol):
+    """A platform's inline formatting (Slack mrkdwn, Discord markdown)."""
+
+    def bold(self, text: str) -> str: ...
+    def code(self, text: str) -> str: ...
+    def block(self, text: str) -> str: ...
+    def link(self, url: str, text: str) -> str: ...
+    def mention(self, user: str) -> str: ...
+    def escape(self, text: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who invoked a command where; ``is_admin`` asks the platform lazily (it may cost an API call)."""
+
+    platform: str
+    workspace: str
+    channel: str
+    user: str
+    is_admin: Callable[[], Awaitable[bool]]
+    admin_rule: str  # the platform's rule in words, for refusals: "workspace admins and the channel's creator"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    name: str
+    args: tuple[str, ...] = ()
+
+    @property
+    def slow(self) -> bool:
+        """May take longer than a chat platform waits for an answer (3 s): acknowledge first."""
+        return self.name in {"run", "abstract"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str = ""
+    public: bool = False  # shown to the channel; otherwise only to the caller
+    paper: Paper | None = None  # show this paper's full abstract
+    editor: str | None = None  # open the criteria editor prefilled with this text
+
+
+@dataclass(frozen=True)
+class _Spec:
+    usage: str
+    summary: str
+    admin: bool = False
+    subscribed: bool = True
+
+
+COMMANDS: dict[str, _Spec] = {
+    "help": _Spec("help", "this list", subscribed=False),
+    "subscribe": _Spec("subscribe", "post the daily digest in this channel", subscribed=False),
+    "unsubscribe": _Spec("unsubscribe", "stop posting here (settings are kept)"),
+    "criteria": _Spec("criteria", "show the criteria papers are scored against"),
+    "criteria edit": _Spec("criteria edit", "change the criteria in an editor", admin=True),
+    "criteria history": _Spec("criteria history", "every version of the criteria"),
+    "criteria undo": _Spec("criteria undo", "go back to the previous criteria", admin=True),
+    "threshold": _Spec("threshold <relevance> <novelty>", "minimum scores (1–10) for a paper to be posted",
+                       admin=True),
+    "categories": _Spec("categories cs.LG cs.CL …", "the arXiv categories to read", admin=True),
+    "schedule": _Spec("schedule HH:MM [Area/City]", "when the digest is posted", admin=True),
+    "empty-days": _Spec("empty-days on|off", "one short line on days without papers", admin=True),
+    "abstract": _Spec("abstract <arXiv ID | rank>", "a paper's full abstract", subscribed=False),
+    "run": _Spec("run", "post today's digest now (only what is not posted yet)"),
+    "stats": _Spec("stats", "papers, cost and reactions this month"),
+}
+_READ_ONLY_WITH_NO_ARGS = {"threshold", "categories", "schedule", "empty-days"}
+
+
+def parse(text: str) -> Invocation:
+    """``"criteria  Edit"`` → Invocation("criteria edit"); ``"threshold 8 7"`` → ("threshold", ("8", "7"))."""
+    words = text.split()
+    if not words:
+        return Invocation("help")
+    name, args = words[0].lower(), tuple(words[1:])
+    if name == "criteria" and args and args[0].lower() in {"edit", "history", "undo", "show"}:
+        sub = args[0].lower()
+        name, args = ("criteria" if sub == "show" else f"criteria {sub}"), args[1:]
+    return Invocation(name, args)
+
+
+class CommandCore:
+    def __init__(self, service: DigestService) -> None:
+        self.service = service
+        self.store = service.store
+        self.settings = service.settings
+
+    # entry points --------------------------------------------------------------------------
+
+    async def execute(self, caller: Caller, invocation: Invocation, markup: Markup) -> Reply:
+        spec = COMMANDS.get(invocation.name)
+        if spec is None:
+            return Reply(f"Unknown command {markup.code(invocation.name)}.\n\n" + self._help(markup))
+        subscription = self.store.get_subscription(caller.platform, caller.channel)
+        if spec.subscribed and (subscription is None or not subscription.active):
+            return Reply(f"This channel is not subscribed. {markup.code('/arxiv subscribe')} first.")
+        changes = spec.admin and not (invocation.name in _READ_ONLY_WITH_NO_ARGS and not invocation.args)
+        if changes and not await self.may_change(caller):
+            return self._refusal(caller)
+        handler = getattr(self, "_cmd_" + invocation.name.replace(" ", "_").replace("-", "_"))
+        try:
+            return await handler(caller, subscription, invocation.args, markup)
+        except DigestError as exc:
+            return Reply(str(exc))
+
+    async def may_change(self, caller: Caller) -> bool:
+        return caller.user in self.settings.admins or await caller.is_admin()
+
+    async def save_criteria(self, caller: Caller, text: str, markup: Markup) -> Reply:
+        """The editor's submission. Raises CriteriaError (with the limit) for text to show in the editor."""
+        subscription = self._subscription(caller)
+        if not await self.may_change(caller):
+            raise CriteriaError(self._refusal(caller).text)
+        cleaned = validate_criteria(text, self.settings.max_criteria_chars)
+        profile = self.store.profile_by_id(subscription.profile_id)
+        if cleaned == profile.criteria:
+            return Reply("The criteria are unchanged.")
+        version = self.store.set_criteria(profile.id, cleaned, author=caller.user)
+        return Reply(
+            f"{markup.mention(caller.user)} changed the criteria (v{version}, {len(cleaned):,} characters). "
+            f"The next digest scores papers against them; {markup.code('/arxiv criteria undo')} goes back.",
+            public=True,
+        )
+
+    async def abstract(self, raw: str) -> Reply:
+        """A paper by arXiv ID: from our database, else from the arXiv API."""
+        arxiv_id = normalize_arxiv_id(raw)
+        if arxiv_id is None:
+            return Reply(f"{raw!r} is not an arXiv ID (expected e.g. 2503.03213, or a rank from the latest digest).")
+        paper = self.store.get_paper(arxiv_id)
+        if paper is None:
+            found = await self.service.lookup.lookup([arxiv_id])
+            paper = found.get(arxiv_id)
+            if paper is None:
+                return Reply(f"arXiv has no paper {arxiv_id}. Check the ID.")
+            self.store.save_papers([paper])
+        return Reply(paper=paper)
+
+    def vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
+        """A 👍/👎 button: pressing it again takes the vote back."""
+        emoji = VOTE_EMOJI[kind]
+        paper = self.store.get_paper(arxiv_id)
+        title = f" for “{truncate(paper.title, 80)}”" if paper else ""
+        if self.store.add_feedback(
+            caller.platform, caller.channel, caller.user, arxiv_id, kind=kind, emoji=emoji, source="button"
+        ):
+            return Reply(f"Noted: {emoji}{title}. Press it again to take it back.")
+        self.store.remove_feedback(caller.platform, caller.channel, caller.user, arxiv_id, emoji)
+        return Reply(f"Took back your {emoji}{title}.")
+
+    def reaction(
+        self, platform: str, channel: str, message_id: str, user: str, emoji: str, *, added: bool,
+        event_id: str | None = None,
+    ) -> str | None:
+        """Store a reaction on a paper message; returns its kind, or None when it means nothing to us
+        (another message, an emoji outside the map, or an event already handled)."""
+        kind = self.settings.reactions.get(canonical(emoji))
+        if kind is None:
+            return None
+        arxiv_id = self.store.paper_of_message(platform, channel, message_id)
+        if arxiv_id is None:
+            return None
+        if event_id is not None and not self.store.first_sighting(f"{platform}:{event_id}"):
+            return None
+        if added:
+            self.store.add_feedback(
+                platform, channel, user, arxiv_id, kind=kind, emoji=canonical(emoji), source="reaction"
+            )
+        else:
+            self.store.remove_feedback(platform, channel, user, arxiv_id, canonical(emoji))
+        return kind
+
+    # helpers -------------------------------------------------------------------------------
+
+    def _subscription(self, caller: Caller) -> Subscription:
+        subscription = self.store.get_subscription(caller.platform, caller.channel)
+        if subscription is None or not subscription.active:
+            raise CriteriaError("This channel is not subscribed any more; /arxiv subscribe first.")
+        return subscription
+
+    def _refusal(self, caller: Caller) -> Reply:
+        return Reply(
+            f"Only {caller.admin_rule} or people listed in DIGEST_ADMINS can change this channel's digest "
+            "settings. Ask one of them; everyone can read them with the same command without arguments."
+        )
+
+    def _help(self, markup: Markup) -> str:
+        lines = [markup.bold("arXiv digest commands")]
+        for spec in COMMANDS.values():
+            lines.append(f"{markup.code('/arxiv ' + spec.usage)}: {spec.summary}" + (" (admins)" if spec.admin else ""))
+        reactions = "  ".join(
+            f"{' '.join(e for e, k in self.settings.reactions.items() if k == kind)} {kind}"
+            for kind in KINDS
+            if kind in self.settings.reactions.values()
+        )
+        lines.append(f"React on a paper to teach the digest what you like: {reactions}.")
+        return "\n".join(lines)
+
+    def _profile(self, subscription: Subscription | None) -> Profile:
+        assert subscription is not None
+        return self.store.profile_by_id(subscription.profile_id)
+
+    def _schedule_text(self, subscription: Subscription) -> str:
+        default_time, default_zone = self.settings.schedule.split()
+        return f"{subscription.schedule_time or default_time} {subscription.timezone or default_zone}"
+
+    def _settings_text(self, subscription: Subscription, markup: Markup) -> str:
+        profile = self._profile(subscription)
+        return (
+            f"categories {markup.code(' '.join(profile.categories))} · posted when R ≥ {profile.min_relevance} "
+            f"and N ≥ {profile.min_novelty} · daily at {self._schedule_text(subscription)} · criteria "
+            f"v{profile.criteria_version}"
+        )
+
+    # commands ------------------------------------------------------------------------------
+    # Each takes (caller, subscription or None, args, markup) and returns a Reply.
+
+    async def _cmd_help(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        return Reply(self._help(m))
+
+    async def _cmd_subscribe(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        if sub is not None and sub.active:
+            return Reply(f"This channel already gets the digest: {self._settings_text(sub, m)}.")
+        profile = self.store.ensure_profile(
+            f"{caller.platform}:{caller.channel}",
+            categories=self.settings.categories,
+            min_relevance=self.settings.min_relevance,
+            min_novelty=self.settings.min_novelty,
+            top_n=self.settings.top_n,
+            default_criteria=prompts.default_criteria(),
+        )
+        sub = self.store.subscribe(caller.platform, caller.workspace, caller.channel, caller.user, profile.id)
+        return Reply(
+            f"{m.mention(caller.user)} subscribed this channel to the arXiv digest: {self._settings_text(sub, m)}. "
+            f"See {m.code('/arxiv criteria')} for what papers are scored against and {m.code('/arxiv help')} "
+            "for the rest.",
+            public=True,
+        )
+
+    async def _cmd_unsubscribe(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        assert sub is not None
+        if caller.user != sub.created_by and not await self.may_change(caller):
+            return Reply(
+                f"Only the person who subscribed this channel, {caller.admin_rule} or people listed in "
+                "DIGEST_ADMINS can unsubscribe it."
+            )
+        self.store.update_subscription(caller.platform, caller.channel, active=False)
+        return Reply(
+            f"{m.mention(caller.user)} unsubscribed this channel: no more digests here. Its criteria and settings "
+            f"are kept; {m.code('/arxiv subscribe')} brings them back.",
+            public=True,
+        )
+
+    async def _cmd_criteria(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        profile = self._profile(sub)
+        return Reply(
+            f"{m.bold(f'Criteria v{profile.criteria_version}')} ({len(profile.criteria):,} of "
+            f"{self.settings.max_criteria_chars:,} characters; change them with "
+            f"{m.code('/arxiv criteria edit')}):\n{m.block(profile.criteria)}"
+        )
+
+    async def _cmd_criteria_edit(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        return Reply(editor=self._profile(sub).criteria)
+
+    async def _cmd_criteria_history(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        profile = self._profile(sub)
+        lines = [m.bold("Criteria versions, newest first")]
+        for row in self.store.criteria_history(profile.id):
+            state = " · undone" if row.reverted else (" · in force" if row.version == profile.criteria_version else "")
+            who = "default" if row.author in ("", "default") else m.mention(row.author)
+            first = next((line.strip() for line in row.text.splitlines() if line.strip()), "")
+            lines.append(
+                f"v{row.version} · {row.created_at:%Y-%m-%d %H:%M} UTC · {who}{state} · "
+                f"{len(row.text):,} chars · {m.escape(truncate(first, 80))}"
+            )
+        return Reply("\n".join(lines))
+
+    async def _cmd_criteria_undo(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        version = self.store.undo_criteria(self._profile(sub).id)
+        if version is None:
+            return Reply("Nothing to undo: these are the first criteria this channel has had.")
+        return Reply(f"{m.mention(caller.user)} undid the latest criteria change: v{version} is back in force.",
+                     public=True)
+
+    async def _cmd_threshold(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        profile = self._profile(sub)
+        if not args:
+            return Reply(
+                f"Papers are posted when relevance ≥ {profile.min_relevance} and novelty ≥ {profile.min_novelty}. "
+                f"Change with {m.code('/arxiv threshold <relevance> <novelty>')}, e.g. {m.code('threshold 8 6')}."
+            )
+        try:
+            relevance, novelty = (int(a) for a in args)
+            if not (1 <= relevance <= 10 and 1 <= novelty <= 10):
+                raise ValueError
+        except ValueError:
+            return Reply(f"Give two whole numbers from 1 to 10, e.g. {m.code('/arxiv threshold 8 6')}.")
+        self.store.update_profile(profile.id, min_relevance=relevance, min_novelty=novelty)
+        return Reply(
+            f"{m.mention(caller.user)} set the thresholds: papers are posted when relevance ≥ {relevance} and "
+            f"novelty ≥ {novelty} (was {profile.min_relevance} and {profile.min_novelty}).",
+            public=True,
+        )
+
+    async def _cmd_categories(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        profile = self._profile(sub)
+        if not args:
+            return Reply(
+                f"This channel reads {m.code(' '.join(profile.categories))}. Change with "
+                f"{m.code('/arxiv categories cs.LG cs.CL …')} (arXiv category names)."
+            )
+        try:
+            categories = validate_categories(" ".join(args).replace(",", " ").split())
+        except ValueError as exc:
+            return Reply(f"{exc}. Nothing was changed.")
+        self.store.update_profile(profile.id, categories=categories)
+        return Reply(
+            f"{m.mention(caller.user)} set the categories to {m.code(' '.join(categories))} "
+            f"(was {m.code(' '.join(profile.categories))}). The next digest reads them.",
+            public=True,
+        )
+
+    async def _cmd_schedule(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        assert sub is not None
+        if not args:
+            return Reply(
+                f"The digest is posted daily at {self._schedule_text(sub)}, on days arXiv announces papers. "
+                f"Change with {m.code('/arxiv schedule HH:MM [Area/City]')}, "
+                f"e.g. {m.code('schedule 09:00 Europe/Berlin')}."
+            )
+        current_zone = sub.timezone or self.settings.schedule.split()[1]
+        try:
+            time, zone = schedule.parse_schedule(" ".join(args), default_zone=current_zone)
+        except ValueError as exc:
+            return Reply(f"{exc} Nothing was changed.")
+        sub = self.store.update_subscription(caller.platform, caller.channel, schedule_time=f"{time:%H:%M}",
+                                             timezone=zone)
+        return Reply(
+            f"{m.mention(caller.user)} set the schedule: the digest is posted daily at {self._schedule_text(sub)}, "
+            "on days arXiv announces papers (Sunday to Thursday evenings, US Eastern).",
+            public=True,
+        )
+
+    async def _cmd_empty_days(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        assert sub is not None
+        if not args:
+            state = "on" if sub.post_empty_days else "off"
+            return Reply(f"Empty days are {state}: " + (
+                "a short line is posted on days without papers." if sub.post_empty_days
+                else "nothing is posted on days without papers."
+            ))
+        choice = args[0].lower()
+        if choice not in {"on", "off"}:
+            return Reply(f"Use {m.code('/arxiv empty-days on')} or {m.code('/arxiv empty-days off')}.")
+        self.store.update_subscription(caller.platform, caller.channel, post_empty_days=choice == "on")
+        what = "a short line is posted" if choice == "on" else "nothing is posted"
+        return Reply(f"{m.mention(caller.user)} turned empty days {choice}: {what} on days without papers.",
+                     public=True)
+
+    async def _cmd_abstract(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        if len(args) != 1:
+            return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.code('/arxiv abstract 3')} "
+                         f"or {m.code('/arxiv abstract 2503.03213')}.")
+        target = args[0]
+        if target.isdigit() and len(target) <= len(str(MAX_RANK)):
+            found = self.store.paper_at_rank(caller.platform, caller.channel, int(target))
+            if found is None:
+                latest = self.store.latest_posted_day(caller.platform, caller.channel)
+                where = f"the digest of {latest}" if latest else "any digest posted in this channel"
+                return Reply(f"There is no rank {target} in {where}. Give an arXiv ID instead.")
+            target = found[1]
+        return await self.abstract(target)
+
+    async def _cmd_run(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        assert sub is not None
+        try:
+            delivery = await self.service.run_channel(sub)
+        except LookupError as exc:
+            return Reply(f"Cannot post here right now: {exc}.")
+        return Reply(delivery.message)
+
+    async def _cmd_stats(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        profile = self._profile(sub)
+        today = dt.date.today()
+        since = today.replace(day=1)
+        stats = self.store.channel_stats(caller.platform, caller.channel, profile.id, since)
+        reactions = stats["reactions"]
+        reaction_text = (
+            ", ".join(f"{reactions[kind]} {kind}" for kind in KINDS if kind in reactions) or "none yet"
+        )
+        return Reply(
+            "\n".join(
+                [
+                    m.bold(f"This channel since {since:%d %B %Y}"),
+                    f"Digests posted: {_count(stats['days_posted'], 'day')}, {_count(stats['papers_posted'], 'paper')}",
+                    f"Papers scored: {stats['papers_scanned']:,} of {stats['papers_announced']:,} announced",
+                    f"LLM use: {stats['requests']:,} requests, {stats['tokens']:,} tokens, "
+                    f"{format_cost(stats['cost_usd'])}",
+                    f"Reactions: {reaction_text} (from {_count(stats['people'], 'person', 'people')})",
+                ]
+            )
+        )
+
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
