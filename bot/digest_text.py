@@ -5,10 +5,12 @@ Also the text splitting both platforms need to stay inside their message limits.
 
 from __future__ import annotations
 
-from bot.models import Digest, Judgment
+from bot.models import Digest, Judgment, Paper
 from bot.pricing import format_cost
 
 ELLIPSIS = "…"
+UNSCORED_IDS_SHOWN = 10
+REASON_LIMIT = 200
 
 
 def headline(digest: Digest) -> str:
@@ -106,3 +108,49 @@ def pack_lines(lines: list[str], limit: int) -> list[str]:
     if current or not pieces:
         pieces.append(current)
     return pieces
+
+
+def join_pieces(pieces: list[str]) -> str:
+    """Join text edited in several boxes. Pieces from :func:`split_text` come back exactly; if a
+    platform trimmed the whitespace at a cut, a newline stands in for it so words never fuse."""
+    text = ""
+    for piece in pieces:
+        if text and piece and not text[-1].isspace() and not piece[0].isspace():
+            text += "\n"
+        text += piece
+    return text
+
+
+def unscored_line(unscored: list[tuple[Paper, str]]) -> str:
+    """``3 papers could not be scored: ID, ID and 1 more (reason).`` The reason only when they share one."""
+    count = len(unscored)
+    ids = [paper.arxiv_id for paper, _ in unscored]
+    shown = ", ".join(ids[:UNSCORED_IDS_SHOWN])
+    if count > UNSCORED_IDS_SHOWN:
+        shown += f" and {count - UNSCORED_IDS_SHOWN} more"
+    text = f"{count} paper{'' if count == 1 else 's'} could not be scored: {shown}"
+    reasons = {why.strip() for _, why in unscored}
+    if len(reasons) == 1 and (reason := reasons.pop()):
+        text += f" ({truncate(reason, REASON_LIMIT)})"
+    return text + "."
+
+
+def nothing_line(digest: Digest) -> str:
+    """What a day without a relevant paper says instead of a table."""
+    if digest.total_arxiv == 0:
+        return "arXiv announced no new papers in these categories today."
+    return f"No paper reached R ≥ {digest.min_relevance} and N ≥ {digest.min_novelty} today."
+
+
+def chunk_lines(lines: list[str], first_budget: int, budget: int) -> list[list[str]]:
+    """Consecutive runs of lines, each within its message's text budget (newlines counted)."""
+    chunks: list[list[str]] = [[]]
+    used, limit = 0, first_budget
+    for line in lines:
+        cost = len(line) + 1
+        if chunks[-1] and used + cost > limit:
+            chunks.append([])
+            used, limit = 0, budget
+        chunks[-1].append(line)
+        used += cost
+    return chunks

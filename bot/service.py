@@ -22,18 +22,26 @@ SUMMARY = "summary"
 EMPTY = "empty"
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where to post: a channel, and the workspace (Slack team, Discord guild) it belongs to."""
+
+    workspace: str
+    channel: str
+
+
 class ChannelPoster(Protocol):
     """One chat platform's way of putting a digest in a channel."""
 
     platform: str
 
-    async def post_summary(self, channel: str, digest: Digest) -> list[str]:
+    async def post_summary(self, place: Place, digest: Digest) -> list[str]:
         """Post the day's summary; returns its message IDs, the first being the parent of the papers."""
         ...
 
-    async def post_paper(self, channel: str, parent: str, digest: Digest, item: RankedPaper) -> str: ...
+    async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str: ...
 
-    async def post_text(self, channel: str, text: str) -> str: ...
+    async def post_text(self, place: Place, text: str) -> str: ...
 
 
 class PaperLookup(Protocol):
@@ -88,17 +96,17 @@ class DigestService:
             )
             if result.digest is None:
                 return await self._empty_day(poster, subscription, result.date, result.message)
-            return await self.deliver(poster, subscription.channel, result.digest)
+            return await self.deliver(poster, Place(subscription.workspace, subscription.channel), result.digest)
 
-    async def deliver(self, poster: ChannelPoster, channel: str, digest: Digest) -> Delivery:
+    async def deliver(self, poster: ChannelPoster, place: Place, digest: Digest) -> Delivery:
         """Post the parts of ``digest`` the channel does not have yet, recording each as it goes out."""
-        platform = poster.platform
+        platform, channel = poster.platform, place.channel
         done = self.store.posted_parts(platform, channel, digest.date)
         posted = 0
         if SUMMARY in done:
             parent = done[SUMMARY]
         else:
-            ids = await poster.post_summary(channel, digest)
+            ids = await poster.post_summary(place, digest)
             parent = ids[0]
             for number, message_id in enumerate(ids, start=1):
                 part = SUMMARY if number == 1 else f"{SUMMARY}.{number}"
@@ -107,7 +115,7 @@ class DigestService:
         for item in digest.ranked:
             if item.paper.arxiv_id in done:
                 continue
-            message_id = await poster.post_paper(channel, parent, digest, item)
+            message_id = await poster.post_paper(place, parent, digest, item)
             self.store.record_post(
                 platform, channel, digest.date, item.paper.arxiv_id, message_id,
                 arxiv_id=item.paper.arxiv_id, rank=item.rank,
@@ -128,7 +136,7 @@ class DigestService:
         if subscription.post_empty_days and date is not None:
             done = self.store.posted_parts(poster.platform, subscription.channel, date)
             if EMPTY not in done:
-                message_id = await poster.post_text(subscription.channel, message)
+                message_id = await poster.post_text(Place(subscription.workspace, subscription.channel), message)
                 self.store.record_post(poster.platform, subscription.channel, date, EMPTY, message_id)
                 posted = 1
         return Delivery("empty", date, posted, message)

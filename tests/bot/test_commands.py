@@ -17,6 +17,7 @@ from bot.app import build_core
 from bot.commands import Caller, CommandCore, Reply, parse
 from bot.errors import CriteriaError
 from bot.models import Digest, RankedPaper
+from bot.service import Place
 from storage.store import Store
 from tests.conftest import DAY, sample_papers
 from tests.support import make_paper
@@ -57,14 +58,14 @@ class MemoryPoster:
         self.messages.append((channel, kind, content))
         return f"m{len(self.messages)}"
 
-    async def post_summary(self, channel: str, digest: Digest) -> list[str]:
-        return [self._post(channel, "summary", digest.date)]
+    async def post_summary(self, place: Place, digest: Digest) -> list[str]:
+        return [self._post(place.channel, "summary", digest.date)]
 
-    async def post_paper(self, channel: str, parent: str, digest: Digest, item: RankedPaper) -> str:
-        return self._post(channel, "paper", (parent, item.rank, item.paper.arxiv_id))
+    async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str:
+        return self._post(place.channel, "paper", (parent, item.rank, item.paper.arxiv_id))
 
-    async def post_text(self, channel: str, text: str) -> str:
-        return self._post(channel, "text", text)
+    async def post_text(self, place: Place, text: str) -> str:
+        return self._post(place.channel, "text", text)
 
 
 def caller(user: str = "U1", *, admin: bool = False, channel: str = "C1") -> Caller:
