@@ -23,7 +23,7 @@ DAY = dt.date(2025, 3, 6)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No developer key, database or .env leaks into a test."""
     for name in list(os.environ):
-        if name.startswith(("DIGEST_", "OPENAI_", "ARXIV_")) or name == "DATABASE_URL":
+        if name.startswith(("DIGEST_", "OPENAI_", "ARXIV_", "SLACK_", "DISCORD_")) or name in {"DATABASE_URL", "PORT"}:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 

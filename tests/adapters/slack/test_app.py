@@ -1,0 +1,490 @@
+"""The Slack app driven the way Slack drives it: signed HTTP requests into the running app (HTTP mode),
+envelopes over a websocket (Socket Mode), and every Web API call answered by the Slack stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack.blocks import ABSTRACT_ACTION, CRITERIA_CALLBACK, CRITERIA_INPUT_ACTION, VOTE_UP_ACTION
+from adapters.slack.config import SlackSettings
+from adapters.slack.runner import EVENTS_PATH, SlackRunner
+from bot.app import build_core
+from storage.store import Store
+from tests.conftest import DAY, sample_papers
+from tests.support.slack_api import SlackStandIn, SocketModeStandIn
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL, ADMIN, MEMBER, CREATOR = "C0DIGEST", "UADMIN", "UMEMBER", "UCREATOR"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as server:
+        server.add_user(ADMIN, admin=True)
+        server.add_user(MEMBER)
+        server.add_user(CREATOR)
+        server.add_channel(CHANNEL, creator=CREATOR)
+        yield server
+
+
+async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Wait for work bolt does after acknowledging (Slack sees the ack long before the result)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the Slack app")
+        await asyncio.sleep(0.02)
+
+
+class SlackHarness:
+    """Sends what Slack sends to /slack/events: slash commands, interactions and events, signed."""
+
+    def __init__(self, slack: SlackStandIn, runner: SlackRunner, http: httpx.AsyncClient) -> None:
+        self.slack = slack
+        self.runner = runner
+        self.http = http
+        self.core = runner.core
+        self.verifier = SignatureVerifier(SECRET)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.runner.port}{EVENTS_PATH}"
+
+    async def post(
+        self, body: str, content_type: str, *, secret: str = SECRET, timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        return await self.http.post(
+            self.url, content=body.encode(),
+            headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature,
+                     **(headers or {})},
+        )
+
+    async def command(self, text: str, user: str = ADMIN, channel: str = CHANNEL, **kw: Any) -> httpx.Response:
+        form = {
+            "token": "legacy", "team_id": self.slack.team_id, "team_domain": "example", "channel_id": channel,
+            "channel_name": "digest", "user_id": user, "user_name": user.lower(), "command": "/arxiv",
+            "text": text, "api_app_id": self.slack.app_id, "response_url": self.slack.response_url(),
+            "trigger_id": f"trigger.{time.monotonic_ns()}",
+        }
+        return await self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
+
+    async def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def click(self, action_id: str, value: str, user: str = MEMBER) -> httpx.Response:
+        return await self.interact({
+            "type": "block_actions", "user": {"id": user}, "team": {"id": self.slack.team_id},
+            "api_app_id": self.slack.app_id, "channel": {"id": CHANNEL}, "trigger_id": "trigger.click",
+            "response_url": self.slack.response_url(), "container": {"type": "message", "channel_id": CHANNEL},
+            "actions": [{"action_id": action_id, "block_id": f"paper:{value}", "value": value, "type": "button"}],
+        })
+
+    async def submit(self, view: dict[str, Any], values: list[str], user: str = ADMIN) -> httpx.Response:
+        state = {f"criteria_{i}": {CRITERIA_INPUT_ACTION: {"type": "plain_text_input", "value": v}}
+                 for i, v in enumerate(values)}
+        return await self.interact({
+            "type": "view_submission", "user": {"id": user}, "team": {"id": self.slack.team_id},
+            "api_app_id": self.slack.app_id, "trigger_id": "trigger.submit",
+            "view": {**view, "id": "V1", "state": {"values": state}},
+        })
+
+    async def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> httpx.Response:
+        body = json.dumps({
+            "token": "legacy", "team_id": self.slack.team_id, "api_app_id": self.slack.app_id, "event": event,
+            "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
+        })
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+        return await self.post(body, "application/json", headers=headers)
+
+    async def reaction(self, name: str, ts: str, user: str = MEMBER, *, added: bool = True,
+                       event_id: str = "Ev1", retry: int | None = None) -> httpx.Response:
+        event = {"type": "reaction_added" if added else "reaction_removed", "user": user, "reaction": name,
+                 "item": {"type": "message", "channel": CHANNEL, "ts": ts}, "item_user": "UBOT",
+                 "event_ts": f"{time.time():.6f}"}
+        return await self.event(event, event_id, retry)
+
+    def replies(self) -> list[dict[str, Any]]:
+        return list(self.slack.responses)
+
+    async def say(self, text: str, user: str = ADMIN) -> dict[str, Any]:
+        """A command and the reply it produced through its response_url."""
+        before = len(self.slack.responses)
+        response = await self.command(text, user)
+        assert response.status_code == 200, response.text
+        await until(lambda: len(self.slack.responses) > before)
+        return self.slack.responses[before]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    parts = [message.get("text") or ""]
+    for block in message.get("blocks") or []:
+        text = block.get("text")
+        if isinstance(text, dict):
+            parts.append(text.get("text", ""))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def scenario(make_settings, arxiv, slack) -> Callable[..., Any]:
+    """Run ``test(harness)`` against a started Slack app in HTTP mode, then stop it."""
+
+    def run(test: Callable[[SlackHarness], Awaitable[None]], *, papers: int = 12, **overrides: Any) -> None:
+        arxiv.set_day(DAY, sample_papers(papers))
+        settings = make_settings(**overrides)
+        store = Store.open(settings.database_url)
+        slack_settings = SlackSettings(
+            _env_file=None, bot_token="xoxb-test", signing_secret=SECRET, api_url=slack.base_url,
+            post_interval=0, port=0,
+        )
+
+        async def main() -> None:
+            runner = SlackRunner(build_core(settings, store), slack_settings, host="127.0.0.1")
+            await runner.start()
+            try:
+                async with httpx.AsyncClient(timeout=10) as http:
+                    await test(SlackHarness(slack, runner, http))
+            finally:
+                await runner.stop()
+
+        try:
+            asyncio.run(main())
+        finally:
+            store.close()
+        assert not slack.errors, slack.errors
+
+    return run
+
+
+# --- requests and signatures ------------------------------------------------------------------------
+
+
+def test_a_forged_or_stale_signature_is_refused_with_401_and_does_nothing(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        assert (await h.command("subscribe", secret="not-the-secret")).status_code == 401
+        assert (await h.command("subscribe", timestamp=int(time.time()) - 3600)).status_code == 401
+        await asyncio.sleep(0.2)
+        assert slack.responses == [] and h.core.store.get_subscription("slack", CHANNEL) is None
+
+    scenario(test)
+
+
+def test_health_endpoint_answers(scenario):
+    async def test(h: SlackHarness) -> None:
+        response = await h.http.get(f"http://127.0.0.1:{h.runner.port}/healthz")
+        assert response.json() == {"status": "ok"}
+
+    scenario(test)
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+
+def test_help_and_unknown_commands_answer_only_the_caller(scenario):
+    async def test(h: SlackHarness) -> None:
+        help_reply = await h.say("help", MEMBER)
+        assert help_reply["response_type"] == "ephemeral" and "/arxiv criteria edit" in text_of(help_reply)
+        unknown = await h.say("dance", MEMBER)
+        assert "Unknown command" in text_of(unknown)
+
+    scenario(test)
+
+
+def test_subscribe_is_announced_in_channel_and_unsubscribe_keeps_settings(scenario):
+    async def test(h: SlackHarness) -> None:
+        reply = await h.say("subscribe", MEMBER)
+        assert reply["response_type"] == "in_channel" and f"<@{MEMBER}> subscribed" in text_of(reply)
+        assert h.core.store.get_subscription("slack", CHANNEL).workspace == h.slack.team_id
+        assert "Only the person who subscribed" in text_of(await h.say("unsubscribe", CREATOR + "X"))
+        assert "unsubscribed this channel" in text_of(await h.say("unsubscribe", MEMBER))
+        assert "not subscribed" in text_of(await h.say("stats", MEMBER))
+
+    scenario(test)
+
+
+def test_settings_commands_need_an_admin_the_channel_creator_or_digest_admins(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe", MEMBER)
+        refused = await h.say("threshold 9 9", MEMBER)
+        assert refused["response_type"] == "ephemeral" and "Only workspace admins" in text_of(refused)
+        assert "relevance ≥ 9" in text_of(await h.say("threshold 9 9", ADMIN))  # users.info says admin
+        assert "relevance ≥ 8" in text_of(await h.say("threshold 8 8", CREATOR))  # conversations.info creator
+        assert "relevance ≥ 7" in text_of(await h.say("threshold 7 7", "UFRIEND"))  # DIGEST_ADMINS
+        assert {c.method for c in slack.calls} >= {"users.info", "conversations.info"}
+
+    scenario(test, admins="UFRIEND")
+
+
+def test_threshold_categories_schedule_and_empty_days_change_the_channel_profile(scenario):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        assert "two whole numbers" in text_of(await h.say("threshold 0 20"))
+        assert "relevance ≥ 8" in text_of(await h.say("threshold 8 5"))
+        assert "did you mean" in text_of(await h.say("categories cs.LG cs.XX"))
+        assert "`cs.CL stat.ML`" in text_of(await h.say("categories cs.CL stat.ML"))
+        assert "07:30 Asia/Tokyo" in text_of(await h.say("schedule 07:30 Asia/Tokyo"))
+        assert "a short line is posted" in text_of(await h.say("empty-days on"))
+        sub = h.core.store.get_subscription("slack", CHANNEL)
+        profile = h.core.store.profile_by_id(sub.profile_id)
+        assert (profile.min_relevance, profile.min_novelty, profile.categories) == (8, 5, ("cs.CL", "stat.ML"))
+        assert (sub.schedule_time, sub.timezone, sub.post_empty_days) == ("07:30", "Asia/Tokyo", True)
+
+    scenario(test)
+
+
+def test_criteria_edit_opens_a_prefilled_modal_and_a_valid_submission_is_announced(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        shown = text_of(await h.say("criteria", MEMBER))
+        assert "Criteria v1" in shown
+        response = await h.command("criteria edit", ADMIN)
+        assert response.status_code == 200
+        await until(lambda: slack.calls_to("views.open"))
+        view = slack.calls_to("views.open")[0].args["view"]
+        assert view["callback_id"] == CRITERIA_CALLBACK
+        inputs = [b for b in view["blocks"] if b["type"] == "input"]
+        assert inputs[0]["element"]["initial_value"] == h.core.store.profile_by_id(1).criteria[:3000]
+        submitted = await h.submit(view, ["Only papers on sparse attention kernels.", None])
+        assert submitted.status_code == 200 and submitted.text == ""  # closes the modal
+        await until(lambda: slack.posted(CHANNEL))
+        assert "changed the criteria (v2" in text_of(slack.posted(CHANNEL)[0].args)
+        assert "sparse attention kernels" in text_of(await h.say("criteria", MEMBER))
+        assert "v2" in text_of(await h.say("criteria history", MEMBER))
+        assert "v1 is back in force" in text_of(await h.say("criteria undo"))
+
+    scenario(test)
+
+
+def test_invalid_criteria_are_answered_inside_the_modal(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.command("criteria edit", ADMIN)
+        await until(lambda: slack.calls_to("views.open"))
+        view = slack.calls_to("views.open")[0].args["view"]
+        empty = (await h.submit(view, ["   ", None])).json()
+        assert empty["response_action"] == "errors" and "empty" in empty["errors"]["criteria_0"]
+        too_long = (await h.submit(view, ["x" * 3000, "y" * 3000, "z" * 2500])).json()
+        assert "limit is 8000" in too_long["errors"]["criteria_0"]
+        refused = (await h.submit(view, ["fine"], user=MEMBER)).json()
+        assert "Only workspace admins" in refused["errors"]["criteria_0"]
+        assert "Criteria v1" in text_of(await h.say("criteria", MEMBER))
+
+    scenario(test)
+
+
+def test_a_non_admin_gets_no_modal(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        assert "Only workspace admins" in text_of(await h.say("criteria edit", MEMBER))
+        assert slack.calls_to("views.open") == []
+
+    scenario(test)
+
+
+# --- the digest in the channel ----------------------------------------------------------------------
+
+
+def test_run_acks_at_once_then_posts_a_parent_and_one_thread_reply_per_paper(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        started = time.monotonic()
+        response = await h.command("run", MEMBER)
+        assert response.status_code == 200 and "Working on it" in response.text
+        assert time.monotonic() - started < 3
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        posts = slack.posted(CHANNEL)
+        parent = posts[0]
+        assert "thread_ts" not in parent.args and "arXiv digest" in parent.args["text"]
+        assert len(posts) > 2 and all(p.args["thread_ts"] == parent.response["ts"] for p in posts[1:])
+        buttons = [e for b in posts[1].args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert [b["action_id"] for b in buttons][:1] == [ABSTRACT_ACTION]
+
+    scenario(test)
+
+
+def test_a_rerun_posts_nothing_new_and_a_day_is_posted_once(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.command("run")
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        count = len(slack.posted(CHANNEL))
+        await h.command("run")
+        await until(lambda: any("already in this channel" in text_of(r) for r in slack.responses))
+        assert len(slack.posted(CHANNEL)) == count
+
+    scenario(test)
+
+
+def test_a_60_paper_day_fits_block_kit_limits_and_every_paper_is_posted(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.say("threshold 1 1")
+        await h.command("run")
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses), timeout=30)
+        attempts = slack.calls_to("chat.postMessage")
+        assert all(c.ok for c in attempts), [c.response for c in attempts if not c.ok]
+        papers = [c for c in attempts if c.args.get("thread_ts")]
+        assert len(papers) == 60
+        assert all(len(c.args["blocks"]) <= 50 for c in attempts)
+
+    scenario(test, papers=60)
+
+
+def test_rate_limited_posts_are_retried_after_retry_after_and_never_lost_or_doubled(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        slack.ratelimit_next(2, retry_after=0)
+        await h.command("run")
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        posts = slack.posted(CHANNEL)
+        rejected = [r for r in slack.requests_to("/api/chat.postMessage") if r.status == 429]
+        assert len(rejected) == 2
+        assert len({p.response["ts"] for p in posts}) == len(posts)
+        run = h.core.store.get_run(h.core.store.get_subscription("slack", CHANNEL).profile_id, DAY)
+        assert len(posts) == run.relevant + 1
+
+    scenario(test)
+
+
+def test_posts_to_one_channel_are_paced(make_settings, arxiv, slack, tmp_path):
+    from adapters.slack.app import make_client
+    from adapters.slack.poster import SlackPoster
+    from bot.service import Place
+
+    settings = SlackSettings(_env_file=None, bot_token="xoxb-test", api_url=slack.base_url)
+
+    async def main() -> None:
+        client = make_client(settings, "xoxb-test")
+
+        async def client_for(_: str) -> Any:
+            return client
+
+        poster = SlackPoster(client_for, interval=0.15)
+        for i in range(4):
+            await poster.post_text(Place("T0TEST", CHANNEL), f"line {i}")
+
+    asyncio.run(main())
+    times = [c.time for c in slack.posted(CHANNEL)]
+    assert len(times) == 4 and all(b - a >= 0.14 for a, b in itertools.pairwise(times))
+
+
+# --- buttons, abstracts and reactions ---------------------------------------------------------------
+
+
+def test_abstract_by_rank_and_by_button_is_ephemeral_and_complete(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.command("run")
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        first_paper = slack.posted(CHANNEL)[1].args["blocks"][-1]["elements"][0]["value"]
+        by_rank = await h.say("abstract 1", MEMBER)
+        assert by_rank["response_type"] == "ephemeral" and "mixture of experts" in text_of(by_rank)
+        before = len(slack.responses)
+        await h.click(ABSTRACT_ACTION, first_paper)
+        await until(lambda: len(slack.responses) > before)
+        assert "mixture of experts" in text_of(slack.responses[-1])
+        assert "no paper 2401.99999" in text_of(await h.say("abstract 2401.99999", MEMBER))
+
+    scenario(test)
+
+
+def test_vote_button_stores_feedback_and_pressing_again_takes_it_back(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.command("run")
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        paper = slack.posted(CHANNEL)[1].args["blocks"][-1]["elements"][1]["value"]
+        for expected in ("Noted: 👍", "Took back your 👍"):
+            before = len(slack.responses)
+            await h.click(VOTE_UP_ACTION, paper)
+            await until(lambda: len(slack.responses) > before)  # noqa: B023
+            assert expected in text_of(slack.responses[-1])
+
+    scenario(test)
+
+
+def test_reactions_map_to_papers_and_resent_events_count_once(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.command("run")
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        parent, paper = slack.posted(CHANNEL)[0].response["ts"], slack.posted(CHANNEL)[1].response["ts"]
+        store = h.core.store
+        assert (await h.reaction("+1::skin-tone-2", paper, event_id="Ev1")).status_code == 200
+        await h.reaction("+1::skin-tone-2", paper, event_id="Ev1", retry=1)  # Slack re-sends
+        await h.reaction("eyes", paper, event_id="Ev2")
+        await h.reaction("fire", parent, event_id="Ev3")  # the summary: not a paper
+        await h.reaction("pizza", paper, event_id="Ev4")  # not in the map
+        await until(lambda: len(store.feedback_for("slack", CHANNEL)) == 2)
+        await asyncio.sleep(0.2)
+        assert sorted((f.kind, f.emoji) for f in store.feedback_for("slack", CHANNEL)) == [
+            ("later", "👀"), ("positive", "👍")
+        ]
+        await h.reaction("+1", paper, added=False, event_id="Ev5")
+        await until(lambda: len(store.feedback_for("slack", CHANNEL)) == 1)
+
+    scenario(test)
+
+
+def test_stats_reports_posts_spend_and_reactions(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.command("run")
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        text = text_of(await h.say("stats", MEMBER))
+        assert "Digests posted" in text and "LLM use" in text and "Reactions: none yet" in text
+
+    scenario(test)
+
+
+# --- Socket Mode -----------------------------------------------------------------------------------
+
+
+def test_socket_mode_dispatches_a_slash_command_and_acks_the_envelope(make_settings, arxiv, slack):
+    arxiv.set_day(DAY, sample_papers(6))
+    settings = make_settings()
+    store = Store.open(settings.database_url)
+    with SocketModeStandIn() as socket:
+        slack.socket_url = socket.url
+        slack_settings = SlackSettings(_env_file=None, bot_token="xoxb-test", app_token="xapp-test",
+                                       api_url=slack.base_url, post_interval=0)
+
+        async def main() -> None:
+            runner = SlackRunner(build_core(settings, store), slack_settings)
+            await runner.start()
+            try:
+                await asyncio.to_thread(socket.wait_connected)
+                envelope = await asyncio.to_thread(socket.send_envelope, "slash_commands", {
+                    "team_id": slack.team_id, "channel_id": CHANNEL, "user_id": MEMBER, "command": "/arxiv",
+                    "text": "subscribe", "response_url": slack.response_url(), "trigger_id": "t.1",
+                    "api_app_id": slack.app_id,
+                })
+                ack = await socket.wait_ack_async(envelope)
+                assert ack["envelope_id"] == envelope
+                await until(lambda: slack.responses)
+                assert "subscribed this channel" in text_of(slack.responses[0])
+                event = await asyncio.to_thread(socket.send_envelope, "events_api", {
+                    "team_id": slack.team_id, "api_app_id": slack.app_id, "type": "event_callback",
+                    "event_id": "EvS1", "event_time": 1,
+                    "event": {"type": "reaction_added", "user": MEMBER, "reaction": "+1",
+                              "item": {"type": "message", "channel": CHANNEL, "ts": "1.1"}},
+                })
+                await socket.wait_ack_async(event)
+            finally:
+                await runner.stop()
+
+        asyncio.run(main())
+    assert store.get_subscription("slack", CHANNEL) is not None
+    store.close()
