@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -184,6 +185,27 @@ def demo(out: OutOption = Path("digests-demo")) -> None:
     with as_file(files("bot").joinpath("sample", SAMPLE_DAY)) as sample:
         fetcher = RSSFetcher(str(sample), keep_types=settings.announce_types)
         _run(settings, fetcher, None, out)
+
+
+@app.command()
+def run(
+    log_level: Annotated[str, typer.Option(help="Logging level: DEBUG, INFO, WARNING.")] = "INFO",
+) -> None:
+    """Run the chat bot: Slack and/or Discord, whichever the environment configures, until stopped.
+
+    Slack: SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode, no public URL needed) or
+    SLACK_SIGNING_SECRET (HTTP mode on $PORT, path /slack/events). Stop with Ctrl-C or SIGTERM.
+    """
+    from adapters.platforms import configured_platforms
+    from bot.runner import serve
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _load_settings()
+    try:
+        asyncio.run(serve(settings, configured_platforms))
+    except (DigestError, ValidationError) as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()

@@ -1,0 +1,64 @@
+"""The long-running bot process: every configured chat platform in one asyncio loop until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from bot.app import build_core
+from bot.commands import CommandCore
+from bot.errors import DigestError
+from bot.settings import Settings
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+NO_PLATFORM = (
+    "No chat platform is configured. For Slack set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or "
+    "SLACK_SIGNING_SECRET (HTTP mode); for Discord set DISCORD_TOKEN. README.md walks through both."
+)
+
+
+class Platform(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+PlatformFactory = Callable[[CommandCore], Sequence[Platform]]
+
+
+async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asyncio.Event | None = None) -> None:
+    """Start the platforms, run until ``stop`` is set (SIGTERM/SIGINT set it), then shut them down."""
+    store = Store.open(settings.database_url)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    started: list[Platform] = []
+    try:
+        platforms = list(platforms_for(build_core(settings, store)))
+        if not platforms:
+            raise DigestError(NO_PLATFORM)
+        for platform in platforms:
+            await platform.start()
+            started.append(platform)
+        log.info("arxiv-digest is running on %s", ", ".join(p.name for p in started))
+        await stop.wait()
+        log.info("Shutting down")
+    finally:
+        for platform in reversed(started):
+            try:
+                await platform.stop()
+            except Exception:  # one platform's failure must not keep the others open
+                log.exception("Stopping %s failed", platform.name)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+        store.close()

@@ -1,0 +1,122 @@
+"""Driving the Slack app the way Slack does: signed slash commands, interactions and events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack.blocks import CRITERIA_INPUT_ACTION
+from adapters.slack.runner import EVENTS_PATH, SlackRunner
+from tests.support.slack_api import SlackStandIn
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL, ADMIN, MEMBER, CREATOR = "C0DIGEST", "UADMIN", "UMEMBER", "UCREATOR"
+
+
+async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Wait for work bolt does after acknowledging (Slack sees the ack long before the result)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the Slack app")
+        await asyncio.sleep(0.02)
+
+
+class SlackHarness:
+    """Sends what Slack sends to /slack/events: slash commands, interactions and events, signed."""
+
+    def __init__(self, slack: SlackStandIn, runner: SlackRunner, http: httpx.AsyncClient) -> None:
+        self.slack = slack
+        self.runner = runner
+        self.http = http
+        self.core = runner.core
+        self.verifier = SignatureVerifier(SECRET)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.runner.port}{EVENTS_PATH}"
+
+    async def post(
+        self, body: str, content_type: str, *, secret: str = SECRET, timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        return await self.http.post(
+            self.url, content=body.encode(),
+            headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature,
+                     **(headers or {})},
+        )
+
+    async def command(self, text: str, user: str = ADMIN, channel: str = CHANNEL, **kw: Any) -> httpx.Response:
+        form = {
+            "token": "legacy", "team_id": self.slack.team_id, "team_domain": "example", "channel_id": channel,
+            "channel_name": "digest", "user_id": user, "user_name": user.lower(), "command": "/arxiv",
+            "text": text, "api_app_id": self.slack.app_id, "response_url": self.slack.response_url(),
+            "trigger_id": f"trigger.{time.monotonic_ns()}",
+        }
+        return await self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
+
+    async def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def click(self, action_id: str, value: str, user: str = MEMBER) -> httpx.Response:
+        return await self.interact({
+            "type": "block_actions", "user": {"id": user}, "team": {"id": self.slack.team_id},
+            "api_app_id": self.slack.app_id, "channel": {"id": CHANNEL}, "trigger_id": "trigger.click",
+            "response_url": self.slack.response_url(), "container": {"type": "message", "channel_id": CHANNEL},
+            "actions": [{"action_id": action_id, "block_id": f"paper:{value}", "value": value, "type": "button"}],
+        })
+
+    async def submit(self, view: dict[str, Any], values: list[str], user: str = ADMIN) -> httpx.Response:
+        state = {f"criteria_{i}": {CRITERIA_INPUT_ACTION: {"type": "plain_text_input", "value": v}}
+                 for i, v in enumerate(values)}
+        return await self.interact({
+            "type": "view_submission", "user": {"id": user}, "team": {"id": self.slack.team_id},
+            "api_app_id": self.slack.app_id, "trigger_id": "trigger.submit",
+            "view": {**view, "id": "V1", "state": {"values": state}},
+        })
+
+    async def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> httpx.Response:
+        body = json.dumps({
+            "token": "legacy", "team_id": self.slack.team_id, "api_app_id": self.slack.app_id, "event": event,
+            "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
+        })
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+        return await self.post(body, "application/json", headers=headers)
+
+    async def reaction(self, name: str, ts: str, user: str = MEMBER, *, added: bool = True,
+                       event_id: str = "Ev1", retry: int | None = None) -> httpx.Response:
+        event = {"type": "reaction_added" if added else "reaction_removed", "user": user, "reaction": name,
+                 "item": {"type": "message", "channel": CHANNEL, "ts": ts}, "item_user": "UBOT",
+                 "event_ts": f"{time.time():.6f}"}
+        return await self.event(event, event_id, retry)
+
+    def replies(self) -> list[dict[str, Any]]:
+        return list(self.slack.responses)
+
+    async def say(self, text: str, user: str = ADMIN) -> dict[str, Any]:
+        """A command and the reply it produced through its response_url."""
+        before = len(self.slack.responses)
+        response = await self.command(text, user)
+        assert response.status_code == 200, response.text
+        await until(lambda: len(self.slack.responses) > before)
+        return self.slack.responses[before]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    parts = [message.get("text") or ""]
+    for block in message.get("blocks") or []:
+        text = block.get("text")
+        if isinstance(text, dict):
+            parts.append(text.get("text", ""))
+    return "\n".join(parts)
+
+
