@@ -58,12 +58,13 @@ def test_scores_every_paper_in_batches_with_the_models_own_judgment(llm):
 
 
 def test_batches_are_in_flight_at_once(llm):
-    llm.latency = 0.4
-    start = time.monotonic()
+    llm.latency = 0.6
     outcome = score(llm, papers(40), batch_size=5, concurrency=8)
-    elapsed = time.monotonic() - start
     assert len(outcome.judgments) == 40
-    assert elapsed < 8 * 0.4 / 2, f"8 requests of 0.4 s took {elapsed:.2f} s: not concurrent"
+    arrivals = [r.time for r in llm.completions]
+    # Every request arrived before the first could be answered: all 8 were in flight at once
+    # (measured on the stand-in's log, so a loaded machine does not make it flaky).
+    assert len(arrivals) == 8 and max(arrivals) - min(arrivals) < 0.6
 
 
 def test_the_static_prompt_prefix_is_served_from_the_cache_and_counted(llm):

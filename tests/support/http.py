@@ -110,6 +110,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # Idle keep-alive connections park their thread in readline(); joining them would hang stop().
     block_on_close = False
+    # socketserver's default backlog of 5 drops the SYNs of a burst of concurrent clients, which then
+    # retry a second later: that looked like a slow or non-concurrent client.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that time out (Delay faults) hang up on us; that is expected, not worth a traceback.

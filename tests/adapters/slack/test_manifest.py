@@ -1,0 +1,22 @@
+"""manifest.yml, which users paste into Slack, matches what the app needs and listens to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from adapters.slack.config import BOT_SCOPES
+from adapters.slack.runner import EVENTS_PATH
+
+MANIFEST = Path(__file__).resolve().parents[3] / "manifest.yml"
+
+
+def test_manifest_declares_the_command_scopes_events_and_socket_mode():
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/arxiv"]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
+    settings = manifest["settings"]
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == ["reaction_added", "reaction_removed"]
+    assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
+    assert EVENTS_PATH in MANIFEST.read_text(encoding="utf-8")  # the HTTP-mode URLs it explains
