@@ -27,3 +27,7 @@ class CriteriaError(DigestError):
 
 class NotFoundError(DigestError):
     """An arXiv ID that arXiv does not know."""
+
+
+class PostError(DigestError):
+    """A chat platform refused a message (the bot is not in the channel, the channel is archived, …)."""

@@ -7,11 +7,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import Message, paper_message, summary_messages, text_message
+from bot.errors import PostError
 from bot.models import Digest, RankedPaper
 from bot.service import Place
+
+# What to do about the errors Slack gives for a channel we cannot post to.
+_FIXES = {
+    "not_in_channel": "the bot is not in this channel: /invite @arxiv-digest, then try again",
+    "channel_not_found": "the channel does not exist or the bot cannot see it: invite the bot to it",
+    "is_archived": "the channel is archived: unarchive it or /arxiv unsubscribe",
+    "restricted_action": "the workspace does not let the bot post here: ask an admin",
+}
 
 ClientFor = Callable[[str], Awaitable[AsyncWebClient]]  # workspace (team ID) → a client with its bot token
 
@@ -36,7 +46,14 @@ class SlackPoster:
             kwargs: dict[str, Any] = {"channel": place.channel, **message.payload(), "unfurl_links": False}
             if thread is not None:
                 kwargs["thread_ts"] = thread
-            response = await client.chat_postMessage(**kwargs)
+            try:
+                response = await client.chat_postMessage(**kwargs)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", ""))
+                raise PostError(
+                    f"Slack refused to post in {place.channel} ({error}): "
+                    + _FIXES.get(error, "try again later; the messages posted so far are kept")
+                ) from exc
             self._last[place.channel] = time.monotonic()
         return str(response["ts"])
 

@@ -382,3 +382,30 @@ def test_socket_mode_dispatches_a_slash_command_and_acks_the_envelope(make_setti
         asyncio.run(main())
     assert store.get_subscription("slack", CHANNEL) is not None
     store.close()
+
+
+def test_an_interrupted_digest_is_finished_by_the_next_run_without_duplicates(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.say("threshold 1 1")
+        slack.latency = 0.05  # every post takes a moment, so the cut lands half-way
+
+        async def cut_off() -> None:  # the channel breaks while the digest is half posted
+            await until(lambda: len(slack.posted(CHANNEL)) >= 4)
+            slack.fail_channel(CHANNEL, "not_in_channel")
+
+        watcher = asyncio.create_task(cut_off())
+        await h.command("run")
+        await until(lambda: any("not in this channel" in text_of(r) for r in slack.responses))
+        await watcher
+        half = len(slack.posted(CHANNEL))
+        assert 4 <= half < 13
+        slack.channel_errors.clear()
+        await h.command("run")
+        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        posts = slack.posted(CHANNEL)
+        papers = [p.args["blocks"][-1]["elements"][0]["value"] for p in posts if p.args.get("thread_ts")]
+        assert len(papers) == len(set(papers)) == 12
+        assert sum(1 for p in posts if "thread_ts" not in p.args) == 1  # one parent message
+
+    scenario(test)
