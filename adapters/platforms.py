@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from adapters.discord.config import DiscordSettings
+from adapters.discord.runner import DiscordRunner
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
 from bot.commands import CommandCore
@@ -11,9 +13,11 @@ from bot.runner import Platform
 
 def configured_platforms(core: CommandCore) -> list[Platform]:
     platforms: list[Platform] = []
-    slack = SlackSettings()
-    if problems := slack.problems():
+    slack, discord = SlackSettings(), DiscordSettings()
+    if problems := slack.problems() + discord.problems():
         raise DigestError(" ".join(problems))
     if slack.mode is not None:
         platforms.append(SlackRunner(core, slack))
+    if discord.enabled:
+        platforms.append(DiscordRunner(core, discord))
     return platforms

@@ -194,7 +194,8 @@ def run(
     """Run the chat bot: Slack and/or Discord, whichever the environment configures, until stopped.
 
     Slack: SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode, no public URL needed) or
-    SLACK_SIGNING_SECRET (HTTP mode on $PORT, path /slack/events). Stop with Ctrl-C or SIGTERM.
+    SLACK_SIGNING_SECRET (HTTP mode on $PORT, path /slack/events). Discord: DISCORD_TOKEN.
+    Stop with Ctrl-C or SIGTERM.
     """
     from adapters.platforms import configured_platforms
     from bot.runner import serve

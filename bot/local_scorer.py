@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.models import Judgment, Paper
 
@@ -77,6 +76,10 @@ def score_locally(papers: Sequence[Paper], criteria: str) -> dict[str, Judgment]
         return {}
     topics, negatives = parse_topics(criteria)
     docs = [f"{p.title}. {p.title}. {p.abstract}" for p in papers]  # the title counts twice
+    # Imported here: scikit-learn takes over a second to import, and the chat bot only needs it
+    # when a run has no API key.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2), min_df=1)
     matrix = vectorizer.fit_transform(docs + [t.text for t in topics] + negatives)
     paper_vecs = matrix[: len(papers)]

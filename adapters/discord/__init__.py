@@ -1,1 +1,1 @@
-"""Discord adapter: embeds, and (coming) the bot that posts digests and answers commands."""
+"""Discord adapter: the bot (slash commands, buttons, the criteria editor, reactions), embeds, posting."""

@@ -291,12 +291,12 @@ def test_timeout_is_retried(arxiv: ArxivStandIn) -> None:
     arxiv.set_day(DAY, [make_paper("2503.00100")])
     arxiv.add_fault(Delay(0.6))
 
-    started = time.monotonic()
     announcement = fetch(feed_url(arxiv), timeout=0.15)
 
     assert ids(announcement) == ["2503.00100"]
+    # A second request means the client gave up on the slow answer (waiting would have needed one);
+    # no wall-clock bound, which a loaded CI machine would make flaky.
     assert len(arxiv.requests) == 2
-    assert time.monotonic() - started < 0.6  # gave up on the slow answer instead of waiting for it
 
 
 def test_timeouts_every_time_raise_feed_error(arxiv: ArxivStandIn) -> None:

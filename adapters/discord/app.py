@@ -1,0 +1,465 @@
+"""The Discord bot: ``/arxiv`` app commands, paper buttons, the criteria editor and reactions, all handed to
+the command core, which decides what happens and what to answer; this module only translates.
+
+Intents: ``guilds`` and ``guild_reactions``, nothing else. Slash commands, buttons and modal submissions
+arrive as interactions, which need no intent. ``guilds`` keeps each guild's roles cached (GUILD_CREATE), so
+``DIGEST_ADMIN_ROLE`` can be checked by name without an API call; ``guild_reactions`` delivers
+MESSAGE_REACTION_ADD/REMOVE for feedback. No privileged intent (message content, members, presences) is
+used: reactions are matched to papers by message ID and reported with the reactor's user ID.
+
+Everything a button or the editor needs travels with the interaction (the arXiv ID in the button's
+custom_id, the channel and user in the interaction itself), so they keep working after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+
+from adapters.discord.config import DiscordSettings
+from adapters.discord.embeds import DESCRIPTION_LIMIT, abstract_embeds, pack_embeds, text_embeds
+from adapters.discord.markup import FENCE, DiscordMarkup
+from adapters.discord.poster import DiscordPoster
+from bot.commands import COMMANDS, Caller, CommandCore, Invocation, Reply
+from bot.digest_text import join_pieces, split_text
+from bot.errors import CriteriaError
+
+log = logging.getLogger(__name__)
+MARKUP = DiscordMarkup()
+PLATFORM = "discord"
+INTENTS = discord.Intents(guilds=True, guild_reactions=True)
+
+ARXIV_ID = r"[0-9A-Za-z./-]{1,80}"
+EDITOR_ID = "arxiv:criteria"  # modal custom_ids start with this; the rest only makes each one unique
+INPUT_ID = "criteria:"  # + the box's index
+INPUT_LIMIT = 4000  # Discord's maximum for one text input
+MODAL_INPUTS = 5  # and for the inputs in one modal
+EDITOR_TIMEOUT = 15 * 60  # how long discord.py keeps an open editor's object; submissions don't need it
+FAILED = "Sorry, that failed: {error}. It was logged; try again in a minute."
+
+
+# --- who may change settings -------------------------------------------------------------------------------
+
+
+def admin_rule(role: str | None) -> str:
+    """The rule in words, completed by the core's refusal: "Only {rule} or people listed in DIGEST_ADMINS …"."""
+    rule = "members with the Manage Server permission"
+    return f"{rule}, members with the “{role}” role" if role else rule
+
+
+def may_change(interaction: discord.Interaction[Any], role: str | None) -> bool:
+    """Manage Server (Administrator implies it) in this channel, or a role named ``role`` (or with that ID).
+
+    Role names come from the guild cache the ``guilds`` intent fills; without it only the permission counts.
+    """
+    permissions = interaction.permissions
+    if permissions.manage_guild or permissions.administrator:
+        return True
+    user = interaction.user
+    if not role or not isinstance(user, discord.Member):
+        return False
+    wanted = role.casefold()
+    return any(r.name.casefold() == wanted or str(r.id) == role for r in user.roles)
+
+
+# --- rendering replies -----------------------------------------------------------------------------------
+
+
+def reply_messages(text: str) -> list[list[discord.Embed]]:
+    """A command reply as messages of embeds. A code block cut between two embeds is closed at the cut and
+    opened again after it, so long criteria still show as code (only the markup makes fences)."""
+    pieces: list[str] = []
+    inside = False
+    for piece in split_text(text, DESCRIPTION_LIMIT - 2 * len(FENCE + "\n")):
+        piece = f"{FENCE}\n{piece}" if inside else piece
+        inside = piece.count(FENCE) % 2 == 1
+        pieces.append(f"{piece.rstrip()}\n{FENCE}" if inside else piece)
+    return pack_embeds([embed for piece in pieces for embed in text_embeds(piece)])
+
+
+async def send(interaction: discord.Interaction[Any], messages: list[list[discord.Embed]], *, public: bool) -> None:
+    """Answer with ``messages``: the interaction's response first, then followups.
+
+    Commands that defer do so privately, and Discord keeps a deferral's visibility for the message that
+    replaces it; so a private answer replaces the "thinking…" message, while a public one resolves it
+    with a short note and is posted as new, visible followups.
+    """
+    response = interaction.response
+    rest = messages
+    if not response.is_done():
+        rest = messages[1:]
+        await response.send_message(embeds=messages[0], ephemeral=not public)
+    elif response.type == discord.InteractionResponseType.deferred_channel_message:
+        rest = messages if public else messages[1:]
+        if public:
+            await interaction.edit_original_response(content="Done: the answer is in the channel.")
+        else:
+            await interaction.edit_original_response(embeds=messages[0])
+    for embeds in rest:
+        await interaction.followup.send(embeds=embeds, ephemeral=not public)
+
+
+async def send_failure(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """Tell the person something broke (Discord would only say "the application did not respond")."""
+    messages = reply_messages(FAILED.format(error=error))
+    try:
+        await send(interaction, messages, public=False)
+    except discord.HTTPException:
+        log.warning("Discord: could not report a failure to the user", exc_info=True)
+
+
+# --- the criteria editor ---------------------------------------------------------------------------------
+
+
+class CriteriaEditor(discord.ui.Modal):
+    """The criteria in up to five paragraph boxes of 4,000 characters, split like Slack's editor.
+
+    Only the form: the submission is handled in :meth:`DiscordBot.on_interaction` from the interaction's
+    own data, so it is saved even if the bot restarted while the editor was open.
+    """
+
+    def __init__(self, boxes: list[str], *, max_chars: int, unique: int | str) -> None:
+        """``boxes``: the text per box, from :func:`editor_boxes` or as a refused submission had it."""
+        super().__init__(title="Edit criteria", custom_id=f"{EDITOR_ID}:{unique}", timeout=EDITOR_TIMEOUT)
+        total = f"{max_chars:,} characters in all"
+        for index, piece in enumerate(boxes):
+            label = "Criteria" if len(boxes) == 1 else f"Criteria, part {index + 1} of {len(boxes)}"
+            self.add_item(
+                discord.ui.TextInput(
+                    label=label,
+                    style=discord.TextStyle.paragraph,
+                    custom_id=f"{INPUT_ID}{index}",
+                    default=piece or None,
+                    required=index == 0,
+                    max_length=INPUT_LIMIT,
+                    placeholder=(
+                        f"The topics you want and don't want, one per line or paragraph ({total})."
+                        if index == 0 else "Continues the part before; the boxes are joined in order."
+                    ),
+                )
+            )
+
+
+def editor_boxes(criteria: str, max_chars: int) -> list[str] | None:
+    """The text per box (empty boxes make room up to ``max_chars``), or None when even five boxes are too few."""
+    pieces = split_text(criteria, INPUT_LIMIT)
+    if len(pieces) > MODAL_INPUTS:
+        return None
+    count = min(MODAL_INPUTS, max(math.ceil(max_chars / INPUT_LIMIT), len(pieces), 1))
+    return pieces + [""] * (count - len(pieces))
+
+
+def submitted_boxes(data: dict[str, Any]) -> list[str]:
+    """The boxes of a MODAL_SUBMIT in order; Discord nests them in action rows or Label components."""
+    parts: dict[int, str] = {}
+
+    def visit(component: dict[str, Any]) -> None:
+        index = str(component.get("custom_id") or "").removeprefix(INPUT_ID)
+        if component.get("type") == 4 and index.isdigit():
+            parts[int(index)] = component.get("value") or ""
+        children = list(component.get("components") or [])
+        if isinstance(component.get("component"), dict):
+            children.append(component["component"])
+        for child in children:
+            visit(child)
+
+    for component in data.get("components") or []:
+        visit(component)
+    return [parts[index] for index in sorted(parts)]
+
+
+class EditAgain(discord.ui.View):
+    """A refused draft's way back into the editor (Discord can't answer a modal with a modal or keep it open)."""
+
+    def __init__(self, boxes: list[str], max_chars: int) -> None:
+        super().__init__(timeout=EDITOR_TIMEOUT)
+        self.boxes = boxes
+        self.max_chars = max_chars
+
+    @discord.ui.button(label="Edit again", style=discord.ButtonStyle.primary)
+    async def edit_again(self, interaction: discord.Interaction[Any], button: discord.ui.Button[EditAgain]) -> None:
+        editor = CriteriaEditor(self.boxes, max_chars=self.max_chars, unique=interaction.id)
+        await interaction.response.send_modal(editor)
+
+
+# --- persistent paper buttons ----------------------------------------------------------------------------
+
+
+class AbstractButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"arxiv:abstract:(?P<id>{ARXIV_ID})"):
+    """Shows the paper's full abstract to whoever pressed it."""
+
+    def __init__(self, arxiv_id: str) -> None:
+        super().__init__(discord.ui.Button(label="Abstract", custom_id=f"arxiv:abstract:{arxiv_id}"))
+        self.arxiv_id = arxiv_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> AbstractButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: DiscordBot = interaction.client  # type: ignore[assignment]
+        await bot.show_abstract(interaction, self.arxiv_id)
+
+
+VOTES = {"up": ("positive", "👍"), "down": ("negative", "👎")}
+VOTE_TEMPLATE = rf"arxiv:(?P<way>up|down):(?P<id>{ARXIV_ID})"
+
+
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_TEMPLATE):
+    """👍 or 👎 for the presser; pressing it again takes the vote back (the core decides)."""
+
+    def __init__(self, way: str, arxiv_id: str) -> None:
+        self.kind, emoji = VOTES[way]
+        super().__init__(discord.ui.Button(emoji=emoji, custom_id=f"arxiv:{way}:{arxiv_id}"))
+        self.arxiv_id = arxiv_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> VoteButton:
+        return cls(match["way"], match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: DiscordBot = interaction.client  # type: ignore[assignment]
+        await bot.vote(interaction, self.arxiv_id, self.kind)
+
+
+def paper_view(arxiv_id: str) -> discord.ui.View:
+    """A paper message's buttons. Only DynamicItems, so discord.py keeps nothing per message in memory."""
+    view = discord.ui.View(timeout=None)
+    for button in (AbstractButton(arxiv_id), VoteButton("up", arxiv_id), VoteButton("down", arxiv_id)):
+        view.add_item(button)
+    return view
+
+
+# --- the /arxiv commands ---------------------------------------------------------------------------------
+
+
+def _describe(name: str) -> str:
+    spec = COMMANDS[name]
+    return spec.summary[:1].upper() + spec.summary[1:] + (" (admins)" if spec.admin else "")
+
+
+def _words(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split()) if text else ()
+
+
+class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arXiv digest in this channel",
+                    guild_only=True):
+    """``/arxiv <subcommand>``: each only names the core's command and passes its options on as words."""
+
+    def __init__(self, bot: DiscordBot) -> None:
+        # Channels of a guild only: a digest needs a channel others read, and DMs have no Manage Server.
+        super().__init__(allowed_contexts=app_commands.AppCommandContext(guild=True))
+        self.bot = bot
+
+    @app_commands.command(name="help", description=_describe("help"))
+    async def help(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("help"))
+
+    @app_commands.command(name="subscribe", description=_describe("subscribe"))
+    async def subscribe(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("subscribe"))
+
+    @app_commands.command(name="unsubscribe", description=_describe("unsubscribe"))
+    async def unsubscribe(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("unsubscribe"))
+
+    @app_commands.command(name="criteria", description=_describe("criteria"))
+    async def criteria(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("criteria"))
+
+    @app_commands.command(name="criteria-edit", description=_describe("criteria edit"))
+    async def criteria_edit(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("criteria edit"))
+
+    @app_commands.command(name="criteria-history", description=_describe("criteria history"))
+    async def criteria_history(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("criteria history"))
+
+    @app_commands.command(name="criteria-undo", description=_describe("criteria undo"))
+    async def criteria_undo(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("criteria undo"))
+
+    @app_commands.command(name="threshold", description=_describe("threshold"))
+    @app_commands.describe(relevance="Minimum relevance, 1–10 (leave both out to see the current ones)",
+                           novelty="Minimum novelty, 1–10")
+    async def threshold(
+        self, interaction: discord.Interaction[Any],
+        relevance: app_commands.Range[int, 1, 10] | None = None, novelty: app_commands.Range[int, 1, 10] | None = None,
+    ) -> None:
+        args = tuple(str(n) for n in (relevance, novelty) if n is not None)
+        await self.bot.invoke(interaction, Invocation("threshold", args))
+
+    @app_commands.command(name="categories", description=_describe("categories"))
+    @app_commands.describe(categories="arXiv categories, e.g. cs.LG cs.CL (leave out to see the current ones)")
+    async def categories(self, interaction: discord.Interaction[Any], categories: str | None = None) -> None:
+        await self.bot.invoke(interaction, Invocation("categories", _words(categories)))
+
+    @app_commands.command(name="schedule", description=_describe("schedule"))
+    @app_commands.describe(time="HH:MM, e.g. 09:00 (leave out to see the current schedule)",
+                           timezone="Area/City, e.g. Europe/Berlin (default: the current one)")
+    async def schedule(
+        self, interaction: discord.Interaction[Any], time: str | None = None, timezone: str | None = None
+    ) -> None:
+        await self.bot.invoke(interaction, Invocation("schedule", _words(time) + _words(timezone)))
+
+    @app_commands.command(name="empty-days", description=_describe("empty-days"))
+    @app_commands.describe(state="on: a short line on days without papers; off: nothing (leave out to see)")
+    async def empty_days(
+        self, interaction: discord.Interaction[Any], state: Literal["on", "off"] | None = None
+    ) -> None:
+        await self.bot.invoke(interaction, Invocation("empty-days", _words(state)))
+
+    @app_commands.command(name="abstract", description=_describe("abstract"))
+    @app_commands.describe(id_or_rank="An arXiv ID (2503.03213) or a rank in the latest digest (3)")
+    async def abstract(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:
+        await self.bot.invoke(interaction, Invocation("abstract", _words(id_or_rank)))
+
+    @app_commands.command(name="run", description=_describe("run"))
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("run"))
+
+    @app_commands.command(name="stats", description=_describe("stats"))
+    async def stats(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("stats"))
+
+
+class CommandTree(app_commands.CommandTree):
+    async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        log.error("Discord command %s failed: %s", interaction.command and interaction.command.qualified_name, cause,
+                  exc_info=cause)
+        await send_failure(interaction, cause)
+
+
+# --- the client ------------------------------------------------------------------------------------------
+
+
+class DiscordBot(discord.Client):
+    """The gateway client plus the poster the digest service uses for Discord channels."""
+
+    def __init__(self, core: CommandCore, settings: DiscordSettings) -> None:
+        if settings.api_url is not None:
+            # discord.py has one REST base for the process (bot calls and interaction webhooks alike).
+            discord.http.Route.BASE = settings.api_url
+        super().__init__(intents=INTENTS, allowed_mentions=discord.AllowedMentions.none())
+        self.core = core
+        self.settings = settings
+        # Where /arxiv is registered: one guild (DISCORD_GUILD_ID: updates show at once) or None for every guild.
+        self.command_guild = discord.Object(settings.guild_id) if settings.guild_id else None
+        self.tree = CommandTree(self)
+        self.tree.add_command(ArxivCommands(self), guild=self.command_guild)
+        self.add_dynamic_items(AbstractButton, VoteButton)
+        self.poster = DiscordPoster(self, paper_view, interval=settings.post_interval)
+        core.service.register(self.poster)
+
+    async def setup_hook(self) -> None:
+        """Register /arxiv with Discord: in one guild at once (DISCORD_GUILD_ID), else globally."""
+        synced = await self.tree.sync(guild=self.command_guild)
+        where = f"guild {self.command_guild.id}" if self.command_guild else "every guild (global commands)"
+        log.info("Discord: synced %d command(s) to %s", len(synced), where)
+
+    def caller(self, interaction: discord.Interaction[Any]) -> Caller:
+        role = self.settings.admin_role
+
+        async def is_admin() -> bool:
+            return may_change(interaction, role)
+
+        return Caller(PLATFORM, str(interaction.guild_id or ""), str(interaction.channel_id or ""),
+                      str(interaction.user.id), is_admin, admin_rule(role))
+
+    # commands, buttons and the editor ----------------------------------------------------------------
+
+    async def invoke(self, interaction: discord.Interaction[Any], invocation: Invocation) -> None:
+        """One path for every subcommand: acknowledge slow ones, let the core decide, render its reply."""
+        if invocation.slow:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        reply = await self.core.execute(self.caller(interaction), invocation, MARKUP)
+        await self.answer(interaction, reply)
+
+    async def answer(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
+        if reply.editor is not None:
+            await self.open_editor(interaction, reply.editor)
+            return
+        messages = pack_embeds(abstract_embeds(reply.paper)) if reply.paper else reply_messages(reply.text)
+        await send(interaction, messages, public=reply.public)
+
+    async def open_editor(self, interaction: discord.Interaction[Any], criteria: str) -> None:
+        max_chars = self.core.settings.max_criteria_chars
+        boxes = editor_boxes(criteria, max_chars)
+        if boxes is None:
+            text = (f"The criteria are longer than Discord's editor holds ({MODAL_INPUTS} boxes of {INPUT_LIMIT:,} "
+                    "characters). Shorten them where they were written, e.g. in Slack.")
+            await send(interaction, reply_messages(text), public=False)
+            return
+        await interaction.response.send_modal(CriteriaEditor(boxes, max_chars=max_chars, unique=interaction.id))
+
+    async def save_criteria(self, interaction: discord.Interaction[Any]) -> None:
+        caller = self.caller(interaction)
+        boxes = submitted_boxes(interaction.data or {})  # type: ignore[arg-type]
+        text = join_pieces(boxes)
+        try:
+            reply = await self.core.save_criteria(caller, text, MARKUP)
+        except CriteriaError as exc:
+            max_chars = self.core.settings.max_criteria_chars
+            again = bool(text.strip()) and await self.core.may_change(caller)
+            note = f"{exc} Nothing was saved." + (" Your text is kept: press Edit again." if again else "")
+            embeds = reply_messages(note)[0]
+            if again:
+                await interaction.response.send_message(embeds=embeds, view=EditAgain(boxes, max_chars), ephemeral=True)
+            else:
+                await interaction.response.send_message(embeds=embeds, ephemeral=True)
+            return
+        await self.answer(interaction, reply)
+
+    async def show_abstract(self, interaction: discord.Interaction[Any], arxiv_id: str) -> None:
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)  # it may ask the arXiv API
+            await self.answer(interaction, await self.core.abstract(arxiv_id))
+        except Exception as exc:
+            log.exception("Discord: the Abstract button failed")
+            await send_failure(interaction, exc)
+
+    async def vote(self, interaction: discord.Interaction[Any], arxiv_id: str, kind: str) -> None:
+        try:
+            await self.answer(interaction, self.core.vote(self.caller(interaction), arxiv_id, kind))
+        except Exception as exc:
+            log.exception("Discord: a vote button failed")
+            await send_failure(interaction, exc)
+
+    # gateway events ---------------------------------------------------------------------------------
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Criteria editor submissions, whether or not discord.py still holds the modal that was opened."""
+        if interaction.type != discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+        if not str(data.get("custom_id", "")).startswith(EDITOR_ID):
+            return
+        try:
+            await self.save_criteria(interaction)
+        except Exception as exc:
+            log.exception("Discord: saving criteria failed")
+            await send_failure(interaction, exc)
+
+    async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
+        self._reaction(event, added=True)
+
+    async def on_raw_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
+        self._reaction(event, added=False)
+
+    def _reaction(self, event: discord.RawReactionActionEvent, *, added: bool) -> None:
+        if self.user is not None and event.user_id == self.user.id:
+            return
+        # Unicode emoji as the character (skin tones are dropped by the core); custom ones by :name:, like Slack.
+        emoji = str(event.emoji) if event.emoji.is_unicode_emoji() else f":{event.emoji.name}:"
+        self.core.reaction(PLATFORM, str(event.channel_id), str(event.message_id), str(event.user_id), emoji,
+                           added=added)

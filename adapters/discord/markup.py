@@ -1,0 +1,64 @@
+"""Discord markdown for the command core's replies, including Discord's spelling of ``/arxiv`` commands."""
+
+from __future__ import annotations
+
+from adapters.discord.embeds import escape
+from bot.commands import COMMANDS, parse
+
+FENCE = "```"
+_LOOKALIKE = "ˋ"  # a modifier letter that looks like a backtick but never closes code
+PREFIX = "/arxiv "
+
+# The core writes commands as typed in Slack (``/arxiv criteria edit``, ``/arxiv threshold 8 6``). Discord
+# subcommand names have no spaces and arguments are named options, so: core name → (Discord name, options in
+# the order the core gives arguments). The app's command tree uses exactly these names (a test checks).
+SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "criteria edit": ("criteria-edit", ()),
+    "criteria history": ("criteria-history", ()),
+    "criteria undo": ("criteria-undo", ()),
+    "threshold": ("threshold", ("relevance", "novelty")),
+    "categories": ("categories", ("categories",)),
+    "schedule": ("schedule", ("time", "timezone")),
+    "empty-days": ("empty-days", ("state",)),
+    "abstract": ("abstract", ("id_or_rank",)),
+}
+
+
+def slash_command(text: str) -> str | None:
+    """``/arxiv threshold 8 6`` → ``/arxiv threshold relevance:8 novelty:6``; None if ``text`` is no command.
+
+    Text without the ``/arxiv`` prefix counts only with arguments (the core's "e.g. ``schedule 09:00 …``").
+    Words beyond the options go to the last one (categories are one option holding several).
+    """
+    prefixed = text.startswith(PREFIX)
+    invocation = parse(text.removeprefix(PREFIX))
+    if invocation.name not in COMMANDS or not (prefixed or invocation.args):
+        return None
+    name, options = SUBCOMMANDS.get(invocation.name, (invocation.name, ()))
+    args = list(invocation.args)
+    if options and len(args) > len(options):
+        args[len(options) - 1 :] = [" ".join(args[len(options) - 1 :])]
+    return " ".join([PREFIX + name, *(f"{option}:{arg}" for option, arg in zip(options, args, strict=False))])
+
+
+class DiscordMarkup:
+    def bold(self, text: str) -> str:
+        return f"**{text}**"
+
+    def code(self, text: str) -> str:
+        text = slash_command(text) or text
+        return f"`{text.replace('`', _LOOKALIKE)}`"
+
+    def block(self, text: str) -> str:
+        # Nothing inside a fence is formatted, so only a fence in the text itself needs defusing.
+        # Fences are only ever made here: the reply renderer counts them to re-open a block it splits.
+        return f"{FENCE}\n{text.replace(FENCE, _LOOKALIKE * 3)}\n{FENCE}"
+
+    def link(self, url: str, text: str) -> str:
+        return f"[{escape(text)}]({url.replace(')', '%29')})"
+
+    def mention(self, user: str) -> str:
+        return f"<@{user}>"
+
+    def escape(self, text: str) -> str:
+        return escape(text)

@@ -1,0 +1,77 @@
+"""Posting a digest to Discord: the summary, then one message per paper with its buttons, paced per channel.
+
+Discord has no need for threads here: every paper is its own message in the channel, so ``parent`` is
+ignored. discord.py already waits out 429s (it sleeps ``retry_after`` and sends the same request again);
+the pacing below keeps a long digest from running into them in the first place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import aiohttp
+import discord
+
+from adapters.discord.embeds import pack_embeds, paper_embed, summary_messages, text_embeds
+from bot.errors import PostError
+from bot.models import Digest, RankedPaper
+from bot.service import Place
+
+PERMISSIONS_FIX = (
+    "give the bot View Channel, Send Messages and Embed Links in this channel (channel settings → Permissions), "
+    "then /arxiv run"
+)
+# What to do about the JSON error codes Discord gives for a channel we cannot post to.
+_FIXES = {
+    50001: PERMISSIONS_FIX,  # Missing Access: the bot cannot see the channel
+    50013: PERMISSIONS_FIX,  # Missing Permissions
+    10003: "the channel was deleted, or the bot cannot see it: give the bot View Channel there",
+    50083: "the channel is an archived thread: unarchive it or /arxiv unsubscribe",
+}
+
+ViewFor = Callable[[str], discord.ui.View]  # arXiv ID → the paper message's buttons
+
+
+class DiscordPoster:
+    platform = "discord"
+
+    def __init__(self, client: discord.Client, view_for: ViewFor, *, interval: float = 1.0) -> None:
+        self._client = client
+        self._view_for = view_for
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def _send(self, place: Place, embeds: list[discord.Embed], view: discord.ui.View | None = None) -> str:
+        channel = self._client.get_partial_messageable(int(place.channel))  # no cache or gateway needed
+        async with self._locks.setdefault(place.channel, asyncio.Lock()):
+            wait = self._last.get(place.channel, 0.0) + self._interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                message = await channel.send(embeds=embeds, view=view, allowed_mentions=discord.AllowedMentions.none())
+            except discord.HTTPException as exc:
+                fix = _FIXES.get(exc.code, "try again later; the messages posted so far are kept")
+                raise PostError(
+                    f"Discord refused to post in channel {place.channel} ({exc.status} {exc.text or 'error'}): {fix}"
+                ) from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                raise PostError(
+                    f"Could not reach Discord to post in channel {place.channel} ({exc}): try again later; "
+                    "the messages posted so far are kept"
+                ) from exc
+            finally:
+                self._last[place.channel] = time.monotonic()
+        return str(message.id)
+
+    async def post_summary(self, place: Place, digest: Digest) -> list[str]:
+        return [await self._send(place, embeds) for embeds in summary_messages(digest)]
+
+    async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str:
+        return await self._send(place, [paper_embed(digest, item)], self._view_for(item.paper.arxiv_id))
+
+    async def post_text(self, place: Place, text: str) -> str:
+        ids = [await self._send(place, embeds) for embeds in pack_embeds(text_embeds(text))]
+        return ids[0]

@@ -1,0 +1,163 @@
+"""Starting and stopping the Discord platform in the bot process, against the REST stand-in (no gateway)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import discord
+import pytest
+
+from adapters.discord.app import DiscordBot
+from adapters.discord.config import DiscordSettings
+from adapters.discord.markup import SUBCOMMANDS
+from adapters.discord.runner import DiscordRunner
+from bot.app import build_core
+from bot.commands import COMMANDS, CommandCore
+from bot.errors import DigestError
+from storage.store import Store
+from tests.support.discord_api import GUILD_ID, DiscordStandIn
+
+
+@pytest.fixture
+def core(make_settings: Callable[..., Any]) -> Any:
+    settings = make_settings()
+    store = Store.open(settings.database_url)
+    yield build_core(settings, store)
+    store.close()
+
+
+def test_start_logs_in_syncs_the_commands_globally_and_registers_the_poster(
+    core: CommandCore, discord_api: DiscordStandIn, discord_settings: Callable[..., DiscordSettings]
+) -> None:
+    async def main() -> DiscordBot:
+        runner = DiscordRunner(core, discord_settings(), connect=False)
+        await runner.start()
+        bot = runner.bot
+        assert bot is not None and bot.user is not None and bot.application_id == discord_api.application_id
+        assert core.service.posters["discord"] is bot.poster
+        await runner.stop()
+        return bot
+
+    bot = asyncio.run(main())
+    assert bot.is_closed()
+    [arxiv] = discord_api.commands()
+    assert arxiv["name"] == "arxiv" and arxiv["contexts"] == [0] and not arxiv["dm_permission"]  # not DMs
+    names = {option["name"] for option in arxiv["options"]}
+    assert names == {SUBCOMMANDS.get(name, (name,))[0] for name in COMMANDS}  # every core command, Discord-named
+    threshold = next(o for o in arxiv["options"] if o["name"] == "threshold")
+    assert [(o["name"], o["min_value"], o["max_value"], o["required"]) for o in threshold["options"]] == [
+        ("relevance", 1, 10, False), ("novelty", 1, 10, False)
+    ]
+    empty_days = next(o for o in arxiv["options"] if o["name"] == "empty-days")
+    assert [c["value"] for c in empty_days["options"][0]["choices"]] == ["on", "off"]
+    assert discord_api.commands(GUILD_ID) == []
+    assert bot.intents == discord.Intents(guilds=True, guild_reactions=True)  # nothing privileged
+
+
+def test_with_a_guild_id_the_commands_are_synced_to_that_guild_and_answered_there(
+    core: CommandCore, discord_api: DiscordStandIn, discord_settings: Callable[..., DiscordSettings]
+) -> None:
+    from tests.adapters.discord.harness import DiscordHarness
+
+    async def main() -> None:
+        runner = DiscordRunner(core, discord_settings(guild_id=GUILD_ID), connect=False)
+        await runner.start()
+        try:
+            assert runner.bot is not None
+            answer = await DiscordHarness(discord_api, runner.bot).command("help")
+            assert "arXiv digest commands" in answer.text
+        finally:
+            await runner.stop()
+
+    asyncio.run(main())
+    assert discord_api.commands() == []
+    assert [c["name"] for c in discord_api.commands(GUILD_ID)] == ["arxiv"]
+
+
+def test_a_refused_token_stops_the_start_with_what_to_do(
+    core: CommandCore, discord_api: DiscordStandIn, discord_settings: Callable[..., DiscordSettings]
+) -> None:
+    discord_api.token = "the-real-token"
+
+    async def main() -> None:
+        runner = DiscordRunner(core, discord_settings(token="an-old-token"), connect=False)
+        with pytest.raises(DigestError, match="Reset Token"):
+            await runner.start()
+        await runner.stop()
+
+    asyncio.run(main())
+
+
+def test_the_gateway_runs_in_the_background_until_stop(
+    core: CommandCore, discord_api: DiscordStandIn, discord_settings: Callable[..., DiscordSettings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """start() returns once logged in, so the other platforms start too; stop() ends the connection task."""
+    connected: list[bool] = []
+
+    async def connect(self: DiscordBot, *, reconnect: bool = True) -> None:  # the gateway, as far as we can here
+        connected.append(reconnect)
+        while not self.is_closed():
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(DiscordBot, "connect", connect)
+
+    async def main() -> None:
+        runner = DiscordRunner(core, discord_settings())
+        await runner.start()
+        await asyncio.sleep(0.05)
+        assert connected == [True] and runner._gateway is not None and not runner._gateway.done()
+        gateway = runner._gateway
+        await runner.stop()
+        assert gateway.done() and not gateway.cancelled()
+
+    asyncio.run(main())
+
+
+def test_a_gateway_that_fails_is_logged_not_raised(
+    core: CommandCore, discord_api: DiscordStandIn, discord_settings: Callable[..., DiscordSettings],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def connect(self: DiscordBot, *, reconnect: bool = True) -> None:
+        raise RuntimeError("Shard ID None is requesting privileged intents")
+
+    monkeypatch.setattr(DiscordBot, "connect", connect)
+
+    async def main() -> None:
+        runner = DiscordRunner(core, discord_settings())
+        await runner.start()
+        await asyncio.sleep(0.05)
+        await runner.stop()
+
+    asyncio.run(main())
+    assert any("gateway connection ended" in r.getMessage() for r in caplog.records)
+
+
+def test_the_bot_process_serves_discord_until_told_to_stop(
+    make_settings: Callable[..., Any], discord_api: DiscordStandIn, discord_settings: Callable[..., DiscordSettings]
+) -> None:
+    from bot.runner import serve
+    from tests.adapters.discord.harness import DiscordHarness
+
+    runners: list[DiscordRunner] = []
+
+    def platforms(core: CommandCore) -> list[DiscordRunner]:
+        runners.append(DiscordRunner(core, discord_settings(), connect=False))
+        return runners
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        serving = asyncio.create_task(serve(make_settings(), platforms, stop=stop))
+        while not (runners and discord_api.commands()):  # logged in: setup_hook synced /arxiv
+            await asyncio.sleep(0.01)
+        bot = runners[0].bot
+        assert bot is not None
+        answer = await DiscordHarness(discord_api, bot).command("subscribe")
+        assert "subscribed this channel" in answer.text
+        stop.set()
+        await asyncio.wait_for(serving, 5)
+        assert bot.is_closed()
+
+    asyncio.run(main())
