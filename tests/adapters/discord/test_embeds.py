@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +22,8 @@ from adapters.discord.embeds import (
     text_embeds,
 )
 from bot.digest_text import headline, truncate
-from bot.models import Digest, Judgment, Paper, RankedPaper, Usage
+from bot.models import Digest, Judgment, Paper, RankedPaper
+from tests.support.digests import digest_of
 from tests.support.discord_api import CHANNEL_ID, DiscordStandIn, embed_size, form_errors, logged_in
 
 HOSTILE_TITLES = [
@@ -57,23 +57,8 @@ def ranked_paper(rank: int, *, comment: str | None = None, approximate: bool = F
 
 
 def make_digest(count: int, **changes: Any) -> Digest:
-    values: dict[str, Any] = dict(
-        date=dt.date(2025, 3, 25),
-        profile="default",
-        model="gpt-4o-mini",
-        approximate=False,
-        total_arxiv=412,
-        scanned=409,
-        ranked=[ranked_paper(rank) for rank in range(1, count + 1)],
-        unscored=[],
-        usage=Usage(prompt_tokens=170_000, cached_tokens=9_600, completion_tokens=14_112, requests=21),
-        cost_usd=0.0323,
-        prompt="criteria",
-        min_relevance=7,
-        min_novelty=6,
-    )
-    values.update(changes)
-    return Digest(**values)
+    ranked = changes.pop("ranked") if "ranked" in changes else [ranked_paper(r) for r in range(1, count + 1)]
+    return digest_of(ranked, **{**changes})
 
 
 def assert_sendable(embeds: list[discord.Embed]) -> None:

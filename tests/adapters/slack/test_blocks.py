@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from typing import Any
@@ -28,6 +27,7 @@ from adapters.slack.blocks import (
 )
 from bot.digest_text import split_text
 from bot.models import Digest, Judgment, Paper, RankedPaper, Usage
+from tests.support.digests import digest_of
 
 HOSTILE_TITLE = "Attention <Is> All You Need & More | A *Bold* _Claim_ ~Revisited~ with `code`"
 TITLES = [
@@ -61,23 +61,9 @@ def ranked_paper(rank: int, *, title: str | None = None, comment: str | None = N
 
 
 def make_digest(count: int, **changes: Any) -> Digest:
-    values: dict[str, Any] = dict(
-        date=dt.date(2025, 3, 25),
-        profile="default",
-        model="gpt-4o-mini",
-        approximate=False,
-        total_arxiv=169,
-        scanned=169,
-        ranked=[ranked_paper(rank) for rank in range(1, count + 1)],
-        unscored=[],
-        usage=Usage(prompt_tokens=70_000, cached_tokens=9_600, completion_tokens=4_112, requests=9),
-        cost_usd=0.0123,
-        prompt="criteria",
-        min_relevance=7,
-        min_novelty=6,
-    )
-    values.update(changes)
-    return Digest(**values)
+    ranked = changes.pop("ranked") if "ranked" in changes else [ranked_paper(r) for r in range(1, count + 1)]
+    usage = Usage(prompt_tokens=70_000, cached_tokens=9_600, completion_tokens=4_112, requests=9)
+    return digest_of(ranked, **{"total_arxiv": 169, "scanned": 169, "usage": usage, "cost_usd": 0.0123, **changes})
 
 
 def walk_texts(node: Any) -> list[str]:
