@@ -10,6 +10,11 @@ from bot.commands import CommandCore
 from bot.errors import DigestError
 from bot.runner import Platform
 
+NO_PLATFORM = (
+    "No chat platform is configured. For Slack set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or "
+    "SLACK_SIGNING_SECRET (HTTP mode); for Discord set DISCORD_TOKEN. README.md walks through both."
+)
+
 
 def configured_platforms(core: CommandCore) -> list[Platform]:
     platforms: list[Platform] = []
@@ -20,4 +25,6 @@ def configured_platforms(core: CommandCore) -> list[Platform]:
         platforms.append(SlackRunner(core, slack))
     if discord.enabled:
         platforms.append(DiscordRunner(core, discord))
+    if not platforms:
+        raise DigestError(NO_PLATFORM)
     return platforms

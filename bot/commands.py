@@ -31,6 +31,9 @@ class Markup(Protocol):
 
     def bold(self, text: str) -> str: ...
     def code(self, text: str) -> str: ...
+    def command(self, text: str) -> str:
+        """An ``/arxiv`` command as the platform spells it: ``command("threshold 8 6")``."""
+        ...
     def block(self, text: str) -> str: ...
     def link(self, url: str, text: str) -> str: ...
     def mention(self, user: str) -> str: ...
@@ -122,7 +125,7 @@ class CommandCore:
             return Reply(f"Unknown command {markup.code(invocation.name)}.\n\n" + self._help(markup))
         subscription = self.store.get_subscription(caller.platform, caller.channel)
         if spec.subscribed and (subscription is None or not subscription.active):
-            return Reply(f"This channel is not subscribed. {markup.code('/arxiv subscribe')} first.")
+            return Reply(f"This channel is not subscribed. {markup.command('subscribe')} first.")
         changes = spec.admin and not (invocation.name in _READ_ONLY_WITH_NO_ARGS and not invocation.args)
         if changes and not await self.may_change(caller):
             return self._refusal(caller)
@@ -147,7 +150,7 @@ class CommandCore:
         version = self.store.set_criteria(profile.id, cleaned, author=caller.user)
         return Reply(
             f"{markup.mention(caller.user)} changed the criteria (v{version}, {len(cleaned):,} characters). "
-            f"The next digest scores papers against them; {markup.code('/arxiv criteria undo')} goes back.",
+            f"The next digest scores papers against them; {markup.command('criteria undo')} goes back.",
             public=True,
         )
 
@@ -216,7 +219,7 @@ class CommandCore:
     def _help(self, markup: Markup) -> str:
         lines = [markup.bold("arXiv digest commands")]
         for spec in COMMANDS.values():
-            lines.append(f"{markup.code('/arxiv ' + spec.usage)}: {spec.summary}" + (" (admins)" if spec.admin else ""))
+            lines.append(f"{markup.command(spec.usage)}: {spec.summary}" + (" (admins)" if spec.admin else ""))
         reactions = "  ".join(
             f"{' '.join(e for e, k in self.settings.reactions.items() if k == kind)} {kind}"
             for kind in KINDS
@@ -261,7 +264,7 @@ class CommandCore:
         sub = self.store.subscribe(caller.platform, caller.workspace, caller.channel, caller.user, profile.id)
         return Reply(
             f"{m.mention(caller.user)} subscribed this channel to the arXiv digest: {self._settings_text(sub, m)}. "
-            f"See {m.code('/arxiv criteria')} for what papers are scored against and {m.code('/arxiv help')} "
+            f"See {m.command('criteria')} for what papers are scored against and {m.command('help')} "
             "for the rest.",
             public=True,
         )
@@ -278,7 +281,7 @@ class CommandCore:
         self.store.update_subscription(caller.platform, caller.channel, active=False)
         return Reply(
             f"{m.mention(caller.user)} unsubscribed this channel: no more digests here. Its criteria and settings "
-            f"are kept; {m.code('/arxiv subscribe')} brings them back.",
+            f"are kept; {m.command('subscribe')} brings them back.",
             public=True,
         )
 
@@ -287,7 +290,7 @@ class CommandCore:
         return Reply(
             f"{m.bold(f'Criteria v{profile.criteria_version}')} ({len(profile.criteria):,} of "
             f"{self.settings.max_criteria_chars:,} characters; change them with "
-            f"{m.code('/arxiv criteria edit')}):\n{m.block(profile.criteria)}"
+            f"{m.command('criteria edit')}):\n{m.block(profile.criteria)}"
         )
 
     async def _cmd_criteria_edit(
@@ -324,14 +327,14 @@ class CommandCore:
         if not args:
             return Reply(
                 f"Papers are posted when relevance ≥ {profile.min_relevance} and novelty ≥ {profile.min_novelty}. "
-                f"Change with {m.code('/arxiv threshold <relevance> <novelty>')}, e.g. {m.code('threshold 8 6')}."
+                f"Change with {m.command('threshold <relevance> <novelty>')}, e.g. {m.command('threshold 8 6')}."
             )
         try:
             relevance, novelty = (int(a) for a in args)
             if not (1 <= relevance <= 10 and 1 <= novelty <= 10):
                 raise ValueError
         except ValueError:
-            return Reply(f"Give two whole numbers from 1 to 10, e.g. {m.code('/arxiv threshold 8 6')}.")
+            return Reply(f"Give two whole numbers from 1 to 10, e.g. {m.command('threshold 8 6')}.")
         self.store.update_profile(profile.id, min_relevance=relevance, min_novelty=novelty)
         return Reply(
             f"{m.mention(caller.user)} set the thresholds: papers are posted when relevance ≥ {relevance} and "
@@ -346,7 +349,7 @@ class CommandCore:
         if not args:
             return Reply(
                 f"This channel reads {m.code(' '.join(profile.categories))}. Change with "
-                f"{m.code('/arxiv categories cs.LG cs.CL …')} (arXiv category names)."
+                f"{m.command('categories cs.LG cs.CL …')} (arXiv category names)."
             )
         try:
             categories = validate_categories(" ".join(args).replace(",", " ").split())
@@ -364,8 +367,8 @@ class CommandCore:
         if not args:
             return Reply(
                 f"The digest is posted daily at {self._schedule_text(sub)}, on days arXiv announces papers. "
-                f"Change with {m.code('/arxiv schedule HH:MM [Area/City]')}, "
-                f"e.g. {m.code('schedule 09:00 Europe/Berlin')}."
+                f"Change with {m.command('schedule HH:MM [Area/City]')}, "
+                f"e.g. {m.command('schedule 09:00 Europe/Berlin')}."
             )
         current_zone = sub.timezone or self.settings.schedule.split()[1]
         try:
@@ -392,7 +395,7 @@ class CommandCore:
             ))
         choice = args[0].lower()
         if choice not in {"on", "off"}:
-            return Reply(f"Use {m.code('/arxiv empty-days on')} or {m.code('/arxiv empty-days off')}.")
+            return Reply(f"Use {m.command('empty-days on')} or {m.command('empty-days off')}.")
         self.store.update_subscription(caller.platform, caller.channel, post_empty_days=choice == "on")
         what = "a short line is posted" if choice == "on" else "nothing is posted"
         return Reply(f"{m.mention(caller.user)} turned empty days {choice}: {what} on days without papers.",
@@ -400,8 +403,8 @@ class CommandCore:
 
     async def _cmd_abstract(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
         if len(args) != 1:
-            return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.code('/arxiv abstract 3')} "
-                         f"or {m.code('/arxiv abstract 2503.03213')}.")
+            return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.command('abstract 3')} "
+                         f"or {m.command('abstract 2503.03213')}.")
         target = args[0]
         if target.isdigit() and len(target) <= len(str(MAX_RANK)):
             found = self.store.paper_at_rank(caller.platform, caller.channel, int(target))

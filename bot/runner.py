@@ -17,10 +17,6 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-NO_PLATFORM = (
-    "No chat platform is configured. For Slack set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or "
-    "SLACK_SIGNING_SECRET (HTTP mode); for Discord set DISCORD_TOKEN. README.md walks through both."
-)
 
 
 class Platform(Protocol):
@@ -45,7 +41,7 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
     try:
         platforms = list(platforms_for(build_core(settings, store)))
         if not platforms:
-            raise DigestError(NO_PLATFORM)
+            raise DigestError("No chat platform is configured; README.md says how to set one up.")
         for platform in platforms:
             await platform.start()
             started.append(platform)

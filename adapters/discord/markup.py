@@ -9,9 +9,9 @@ FENCE = "```"
 _LOOKALIKE = "ˋ"  # a modifier letter that looks like a backtick but never closes code
 PREFIX = "/arxiv "
 
-# The core writes commands as typed in Slack (``/arxiv criteria edit``, ``/arxiv threshold 8 6``). Discord
-# subcommand names have no spaces and arguments are named options, so: core name → (Discord name, options in
-# the order the core gives arguments). The app's command tree uses exactly these names (a test checks).
+# Core command names → (Discord subcommand name, its options in the order the core gives arguments): Discord
+# subcommand names have no spaces and arguments are named options. The app's command tree uses exactly these
+# names (a test checks).
 SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "criteria edit": ("criteria-edit", ()),
     "criteria history": ("criteria-history", ()),
@@ -24,16 +24,14 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def slash_command(text: str) -> str | None:
-    """``/arxiv threshold 8 6`` → ``/arxiv threshold relevance:8 novelty:6``; None if ``text`` is no command.
+def slash_command(text: str) -> str:
+    """``threshold 8 6`` → ``/arxiv threshold relevance:8 novelty:6``.
 
-    Text without the ``/arxiv`` prefix counts only with arguments (the core's "e.g. ``schedule 09:00 …``").
     Words beyond the options go to the last one (categories are one option holding several).
     """
-    prefixed = text.startswith(PREFIX)
-    invocation = parse(text.removeprefix(PREFIX))
-    if invocation.name not in COMMANDS or not (prefixed or invocation.args):
-        return None
+    invocation = parse(text)
+    if invocation.name not in COMMANDS:
+        return PREFIX + text
     name, options = SUBCOMMANDS.get(invocation.name, (invocation.name, ()))
     args = list(invocation.args)
     if options and len(args) > len(options):
@@ -46,8 +44,10 @@ class DiscordMarkup:
         return f"**{text}**"
 
     def code(self, text: str) -> str:
-        text = slash_command(text) or text
         return f"`{text.replace('`', _LOOKALIKE)}`"
+
+    def command(self, text: str) -> str:
+        return self.code(slash_command(text))
 
     def block(self, text: str) -> str:
         # Nothing inside a fence is formatted, so only a fence in the text itself needs defusing.

@@ -12,6 +12,9 @@ class SlackMarkup:
     def code(self, text: str) -> str:
         return f"`{text.replace('`', 'ˋ')}`"
 
+    def command(self, text: str) -> str:
+        return self.code(f"/arxiv {text}")
+
     def block(self, text: str) -> str:
         return f"```{escape(text).replace('```', 'ˋˋˋ')}```"
 

@@ -8,6 +8,7 @@ import re
 
 from adapters.files import render_markdown, write_digest
 from bot.models import Digest, Judgment, Paper, RankedPaper, Usage
+from tests.support.digests import digest_of
 
 
 def make_digest(**changes) -> Digest:
@@ -18,23 +19,17 @@ def make_digest(**changes) -> Digest:
     ]
     values = dict(
         date=dt.date(2025, 3, 6),
-        profile="default",
         model="gpt-4o",
-        approximate=False,
         total_arxiv=3,
         scanned=2,
-        ranked=ranked,
         unscored=[(papers[2], "no usable score from the LLM after 3 attempts")],
         usage=Usage(31316, 20480, 4414, 12),
         cost_usd=0.0867,
         prompt="PROMPT TEXT",
-        min_relevance=7,
-        min_novelty=6,
         price=(2.5, 1.25, 10.0),
         notes=["A note."],
     )
-    values.update(changes)
-    return Digest(**values)
+    return digest_of(ranked, **{**values, **changes})
 
 
 def test_markdown_follows_the_seed_layout():

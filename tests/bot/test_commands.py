@@ -30,6 +30,9 @@ class PlainMarkup:
     def code(self, text: str) -> str:
         return f"`{text}`"
 
+    def command(self, text: str) -> str:
+        return self.code(f"/arxiv {text}")
+
     def block(self, text: str) -> str:
         return f"```\n{text}\n```"
 

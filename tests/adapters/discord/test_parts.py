@@ -60,21 +60,20 @@ def test_discord_is_off_without_a_token_and_a_prefixed_token_is_a_problem() -> N
 @pytest.mark.parametrize(
     ("core", "discord_"),
     [
-        ("/arxiv criteria edit", "/arxiv criteria-edit"),
-        ("/arxiv threshold 8 6", "/arxiv threshold relevance:8 novelty:6"),
+        ("criteria edit", "/arxiv criteria-edit"),
         ("threshold 8 6", "/arxiv threshold relevance:8 novelty:6"),
         ("schedule 09:00 Europe/Berlin", "/arxiv schedule time:09:00 timezone:Europe/Berlin"),
-        ("/arxiv categories cs.LG cs.CL …", "/arxiv categories categories:cs.LG cs.CL …"),
-        ("/arxiv abstract <arXiv ID | rank>", "/arxiv abstract id_or_rank:<arXiv ID | rank>"),
-        ("/arxiv help", "/arxiv help"),
+        ("categories cs.LG cs.CL …", "/arxiv categories categories:cs.LG cs.CL …"),
+        ("abstract <arXiv ID | rank>", "/arxiv abstract id_or_rank:<arXiv ID | rank>"),
+        ("help", "/arxiv help"),
     ],
 )
 def test_commands_the_core_mentions_are_spelled_the_way_discord_takes_them(core: str, discord_: str) -> None:
-    assert MARKUP.code(core) == f"`{discord_}`"
+    assert MARKUP.command(core) == f"`{discord_}`"
 
 
-def test_code_that_is_not_a_command_stays_as_it_is() -> None:
-    assert slash_command("cs.LG cs.AI") is None and slash_command("dance") is None
+def test_code_is_never_rewritten_as_a_command() -> None:
+    assert MARKUP.code("threshold 8 6") == "`threshold 8 6`" and slash_command("dance") == "/arxiv dance"
     assert MARKUP.code("a`b") == "`aˋb`"
 
 
