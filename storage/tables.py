@@ -119,6 +119,11 @@ class RunRow(SQLModel, table=True):
     message: str = ""
     started_at: dt.datetime = Field(default_factory=_now)
     finished_at: dt.datetime | None = None
+    # Which process works on the run now ("host:pid"), its last sign of life, and how many times a
+    # run was started: a restarted process finishes a run a crashed one left "started".
+    owner: str = Field(default="", max_length=100)
+    heartbeat_at: dt.datetime | None = None
+    attempts: int = 0
 
 
 class SubscriptionRow(SQLModel, table=True):
