@@ -124,6 +124,7 @@ class RunRow(SQLModel, table=True):
     owner: str = Field(default="", max_length=100)
     heartbeat_at: dt.datetime | None = None
     attempts: int = 0
+    llm_batch_id: str = Field(default="", max_length=100)  # OpenAI Batch API job in progress (DIGEST_USE_BATCH_API)
 
 
 class SubscriptionRow(SQLModel, table=True):
