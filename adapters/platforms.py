@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from adapters.discord.config import DiscordSettings
 from adapters.discord.runner import DiscordRunner
+from adapters.health import HealthServer
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
 from bot.commands import CommandCore
@@ -27,4 +30,6 @@ def configured_platforms(core: CommandCore) -> list[Platform]:
         platforms.append(DiscordRunner(core, discord))
     if not platforms:
         raise DigestError(NO_PLATFORM)
+    if slack.mode != "http" and os.environ.get("PORT"):  # Slack's HTTP server has /healthz already
+        platforms.append(HealthServer(core, int(os.environ["PORT"])))
     return platforms

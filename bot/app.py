@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from adapters.arxiv_api import ArxivLookup
 from adapters.arxiv_rss import RSSFetcher
 from adapters.llm import OpenAIChat
+from adapters.llm_batch import OpenAIBatch
 from bot.commands import CommandCore
 from bot.service import DigestService
 from bot.settings import Settings
 from storage.store import Store
+
+
+def batch_factory(settings: Settings) -> Callable[[], OpenAIBatch] | None:
+    """The OpenAI Batch API client when DIGEST_USE_BATCH_API is on (and there is a key)."""
+    if not (settings.use_batch_api and settings.has_llm):
+        return None
+    return lambda: OpenAIBatch.from_settings(settings)
 
 
 def build_service(settings: Settings, store: Store) -> DigestService:
@@ -25,6 +33,7 @@ def build_service(settings: Settings, store: Store) -> DigestService:
         store,
         fetcher_for=fetcher_for,
         chat_factory=(lambda: OpenAIChat.from_settings(settings)) if settings.has_llm else None,
+        batch_factory=batch_factory(settings),
         lookup=ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay,
                            timeout=settings.fetch_timeout),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -20,6 +19,8 @@ from adapters.arxiv_api import ArxivLookup
 from adapters.arxiv_rss import RSSFetcher
 from adapters.files import write_digest
 from adapters.llm import OpenAIChat
+from bot.app import batch_factory
+from bot.cli_db import db_app
 from bot.criteria import validate_criteria
 from bot.errors import DigestError
 from bot.models import Digest, Profile, normalize_arxiv_id
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 criteria_app = typer.Typer(help="Show, change, list or undo the default profile's criteria.", no_args_is_help=True)
 app.add_typer(criteria_app, name="criteria")
+app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 
@@ -110,8 +112,17 @@ def print_digest(digest: Digest) -> None:
         console.print(f"[yellow]note[/yellow] {note}")
 
 
+def _open_store(settings: Settings) -> Store:
+    """The database, migrated; a clear line and exit 1 when it cannot be opened."""
+    try:
+        return Store.open(settings.database_url)
+    except DigestError as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
 def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Path) -> RunResult:
-    store = Store.open(settings.database_url)
+    store = _open_store(settings)
     try:
         profile = default_profile(store, settings, update=True)  # follows the environment
         if not settings.has_llm:
@@ -122,7 +133,7 @@ def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Pat
         result = asyncio.run(
             run_digest(
                 settings, store, profile, fetcher,
-                chat_factory=_chat_factory(settings), date=date,
+                chat_factory=_chat_factory(settings), batch_factory=batch_factory(settings), date=date,
                 deliver=[lambda digest: write_digest(digest, out)], progress=RichProgress(),
             )
         )
@@ -190,17 +201,25 @@ def demo(out: OutOption = Path("digests-demo")) -> None:
 @app.command()
 def run(
     log_level: Annotated[str, typer.Option(help="Logging level: DEBUG, INFO, WARNING.")] = "INFO",
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="One JSON object per log line (with the run's counts as fields).")
+    ] = False,
 ) -> None:
     """Run the chat bot: Slack and/or Discord, whichever the environment configures, until stopped.
 
     Slack: SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode, no public URL needed) or
     SLACK_SIGNING_SECRET (HTTP mode on $PORT, path /slack/events). Discord: DISCORD_TOKEN.
-    Stop with Ctrl-C or SIGTERM.
+
+    Each subscribed channel gets its digest at its own time (/arxiv schedule; default DIGEST_SCHEDULE)
+    on days arXiv announces; days missed while the bot was down are posted at start, in order.
+    Extra HTTP replicas run with DIGEST_SCHEDULER=false. Stop with Ctrl-C or SIGTERM: running
+    digests get DIGEST_SHUTDOWN_GRACE_SECONDS to finish, and the next start finishes the rest.
     """
     from adapters.platforms import configured_platforms
+    from bot.logs import configure_logging
     from bot.runner import serve
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, json=log_json)
     settings = _load_settings()
     try:
         asyncio.run(serve(settings, configured_platforms))
@@ -217,7 +236,7 @@ def abstract(arxiv_id: Annotated[str, typer.Argument(help="An arXiv ID or URL, e
         err.print(f"[red]Error:[/red] {arxiv_id!r} is not an arXiv ID (expected e.g. 2503.03213 or hep-th/9901001).")
         raise typer.Exit(2)
     settings = _load_settings()
-    store = Store.open(settings.database_url)
+    store = _open_store(settings)
     try:
         paper = store.get_paper(pid)
         if paper is None:
@@ -238,7 +257,7 @@ def abstract(arxiv_id: Annotated[str, typer.Argument(help="An arXiv ID or URL, e
 
 def _store_and_profile() -> tuple[Store, Profile, Settings]:
     settings = _load_settings()
-    store = Store.open(settings.database_url)
+    store = _open_store(settings)
     return store, default_profile(store, settings, update=True), settings
 
 

@@ -262,6 +262,7 @@ class CommandCore:
             default_criteria=prompts.default_criteria(),
         )
         sub = self.store.subscribe(caller.platform, caller.workspace, caller.channel, caller.user, profile.id)
+        self.service.subscriptions_changed()
         return Reply(
             f"{m.mention(caller.user)} subscribed this channel to the arXiv digest: {self._settings_text(sub, m)}. "
             f"See {m.command('criteria')} for what papers are scored against and {m.command('help')} "
@@ -279,6 +280,7 @@ class CommandCore:
                 "DIGEST_ADMINS can unsubscribe it."
             )
         self.store.update_subscription(caller.platform, caller.channel, active=False)
+        self.service.subscriptions_changed()
         return Reply(
             f"{m.mention(caller.user)} unsubscribed this channel: no more digests here. Its criteria and settings "
             f"are kept; {m.command('subscribe')} brings them back.",
@@ -377,6 +379,7 @@ class CommandCore:
             return Reply(f"{exc} Nothing was changed.")
         sub = self.store.update_subscription(caller.platform, caller.channel, schedule_time=f"{time:%H:%M}",
                                              timezone=zone)
+        self.service.subscriptions_changed()
         return Reply(
             f"{m.mention(caller.user)} set the schedule: the digest is posted daily at {self._schedule_text(sub)}, "
             "on days arXiv announces papers (Sunday to Thursday evenings, US Eastern).",

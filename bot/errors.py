@@ -31,3 +31,7 @@ class NotFoundError(DigestError):
 
 class PostError(DigestError):
     """A chat platform refused a message (the bot is not in the channel, the channel is archived, …)."""
+
+
+class StorageError(DigestError):
+    """The database cannot be used as it is (migrated by a newer arxiv-digest, half-made by a dev build, …)."""

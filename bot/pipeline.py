@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot import local_scorer, prompt
+from bot.batch_scoring import BatchModel, score_with_batch_api
 from bot.errors import BudgetError, DigestError
 from bot.models import Announcement, Digest, Paper, Profile, Usage
 from bot.pricing import Price, price_for
@@ -95,13 +96,18 @@ async def run_digest(
     fetcher: Fetcher,
     *,
     chat_factory: Callable[[], ChatModel] | None = None,
+    batch_factory: Callable[[], BatchModel] | None = None,
     date: dt.date | None = None,
+    announcement: Announcement | None = None,
     deliver: Sequence[Callable[[Digest], object]] = (),
     progress: Progress | None = None,
 ) -> RunResult:
+    """Score and rank one day. ``announcement`` is used as given (the bot fetched it already); else
+    the day comes from the database or the feed."""
     progress = progress or _NoProgress()
     model, price, approximate = resolve_model(settings)
-    announcement = await get_announcement(store, fetcher, profile.categories, date)
+    if announcement is None:
+        announcement = await get_announcement(store, fetcher, profile.categories, date)
     if announcement.is_empty:
         return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
 
@@ -115,9 +121,9 @@ async def run_digest(
     if todo:
         outcome = await score_papers(
             settings, store, profile, todo, model=model, price=price, approximate=approximate,
-            chat_factory=chat_factory, progress=progress,
+            chat_factory=chat_factory, batch_factory=batch_factory, progress=progress, run_id=run_id,
         )
-    run = store.add_run_usage(run_id, outcome.usage, outcome.cost_usd if price is not None else None)
+    run = store.add_run_usage(run_id, Usage(), 0.0 if price is not None else None)
     if outcome.unusable is not None:
         # Nothing more can be scored (what was is stored): a digest of unscored papers helps nobody.
         store.finish_run(
@@ -184,8 +190,11 @@ async def score_papers(
     approximate: bool,
     chat_factory: Callable[[], ChatModel] | None,
     progress: Progress,
+    run_id: int,
+    batch_factory: Callable[[], BatchModel] | None = None,
 ) -> ScoreOutcome:
-    """Judge papers that have no stored judgment yet; each judgment is stored as soon as it exists."""
+    """Judge papers that have no stored judgment yet. Each judgment and each reply's usage is stored
+    as soon as it exists, so a process killed mid-run loses only the requests in flight."""
     key = prompt.criteria_key(profile.criteria)
     if approximate:
         fresh = local_scorer.score_locally(papers, profile.criteria)
@@ -193,24 +202,74 @@ async def score_papers(
         return ScoreOutcome(judgments=fresh, cost_usd=0.0)
     if chat_factory is None:
         raise DigestError("An OPENAI_API_KEY is set but no LLM client was configured.")
+    batched: ScoreOutcome | None = None
+    if batch_factory is not None:
+        batched = await _score_by_batch(settings, store, profile, papers, batch_factory, model, price, run_id)
+        if batched.pending or batched.unusable is not None or not batched.failed:
+            return batched
+        # What the batch could not score (a malformed line, an expired request) is scored live now.
+        papers = [p for p in papers if p.arxiv_id in batched.failed]
     chat = chat_factory()
+    budget = settings.max_cost_usd
+    spent = store.get_run_by_id(run_id).cost_usd
+    if budget is not None and spent:
+        budget = max(budget - spent, 0.0)  # an attempt after a crash spends only what is left of the day's budget
     scorer = LLMScorer(
         chat,
         criteria=profile.criteria,
         batch_size=settings.batch_size,
         concurrency=settings.concurrency,
         price=price,
-        max_cost_usd=settings.max_cost_usd,
+        max_cost_usd=budget,
         structured_output=settings.structured_output,
         on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
         on_progress=progress.advance,
+        on_usage=lambda usage, cost: store.add_run_usage(run_id, usage, cost if price is not None else None),
     )
     progress.start(len(papers), f"Scoring {len(papers)} papers with {model}")
     try:
-        return await scorer.score(papers)
+        live = await scorer.score(papers)
     finally:
         progress.stop()
         await chat.aclose()
+    return live if batched is None else _merge(batched, live)
+
+
+async def _score_by_batch(
+    settings: Settings, store: Store, profile: Profile, papers: Sequence[Paper],
+    batch_factory: Callable[[], BatchModel], model: str, price: Price | None, run_id: int,
+) -> ScoreOutcome:
+    """DIGEST_USE_BATCH_API: one OpenAI batch for the day, its ID stored before waiting so a restarted
+    process waits for the same batch instead of paying for a second one."""
+    key = prompt.criteria_key(profile.criteria)
+    client = batch_factory()
+    try:
+        outcome = await score_with_batch_api(
+            client, papers, criteria=profile.criteria, batch_size=settings.batch_size, price=price,
+            structured_output=settings.structured_output,
+            batch_id=store.get_run_by_id(run_id).llm_batch_id or None,
+            on_submitted=lambda batch_id: store.set_batch_id(run_id, batch_id),
+            on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
+            poll_interval=settings.batch_poll_seconds, max_wait=settings.batch_max_wait_hours * 3600,
+        )
+    finally:
+        await client.aclose()
+    store.add_run_usage(run_id, outcome.usage, outcome.cost_usd if price is not None else None)
+    if not outcome.pending:
+        store.set_batch_id(run_id, "")
+    return outcome
+
+
+def _merge(batched: ScoreOutcome, live: ScoreOutcome) -> ScoreOutcome:
+    cost = None if batched.cost_usd is None or live.cost_usd is None else batched.cost_usd + live.cost_usd
+    usage = Usage()
+    usage.add(batched.usage)
+    usage.add(live.usage)
+    return ScoreOutcome(
+        judgments={**batched.judgments, **live.judgments}, failed=live.failed, flagged=batched.flagged | live.flagged,
+        usage=usage, cost_usd=cost, budget_stop=live.budget_stop, unusable=live.unusable,
+        notes=batched.notes + live.notes,
+    )
 
 
 def _summarize(notes: list[str]) -> list[str]:

@@ -43,6 +43,17 @@ def cost_of(usage: Usage, price: Price | None) -> float | None:
     ) / 1_000_000
 
 
+# The Batch API (DIGEST_USE_BATCH_API) bills every token, cached ones included, at half the live price in
+# exchange for results within 24 hours: OpenAI's published Batch API discount. The only place it is set.
+BATCH_API_PRICE_FACTOR = 0.5
+
+
+def batch_cost_of(usage: Usage, price: Price | None) -> float | None:
+    """Cost in USD of tokens spent through the Batch API, or None when the price is unknown."""
+    cost = cost_of(usage, price)
+    return None if cost is None else cost * BATCH_API_PRICE_FACTOR
+
+
 def format_cost(cost: float | None) -> str:
     if cost is None:
         return "cost unknown"

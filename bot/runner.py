@@ -11,12 +11,13 @@ from typing import Protocol
 
 from bot.app import build_core
 from bot.commands import CommandCore
+from bot.daily import DailyRuns
 from bot.errors import DigestError
+from bot.scheduler import DigestScheduler
 from bot.settings import Settings
 from storage.store import Store
 
 log = logging.getLogger(__name__)
-
 
 
 class Platform(Protocol):
@@ -38,17 +39,26 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
     started: list[Platform] = []
+    scheduler: DigestScheduler | None = None
     try:
-        platforms = list(platforms_for(build_core(settings, store)))
+        core = build_core(settings, store)
+        platforms = list(platforms_for(core))
         if not platforms:
             raise DigestError("No chat platform is configured; README.md says how to set one up.")
         for platform in platforms:
             await platform.start()
             started.append(platform)
-        log.info("arxiv-digest is running on %s", ", ".join(p.name for p in started))
+        if settings.scheduler:
+            scheduler = DigestScheduler(DailyRuns(core.service, settings.calendar))
+            core.service.health_sources.append(scheduler.health)
+            await scheduler.start()
+        log.info("arxiv-digest is running on %s%s", ", ".join(p.name for p in started),
+                 "" if scheduler else " (DIGEST_SCHEDULER=false: commands only, no scheduled digests)")
         await stop.wait()
         log.info("Shutting down")
     finally:
+        if scheduler is not None:  # first, while the platforms can still post what is being finished
+            await scheduler.stop(settings.shutdown_grace_seconds)
         for platform in reversed(started):
             try:
                 await platform.stop()

@@ -61,6 +61,7 @@ class LLMScorer:
         structured_output: bool = False,
         on_judgments: Callable[[list[Judgment]], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
+        on_usage: Callable[[Usage, float | None], None] | None = None,
     ) -> None:
         self.chat = chat
         self.system = prompt.system_prompt(criteria)
@@ -71,6 +72,7 @@ class LLMScorer:
         self.response_format = json_schema_response_format() if structured_output else None
         self.on_judgments = on_judgments or (lambda _: None)
         self.on_progress = on_progress or (lambda _: None)
+        self.on_usage = on_usage or (lambda _usage, _cost: None)
 
     async def score(self, papers: Sequence[Paper]) -> ScoreOutcome:
         self._outcome = ScoreOutcome(cost_usd=0.0 if self.price is not None else None)
@@ -133,8 +135,10 @@ class LLMScorer:
         found: dict[str, Judgment] = {}
         if completion is not None:
             outcome.usage.add(completion.usage)
+            cost = cost_of(completion.usage, self.price)
             if outcome.cost_usd is not None:
-                outcome.cost_usd += cost_of(completion.usage, self.price) or 0.0
+                outcome.cost_usd += cost or 0.0
+            self.on_usage(completion.usage, cost)
             found, notes = parse_reply(completion.text, (p.arxiv_id for p in batch))
             outcome.notes.extend(notes)
             if found:

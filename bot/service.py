@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.models import Digest, Paper, RankedPaper, Subscription
-from bot.pipeline import Fetcher, run_digest
+from bot.batch_scoring import BatchModel
+from bot.models import Announcement, Digest, Paper, RankedPaper, Subscription
+from bot.pipeline import Fetcher, get_announcement, run_digest
+from bot.pricing import format_cost
 from bot.scoring import ChatModel
 from bot.settings import Settings
+from storage.locks import try_run_lock
 from storage.store import Store
+
+log = logging.getLogger(__name__)
 
 SUMMARY = "summary"
 EMPTY = "empty"
@@ -44,15 +51,30 @@ class ChannelPoster(Protocol):
     async def post_text(self, place: Place, text: str) -> str: ...
 
 
+class RecoveringPoster(Protocol):
+    """A platform that can find the digest parts it posted (Slack, by message metadata)."""
+
+    async def recover(self, place: Place, date: dt.date) -> dict[str, str]:
+        """Part name → message ID of the day's digest messages present in the channel."""
+        ...
+
+
 class PaperLookup(Protocol):
+    """The arXiv API: papers by ID, and whole past announcement days (the RSS feed holds only today)."""
+
     async def lookup(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]: ...
+
+    async def announcement(
+        self, categories: Sequence[str], mailing: dt.date, window: tuple[dt.datetime, dt.datetime], *,
+        keep_types: Iterable[str],
+    ) -> Announcement: ...
 
 
 @dataclass(frozen=True)
 class Delivery:
     """What one run did in one channel."""
 
-    status: str  # posted | already | empty
+    status: str  # posted | already | empty | busy
     date: dt.date | None
     posted: int  # messages posted now
     message: str
@@ -68,40 +90,98 @@ class DigestService:
         fetcher_for: Callable[[Sequence[str]], Fetcher],
         chat_factory: Callable[[], ChatModel] | None,
         lookup: PaperLookup,
+        batch_factory: Callable[[], BatchModel] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.fetcher_for = fetcher_for
         self.chat_factory = chat_factory
+        self.batch_factory = batch_factory
         self.lookup = lookup
         self.posters: dict[str, ChannelPoster] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self.health_sources: list[Callable[[], dict[str, object]]] = []
 
     def register(self, poster: ChannelPoster) -> None:
         self.posters[poster.platform] = poster
 
+    def on_subscriptions_changed(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def subscriptions_changed(self) -> None:
+        """A channel subscribed, left or moved its time: the scheduler re-reads its jobs."""
+        for listener in self._listeners:
+            listener()
+
     def _lock(self, platform: str, channel: str) -> asyncio.Lock:
         return self._locks.setdefault((platform, channel), asyncio.Lock())
 
-    async def run_channel(self, subscription: Subscription, *, date: dt.date | None = None) -> Delivery:
-        """Score the channel's profile on the day (default: the feed's newest) and post what is missing."""
+    def health(self) -> dict[str, object]:
+        """What /healthz reports: the database answers, and what the scheduler is doing."""
+        report: dict[str, object] = {"status": "ok", "platforms": sorted(self.posters)}
+        try:
+            self.store.ping()
+        except Exception as exc:  # any database failure makes the process unhealthy
+            report.update(status="error", database=f"unreachable: {type(exc).__name__}")
+        for source in self.health_sources:
+            report.update(source())
+        return report
+
+    def poster_for(self, subscription: Subscription) -> ChannelPoster:
         poster = self.posters.get(subscription.platform)
         if poster is None:
             raise LookupError(f"no {subscription.platform} connection is running to post to")
-        async with self._lock(subscription.platform, subscription.channel):
-            profile = self.store.profile_by_id(subscription.profile_id)
-            result = await run_digest(
-                self.settings, self.store, profile, self.fetcher_for(profile.categories),
-                chat_factory=self.chat_factory, date=date,
-            )
-            if result.digest is None:
-                return await self._empty_day(poster, subscription, result.date, result.message)
-            return await self.deliver(poster, Place(subscription.workspace, subscription.channel), result.digest)
+        return poster
 
-    async def deliver(self, poster: ChannelPoster, place: Place, digest: Digest) -> Delivery:
+    async def run_channel(self, subscription: Subscription, *, date: dt.date | None = None) -> Delivery:
+        """Score the channel's profile on the day (default: the feed's newest) and post what is missing."""
+        self.poster_for(subscription)
+        profile = self.store.profile_by_id(subscription.profile_id)
+        announcement = await get_announcement(self.store, self.fetcher_for(profile.categories), profile.categories,
+                                              date)
+        return await self.run_day(subscription, announcement)
+
+    async def run_day(self, subscription: Subscription, announcement: Announcement) -> Delivery:
+        """Score one announcement for the channel and post what it does not have yet, as the only
+        worker on that (profile, day) across processes; logs one line with what it did."""
+        poster = self.poster_for(subscription)
+        started = time.monotonic()
+        async with self._lock(subscription.platform, subscription.channel):
+            with try_run_lock(self.store.engine, subscription.profile_id, announcement.date) as held:
+                if not held:
+                    delivery = Delivery("busy", announcement.date, 0,
+                                        f"The digest of {announcement.date} is being prepared by another process.")
+                else:
+                    delivery = await self._run_day(poster, subscription, announcement)
+        _log_run(subscription, delivery, time.monotonic() - started)
+        return delivery
+
+    async def _run_day(self, poster: ChannelPoster, subscription: Subscription, announcement: Announcement) -> Delivery:
+        profile = self.store.profile_by_id(subscription.profile_id)
+        result = await run_digest(
+            self.settings, self.store, profile, self.fetcher_for(profile.categories),
+            chat_factory=self.chat_factory, batch_factory=self.batch_factory, announcement=announcement,
+        )
+        if result.digest is None:
+            delivery = await self._empty_day(poster, subscription, result.date, result.message)
+            self.store.mark_run(profile.id, announcement.date, "empty", result.message)
+            return delivery
+        # A second attempt at a day may follow a crash between a platform accepting a message and our
+        # record of it: such messages are looked up in the channel rather than posted again.
+        run = self.store.get_run(profile.id, announcement.date)
+        resume = run is not None and run.attempts > 1
+        delivery = await self.deliver(poster, Place(subscription.workspace, subscription.channel), result.digest,
+                                      resume=resume)
+        self.store.mark_run(profile.id, announcement.date, "posted")
+        return delivery
+
+    async def deliver(self, poster: ChannelPoster, place: Place, digest: Digest, *, resume: bool = False) -> Delivery:
         """Post the parts of ``digest`` the channel does not have yet, recording each as it goes out."""
         platform, channel = poster.platform, place.channel
         done = self.store.posted_parts(platform, channel, digest.date)
+        if resume and hasattr(poster, "recover"):
+            await self._recover(poster, place, digest, done)
         posted = 0
         if SUMMARY in done:
             parent = done[SUMMARY]
@@ -129,6 +209,19 @@ class DigestService:
             f"Posted the digest of {digest.date}: {digest.relevant} relevant of {digest.total_arxiv} papers.", digest,
         )
 
+    async def _recover(self, poster: ChannelPoster, place: Place, digest: Digest, done: dict[str, str]) -> None:
+        ranks = {item.paper.arxiv_id: item.rank for item in digest.ranked}
+        recovering: RecoveringPoster = poster  # type: ignore[assignment]  # checked with hasattr by the caller
+        found = await recovering.recover(place, digest.date)
+        for part, message_id in found.items():
+            if part in done or not (part.startswith(SUMMARY) or part in ranks):
+                continue
+            paper = part if part in ranks else None
+            self.store.record_post(poster.platform, place.channel, digest.date, part, message_id,
+                                   arxiv_id=paper, rank=ranks.get(part))
+            done[part] = message_id
+            log.info("Found %s of %s already in %s; not posting it again", part, digest.date, place.channel)
+
     async def _empty_day(
         self, poster: ChannelPoster, subscription: Subscription, date: dt.date | None, message: str
     ) -> Delivery:
@@ -140,3 +233,27 @@ class DigestService:
                 self.store.record_post(poster.platform, subscription.channel, date, EMPTY, message_id)
                 posted = 1
         return Delivery("empty", date, posted, message)
+
+
+def _log_run(subscription: Subscription, delivery: Delivery, seconds: float) -> None:
+    """One line per run; the fields are also attached for ``--log-json``."""
+    digest = delivery.digest
+    fields: dict[str, object] = {
+        "event": "run", "platform": subscription.platform, "channel": subscription.channel,
+        "date": str(delivery.date) if delivery.date else None, "status": delivery.status,
+        "messages": delivery.posted, "seconds": round(seconds, 2),
+    }
+    text = (f"run {subscription.platform}:{subscription.channel} {delivery.date or '-'} {delivery.status}: "
+            f"{delivery.posted} messages")
+    if digest is not None:
+        usage = digest.usage
+        fields.update(
+            papers=digest.total_arxiv, scored=digest.scanned, relevant=digest.relevant,
+            unscored=len(digest.unscored), model=digest.model, requests=usage.requests,
+            prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
+            completion_tokens=usage.completion_tokens, cost_usd=digest.cost_usd,
+        )
+        text += (f", {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant, "
+                 f"{usage.requests} requests, {usage.prompt_tokens + usage.completion_tokens} tokens "
+                 f"({usage.cached_tokens} cached), {format_cost(digest.cost_usd)}")
+    log.info("%s, %.1f s", text, seconds, extra=fields)

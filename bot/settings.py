@@ -5,6 +5,7 @@ The variable names are a contract with operators and tests, who point them at st
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.calendar import ARXIV_HOLIDAYS, ArxivCalendar, parse_holidays
 from bot.feedback import DEFAULT_REACTIONS, parse_reaction_map
 from bot.schedule import DEFAULT_SCHEDULE, parse_schedule
 from bot.taxonomy import validate_categories
@@ -68,6 +70,25 @@ class Settings(BaseSettings):
         default_factory=lambda: parse_reaction_map(DEFAULT_REACTIONS), description="emoji → feedback kind"
     )
     schedule: str = Field(default=DEFAULT_SCHEDULE, description="default daily post time: 'HH:MM Area/City'")
+    scheduler: bool = Field(default=True, description="post on schedule; false for extra HTTP-mode replicas")
+    arxiv_holidays: Annotated[list[dt.date], NoDecode] = Field(
+        default_factory=list, description="extra evenings (ET dates) without an arXiv announcement"
+    )
+    feed_retry_minutes: float = Field(default=30.0, gt=0, description="wait before re-reading a late feed")
+    feed_deadline_hours: float = Field(
+        default=6.0, ge=0, description="after the scheduled time, give up waiting for a late feed and say so"
+    )
+    catchup_days: int = Field(default=5, ge=0, description="missed announcement days to post after downtime")
+    misfire_grace_hours: float = Field(default=12.0, gt=0, description="a job missed by less still runs")
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, description="time a running digest gets on SIGTERM")
+    holiday_message: str = Field(
+        default="No arXiv digest today: arXiv makes no announcement on {evening:%A, %B %-d} (holiday). "
+        "The next digest comes with the next announcement.",
+        description="posted on arXiv holidays; empty to stay silent",
+    )
+    use_batch_api: bool = Field(default=False, description="score through the OpenAI Batch API (50% cheaper, ≤ 24 h)")
+    batch_poll_seconds: float = Field(default=60.0, gt=0)
+    batch_max_wait_hours: float = Field(default=24.0, gt=0)
 
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_plain("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(default=None, validation_alias=_plain("OPENAI_BASE_URL"))
@@ -80,6 +101,20 @@ class Settings(BaseSettings):
     _split_lists = field_validator("categories", "announce_types", "admins", mode="before")(
         lambda cls, v: _split_list(v)
     )
+
+    @field_validator("arxiv_holidays", mode="before")
+    @classmethod
+    def _holidays(cls, value: object) -> object:
+        return sorted(parse_holidays(value)) if isinstance(value, str) else value
+
+    @field_validator("holiday_message")
+    @classmethod
+    def _holiday_template(cls, value: str) -> str:
+        try:
+            value.format(evening=dt.date(2025, 12, 25), date=dt.date(2025, 12, 26))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"may use only {{evening}} and {{date}} placeholders ({exc})") from exc
+        return value
 
     @field_validator("categories")
     @classmethod
@@ -110,6 +145,10 @@ class Settings(BaseSettings):
     def feed_url_for(self, categories: list[str] | tuple[str, ...]) -> str:
         base = self.arxiv_rss_url if self.arxiv_rss_url.endswith("/") else self.arxiv_rss_url + "/"
         return base + "+".join(categories)
+
+    @property
+    def calendar(self) -> ArxivCalendar:
+        return ArxivCalendar(holidays=ARXIV_HOLIDAYS | frozenset(self.arxiv_holidays))
 
     @property
     def has_llm(self) -> bool:

@@ -57,6 +57,11 @@ class ChannelQueries:
             row = self._subscription_row(session, platform, channel)
             return _subscription(row) if row else None
 
+    def subscription_by_id(self, subscription_id: int) -> Subscription | None:
+        with Session(self.engine) as session:
+            row = session.get(SubscriptionRow, subscription_id)
+            return _subscription(row) if row else None
+
     def active_subscriptions(self, platform: str | None = None) -> list[Subscription]:
         with Session(self.engine) as session:
             query = select(SubscriptionRow).where(col(SubscriptionRow.active).is_(True))

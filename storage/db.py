@@ -6,9 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import SQLModel, create_engine
-
-from storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from sqlmodel import create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -31,7 +29,3 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
-
-
-def init_db(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)

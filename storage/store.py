@@ -11,7 +11,9 @@ from sqlmodel import Session, col, select
 
 from bot.models import Announcement, Judgment, Paper, Profile, Usage
 from storage.channels import ChannelQueries
-from storage.db import init_db, make_engine
+from storage.db import make_engine
+from storage.migrate import prepare
+from storage.runs import RunQueries, process_name
 from storage.tables import (
     AnnouncementRow,
     CriteriaVersionRow,
@@ -39,14 +41,19 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
     )
 
 
-class Store(ChannelQueries):
+class Store(ChannelQueries, RunQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @classmethod
     def open(cls, url: str) -> Store:
+        """Connect and bring the schema to this code's (see storage.migrate.prepare)."""
         engine = make_engine(url)
-        init_db(engine)
+        try:
+            prepare(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine)
 
     def close(self) -> None:
@@ -292,6 +299,7 @@ class Store(ChannelQueries):
                 row.cost_usd = None
             row.status, row.model, row.criteria_key = "started", model, criteria_key
             row.started_at, row.finished_at = dt.datetime.now(dt.UTC), None
+            row.owner, row.heartbeat_at, row.attempts = process_name(), row.started_at, row.attempts + 1
             session.add(row)
             session.commit()
             assert row.id is not None
@@ -305,6 +313,7 @@ class Store(ChannelQueries):
             row.cached_tokens += usage.cached_tokens
             row.completion_tokens += usage.completion_tokens
             row.requests += usage.requests
+            row.heartbeat_at = dt.datetime.now(dt.UTC)
             # An unknown price makes the day's cost unknown: never a misleading partial sum.
             row.cost_usd = None if cost_usd is None else (row.cost_usd or 0.0) + cost_usd
             session.add(row)

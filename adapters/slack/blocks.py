@@ -12,6 +12,7 @@ split with :func:`~bot.digest_text.split_text` and never needs escaping.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from bot.digest_text import (
     unscored_line,
 )
 from bot.models import Digest, Paper, RankedPaper
+from bot.service import SUMMARY
 
 ABSTRACT_ACTION = "digest_abstract"
 VOTE_UP_ACTION = "digest_vote_up"
@@ -86,9 +88,22 @@ class Message:
 
     text: str  # notification/fallback text: mrkdwn-escaped, at most FALLBACK_LIMIT characters
     blocks: list[Block]
+    metadata: dict[str, Any] | None = None  # Slack message metadata: which digest part this is
 
     def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": [block.to_dict() for block in self.blocks]}
+        payload: dict[str, Any] = {"text": self.text, "blocks": [block.to_dict() for block in self.blocks]}
+        if self.metadata is not None:
+            payload["metadata"] = self.metadata
+        return payload
+
+
+# Message metadata names each digest message's part, so a run resumed after a crash can find the
+# messages Slack accepted but our database never recorded, instead of posting them twice.
+PART_EVENT = "arxiv_digest_part"
+
+
+def part_metadata(date: dt.date, part: str) -> dict[str, Any]:
+    return {"event_type": PART_EVENT, "event_payload": {"date": date.isoformat(), "part": part}}
 
 
 # --- mrkdwn -------------------------------------------------------------------------------------
@@ -180,7 +195,8 @@ def summary_messages(digest: Digest) -> list[Message]:
     head.append(DividerBlock())
     fallback = _fallback(f"{title}: {digest.relevant} relevant of {digest.total_arxiv}")
     if not digest.ranked:
-        return [Message(fallback, [*head, SectionBlock(text=_md(escape(nothing_line(digest))))])]
+        return [Message(fallback, [*head, SectionBlock(text=_md(escape(nothing_line(digest))))],
+                        part_metadata(digest.date, SUMMARY))]
 
     def heading(first: int, last: int) -> str:
         return f"Ranked list, continued ({first}–{last})"
@@ -188,12 +204,13 @@ def summary_messages(digest: Digest) -> list[Message]:
     longest_heading = len(f"*{heading(10**6, 10**6)}*")
     lines = [_table_line(item) for item in digest.ranked]
     chunks = chunk_lines(lines, MESSAGE_TEXT_BUDGET - _text_chars(head), MESSAGE_TEXT_BUDGET - longest_heading)
-    messages = [Message(fallback, [*head, *_table_sections(chunks[0])])]
+    messages = [Message(fallback, [*head, *_table_sections(chunks[0])], part_metadata(digest.date, SUMMARY))]
     start = len(chunks[0])
-    for chunk in chunks[1:]:
+    for number, chunk in enumerate(chunks[1:], start=2):
         text = heading(digest.ranked[start].rank, digest.ranked[start + len(chunk) - 1].rank)
         blocks = [SectionBlock(text=_md(f"*{text}*")), *_table_sections(chunk)]
-        messages.append(Message(_fallback(f"{title} · {text}"), blocks))
+        messages.append(Message(_fallback(f"{title} · {text}"), blocks,
+                                part_metadata(digest.date, f"{SUMMARY}.{number}")))
         start += len(chunk)
     return messages
 
@@ -222,7 +239,7 @@ def paper_message(digest: Digest, item: RankedPaper) -> Message:
     """A paper's thread reply: linked title, ID/authors/categories, scores and comment, buttons.
 
     The buttons carry the arXiv ID as their value (and in the block_id) so the handlers need no lookup.
-    ``digest`` is unused for now; it keeps the signature stable for per-day wording.
+    Its metadata names the day and paper, for recovery after a crash.
     """
     paper, judgment = item.paper, item.judgment
     title = truncate(paper.title, TITLE_LIMIT)
@@ -240,7 +257,7 @@ def paper_message(digest: Digest, item: RankedPaper) -> Message:
             ],
         ),
     ]
-    return Message(_fallback(f"{item.rank}. {paper.title}"), blocks)
+    return Message(_fallback(f"{item.rank}. {paper.title}"), blocks, part_metadata(digest.date, paper.arxiv_id))
 
 
 def abstract_message(paper: Paper) -> Message:

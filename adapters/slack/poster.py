@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,10 +12,13 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import Message, paper_message, summary_messages, text_message
+from adapters.slack.blocks import PART_EVENT, Message, paper_message, summary_messages, text_message
 from bot.errors import PostError
 from bot.models import Digest, RankedPaper
-from bot.service import Place
+from bot.service import SUMMARY, Place
+
+log = logging.getLogger(__name__)
+RECOVERY_SCAN = 200  # newest channel messages searched for the day's parent message
 
 # What to do about the errors Slack gives for a channel we cannot post to.
 _FIXES = {
@@ -67,3 +72,44 @@ class SlackPoster:
 
     async def post_text(self, place: Place, text: str) -> str:
         return await self._post(place, text_message(text))
+
+    async def recover(self, place: Place, date: dt.date) -> dict[str, str]:
+        """Parts of the day's digest already in the channel (found by their message metadata), for a
+        run resumed after a crash: Slack may have accepted a message we never recorded."""
+        client = await self._client_for(place.workspace)
+        found: dict[str, str] = {}
+        try:
+            history = await client.conversations_history(
+                channel=place.channel, include_all_metadata=True, limit=RECOVERY_SCAN
+            )
+            for message in history.get("messages", []):
+                part = _part_of(message, date)
+                if part == SUMMARY:
+                    found[part] = str(message["ts"])
+                    break
+            if SUMMARY not in found:
+                return found
+            cursor = None
+            while True:
+                replies = await client.conversations_replies(
+                    channel=place.channel, ts=found[SUMMARY], include_all_metadata=True, limit=200, cursor=cursor
+                )
+                for message in replies.get("messages", []):
+                    part = _part_of(message, date)
+                    if part is not None and part != SUMMARY:
+                        found[part] = str(message["ts"])
+                cursor = (replies.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return found
+        except SlackApiError as exc:  # e.g. missing_scope on an install from before history scopes
+            log.warning("Could not read %s to resume a digest (%s); a message may repeat",
+                        place.channel, exc.response.get("error"))
+            return found
+
+
+def _part_of(message: dict[str, Any], date: dt.date) -> str | None:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") != PART_EVENT or payload.get("date") != date.isoformat():
+        return None
+    return str(payload.get("part") or "") or None

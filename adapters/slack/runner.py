@@ -8,6 +8,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_server import AsyncSlackAppServer
 
+from adapters.health import HEALTH_PATH, health_handler
 from adapters.slack.app import SlackBot
 from adapters.slack.config import SlackSettings
 from adapters.slack.installs import oauth_settings
@@ -15,10 +16,6 @@ from bot.commands import CommandCore
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
-
-
-async def healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 class SlackRunner:
@@ -51,7 +48,7 @@ class SlackRunner:
             log.info("Slack: connected in Socket Mode")
             return
         server = AsyncSlackAppServer(port=settings.port, path=EVENTS_PATH, app=self.bot.app)
-        server.web_app.router.add_get("/healthz", healthz)
+        server.web_app.router.add_get(HEALTH_PATH, health_handler(self.core))
         self._web = web.AppRunner(server.web_app, access_log=None)
         await self._web.setup()
         site = web.TCPSite(self._web, self.host, settings.port)

@@ -16,11 +16,10 @@ import prompts
 from bot.app import build_core
 from bot.commands import Caller, CommandCore, Reply, parse
 from bot.errors import CriteriaError
-from bot.models import Digest, RankedPaper
-from bot.service import Place
 from storage.store import Store
 from tests.conftest import DAY, sample_papers
 from tests.support import make_paper
+from tests.support.chat import MemoryPoster
 
 
 class PlainMarkup:
@@ -44,31 +43,6 @@ class PlainMarkup:
 
     def escape(self, text: str) -> str:
         return text
-
-
-class MemoryPoster:
-    """Records what the core asks a platform to post; ``fail_after`` simulates a crash mid-digest."""
-
-    platform = "chat"
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str, Any]] = []  # (channel, kind, content)
-        self.fail_after: int | None = None
-
-    def _post(self, channel: str, kind: str, content: Any) -> str:
-        if self.fail_after is not None and len(self.messages) >= self.fail_after:
-            raise ConnectionError("chat platform went away")
-        self.messages.append((channel, kind, content))
-        return f"m{len(self.messages)}"
-
-    async def post_summary(self, place: Place, digest: Digest) -> list[str]:
-        return [self._post(place.channel, "summary", digest.date)]
-
-    async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str:
-        return self._post(place.channel, "paper", (parent, item.rank, item.paper.arxiv_id))
-
-    async def post_text(self, place: Place, text: str) -> str:
-        return self._post(place.channel, "text", text)
 
 
 def caller(user: str = "U1", *, admin: bool = False, channel: str = "C1") -> Caller:

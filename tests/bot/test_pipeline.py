@@ -170,3 +170,42 @@ def test_an_unreachable_llm_endpoint_stops_the_run(arxiv, make_settings):
     arxiv.set_day(DAY, sample_papers(3))
     with pytest.raises(DigestError, match="OPENAI_BASE_URL"):
         run(make_settings(openai_base_url="http://127.0.0.1:9/v1", llm_max_retries=0))
+
+
+def run_batched(settings: Settings) -> tuple[RunResult, Store]:
+    from bot.app import batch_factory
+
+    store = Store.open(settings.database_url)
+    profile = default_profile(store, settings)
+    fetcher = RSSFetcher(settings.feed_url, keep_types=settings.announce_types, base_delay=0.01, retries=1)
+    result = asyncio.run(run_digest(settings, store, profile, fetcher,
+                                    chat_factory=lambda: OpenAIChat.from_settings(settings),
+                                    batch_factory=batch_factory(settings)))
+    return result, store
+
+
+def test_batch_mode_scores_the_day_through_one_batch_at_half_the_live_price(arxiv, llm, make_settings):
+    arxiv.set_day(DAY, sample_papers(20))
+    live = run(make_settings(database_url=make_settings().database_url.replace("digest.db", "live.db")))
+    llm.clear()
+    settings = make_settings(use_batch_api=True, batch_poll_seconds=0.01, batch_size=10)
+    result, store = run_batched(settings)
+    assert llm.requests_to("/chat/completions") == [] and len(llm.batches) == 1
+    assert [r.paper.arxiv_id for r in result.digest.ranked] == [r.paper.arxiv_id for r in live.digest.ranked]
+    assert result.digest.cost_usd == pytest.approx(live.digest.cost_usd / 2, rel=0.05)
+    run_row = store.get_run(default_profile(store, settings).id, DAY)
+    assert run_row.llm_batch_id == "" and run_row.requests == 2  # done with the batch: nothing to resume
+    store.close()
+
+
+def test_papers_a_batch_could_not_score_are_scored_live(arxiv, llm, make_settings):
+    from tests.support import BatchPlan, Malformed
+
+    arxiv.set_day(DAY, sample_papers(20))
+    llm.batch_plan = BatchPlan(line_faults={1: Malformed()})
+    result, store = run_batched(make_settings(use_batch_api=True, batch_poll_seconds=0.01, batch_size=10))
+    store.close()
+    assert result.status == "done" and result.digest.scanned == 20
+    assert sorted(pid for ids in llm.paper_ids_per_request for pid in ids) == [
+        p["arxiv_id"] for p in sample_papers(20)[10:]
+    ]  # only the malformed line's ten papers went to the live API

@@ -77,7 +77,12 @@ def test_profile_settings_update_only_when_asked(db):
     )
     assert same == created
     updated = db.ensure_profile(
-        "default", categories=["cs.CL"], min_relevance=9, min_novelty=9, top_n=5, default_criteria="other",
+        "default",
+        categories=["cs.CL"],
+        min_relevance=9,
+        min_novelty=9,
+        top_n=5,
+        default_criteria="other",
         update=True,
     )
     assert (updated.categories, updated.min_relevance, updated.top_n, updated.criteria) == (("cs.CL",), 9, 5, "1. MoE")

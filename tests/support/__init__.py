@@ -1,4 +1,4 @@
-"""Local fake services (arXiv RSS/API, OpenAI chat completions) for tests; see each module's docstring."""
+"""Local fake services (arXiv RSS/API, the OpenAI chat and Batch APIs) for tests; see each module's docstring."""
 
 from .arxiv_server import ArxivStandIn
 from .feeds import Paper, build_atom, build_rss, make_paper, rfc822, versioned_id
@@ -7,6 +7,7 @@ from .openai_server import (
     KEYWORDS,
     AsArray,
     AsObject,
+    BatchPlan,
     Drop,
     Fenced,
     Invent,
@@ -24,6 +25,7 @@ __all__ = [
     "ArxivStandIn",
     "AsArray",
     "AsObject",
+    "BatchPlan",
     "Delay",
     "Drop",
     "Fault",

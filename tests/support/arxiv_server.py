@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from .feeds import Paper, build_atom, build_rss
+from .feeds import Paper, build_atom, build_rss, published_at
 from .http import Fault, Malformed, Recorded, Response, Route, StandIn, Status
 
 __all__ = ["ArxivStandIn"]
@@ -28,9 +28,13 @@ def _broken(xml: str) -> str:
 
 
 class ArxivStandIn(StandIn):
-    """GET /rss/<cats> serves the day set by set_day(); GET /api/query answers id_list / paging queries.
+    """GET /rss/<cats> serves the day set by set_day(); GET /api/query answers id_list and search queries.
 
-    The API knows every paper given to add_papers() plus the current day's papers.
+    The API knows every paper given to add_papers() plus the current day's papers. It understands
+    ``id_list``, ``start`` / ``max_results`` paging, ``sortBy`` (relevance = insertion order,
+    submittedDate, lastUpdatedDate) with ``sortOrder``, and a ``search_query`` subset: ``field:value``
+    terms, ``submittedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]`` ranges (GMT, both ends inclusive, compared
+    with each paper's ``published`` to the minute), AND / OR / ANDNOT and parentheses.
     """
 
     def __init__(self, day: dt.date = DEFAULT_DAY, papers: Iterable[Paper] = ()) -> None:
@@ -71,7 +75,19 @@ class ArxivStandIn(StandIn):
                 self.known[_bare_id(paper["arxiv_id"])] = paper
 
     def add_papers(self, papers: Iterable[Paper]) -> None:
-        """Papers the API should know about without them being in today's RSS."""
+        """Papers the API should know about without them being in today's RSS.
+
+        Past days' papers for submittedDate searches carry the moment version 1 was submitted, in UTC::
+
+            arxiv.add_papers([
+                make_paper("2503.18001", categories=["cs.LG"], published="2025-03-24T15:30:00Z"),
+                make_paper("2503.18002", categories=["stat.ML", "cs.LG"], published="2025-03-24T17:59:00Z"),
+            ])
+            # ?search_query=(cat:cs.LG OR cat:cs.AI) AND submittedDate:[202503241800 TO 202503251800]
+            # finds neither (both before 18:00); [202503211800 TO 202503241800] finds both.
+
+        Without ``published`` a paper counts as submitted on the 1st of its id's month.
+        """
         with self._data_lock:
             for p in papers:
                 self.known[_bare_id(p["arxiv_id"])] = dict(p)
@@ -139,42 +155,119 @@ class ArxivStandIn(StandIn):
 
 
 def _sorted(papers: list[dict[str, Any]], sort_by: str, order: str) -> list[dict[str, Any]]:
-    key = {"submittedDate": "published", "lastUpdatedDate": "updated"}.get(sort_by)
-    if key is None:
+    if sort_by == "submittedDate":
+        key = published_at
+    elif sort_by == "lastUpdatedDate":
+        key = _updated_at
+    else:
         return papers  # "relevance": keep id_list / insertion order
-    return sorted(
-        papers, key=lambda p: str(p.get(key) or p.get("published") or ""), reverse=order != "ascending"
-    )
+    return sorted(papers, key=key, reverse=order != "ascending")  # stable: ties keep insertion order
 
 
-_TERM = re.compile(r'(\w+):("[^"]*"|\S+)')
+def _updated_at(paper: dict[str, Any]) -> dt.datetime:
+    if paper.get("updated"):
+        return published_at({**paper, "published": paper["updated"]})
+    return published_at(paper)
+
+
+# --- search_query: a small subset of arXiv's query language --------------------------------------------
+
+_TOKEN = re.compile(r'\s*(\(|\)|\w+:\[[^\]]*\]|\w+:"[^"]*"|[^\s()]+)')
+_RANGE = re.compile(r"^\[\s*(\d{8,14})\s+TO\s+(\d{8,14})\s*\]$", re.IGNORECASE)
+_OPERATORS = ("AND", "OR", "ANDNOT")
 
 
 def _matches_query(paper: dict[str, Any], search_query: str) -> bool:
-    """A small subset of arXiv's query language: field:value terms (cat, ti, au, abs, all, id), ANDed.
+    """Does ``paper`` match ``search_query``? Empty queries match everything.
 
-    OR / ANDNOT / parentheses are not modelled; unknown fields are ignored.
+    Terms are ``field:value`` (cat, ti, au, abs, all, id; ``cat:cs.*`` is a prefix) or
+    ``submittedDate:[A TO B]`` / ``lastUpdatedDate:[A TO B]``; unknown fields and bare words match
+    anything. Terms next to each other are ANDed; AND and ANDNOT bind tighter than OR; parentheses group.
     """
-    for field_name, raw in _TERM.findall(search_query):
-        value = raw.strip('"').lower()
-        if field_name == "cat":
-            cats = [c.lower() for c in paper.get("categories") or []]
-            ok = any(c.startswith(value[:-1]) if value.endswith("*") else c == value for c in cats)
-        elif field_name == "ti":
-            ok = value in str(paper.get("title", "")).lower()
-        elif field_name == "abs":
-            ok = value in str(paper.get("abstract", "")).lower()
-        elif field_name == "au":
-            ok = any(value.replace("_", " ") in a.lower() for a in paper.get("authors") or [])
-        elif field_name == "all":
-            blob = " ".join(
-                [str(paper.get("title", "")), str(paper.get("abstract", "")), *paper.get("authors", [])]
-            )
-            ok = value in blob.lower()
-        elif field_name == "id":
-            ok = _bare_id(value) == _bare_id(str(paper["arxiv_id"])).lower()
-        else:
-            continue
-        if not ok:
-            return False
-    return True
+    tokens = _TOKEN.findall(search_query)
+    if not tokens:
+        return True
+    parser = _Parser(tokens, paper)
+    result = parser.disjunction()
+    if parser.pos != len(tokens):
+        raise ValueError(f"unbalanced search_query {search_query!r}")
+    return result
+
+
+class _Parser:
+    """Recursive descent over the tokens, evaluating against one paper as it goes."""
+
+    def __init__(self, tokens: list[str], paper: dict[str, Any]) -> None:
+        self.tokens = tokens
+        self.paper = paper
+        self.pos = 0
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def disjunction(self) -> bool:
+        result = self.conjunction()
+        while self._peek() == "OR":
+            self.pos += 1
+            right = self.conjunction()
+            result = result or right
+        return result
+
+    def conjunction(self) -> bool:
+        result = self.operand()
+        while (token := self._peek()) is not None and token not in (")", "OR"):
+            negate = False
+            if token in ("AND", "ANDNOT"):
+                negate = token == "ANDNOT"
+                self.pos += 1
+            right = self.operand()
+            result = result and (not right if negate else right)
+        return result
+
+    def operand(self) -> bool:
+        token = self._peek()
+        if token is None or token in _OPERATORS or token == ")":
+            raise ValueError(f"search_query: expected a term at token {self.pos} ({token!r})")
+        self.pos += 1
+        if token == "(":
+            result = self.disjunction()
+            if self._peek() != ")":
+                raise ValueError("search_query: missing ')'")
+            self.pos += 1
+            return result
+        return _term_matches(self.paper, token)
+
+
+def _minute(text: str) -> dt.datetime:
+    """'202503241800' (or YYYYMMDD, or with seconds) -> an aware UTC datetime."""
+    digits = (text + "0000")[:12] if len(text) == 8 else text[:12]
+    return dt.datetime.strptime(digits, "%Y%m%d%H%M").replace(tzinfo=dt.UTC)
+
+
+def _term_matches(paper: dict[str, Any], token: str) -> bool:
+    field_name, sep, raw = token.partition(":")
+    if not sep:
+        return True  # a bare word: not modelled
+    if field_name in ("submittedDate", "lastUpdatedDate"):
+        bounds = _RANGE.match(raw)
+        if bounds is None:
+            raise ValueError(f"search_query: {token!r} is not a [YYYYMMDDHHMM TO YYYYMMDDHHMM] range")
+        moment = published_at(paper) if field_name == "submittedDate" else _updated_at(paper)
+        moment = moment.replace(second=0, microsecond=0)  # the API compares to the minute
+        return _minute(bounds.group(1)) <= moment <= _minute(bounds.group(2))
+    value = raw.strip('"').lower()
+    if field_name == "cat":
+        cats = [c.lower() for c in paper.get("categories") or []]
+        return any(c.startswith(value[:-1]) if value.endswith("*") else c == value for c in cats)
+    if field_name == "ti":
+        return value in str(paper.get("title", "")).lower()
+    if field_name == "abs":
+        return value in str(paper.get("abstract", "")).lower()
+    if field_name == "au":
+        return any(value.replace("_", " ") in a.lower() for a in paper.get("authors") or [])
+    if field_name == "all":
+        blob = " ".join([str(paper.get("title", "")), str(paper.get("abstract", "")), *paper.get("authors", [])])
+        return value in blob.lower()
+    if field_name == "id":
+        return _bare_id(value) == _bare_id(str(paper["arxiv_id"])).lower()
+    return True  # unknown field: ignored

@@ -3,7 +3,7 @@
 A paper dict: arxiv_id ("2503.03213", no version), version (int, default 1), title, authors (list[str]),
 abstract, categories (list[str], first = primary), announce_type ("new" | "cross" | "replace" |
 "replace-cross", default "new"), and for the API optionally published / updated (ISO date or datetime),
-comment, journal_ref, doi.
+primary_category (default: the first category), comment, journal_ref, doi.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["Paper", "build_atom", "build_rss", "make_paper", "rfc822", "versioned_id"]
+__all__ = ["Paper", "build_atom", "build_rss", "make_paper", "published_at", "rfc822", "versioned_id"]
 
 Paper = Mapping[str, Any]
 
@@ -135,6 +135,12 @@ def _default_published(arxiv_id: str) -> str:
     return "2025-01-01T00:00:00Z"
 
 
+def published_at(paper: Paper) -> dt.datetime:
+    """When version 1 was submitted, as the API reports it (UTC): ``published``, else a date from the id."""
+    text = _iso(paper["published"]) if paper.get("published") else _default_published(paper["arxiv_id"])
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
 def _atom_entry(paper: Paper) -> str:
     vid = versioned_id(paper)
     categories = list(paper.get("categories") or ["cs.LG"])
@@ -155,7 +161,8 @@ def _atom_entry(paper: Paper) -> str:
     lines += [
         f'<link href="http://arxiv.org/abs/{_x(vid)}" rel="alternate" type="text/html"/>',
         f'<link title="pdf" href="http://arxiv.org/pdf/{_x(vid)}" rel="related" type="application/pdf"/>',
-        f'<arxiv:primary_category term={_attr(categories[0])} scheme="http://arxiv.org/schemas/atom"/>',
+        f"<arxiv:primary_category term={_attr(paper.get('primary_category') or categories[0])} "
+        'scheme="http://arxiv.org/schemas/atom"/>',
         *(f'<category term={_attr(c)} scheme="http://arxiv.org/schemas/atom"/>' for c in categories),
         "</entry>",
     ]

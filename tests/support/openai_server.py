@@ -2,10 +2,17 @@
 
 It reads the papers out of the last user message (blocks starting with "ArXiv ID: <id>") and answers
 like a well-behaved scoring LLM, unless a fault from the queue tells it to misbehave.
+
+It also offers the Batch API the openai client uses (POST /v1/files, POST /v1/batches, GET
+/v1/batches/{id}, POST /v1/batches/{id}/cancel, GET /v1/files/{id}/content): every line of a batch is
+answered by the very code that answers /v1/chat/completions, and a `BatchPlan` says how a batch
+progresses (in progress for N polls, then completed, failed or expired; faults for single lines).
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import itertools
 import json
 import re
@@ -13,15 +20,17 @@ import threading
 import time
 import uuid
 import zlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from .http import Fault, Malformed, Recorded, Response, Route, StandIn, Status
+from .http import Delay, Fault, Headers, Malformed, Recorded, Response, Route, StandIn, Status
 
 __all__ = [
     "KEYWORDS",
     "AsArray",
     "AsObject",
+    "BatchPlan",
     "Drop",
     "Fenced",
     "Invent",
@@ -30,6 +39,8 @@ __all__ = [
     "OutOfRange",
     "PaperBlock",
     "Reply",
+    "StandInBatch",
+    "StandInFile",
     "judge",
     "parse_papers",
 ]
@@ -100,6 +111,183 @@ class Reply(Fault):
 
 
 OUT_OF_RANGE_CYCLE: list[tuple[Any, Any]] = [(14, 0), ("8", "8"), (0, 14)]
+
+
+# --- the Batch API ------------------------------------------------------------------------------------
+
+BATCH_ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/moderations")
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+BATCH_WINDOW = 24 * 3600
+ENQUEUED_LIMIT_ERROR = {
+    "code": "token_limit_exceeded",
+    "message": "Enqueued token limit reached for gpt-4o-mini in organization org-standin. Limit: 2,000,000 "
+    "enqueued tokens. Please try submitting a smaller batch or waiting for your in-progress batches to complete.",
+    "param": None,
+    "line": None,
+}
+_EXPIRED_LINE = ("batch_expired", "This request could not be executed before the completion window expired.")
+_CANCELLED_LINE = ("batch_cancelled", "This request could not be executed before the batch was cancelled.")
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """How a batch runs; set `OpenAIStandIn.batch_plan` before the batch is created (each keeps its own).
+
+    polls: retrieves answered "in_progress" before the batch ends (the first retrieve after those ends it).
+    end: "completed", "failed" (errors below; no files) or "expired".
+    answered: expired or cancelled batches answer only their first `answered` lines (the rest go to the
+        error file as batch_expired / batch_cancelled).
+    line_faults: 0-based input line → fault for that one request: any reply fault (Malformed, Drop,
+        Invent, Reply, …) or a Status (the line lands in the error file with that HTTP error).
+    lost_lines: 0-based input lines that appear in neither file (a request the batch loses).
+    errors: a failed batch's `errors.data` (default: the enqueued-token-limit error).
+    """
+
+    polls: int = 0
+    end: str = "completed"
+    answered: int = 0
+    line_faults: Mapping[int, Fault] = field(default_factory=dict)
+    lost_lines: frozenset[int] = frozenset()
+    errors: tuple[dict[str, Any], ...] = (ENQUEUED_LIMIT_ERROR,)
+
+
+@dataclass
+class StandInFile:
+    id: str
+    filename: str
+    purpose: str
+    content: bytes
+    created_at: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.content),
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+            "expires_at": None,
+            "status_details": None,
+        }
+
+
+@dataclass
+class StandInBatch:
+    id: str
+    input_file_id: str
+    endpoint: str
+    completion_window: str
+    plan: BatchPlan
+    headers: Headers  # of the create request: its lines are answered with the same credentials
+    metadata: dict[str, str] | None
+    rows: list[dict[str, Any]]  # the parsed input lines
+    invalid: list[dict[str, Any]]  # validation errors of the input file (the batch fails with them)
+    created_at: int
+    status: str = "validating"
+    polls: int = 0  # retrieves so far
+    lines: list[Recorded] = field(default_factory=list)  # requests answered, as /v1/chat/completions saw them
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    completed: int = 0
+    failed: int = 0
+    times: dict[str, int] = field(default_factory=dict)  # in_progress_at, completed_at, …
+
+    @property
+    def model(self) -> str | None:
+        bodies = [r.get("body") for r in self.rows]
+        return next((b.get("model") for b in bodies if isinstance(b, dict) and b.get("model")), None)
+
+    def as_json(self) -> dict[str, Any]:
+        stamps = ("in_progress_at", "finalizing_at", "completed_at", "failed_at", "expired_at")
+        return {
+            "id": self.id,
+            "object": "batch",
+            "endpoint": self.endpoint,
+            "model": self.model,
+            "errors": {"object": "list", "data": self.errors} if self.errors else None,
+            "input_file_id": self.input_file_id,
+            "completion_window": self.completion_window,
+            "status": self.status,
+            "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id,
+            "created_at": self.created_at,
+            "expires_at": self.created_at + BATCH_WINDOW,
+            **{name: self.times.get(name) for name in (*stamps, "cancelling_at", "cancelled_at")},
+            "request_counts": {"total": len(self.rows), "completed": self.completed, "failed": self.failed},
+            "metadata": self.metadata,
+        }
+
+
+def _new_file(filename: str, purpose: str, content: bytes) -> StandInFile:
+    return StandInFile(f"file-standin{uuid.uuid4().hex[:20]}", filename, purpose, content, int(time.time()))
+
+
+def _validate_batch_input(rows: list[str], endpoint: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parsed lines and the validation errors the real API reports for them (a failed batch)."""
+
+    def error(code: str, message: str, line: int | None, param: str | None = None) -> dict[str, Any]:
+        return {"code": code, "message": message, "param": param, "line": line}
+
+    parsed: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    models: set[str] = set()
+    if not rows:
+        errors.append(error("empty_file", "The batch input file is empty.", None))
+    for n, raw in enumerate(rows, 1):
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            errors.append(error("invalid_json_line", "This line is not parseable as valid JSON.", n))
+            continue
+        parsed.append(obj)
+        missing = [name for name in ("custom_id", "method", "url", "body") if not obj.get(name)]
+        if missing:
+            errors.append(error("missing_required_parameter", f"Missing required parameter: '{missing[0]}'.", n))
+            continue
+        if obj["method"] != "POST":
+            errors.append(error("invalid_method", f"The method '{obj['method']}' is not supported.", n, "method"))
+        if obj["url"] != endpoint:
+            message = f"The provided URL '{obj['url']}' does not match the batch endpoint '{endpoint}'."
+            errors.append(error("url_mismatch", message, n, "url"))
+        if obj["custom_id"] in seen:
+            message = (
+                "The custom_id for this request is a duplicate of another request. "
+                "The custom_id parameter must be unique for each request in a batch."
+            )
+            errors.append(error("duplicate_custom_id", message, n, "custom_id"))
+        seen.add(str(obj["custom_id"]))
+        model = obj["body"].get("model") if isinstance(obj["body"], dict) else None
+        if model and models and model not in models:
+            message = (
+                f"The provided model '{model}' does not match the model of the other requests in the batch. "
+                "All requests in a batch must use the same model."
+            )
+            errors.append(error("model_mismatch", message, n, "body.model"))
+        if model:
+            models.add(model)
+    return parsed, errors
+
+
+def _multipart(rec: Recorded) -> dict[str, tuple[str | None, bytes]]:
+    """Fields of a multipart/form-data body: name → (filename or None, value)."""
+    ctype = rec.headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data"):
+        return {}
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + rec.body
+    )
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            fields[name] = (part.get_filename(), part.get_payload(decode=True) or b"")
+    return fields
 
 
 # --- the deterministic "model" ------------------------------------------------------------------------
@@ -176,7 +364,10 @@ def _text_of(content: Any) -> str:
 
 
 class OpenAIStandIn(StandIn):
-    """OpenAI-compatible POST /v1/chat/completions and GET /v1/models; point clients at `base_url`."""
+    """OpenAI-compatible chat completions, models and Batch API; point clients at `base_url`.
+
+    Batches and files survive `clear()` (like the prompt cache): a test can clear the log, then resume.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -186,6 +377,10 @@ class OpenAIStandIn(StandIn):
         self._seen_prefixes: set[str] = set()
         self._cache_lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.batch_plan = BatchPlan()  # how batches created from now on run
+        self.files: dict[str, StandInFile] = {}
+        self.batches: dict[str, StandInBatch] = {}
+        self._batch_lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
@@ -200,6 +395,11 @@ class OpenAIStandIn(StandIn):
     def paper_ids_per_request(self) -> list[list[str]]:
         """The arXiv ids each chat completion request carried, retries included, in arrival order."""
         return [r.paper_ids for r in self.completions]
+
+    @property
+    def batch_api_requests(self) -> list[Recorded]:
+        """Requests made to the Batch API's endpoints (/v1/files…, /v1/batches…)."""
+        return [r for r in self.requests if r.path.startswith(("/v1/files", "/v1/batches"))]
 
     def reset_cache(self) -> None:
         """Forget which system prompts were seen (clear() deliberately keeps the simulated cache)."""
@@ -216,15 +416,28 @@ class OpenAIStandIn(StandIn):
         path = rec.path.rstrip("/")
         if rec.method == "POST" and path == "/v1/chat/completions":
             # Parse ids here so they are recorded even when a Status fault answers instead.
-            messages = rec.json.get("messages") if isinstance(rec.json, dict) else None
-            if isinstance(messages, list):
-                rec.paper_ids = [b.arxiv_id for b in parse_papers(self._last_user_text(messages))]
+            self._note_paper_ids(rec)
             return self._chat
         if rec.method == "GET" and path == "/v1/models":
             return self._models
         if rec.method == "GET" and path.startswith("/v1/models/"):
             return self._model
+        if rec.method == "POST" and path == "/v1/files":
+            return self._upload
+        if rec.method == "GET" and re.fullmatch(r"/v1/files/[^/]+/content", path):
+            return self._file_content
+        if rec.method == "POST" and path == "/v1/batches":
+            return self._create_batch
+        if rec.method == "GET" and re.fullmatch(r"/v1/batches/[^/]+", path):
+            return self._retrieve_batch
+        if rec.method == "POST" and re.fullmatch(r"/v1/batches/[^/]+/cancel", path):
+            return self._cancel_batch
         return None
+
+    def _note_paper_ids(self, rec: Recorded) -> None:
+        messages = rec.json.get("messages") if isinstance(rec.json, dict) else None
+        if isinstance(messages, list):
+            rec.paper_ids = [b.arxiv_id for b in parse_papers(self._last_user_text(messages))]
 
     def error_response(self, rec: Recorded, fault: Status) -> Response:
         if fault.body is not None:
@@ -255,10 +468,16 @@ class OpenAIStandIn(StandIn):
             return _error(404, f"The model `{name}` does not exist.", _INVALID, "model_not_found")
         return _json(200, _model_obj(name))
 
-    def _chat(self, rec: Recorded, fault: Fault | None) -> Response:
+    def _unauthenticated(self, rec: Recorded) -> Response | None:
         auth = rec.headers.get("authorization", "")
         if self.require_auth and (not auth.startswith("Bearer ") or not auth[7:].strip()):
             return _error(401, "You didn't provide an API key.", _INVALID, None)
+        return None
+
+    def _chat(self, rec: Recorded, fault: Fault | None) -> Response:
+        refused = self._unauthenticated(rec)
+        if refused is not None:
+            return refused
         req = rec.json
         if not isinstance(req, dict):
             return _error(400, "We could not parse the JSON body of your request.", _INVALID, None)
@@ -309,6 +528,179 @@ class OpenAIStandIn(StandIn):
             "system_fingerprint": "fp_standin",
         }
         return _json(200, body)
+
+    # the Batch API
+
+    def _upload(self, rec: Recorded, fault: Fault | None) -> Response:
+        refused = self._unauthenticated(rec)
+        if refused is not None:
+            return refused
+        fields = _multipart(rec)
+        purpose = fields.get("purpose", (None, b""))[1].decode("utf-8", "replace")
+        if "file" not in fields or fields["file"][0] is None:
+            return _error(400, "Missing required parameter: 'file'.", _INVALID, _MISSING)
+        if not purpose:
+            return _error(400, "Missing required parameter: 'purpose'.", _INVALID, _MISSING)
+        if purpose not in FILE_PURPOSES:
+            return _error(400, f"'{purpose}' is not one of {list(FILE_PURPOSES)} - 'purpose'", _INVALID, None)
+        filename, content = fields["file"]
+        if purpose == "batch" and not (filename or "").endswith(".jsonl"):
+            return _error(400, "Invalid file format for Batch API. Must be .jsonl", _INVALID, None)
+        stored = _new_file(filename or "", purpose, content)
+        with self._batch_lock:
+            self.files[stored.id] = stored
+        return _json(200, stored.as_json())
+
+    def _file_content(self, rec: Recorded, fault: Fault | None) -> Response:
+        refused = self._unauthenticated(rec)
+        if refused is not None:
+            return refused
+        file_id = rec.path.rstrip("/").split("/")[3]
+        with self._batch_lock:
+            stored = self.files.get(file_id)
+        if stored is None:
+            return _error(404, f"No such File object: {file_id}", _INVALID, None)
+        return Response(200, stored.content, "application/octet-stream", {"x-request-id": f"req_{uuid.uuid4().hex}"})
+
+    def _create_batch(self, rec: Recorded, fault: Fault | None) -> Response:
+        refused = self._unauthenticated(rec)
+        if refused is not None:
+            return refused
+        req = rec.json if isinstance(rec.json, dict) else {}
+        for name in ("input_file_id", "endpoint", "completion_window"):
+            if not req.get(name):
+                return _error(400, f"Missing required parameter: '{name}'.", _INVALID, _MISSING)
+        if req["endpoint"] not in BATCH_ENDPOINTS:
+            return _error(400, f"Invalid value for 'endpoint': {req['endpoint']!r}.", _INVALID, "invalid_value")
+        if req["completion_window"] != "24h":
+            message = f"Invalid value for 'completion_window': {req['completion_window']!r}. Only '24h' is supported."
+            return _error(400, message, _INVALID, "invalid_value")
+        with self._batch_lock:
+            source = self.files.get(req["input_file_id"])
+        if source is None:
+            return _error(404, f"No such File object: {req['input_file_id']}", _INVALID, None)
+        if source.purpose != "batch":
+            message = f"The input file {source.id} must be uploaded with purpose 'batch', not '{source.purpose}'."
+            return _error(400, message, _INVALID, None)
+        text = source.content.decode("utf-8", "replace")
+        rows, invalid = _validate_batch_input([line for line in text.splitlines() if line.strip()], req["endpoint"])
+        batch = StandInBatch(
+            id=f"batch_standin{uuid.uuid4().hex[:20]}",
+            input_file_id=source.id,
+            endpoint=req["endpoint"],
+            completion_window=req["completion_window"],
+            plan=self.batch_plan,
+            headers=rec.headers,
+            metadata=req.get("metadata"),
+            rows=rows,
+            invalid=invalid,
+            created_at=int(time.time()),
+        )
+        with self._batch_lock:
+            self.batches[batch.id] = batch
+        return _json(200, batch.as_json())
+
+    def _batch_of(self, rec: Recorded) -> StandInBatch | Response:
+        batch_id = rec.path.rstrip("/").split("/")[3]
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            return _error(404, f"No batch found with id '{batch_id}'.", _INVALID, None)
+        return batch
+
+    def _retrieve_batch(self, rec: Recorded, fault: Fault | None) -> Response:
+        with self._batch_lock:
+            batch = self._unauthenticated(rec) or self._batch_of(rec)
+            if isinstance(batch, Response):
+                return batch
+            batch.polls += 1
+            now = int(time.time())
+            if batch.status in ("validating", "in_progress"):
+                if batch.invalid:
+                    batch.status, batch.errors, batch.times["failed_at"] = "failed", batch.invalid, now
+                elif batch.polls <= batch.plan.polls:
+                    batch.status = "in_progress"
+                    batch.times.setdefault("in_progress_at", now)
+                else:
+                    self._finish(batch, batch.plan.end)
+            elif batch.status == "cancelling":
+                self._finish(batch, "cancelled")
+            return _json(200, batch.as_json())
+
+    def _cancel_batch(self, rec: Recorded, fault: Fault | None) -> Response:
+        with self._batch_lock:
+            batch = self._unauthenticated(rec) or self._batch_of(rec)
+            if isinstance(batch, Response):
+                return batch
+            if batch.status not in ("validating", "in_progress"):
+                return _error(409, f"Cannot cancel a batch with status '{batch.status}'.", _INVALID, None)
+            batch.status = "cancelling"
+            batch.times["cancelling_at"] = int(time.time())
+            return _json(200, batch.as_json())
+
+    def _finish(self, batch: StandInBatch, end: str) -> None:
+        """End a batch (caller holds the batch lock): answer its lines and write the output and error files."""
+        now = int(time.time())
+        batch.times.setdefault("in_progress_at", now)
+        if end == "failed":
+            batch.status, batch.errors, batch.times["failed_at"] = "failed", list(batch.plan.errors), now
+            return
+        answered = len(batch.rows) if end == "completed" else batch.plan.answered
+        unanswered = _EXPIRED_LINE if end == "expired" else _CANCELLED_LINE
+        output: list[str] = []
+        errors: list[str] = []
+        for index, row in enumerate(batch.rows):
+            if index in batch.plan.lost_lines:
+                continue
+            line: dict[str, Any] = {"id": f"batch_req_{uuid.uuid4().hex[:24]}", "custom_id": row.get("custom_id")}
+            if index >= answered:
+                line |= {"response": None, "error": {"code": unanswered[0], "message": unanswered[1]}}
+                errors.append(json.dumps(line))
+                continue
+            resp = self._answer_line(batch, row, batch.plan.line_faults.get(index))
+            body = json.loads(resp.body)
+            request_id = resp.headers.get("x-request-id")
+            line |= {"response": {"status_code": resp.status, "request_id": request_id, "body": body}, "error": None}
+            (output if resp.status == 200 else errors).append(json.dumps(line))
+        batch.completed, batch.failed = len(output), len(errors)
+        batch.output_file_id = self._store_file(f"{batch.id}_output.jsonl", output)
+        batch.error_file_id = self._store_file(f"{batch.id}_error.jsonl", errors)
+        batch.status = {"completed": "completed", "expired": "expired", "cancelled": "cancelled"}[end]
+        batch.times["finalizing_at"] = now
+        batch.times[f"{batch.status}_at"] = now
+
+    def _answer_line(self, batch: StandInBatch, row: dict[str, Any], fault: Fault | None) -> Response:
+        """One batch request, answered exactly as POST /v1/chat/completions would answer it."""
+        body = row.get("body")
+        rec = Recorded(
+            method="POST",
+            path=str(row.get("url")),
+            query={},
+            headers=batch.headers,
+            body=json.dumps(body).encode(),
+            json=body,
+            time=time.time(),
+            fault=fault,
+        )
+        self._note_paper_ids(rec)
+        if isinstance(fault, Delay):
+            fault = None  # a batch has no client waiting on a line
+        if isinstance(fault, Status):
+            resp = self.error_response(rec, fault)
+        elif isinstance(body, dict) and body.get("model") not in self.models:
+            resp = self.error_response(rec, Status(404))
+        else:
+            resp = self._chat(rec, fault)
+        rec.status = resp.status
+        batch.lines.append(rec)
+        return resp
+
+    def _store_file(self, filename: str, lines: list[str]) -> str | None:
+        if not lines:
+            return None
+        content = ("\n".join(lines) + "\n").encode()
+        stored = _new_file(filename, "batch_output", content)
+        self.files[stored.id] = stored
+        return stored.id
 
     # the "model"
 

@@ -274,6 +274,8 @@ class SlackStandIn(StandIn):
             "views.update": ("bot", self._views_update),
             "users.info": ("bot", self._users_info),
             "conversations.info": ("bot", self._conversations_info),
+            "conversations.history": ("bot", self._conversations_history),
+            "conversations.replies": ("bot", self._conversations_replies),
             "oauth.v2.access": ("client", self._oauth_v2_access),
             "apps.connections.open": ("app", self._connections_open),
         }
@@ -630,6 +632,39 @@ class SlackStandIn(StandIn):
     def _conversations_info(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
         channel = self.channels.get(str(args.get("channel", "")))
         return {"ok": True, "channel": dict(channel)} if channel else _fail("channel_not_found")
+
+    def _conversations_history(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
+        """Top-level messages, newest first; metadata only with include_all_metadata, like Slack."""
+        channel = args.get("channel")
+        error = self._channel_error(channel)
+        if error:
+            return error
+        found = [m for (c, _), m in self.messages.items() if c == channel and m.get("thread_ts") in (None, m["ts"])]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        return self._page(found, args)
+
+    def _conversations_replies(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
+        """A thread: its parent first, then replies oldest first."""
+        channel, ts = args.get("channel"), str(args.get("ts") or "")
+        error = self._channel_error(channel)
+        if error:
+            return error
+        if (channel, ts) not in self.messages:
+            return _fail("thread_not_found")
+        thread = [m for (c, _), m in self.messages.items() if c == channel and ts in (m["ts"], m.get("thread_ts"))]
+        thread.sort(key=lambda m: float(m["ts"]))
+        return self._page(thread, args)
+
+    @staticmethod
+    def _page(messages: list[dict[str, Any]], args: dict[str, Any]) -> _Result:
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+        page = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+                for m in messages[start : start + limit]]
+        more = start + limit < len(messages)
+        return {"ok": True, "messages": [dict(m) for m in page], "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _client_credentials(self, args: dict[str, Any], rec: Recorded) -> tuple[str | None, str | None]:
         """slack_sdk sends HTTP Basic auth; plain form fields are accepted too, as Slack does."""

@@ -75,10 +75,11 @@ def test_a_forged_or_stale_signature_is_refused_with_401_and_does_nothing(scenar
     scenario(test)
 
 
-def test_health_endpoint_answers(scenario):
+def test_health_endpoint_reports_the_database_and_platforms(scenario):
     async def test(h: SlackHarness) -> None:
         response = await h.http.get(f"http://127.0.0.1:{h.runner.port}/healthz")
-        assert response.json() == {"status": "ok"}
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "platforms": ["slack"]}
 
     scenario(test)
 

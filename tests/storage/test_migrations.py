@@ -1,0 +1,363 @@
+"""Schema migrations on SQLite and PostgreSQL: the revisions build exactly the models' schema, keep rows, and
+``prepare`` (what Store.open runs) handles every kind of database it can meet, one process at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.errors import StorageError
+from storage import migrate
+from storage.db import make_engine
+from storage.store import Store
+from storage.tables import RunRow
+from tests.storage.conftest import postgres_schema
+
+BOLT_TABLES = {"slack_installations", "slack_bots", "slack_oauth_states"}
+NEW_RUN_COLUMNS = {"owner", "heartbeat_at", "attempts", "llm_batch_id"}
+WHEN = dt.datetime(2025, 3, 6, 9, 30, tzinfo=dt.UTC)
+DAY = dt.date(2025, 3, 6)
+runner = CliRunner()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    made = make_engine(database_url)
+    yield made
+    made.dispose()
+
+
+def schema_diff(engine: Engine, **options: Any) -> list[Any]:
+    """What autogenerate would change to make the database match the models (empty: they match)."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={**migrate.context_options(), **options})
+        return compare_metadata(context, SQLModel.metadata)
+
+
+def table_names(engine: Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+def add_bolt_tables(engine: Engine) -> None:
+    """What slack-bolt's installation and OAuth state stores create in our database (multi-workspace installs)."""
+    SQLAlchemyInstallationStore(client_id="client", engine=engine).create_tables()
+    SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine).create_tables()
+
+
+def execute(engine: Engine, sql: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.text(sql))
+
+
+def our_tables(engine: Engine) -> dict[str, sa.Table]:
+    present = table_names(engine)
+    metadata = sa.MetaData()
+    metadata.reflect(engine, only=[name for name in SQLModel.metadata.tables if name in present])
+    return dict(metadata.tables)
+
+
+def rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of our tables as the database holds them, in primary-key order."""
+    with engine.connect() as connection:
+        return {
+            name: [dict(row) for row in connection.execute(sa.select(table).order_by(*table.primary_key)).mappings()]
+            for name, table in our_tables(engine).items()
+        }
+
+
+def fill_0001(engine: Engine) -> None:
+    """One row in every table of the 0001_initial schema, written as the code of that time wrote them."""
+    tables = our_tables(engine)
+    values: dict[str, list[dict[str, Any]]] = {
+        "paper": [
+            dict(arxiv_id="2503.00001", title="MoE", authors=["A", "B"], abstract="Experts.", categories=["cs.LG"],
+                 updated_at=WHEN),
+        ],
+        "feed_day": [dict(feed="cs.AI+cs.LG", date=DAY, total_in_feed=1, source="rss", fetched_at=WHEN)],
+        "announcement": [dict(feed="cs.AI+cs.LG", date=DAY, arxiv_id="2503.00001", announce_type="new", position=0)],
+        "profile": [
+            dict(name="default", categories=["cs.LG"], min_relevance=7, min_novelty=6, top_n=None, created_at=WHEN)
+        ],
+        "criteria_version": [
+            dict(profile_id=1, version=1, text="1. MoE", author="cli", reverted=False, created_at=WHEN)
+        ],
+        "score": [
+            dict(arxiv_id="2503.00001", criteria_key="k" * 64, model="gpt-4o-mini", relevance=9, novelty=7,
+                 comment="on topic", approximate=False, created_at=WHEN),
+        ],
+        "run": [
+            dict(profile_id=1, date=DAY, status="done", model="gpt-4o-mini", criteria_key="k", total_arxiv=1,
+                 scanned=1, relevant=1, unscored=0, prompt_tokens=1000, cached_tokens=500, completion_tokens=50,
+                 requests=1, cost_usd=0.0012, message="", started_at=WHEN, finished_at=WHEN),
+        ],
+        "subscription": [
+            dict(platform="slack", workspace="T1", channel="C1", profile_id=1, active=True, created_by="U1",
+                 schedule_time="09:00", timezone="Europe/Berlin", post_empty_days=False, created_at=WHEN),
+        ],
+        "post": [
+            dict(platform="slack", channel="C1", date=DAY, part="2503.00001", arxiv_id="2503.00001", rank=1,
+                 message_id="1741253400.000100", created_at=WHEN),
+        ],
+        "feedback": [
+            dict(platform="slack", channel="C1", user="U2", arxiv_id="2503.00001", kind="positive", emoji="+1",
+                 source="reaction", created_at=WHEN),
+        ],
+        "seen_event": [dict(event_id="Ev1", seen_at=WHEN)],
+    }  # fmt: skip
+    with engine.begin() as connection:
+        for name, data in values.items():  # parents before children
+            connection.execute(tables[name].insert(), data)
+
+
+# the revisions -----------------------------------------------------------------------------------------
+
+
+def test_the_migrations_build_exactly_the_schema_of_the_models(engine):
+    add_bolt_tables(engine)
+    migrate.upgrade(engine)  # every revision in turn, not the create_all shortcut
+    assert migrate.current(engine) == migrate.head()
+    assert schema_diff(engine) == []  # tables, columns, types, nullability, indexes, unique and foreign keys
+    # The bolt tables are still there, and only include_object keeps autogenerate from dropping them.
+    assert table_names(engine) >= BOLT_TABLES
+    unfiltered = schema_diff(engine, include_object=None)
+    assert {change[1].name for change in unfiltered if change[0] == "remove_table"} == BOLT_TABLES
+
+
+def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade(engine):
+    add_bolt_tables(engine)
+    migrate.upgrade(engine, "0001_initial")
+    assert migrate.current(engine) == "0001_initial"
+    missing = {change[3].name for change in schema_diff(engine) if change[0] == "add_column" and change[2] == "run"}
+    assert missing == NEW_RUN_COLUMNS and len(schema_diff(engine)) == len(NEW_RUN_COLUMNS)
+    fill_0001(engine)
+    before = rows(engine)
+
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
+    after = rows(engine)
+    assert {name: data for name, data in after.items() if name != "run"} == {
+        name: data for name, data in before.items() if name != "run"
+    }
+    [run] = after["run"]
+    assert {key: run[key] for key in before["run"][0]} == before["run"][0]
+    assert (run["owner"], run["heartbeat_at"], run["attempts"], run["llm_batch_id"]) == ("", None, 0, "")
+    with Session(engine) as session:  # and the models read and write the migrated table
+        loaded = session.get(RunRow, 1)
+        assert loaded is not None and loaded.cost_usd == 0.0012 and loaded.attempts == 0
+        loaded.owner, loaded.attempts, loaded.heartbeat_at = "host:1", 1, WHEN
+        session.add(loaded)
+        session.commit()
+
+    migrate.downgrade(engine, "0001_initial")
+    assert migrate.current(engine) == "0001_initial"
+    assert not NEW_RUN_COLUMNS & {column["name"] for column in sa.inspect(engine).get_columns("run")}
+    assert rows(engine) == before
+    assert table_names(engine) >= BOLT_TABLES
+
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
+    assert rows(engine)["run"][0]["attempts"] == 0
+
+
+def test_sqlite_batch_mode_can_rebuild_a_table_that_rows_point_at(tmp_path):
+    """A future revision that alters paper or profile on SQLite copies, drops and renames the table: with the
+    foreign keys storage.db turns on, the drop would fail. The migration transaction turns them off meanwhile."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'rebuild.db'}")
+    try:
+        migrate.upgrade(engine, "0001_initial")
+        fill_0001(engine)  # criteria_version, run and subscription rows point at the profile
+        migrate.upgrade(engine)
+        before = rows(engine)
+        with migrate._migration_transaction(engine) as connection:
+            operations = Operations(MigrationContext.configure(connection, opts=migrate.context_options()))
+            with operations.batch_alter_table("profile", recreate="always") as batch_op:
+                batch_op.alter_column("name", existing_type=sa.String(length=200), existing_nullable=False)
+        assert rows(engine) == before and schema_diff(engine) == []
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+# prepare: what Store.open runs -------------------------------------------------------------------------
+
+
+def test_prepare_creates_an_empty_database_from_the_models_and_stamps_head(engine, monkeypatch):
+    add_bolt_tables(engine)  # not ours: the database still counts as empty
+
+    def no_migrations(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("an empty database is created from the models, without running the revisions")
+
+    monkeypatch.setattr(command, "upgrade", no_migrations)
+    migrate.prepare(engine)
+    assert migrate.current(engine) == migrate.head()
+    assert schema_diff(engine) == [] and table_names(engine) >= BOLT_TABLES
+
+
+def test_prepare_adopts_an_unversioned_database_of_the_0001_schema(engine):
+    """A database create_all made before migrations existed: stamped 0001_initial, then upgraded."""
+    migrate.upgrade(engine, "0001_initial")
+    fill_0001(engine)
+    execute(engine, "DROP TABLE alembic_version")
+    execute(engine, "DROP TABLE seen_event")  # as if made before that table existed too
+    assert migrate.current(engine) is None
+
+    migrate.prepare(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
+    [run] = rows(engine)["run"]
+    assert run["status"] == "done" and (run["owner"], run["attempts"], run["llm_batch_id"]) == ("", 0, "")
+
+
+def test_prepare_stamps_an_unversioned_database_that_already_has_the_head_schema(engine):
+    SQLModel.metadata.create_all(engine)  # what Store.open did with this code before migrations
+    migrate.prepare(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
+
+
+def test_prepare_refuses_a_run_table_with_only_some_of_the_new_columns(engine):
+    migrate.upgrade(engine, "0001_initial")
+    execute(engine, "DROP TABLE alembic_version")
+    execute(engine, "ALTER TABLE run ADD COLUMN owner VARCHAR(100) DEFAULT '' NOT NULL")
+    with pytest.raises(StorageError, match="lacks attempts, heartbeat_at, llm_batch_id"):
+        migrate.prepare(engine)
+    assert migrate.current(engine) is None  # nothing stamped
+
+
+def test_prepare_leaves_a_database_at_head_alone(database_url):
+    store = Store.open(database_url)
+    store.ensure_profile(
+        "default", categories=["cs.LG"], min_relevance=7, min_novelty=6, top_n=None, default_criteria="1. MoE"
+    )
+    before = rows(store.engine)
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        migrate.prepare(store.engine)
+    finally:
+        store.close()
+    writes = [s for s in statements if s.lstrip().split()[0].upper() in {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE"}]
+    assert statements and writes == []
+    engine = make_engine(database_url)
+    try:
+        assert rows(engine) == before and migrate.current(engine) == migrate.head()
+    finally:
+        engine.dispose()
+
+
+def test_a_database_migrated_by_a_newer_version_is_refused_with_a_clear_error(database_url, engine):
+    migrate.prepare(engine)
+    execute(engine, "UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    for attempt in (lambda: migrate.prepare(engine), lambda: migrate.upgrade(engine), lambda: Store.open(database_url)):
+        with pytest.raises(StorageError, match=r"migrated by a newer version of arxiv-digest.*Upgrade arxiv-digest"):
+            attempt()
+    assert migrate.current(engine) == "0099_from_the_future"
+
+
+def test_an_unknown_target_revision_is_a_storage_error(engine):
+    with pytest.raises(StorageError, match="Cannot migrate the database to 'nope'"):
+        migrate.upgrade(engine, "nope")
+
+
+def test_processes_preparing_one_new_database_at_once_all_succeed_and_it_ends_at_head(database_url):
+    starters = 4
+    barrier = threading.Barrier(starters)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        engine = make_engine(database_url)  # an engine each, like separate processes
+        try:
+            barrier.wait(timeout=10)
+            migrate.prepare(engine)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(starters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [
+                migrate.head()
+            ]
+        assert schema_diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_postgres_schemas_keep_databases_apart():
+    """The isolation the PostgreSQL tests rely on: a database in one schema is invisible from another."""
+    with postgres_schema() as first, postgres_schema() as second:
+        one, other = make_engine(first), make_engine(second)
+        try:
+            migrate.prepare(one)
+            assert migrate.current(one) == migrate.head()
+            assert migrate.current(other) is None and table_names(other) == set()
+        finally:
+            one.dispose()
+            other.dispose()
+
+
+# arxiv-digest db ---------------------------------------------------------------------------------------
+
+
+def test_cli_db_current_and_upgrade(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0 and result.output.startswith("not versioned"), result.output
+
+    result = runner.invoke(app, ["db", "upgrade", "--revision", "0001_initial"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0002_run_claims).\n"
+    result = runner.invoke(app, ["db", "current"])
+    assert result.output == "0001_initial; head is 0002_run_claims — run `arxiv-digest db upgrade`\n"
+
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0 and "from 0001_initial to 0002_run_claims (head)" in result.output, result.output
+    assert runner.invoke(app, ["db", "current"]).output == "0002_run_claims (head)\n"
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0 and "Nothing to do: the database is at 0002_run_claims (head)" in result.output
+
+
+def test_cli_db_errors_are_one_clear_line_and_exit_1(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    result = runner.invoke(app, ["db", "upgrade", "--revision", "nope"])
+    assert result.exit_code == 1 and "Cannot migrate the database to 'nope'" in result.output
+
+    engine = make_engine(database_url)
+    try:
+        migrate.prepare(engine)
+        execute(engine, "UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    finally:
+        engine.dispose()
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 1 and "0099_from_the_future: unknown here" in result.output, result.output
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 1 and "migrated by a newer version of arxiv-digest" in result.output
+
+
+def test_cli_db_says_when_the_database_cannot_be_reached(monkeypatch):
+    pytest.importorskip("psycopg", reason="install the 'postgres' extra for PostgreSQL tests")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/test")
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 1 and "Database error" in result.output and "DATABASE_URL" in result.output

@@ -1,0 +1,33 @@
+"""An in-memory chat platform for tests of the core (the Slack and Discord tests use real clients)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import Digest, RankedPaper
+from bot.service import Place
+
+
+class MemoryPoster:
+    """Records what the core asks a platform to post; ``fail_after`` simulates a crash mid-digest."""
+
+    platform = "chat"
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str, Any]] = []  # (channel, kind, content)
+        self.fail_after: int | None = None
+
+    def _post(self, channel: str, kind: str, content: Any) -> str:
+        if self.fail_after is not None and len(self.messages) >= self.fail_after:
+            raise ConnectionError("chat platform went away")
+        self.messages.append((channel, kind, content))
+        return f"m{len(self.messages)}"
+
+    async def post_summary(self, place: Place, digest: Digest) -> list[str]:
+        return [self._post(place.channel, "summary", digest.date)]
+
+    async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str:
+        return self._post(place.channel, "paper", (parent, item.rank, item.paper.arxiv_id))
+
+    async def post_text(self, place: Place, text: str) -> str:
+        return self._post(place.channel, "text", text)
