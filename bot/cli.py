@@ -121,7 +121,7 @@ def _open_store(settings: Settings) -> Store:
         raise typer.Exit(1) from exc
 
 
-def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Path) -> RunResult:
+def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Path, *, api: bool = True) -> RunResult:
     store = _open_store(settings)
     try:
         profile = default_profile(store, settings, update=True)  # follows the environment
@@ -134,6 +134,7 @@ def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Pat
             run_digest(
                 settings, store, profile, fetcher,
                 chat_factory=_chat_factory(settings), batch_factory=batch_factory(settings), date=date,
+                past=(_api(settings), settings.calendar, settings.announce_types) if api else None,
                 deliver=[lambda digest: write_digest(digest, out)], progress=RichProgress(),
             )
         )
@@ -151,6 +152,10 @@ def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Pat
     return result
 
 
+def _api(settings: Settings) -> ArxivLookup:
+    return ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay, timeout=settings.fetch_timeout)
+
+
 def _parse_date(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -166,7 +171,9 @@ OutOption = Annotated[Path, typer.Option("--out", help="Folder for YYYY-MM/YYYY-
 @app.command()
 def digest(
     date: Annotated[
-        str | None, typer.Option(help="Announcement day (YYYY-MM-DD); default: the feed's newest day.")
+        str | None,
+        typer.Option(help="Announcement day (YYYY-MM-DD); default: the feed's newest day. Past days the feed no "
+                     "longer holds are rebuilt from the arXiv API."),
     ] = None,
     out: OutOption = Path("digests"),
 ) -> None:
@@ -195,7 +202,7 @@ def demo(out: OutOption = Path("digests-demo")) -> None:
         settings = settings.model_copy(update={"database_url": sqlite_url_for(out / "demo.sqlite")})
     with as_file(files("bot").joinpath("sample", SAMPLE_DAY)) as sample:
         fetcher = RSSFetcher(str(sample), keep_types=settings.announce_types)
-        _run(settings, fetcher, None, out)
+        _run(settings, fetcher, None, out, api=False)
 
 
 @app.command()
@@ -240,7 +247,7 @@ def abstract(arxiv_id: Annotated[str, typer.Argument(help="An arXiv ID or URL, e
     try:
         paper = store.get_paper(pid)
         if paper is None:
-            found = ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay).lookup_sync([pid])
+            found = _api(settings).lookup_sync([pid])
             paper = found.get(pid)
             if paper is None:
                 err.print(f"[red]Error:[/red] arXiv has no paper {pid}. Check the ID.")

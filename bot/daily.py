@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.calendar import ArxivCalendar
 from bot.errors import DigestError
 from bot.models import Announcement, Subscription
-from bot.pipeline import empty_day_message
+from bot.pipeline import empty_day_message, past_announcement
 from bot.schedule import parse_schedule
 from bot.service import Delivery, DigestService, Place
 from storage.runs import FINAL
@@ -129,26 +129,16 @@ class DailyRuns:
         if announcement is None and day == due and feed_now is not None and feed_now.date <= day:
             return await self._late(sub, day, feed_now, feed, fire, now)
         if announcement is None:
-            announcement = await self._from_api(profile.categories, feed, day)
+            announcement = await past_announcement(
+                self.store, self.service.lookup, self.calendar, profile.categories, day,
+                keep_types=self.settings.announce_types,
+            )
             if announcement.is_empty:
                 message = f"The arXiv API lists no papers for {day} (nothing new in {feed} that day)."
                 self.store.mark_run(sub.profile_id, day, "skipped", message)
                 return DayResult(day, "skipped", message)
         delivery: Delivery = await self.service.run_day(sub, announcement)
         return DayResult(day, delivery.status, delivery.message, delivery.posted)
-
-    async def _from_api(self, categories: tuple[str, ...], feed: str, day: dt.date) -> Announcement:
-        """A past day rebuilt from the arXiv API, minus papers a later day of the feed already carries
-        (an unannounced holiday moves its papers to the next day; they must not appear twice)."""
-        fetched = await self.service.lookup.announcement(
-            categories, day, self.calendar.submission_window(day), keep_types=self.settings.announce_types
-        )
-        later = self.store.announced_later(feed, day)
-        papers = tuple(p for p in fetched.papers if p.arxiv_id not in later)
-        announcement = Announcement(day, papers, fetched.total_in_feed, fetched.source)
-        if papers:
-            self.store.save_announcement(feed, announcement)
-        return announcement
 
     async def _late(
         self, sub: Subscription, day: dt.date, fetched: Announcement, feed: str, fire: dt.datetime, now: dt.datetime

@@ -7,12 +7,13 @@ flight and a repeated run asks the LLM nothing it has already answered.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot import local_scorer, prompt
 from bot.batch_scoring import BatchModel, score_with_batch_api
+from bot.calendar import ArxivCalendar
 from bot.errors import BudgetError, DigestError
 from bot.models import Announcement, Digest, Paper, Profile, Usage
 from bot.pricing import Price, price_for
@@ -55,10 +56,39 @@ def empty_day_message(feed: str, date: dt.date | None) -> str:
     )
 
 
-async def get_announcement(
-    store: Store, fetcher: Fetcher, categories: Sequence[str], date: dt.date | None
+class PastDays(Protocol):
+    """The arXiv API's view of a past announcement day (the RSS feed only holds the newest)."""
+
+    async def announcement(
+        self, categories: Sequence[str], mailing: dt.date, window: tuple[dt.datetime, dt.datetime], *,
+        keep_types: Iterable[str],
+    ) -> Announcement: ...
+
+
+async def past_announcement(
+    store: Store, api: PastDays, calendar: ArxivCalendar, categories: Sequence[str], day: dt.date, *,
+    keep_types: Iterable[str],
 ) -> Announcement:
-    """The requested day from our database if we have it, else the feed's current announcement."""
+    """A past day rebuilt from the arXiv API (papers first submitted in its window), minus papers a
+    later day of the feed already carries: an announcement that did not happen (an unlisted holiday)
+    moves its papers to the next day, and they must not appear twice. Stored when not empty."""
+    feed = feed_key(categories)
+    fetched = await api.announcement(categories, day, calendar.submission_window(day), keep_types=keep_types)
+    later = store.announced_later(feed, day)
+    papers = tuple(p for p in fetched.papers if p.arxiv_id not in later)
+    announcement = Announcement(day, papers, fetched.total_in_feed, fetched.source)
+    if papers:
+        store.save_announcement(feed, announcement)
+    return announcement
+
+
+async def get_announcement(
+    store: Store, fetcher: Fetcher, categories: Sequence[str], date: dt.date | None, *,
+    past: tuple[PastDays, ArxivCalendar, Iterable[str]] | None = None,
+) -> Announcement:
+    """The requested day from our database if we have it, else the feed's current announcement; a past
+    day the feed no longer carries comes from the arXiv API when ``past`` (API, calendar, announce
+    types) is given."""
     feed = feed_key(categories)
     if date is not None:
         stored = store.load_announcement(feed, date)
@@ -66,13 +96,18 @@ async def get_announcement(
             return stored
     announcement = await fetcher.fetch()
     store.save_announcement(feed, announcement)
-    if date is not None and announcement.date != date:
-        raise DigestError(
-            f"The arXiv feed now carries the announcement of {announcement.date}, and {date} is not in the "
-            f"database. The RSS feed only holds the newest day; run without --date for "
-            f"{announcement.date}, or pick a day that was fetched before."
-        )
-    return announcement
+    if date is None or announcement.date == date:
+        return announcement
+    if past is not None and date < announcement.date:
+        api, calendar, keep_types = past
+        if not calendar.is_mailing(date):
+            raise DigestError(f"arXiv made no announcement dated {date:%a %Y-%m-%d} (weekend or holiday).")
+        return await past_announcement(store, api, calendar, categories, date, keep_types=keep_types)
+    raise DigestError(
+        f"The arXiv feed now carries the announcement of {announcement.date}, and {date} is not in the "
+        f"database. The RSS feed only holds the newest day; run without --date for "
+        f"{announcement.date}, or pick a day that was fetched before."
+    )
 
 
 def resolve_model(settings: Settings) -> tuple[str, Price | None, bool]:
@@ -99,6 +134,7 @@ async def run_digest(
     batch_factory: Callable[[], BatchModel] | None = None,
     date: dt.date | None = None,
     announcement: Announcement | None = None,
+    past: tuple[PastDays, ArxivCalendar, Iterable[str]] | None = None,
     deliver: Sequence[Callable[[Digest], object]] = (),
     progress: Progress | None = None,
 ) -> RunResult:
@@ -107,7 +143,7 @@ async def run_digest(
     progress = progress or _NoProgress()
     model, price, approximate = resolve_model(settings)
     if announcement is None:
-        announcement = await get_announcement(store, fetcher, profile.categories, date)
+        announcement = await get_announcement(store, fetcher, profile.categories, date, past=past)
     if announcement.is_empty:
         return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
 

@@ -10,13 +10,13 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.batch_scoring import BatchModel
 from bot.models import Announcement, Digest, Paper, RankedPaper, Subscription
-from bot.pipeline import Fetcher, get_announcement, run_digest
+from bot.pipeline import Fetcher, PastDays, get_announcement, run_digest
 from bot.pricing import format_cost
 from bot.scoring import ChatModel
 from bot.settings import Settings
@@ -59,15 +59,10 @@ class RecoveringPoster(Protocol):
         ...
 
 
-class PaperLookup(Protocol):
+class PaperLookup(PastDays, Protocol):
     """The arXiv API: papers by ID, and whole past announcement days (the RSS feed holds only today)."""
 
     async def lookup(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]: ...
-
-    async def announcement(
-        self, categories: Sequence[str], mailing: dt.date, window: tuple[dt.datetime, dt.datetime], *,
-        keep_types: Iterable[str],
-    ) -> Announcement: ...
 
 
 @dataclass(frozen=True)

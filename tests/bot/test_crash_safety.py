@@ -154,6 +154,7 @@ def test_killed_mid_run_and_restarted_posts_every_paper_once_and_rescores_only_t
     asked = papers_asked(llm)
     assert set(asked) == {p["arxiv_id"] for p in sample_papers(PAPERS)}
     rescored = len(asked) - PAPERS
+    print(f"killed after {len(asked_before)} papers were asked; {rescored} of {PAPERS} asked again")
     assert 0 <= rescored <= BATCH * IN_FLIGHT, f"{rescored} papers were scored twice"
     assert len(asked_before) >= BATCH  # the first process really had stored some judgments
     posts = paper_posts(slack)

@@ -209,3 +209,28 @@ def test_papers_a_batch_could_not_score_are_scored_live(arxiv, llm, make_setting
     assert sorted(pid for ids in llm.paper_ids_per_request for pid in ids) == [
         p["arxiv_id"] for p in sample_papers(20)[10:]
     ]  # only the malformed line's ten papers went to the live API
+
+
+def test_a_past_day_the_feed_no_longer_holds_is_rebuilt_from_the_arxiv_api(arxiv, llm, make_settings):
+    from adapters.arxiv_api import ArxivLookup
+    from bot.calendar import ArxivCalendar
+
+    wednesday = DAY - dt.timedelta(days=1)
+    window_start = ArxivCalendar().submission_window(wednesday)[0]
+    arxiv.add_papers([dict(p, published=f"{window_start + dt.timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}")
+                      for p in sample_papers(9, start=500)])
+    arxiv.set_day(DAY, sample_papers(3))
+    settings = make_settings()
+    store = Store.open(settings.database_url)
+    try:
+        profile = default_profile(store, settings)
+        fetcher = RSSFetcher(settings.feed_url, keep_types=settings.announce_types, base_delay=0.01, retries=1)
+        past = (ArxivLookup(settings.arxiv_api_url, delay_seconds=0), settings.calendar, settings.announce_types)
+        result = asyncio.run(run_digest(settings, store, profile, fetcher, date=wednesday, past=past,
+                                        chat_factory=lambda: OpenAIChat.from_settings(settings)))
+        assert result.digest is not None and result.digest.date == wednesday and result.digest.total_arxiv == 9
+        assert store.load_announcement("cs.AI+cs.LG", wednesday) is not None  # kept for next time
+        with pytest.raises(DigestError, match="no announcement dated Sat 2025-03-01"):
+            asyncio.run(run_digest(settings, store, profile, fetcher, date=dt.date(2025, 3, 1), past=past))
+    finally:
+        store.close()
