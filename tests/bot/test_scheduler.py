@@ -111,6 +111,9 @@ def test_restarts_and_schedule_changes_never_duplicate_jobs(world, arxiv):
 
     async def body(scheduler: DigestScheduler, clock: time_machine.Coordinates) -> None:
         assert sorted(scheduler.channel_jobs()) == [f"digest:{w.sub.id}", f"digest:{second.id}"]
+        health = scheduler.health()
+        assert health["scheduler"] == "running" and health["channels"] == 2
+        assert health["next_run"] == "2025-03-06T08:00:00+00:00"  # 09:00 in Berlin
         scheduler.sync()
         scheduler.sync()
         assert len(scheduler.channel_jobs()) == 2
