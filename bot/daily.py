@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.calendar import ArxivCalendar
 from bot.errors import DigestError
-from bot.models import Announcement, Subscription
+from bot.models import Announcement, Profile, Subscription
 from bot.pipeline import empty_day_message, past_announcement
 from bot.schedule import parse_schedule
 from bot.service import Delivery, DigestService, Place
@@ -86,12 +86,15 @@ class DailyRuns:
             outcome.results.append(await self._holiday_line(sub, holiday))
         due = self.calendar.latest_mailing(fire)
         owed = self.owed(sub, due)
+        if not owed:
+            return outcome
+        profile = self.store.profile_by_id(sub.profile_id)
         feed_now: Announcement | None = None
-        for day in owed:
+        for index, day in enumerate(owed):
             try:
-                if day == owed[0]:
-                    feed_now = await self._read_feed(sub, due) if due in owed else None
-                result = await self._run_day(sub, day, due=due, feed_now=feed_now, fire=fire, now=now)
+                if index == 0 and due in owed:  # the feed first: catch-up days leave out what it carries
+                    feed_now = await self._read_feed(profile, due)
+                result = await self._run_day(sub, profile, day, due=due, feed_now=feed_now, fire=fire, now=now)
             except DigestError as exc:  # arXiv or the LLM is unreachable: try again later, in order
                 log.warning("%s:%s: the digest of %s failed: %s", sub.platform, sub.channel, day, exc)
                 result = DayResult(day, "failed", str(exc))
@@ -104,10 +107,9 @@ class DailyRuns:
                 break  # later days wait for this one: digests arrive in order
         return outcome
 
-    async def _read_feed(self, sub: Subscription, due: dt.date) -> Announcement | None:
+    async def _read_feed(self, profile: Profile, due: dt.date) -> Announcement | None:
         """Today's feed, read before any catch-up so that days rebuilt from the API can leave out what
         today's announcement carries. None when the database has the day already."""
-        profile = self.store.profile_by_id(sub.profile_id)
         feed = feed_key(profile.categories)
         if self.store.load_announcement(feed, due) is not None:
             return None
@@ -120,10 +122,9 @@ class DailyRuns:
         return fire + dt.timedelta(hours=self.settings.feed_deadline_hours)
 
     async def _run_day(
-        self, sub: Subscription, day: dt.date, *, due: dt.date, feed_now: Announcement | None, fire: dt.datetime,
-        now: dt.datetime,
+        self, sub: Subscription, profile: Profile, day: dt.date, *, due: dt.date, feed_now: Announcement | None,
+        fire: dt.datetime, now: dt.datetime,
     ) -> DayResult:
-        profile = self.store.profile_by_id(sub.profile_id)
         feed = feed_key(profile.categories)
         announcement = self.store.load_announcement(feed, day)
         if announcement is None and day == due and feed_now is not None and feed_now.date <= day:

@@ -52,7 +52,7 @@ class ChannelPoster(Protocol):
 
 
 class RecoveringPoster(Protocol):
-    """A platform that can find the digest parts it posted (Slack, by message metadata)."""
+    """A platform that can find the digest parts it posted, e.g. from metadata on its messages."""
 
     async def recover(self, place: Place, date: dt.date) -> dict[str, str]:
         """Part name → message ID of the day's digest messages present in the channel."""

@@ -61,11 +61,6 @@ class RunQueries:
             session.refresh(row)
             return row
 
-    def interrupted_runs(self) -> list[RunRow]:
-        """Runs a process started and never finished (it was killed or lost its database)."""
-        with Session(self.engine) as session:
-            return list(session.exec(select(RunRow).where(RunRow.status == "started").order_by(col(RunRow.date))))
-
     def announced_later(self, feed: str, date: dt.date) -> set[str]:
         """IDs a feed announced after ``date``: a day rebuilt from the API must not repeat them."""
         with Session(self.engine) as session:
