@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import event
@@ -22,10 +24,24 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         cursor = dbapi_connection.cursor()
-        # WAL lets the bot read while a run writes; the busy timeout waits instead of failing.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # The busy timeout waits instead of failing; WAL lets the bot read while a run writes.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _enter_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     return engine
+
+
+def _enter_wal(cursor: sqlite3.Cursor) -> None:
+    """Switching a new database to WAL needs an exclusive lock and SQLite answers "database is locked" at
+    once, without the busy timeout, while another connection switches it: wait for that one instead."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)

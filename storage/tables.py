@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -143,6 +143,8 @@ class SubscriptionRow(SQLModel, table=True):
     schedule_time: str = Field(default="", max_length=5)  # HH:MM; "" = the deployment's DIGEST_SCHEDULE
     timezone: str = Field(default="", max_length=64)  # IANA name; "" = the deployment's default
     post_empty_days: bool = False  # one short line on days without papers
+    learn_from_feedback: bool = True  # reactions adjust the ranking and the prompt's examples
+    feedback_since: dt.datetime | None = None  # /arxiv feedback reset: older reactions are kept but not used
     created_at: dt.datetime = Field(default_factory=_now)
 
 
@@ -191,3 +193,56 @@ class SeenEventRow(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=128)
     seen_at: dt.datetime = Field(default_factory=_now, index=True)
+
+
+class LearnedModelRow(SQLModel, table=True):
+    """A profile's prefilter, trained on the LLM's past judgments and the channel's reactions; versioned,
+    the newest is in force. ``cutoff`` None means cold start: every paper goes to the LLM."""
+
+    __tablename__ = "learned_model"
+    __table_args__ = (UniqueConstraint("profile_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+    version: int
+    criteria_version: int = 0  # the criteria in force when it was trained
+    labels: int = 0
+    positives: int = 0
+    reactions: int = 0
+    cutoff: float | None = None
+    metrics: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    weights: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))  # numpy .npz, no pickle
+    train_seconds: float = 0.0
+    trained_at: dt.datetime = Field(default_factory=_now)
+
+
+class DecisionRow(SQLModel, table=True):
+    """What learning did to one paper of a profile's day: the prefilter's score and route, and the
+    feedback adjustment of its rank with the words that explain it."""
+
+    __tablename__ = "paper_decision"
+    __table_args__ = (UniqueConstraint("profile_id", "date", "arxiv_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+    date: dt.date = Field(index=True)
+    arxiv_id: str = Field(max_length=32)
+    model_version: int = 0  # 0: no prefilter model (cold start or turned off)
+    prefilter_score: float | None = None
+    route: str = Field(default="llm", max_length=10)  # llm (no model) | above | sample | skipped
+    adjustment: float = 0.0
+    explanation: str = ""
+
+
+class SuggestionRow(SQLModel, table=True):
+    """Criteria edits the LLM proposed from a channel's likes and dislikes (/arxiv suggest)."""
+
+    __tablename__ = "criteria_suggestion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+    text: str
+    rationale: str = ""
+    requested_by: str = Field(default="", max_length=64)
+    applied_version: int | None = None  # the criteria version it became, once applied
+    created_at: dt.datetime = Field(default_factory=_now)

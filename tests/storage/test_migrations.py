@@ -143,16 +143,20 @@ def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade
     migrate.upgrade(engine, "0001_initial")
     assert migrate.current(engine) == "0001_initial"
     missing = {change[3].name for change in schema_diff(engine) if change[0] == "add_column" and change[2] == "run"}
-    assert missing == NEW_RUN_COLUMNS and len(schema_diff(engine)) == len(NEW_RUN_COLUMNS)
+    assert missing == NEW_RUN_COLUMNS
     fill_0001(engine)
     before = rows(engine)
 
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
     after = rows(engine)
-    assert {name: data for name, data in after.items() if name != "run"} == {
-        name: data for name, data in before.items() if name != "run"
+    changed = {"run", "subscription"}  # tables that gained columns
+    assert {name: data for name, data in after.items() if name not in changed and name in before} == {
+        name: data for name, data in before.items() if name not in changed
     }
+    for name in changed:
+        assert [{key: row[key] for key in before[name][0]} for row in after[name]] == before[name]
+    assert [(row["learn_from_feedback"], row["feedback_since"]) for row in after["subscription"]] == [(True, None)]
     [run] = after["run"]
     assert {key: run[key] for key in before["run"][0]} == before["run"][0]
     assert (run["owner"], run["heartbeat_at"], run["attempts"], run["llm_batch_id"]) == ("", None, 0, "")
@@ -223,8 +227,9 @@ def test_prepare_adopts_an_unversioned_database_of_the_0001_schema(engine):
     assert run["status"] == "done" and (run["owner"], run["attempts"], run["llm_batch_id"]) == ("", 0, "")
 
 
-def test_prepare_stamps_an_unversioned_database_that_already_has_the_head_schema(engine):
-    SQLModel.metadata.create_all(engine)  # what Store.open did with this code before migrations
+def test_prepare_adopts_an_unversioned_database_of_the_last_schema_before_migrations(engine):
+    migrate.upgrade(engine, migrate.PRE_MIGRATIONS_HEAD)  # what Store.open's create_all made before migrations
+    execute(engine, "DROP TABLE alembic_version")
     migrate.prepare(engine)
     assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
 
@@ -328,15 +333,15 @@ def test_cli_db_current_and_upgrade(database_url, monkeypatch):
 
     result = runner.invoke(app, ["db", "upgrade", "--revision", "0001_initial"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0002_run_claims).\n"
+    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0003_learning).\n"
     result = runner.invoke(app, ["db", "current"])
-    assert result.output == "0001_initial; head is 0002_run_claims — run `arxiv-digest db upgrade`\n"
+    assert result.output == "0001_initial; head is 0003_learning — run `arxiv-digest db upgrade`\n"
 
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "from 0001_initial to 0002_run_claims (head)" in result.output, result.output
-    assert runner.invoke(app, ["db", "current"]).output == "0002_run_claims (head)\n"
+    assert result.exit_code == 0 and "from 0001_initial to 0003_learning (head)" in result.output, result.output
+    assert runner.invoke(app, ["db", "current"]).output == "0003_learning (head)\n"
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "Nothing to do: the database is at 0002_run_claims (head)" in result.output
+    assert result.exit_code == 0 and "Nothing to do: the database is at 0003_learning (head)" in result.output
 
 
 def test_cli_db_errors_are_one_clear_line_and_exit_1(database_url, monkeypatch):
