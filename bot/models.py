@@ -112,6 +112,8 @@ class RankedPaper:
     paper: Paper
     judgment: Judgment
     rank: int
+    adjustment: float = 0.0  # what the channel's feedback added to R+N (bounded, see bot/preferences.py)
+    explanation: str = ""  # why it ranks here, e.g. "matches topic 2: MoE; ↑ like 3 papers you liked"
 
     @property
     def score(self) -> int:
@@ -165,3 +167,5 @@ class Subscription:
     schedule_time: str  # HH:MM, "" = the deployment's default
     timezone: str  # IANA zone, "" = the deployment's default
     post_empty_days: bool
+    learn_from_feedback: bool = True
+    feedback_since: dt.datetime | None = None

@@ -28,6 +28,8 @@ def _subscription(row: SubscriptionRow) -> Subscription:
         schedule_time=row.schedule_time,
         timezone=row.timezone,
         post_empty_days=row.post_empty_days,
+        learn_from_feedback=row.learn_from_feedback,
+        feedback_since=row.feedback_since,
     )
 
 
