@@ -69,6 +69,7 @@ class Reply:
     public: bool = False  # shown to the channel; otherwise only to the caller
     paper: Paper | None = None  # show this paper's full abstract
     editor: str | None = None  # open the criteria editor prefilled with this text
+    direct: bool = False  # send ``text`` to the caller as a direct message (too personal for the channel)
 
 
 @dataclass(frozen=True)
