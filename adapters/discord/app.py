@@ -41,6 +41,13 @@ INPUT_LIMIT = 4000  # Discord's maximum for one text input
 MODAL_INPUTS = 5  # and for the inputs in one modal
 EDITOR_TIMEOUT = 15 * 60  # how long discord.py keeps an open editor's object; submissions don't need it
 FAILED = "Sorry, that failed: {error}. It was logged; try again in a minute."
+DIRECT_SENT = "Sent you a direct message."
+DIRECT_REFUSED = (
+    "I could not send you a direct message: allow direct messages from members of this server in Discord's privacy "
+    "settings (the server's name → Privacy Settings → Direct Messages), and check that you have not blocked the bot. "
+    "Here it is instead:"
+)
+CANNOT_DM = 50007  # "Cannot send messages to this user": DMs from server members are off, or the bot is blocked
 
 
 # --- who may change settings -------------------------------------------------------------------------------
@@ -102,6 +109,28 @@ async def send(interaction: discord.Interaction[Any], messages: list[list[discor
             await interaction.edit_original_response(embeds=messages[0])
     for embeds in rest:
         await interaction.followup.send(embeds=embeds, ephemeral=not public)
+
+
+async def send_direct(interaction: discord.Interaction[Any], messages: list[list[discord.Embed]]) -> None:
+    """``messages`` to the person as a direct message, confirmed privately where they asked.
+
+    The interaction is acknowledged first: opening a DM and sending to it are REST calls that discord.py may
+    hold back for a rate limit, longer than Discord waits for an answer. Someone who accepts no DMs from the
+    bot is told how to allow them and gets ``messages`` privately here instead.
+    """
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        for embeds in messages:
+            await interaction.user.send(embeds=embeds)
+    except discord.Forbidden as exc:
+        if exc.code != CANNOT_DM:
+            raise
+        log.info("Discord: user %s accepts no direct messages from the bot; answering privately", interaction.user.id)
+        await send(interaction, pack_embeds([*text_embeds(DIRECT_REFUSED), *(e for m in messages for e in m)]),
+                   public=False)
+        return
+    await send(interaction, reply_messages(DIRECT_SENT), public=False)
 
 
 async def send_failure(interaction: discord.Interaction[Any], error: BaseException) -> None:
@@ -331,6 +360,11 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     async def stats(self, interaction: discord.Interaction[Any]) -> None:
         await self.bot.invoke(interaction, Invocation("stats"))
 
+    @app_commands.command(name="search", description=_describe("search"))
+    @app_commands.describe(words="Words from a title or an author's name, or an arXiv ID")
+    async def search(self, interaction: discord.Interaction[Any], words: str) -> None:
+        await self.bot.invoke(interaction, Invocation("search", _words(words)))
+
 
 class CommandTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /) -> None:
@@ -390,6 +424,9 @@ class DiscordBot(discord.Client):
             await self.open_editor(interaction, reply.editor)
             return
         messages = pack_embeds(abstract_embeds(reply.paper)) if reply.paper else reply_messages(reply.text)
+        if reply.direct:
+            await send_direct(interaction, messages)
+            return
         await send(interaction, messages, public=reply.public)
 
     async def open_editor(self, interaction: discord.Interaction[Any], criteria: str) -> None:

@@ -44,6 +44,16 @@ WORKING = {
     "run": "Working on it: fetching and scoring today's papers for this channel…",
     "abstract": "Looking the paper up…",
 }
+DIRECT_SENT = "Sent you a direct message."
+DIRECT_FAILED = "I could not send you a direct message: {fix}. Here it is instead:"
+# What to do about the errors Slack gives when the bot cannot open or post to someone's DM.
+_DIRECT_FIXES = {
+    "missing_scope": "the app is not allowed to open direct messages. Ask a workspace admin to reinstall the app "
+                     "(it needs the im:write scope)",
+    "cannot_dm_bot": "Slack does not let apps send direct messages to bot users",
+    "user_not_found": "Slack did not find your account in this workspace",
+    "user_disabled": "Slack says your account is deactivated",
+}
 
 
 def make_client(settings: SlackSettings, token: str | None) -> AsyncWebClient:
@@ -128,6 +138,9 @@ class SlackBot:
                                   private_metadata=metadata)
             await client.views_open(trigger_id=body["trigger_id"], view=view)
             return
+        if reply.direct:
+            await self._respond_directly(reply, caller.user, client, respond)
+            return
         await self._respond(reply, respond)
 
     async def on_abstract(self, ack: Any, action: dict[str, Any], respond: AsyncRespond) -> None:
@@ -178,7 +191,28 @@ class SlackBot:
 
     @staticmethod
     async def _respond(reply: Reply, respond: AsyncRespond) -> None:
-        message: Message = abstract_message(reply.paper) if reply.paper else text_message(reply.text)
+        message = _message(reply)
         await respond(
             **message.payload(), response_type="in_channel" if reply.public else "ephemeral", replace_original=False
         )
+
+    @staticmethod
+    async def _respond_directly(reply: Reply, user: str, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        """The reply in the caller's DM with the bot, and a private note where they asked. When Slack refuses
+        the DM, the note says why and what to do, and the reply is shown privately instead."""
+        message = _message(reply)
+        try:
+            opened = await client.conversations_open(users=user)
+            await client.chat_postMessage(channel=opened["channel"]["id"], **message.payload(), unfurl_links=False)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            log.warning("Slack: could not send %s a direct message (%s)", user, error)
+            fix = _DIRECT_FIXES.get(error, f"Slack refused it ({error}); try again later")
+            for shown in (text_message(DIRECT_FAILED.format(fix=fix)), message):
+                await respond(**shown.payload(), response_type="ephemeral", replace_original=False)
+            return
+        await respond(**text_message(DIRECT_SENT).payload(), response_type="ephemeral", replace_original=False)
+
+
+def _message(reply: Reply) -> Message:
+    return abstract_message(reply.paper) if reply.paper else text_message(reply.text)

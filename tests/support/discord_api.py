@@ -301,8 +301,8 @@ Handler = Callable[..., Response]
 class DiscordStandIn(StandIn):
     """Discord REST v10 under ``/api/v10``: messages, channels, interactions, webhooks, commands, members.
 
-    State is inspected through ``messages(channel_id)``, ``interaction_responses``, ``followups`` and
-    ``commands``; everything it answers is also in ``requests`` like every stand-in.
+    State is inspected through ``messages(channel_id)``, ``direct_messages(user_id)``, ``interaction_responses``,
+    ``followups`` and ``commands``; everything it answers is also in ``requests`` like every stand-in.
     """
 
     def __init__(self) -> None:
@@ -336,10 +336,13 @@ class DiscordStandIn(StandIn):
         self._followups: list[dict[str, Any]] = []
         self._commands: dict[int | None, list[dict[str, Any]]] = {}
         self._command_ids: dict[tuple[int | None, str, int], str] = {}
+        self._dm_channels: dict[int, int] = {}  # user id -> id of the bot's DM channel with them
+        self._dms_closed: set[int] = set()  # users who accept no DMs from the bot (see close_dms)
         routes: list[tuple[str, str, Handler, bool]] = [
             ("GET", r"/gateway", self._gateway, False),
             ("GET", r"/gateway/bot", self._gateway_bot, True),
             ("GET", r"/users/@me", self._me, True),
+            ("POST", r"/users/@me/channels", self._open_dm, True),
             ("GET", r"/oauth2/applications/@me", self._application, True),
             ("GET", r"/channels/(?P<channel_id>\d+)", self._get_channel, True),
             ("POST", r"/channels/(?P<channel_id>\d+)/messages", self._create_message, True),
@@ -443,6 +446,13 @@ class DiscordStandIn(StandIn):
             self._members[(guild_id, user_id)] = member
         return copy.deepcopy(member)
 
+    def close_dms(self, user_id: int) -> None:
+        """This user accepts no DMs from the bot (DMs from server members turned off, or the bot blocked): the DM
+        channel still opens, but sending to it answers 403 ``{"code": 50007, "message": "Cannot send messages to
+        this user"}``, as Discord does."""
+        with self._data_lock:
+            self._dms_closed.add(int(user_id))
+
     def ratelimit_next(self, n: int = 1, retry_after: float = 0.1, *, scope: str = "user") -> None:
         """Answer the next ``n`` routed requests with Discord's 429 (discord.py sleeps and retries)."""
         self.add_fault(*[RateLimit(retry_after=retry_after, scope=scope) for _ in range(n)])
@@ -453,6 +463,18 @@ class DiscordStandIn(StandIn):
         """Messages currently in a channel (as last edited; deleted ones gone), oldest first."""
         with self._data_lock:
             return copy.deepcopy(self._messages.get(int(channel_id), []))
+
+    def direct_messages(self, user_id: int | str) -> list[dict[str, Any]]:
+        """Messages in the bot's DM channel with a user (empty if it was never opened), oldest first."""
+        with self._data_lock:
+            channel_id = self._dm_channels.get(int(user_id))
+            return copy.deepcopy(self._messages.get(channel_id, [])) if channel_id is not None else []
+
+    def dm_channel(self, user_id: int | str) -> dict[str, Any] | None:
+        """The bot's DM channel with a user as Discord describes it (type 1), or None if it was never opened."""
+        with self._data_lock:
+            channel_id = self._dm_channels.get(int(user_id))
+            return copy.deepcopy(self._channels[channel_id]) if channel_id is not None else None
 
     @property
     def interaction_responses(self) -> list[dict[str, Any]]:
@@ -661,6 +683,26 @@ class DiscordStandIn(StandIn):
 
     # handlers: channels and messages
 
+    def _open_dm(self, rec: Recorded) -> Response:
+        """``POST /users/@me/channels {"recipient_id"}``: the DM channel with that user, the same one every time."""
+        recipient = (rec.json if isinstance(rec.json, dict) else {}).get("recipient_id")
+        if not re.fullmatch(r"\d{1,20}", str(recipient)):
+            errors = _FormErrors()
+            errors.add(("recipient_id",), "NUMBER_TYPE_COERCE", f"Value \"{recipient}\" is not snowflake.")
+            return _invalid_form(errors)
+        user_id = int(recipient)
+        with self._data_lock:
+            channel_id = self._dm_channels.get(user_id)
+            if channel_id is None:
+                member = next((m for (_, uid), m in self._members.items() if uid == user_id), None)
+                user = copy.deepcopy(member["user"]) if member else user_payload(user_id)
+                channel_id = snowflake()
+                self._dm_channels[user_id] = channel_id
+                self._channels[channel_id] = {
+                    "id": str(channel_id), "type": 1, "last_message_id": None, "flags": 0, "recipients": [user],
+                }
+            return _json(200, self._channels[channel_id])
+
     def _get_channel(self, rec: Recorded, channel_id: str) -> Response:
         channel = self._channel(int(channel_id))
         if channel is None:
@@ -668,8 +710,11 @@ class DiscordStandIn(StandIn):
         return _json(200, channel)
 
     def _create_message(self, rec: Recorded, channel_id: str) -> Response:
-        if self._channel(int(channel_id)) is None:
+        channel = self._channel(int(channel_id))
+        if channel is None:
             return _discord_error(404, "Unknown Channel", 10003)
+        if channel["type"] == 1 and int(channel["recipients"][0]["id"]) in self._dms_closed:
+            return _discord_error(403, "Cannot send messages to this user", 50007)
         body = rec.json if isinstance(rec.json, dict) else {}
         if errors := _check_message(body):
             return _invalid_form(errors)

@@ -18,6 +18,7 @@ import binascii
 import contextlib
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -209,6 +210,7 @@ class SlackCall:
 # Fields slack_sdk (or a hand-made form post) may send as JSON strings; Slack decodes them server-side.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "user_auth_blocks")
 _FIRST_TS = 1_700_000_000 * 1_000_000  # microseconds; ts values count up from "1700000000.000100"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")  # what Slack's user IDs look like
 
 _Result = dict[str, Any]
 _Method = Callable[[dict[str, Any], str | None, Recorded], _Result]
@@ -231,7 +233,8 @@ class SlackStandIn(StandIn):
     """Slack's Web API at `/api/<method>` plus response_url endpoints at `/response/<id>`.
 
     Configure it through the plain attributes (`tokens`, `users`, `channels`, `oauth_codes`, `socket_url`,
-    ...) or the `add_*` helpers; inspect `calls`, `messages`, `views`, `responses`.
+    ...) or the `add_*` helpers, break it with `fail_channel` / `fail_method` / `ratelimit_next`; inspect
+    `calls`, `messages`, `direct_messages(user)`, `views`, `responses`.
     """
 
     def __init__(self) -> None:
@@ -255,6 +258,8 @@ class SlackStandIn(StandIn):
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.channel_errors: dict[str, str] = {}  # channel -> error chat.* answers for it (see fail_channel)
+        self.method_errors: dict[str, dict[str, Any]] = {}  # Web API method -> its error answer (see fail_method)
+        self.ims: dict[str, str] = {}  # user -> ID of the bot's direct-message channel with them (conversations.open)
         self.calls: list[SlackCall] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
         self.views: dict[str, dict[str, Any]] = {}  # view id -> view as last opened / updated
@@ -262,6 +267,7 @@ class SlackStandIn(StandIn):
         self._used_codes: set[str] = set()
         self._ts = itertools.count(1)
         self._view_ids = itertools.count(1)
+        self._im_ids = itertools.count(1)
         self._response_ids = itertools.count(1)
         self._methods: dict[str, tuple[str, _Method]] = {
             "auth.test": ("bot", self._auth_test),
@@ -276,6 +282,7 @@ class SlackStandIn(StandIn):
             "conversations.info": ("bot", self._conversations_info),
             "conversations.history": ("bot", self._conversations_history),
             "conversations.replies": ("bot", self._conversations_replies),
+            "conversations.open": ("bot", self._conversations_open),
             "oauth.v2.access": ("client", self._oauth_v2_access),
             "apps.connections.open": ("app", self._connections_open),
         }
@@ -366,6 +373,17 @@ class SlackStandIn(StandIn):
         with self._state:
             self.channel_errors[channel] = error
 
+    def fail_method(self, method: str, error: str = "missing_scope", **extra: Any) -> None:
+        """Make every call to a Web API method fail like Slack does, until ``method_errors`` is cleared.
+
+        ``fail_method("conversations.open", needed="im:write")`` is an install from before the app asked for
+        im:write; for missing_scope Slack also lists the token's scopes in ``provided``.
+        """
+        if error == "missing_scope":
+            extra.setdefault("provided", self.bot_scopes)
+        with self._state:
+            self.method_errors[method] = _fail(error, **extra)
+
     def ratelimit_next(self, n: int = 1, retry_after: int = 1) -> None:
         """Answer the next n requests with HTTP 429, like Slack's rate limiter."""
         self.add_fault(*[Status(429, {"Retry-After": str(retry_after)})] * n)
@@ -377,6 +395,13 @@ class SlackStandIn(StandIn):
     def posted(self, channel: str | None = None) -> list[SlackCall]:
         """Successful chat.postMessage calls (optionally to one channel), in order."""
         return [c for c in self.calls_to("chat.postMessage") if c.ok and channel in (None, c.args.get("channel"))]
+
+    def direct_messages(self, user: str) -> list[dict[str, Any]]:
+        """Messages the bot posted in its direct-message channel with ``user``, oldest first."""
+        with self._state:
+            im = self.ims.get(user)
+            found = [dict(m) for (c, _), m in self.messages.items() if c == im]
+        return sorted(found, key=lambda m: float(m["ts"]))
 
     def clear(self) -> None:
         """Forget requests, faults, errors, API calls and responses; configuration and messages stay."""
@@ -457,7 +482,8 @@ class SlackStandIn(StandIn):
                 result = _fail("unknown_method", req_method=method)
             else:
                 kind, handler = entry
-                result = self._auth_error(kind, token) or handler(args, token, rec)
+                failure = self.method_errors.get(method)
+                result = self._auth_error(kind, token) or (dict(failure) if failure else handler(args, token, rec))
             self.calls.append(SlackCall(method, args, token, rec.time, result))
         headers = {"x-slack-req-id": uuid.uuid4().hex}
         if isinstance(fault, Malformed):
@@ -498,6 +524,8 @@ class SlackStandIn(StandIn):
             return _fail("channel_not_found")
         if channel in self.channel_errors:
             return _fail(self.channel_errors[channel])
+        if channel.startswith("D") and channel not in self.ims.values():
+            return _fail("channel_not_found")  # a DM the bot never opened (conversations.open) is not its to use
         return None
 
     # API methods (called with self._state held)
@@ -654,6 +682,32 @@ class SlackStandIn(StandIn):
         thread = [m for (c, _), m in self.messages.items() if c == channel and ts in (m["ts"], m.get("thread_ts"))]
         thread.sort(key=lambda m: float(m["ts"]))
         return self._page(thread, args)
+
+    def _conversations_open(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
+        """The bot's DM with one person: the same D… ID every time. Group DMs (several users) are not modelled."""
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            return _fail("users_list_not_supplied")
+        if len(users) > 1:
+            return _invalid_arguments(["the Slack stand-in opens one-person DMs only [json-pointer:/users]"])
+        user = users[0]
+        if not _USER_ID.match(user):
+            return _fail("user_not_found")
+        known = self.users.get(user)
+        if user == self.bot_user_id or (known is not None and known["is_bot"]):
+            return _fail("cannot_dm_bot")
+        if known is not None and known["deleted"]:
+            return _fail("user_disabled")
+        already_open = user in self.ims
+        if not already_open:
+            self.ims[user] = f"D{next(self._im_ids):08d}"
+        im = {"id": self.ims[user], "created": 1_690_000_000, "is_im": True, "is_org_shared": False, "user": user,
+              "is_user_deleted": False, "priority": 0}
+        result: _Result = {"ok": True, "channel": im if str(args.get("return_im", "")).lower() in {"1", "true"}
+                           else {"id": im["id"]}}
+        if already_open:
+            result.update(no_op=True, already_open=True)
+        return result
 
     @staticmethod
     def _page(messages: list[dict[str, Any]], args: dict[str, Any]) -> _Result:
