@@ -19,6 +19,7 @@ from adapters.arxiv_api import ArxivLookup
 from adapters.arxiv_rss import RSSFetcher
 from adapters.files import write_digest
 from adapters.llm import OpenAIChat
+from adapters.site.build import SiteResult, publish_site
 from bot.app import batch_factory
 from bot.cli_db import db_app
 from bot.criteria import validate_criteria
@@ -138,6 +139,8 @@ def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Pat
                 deliver=[lambda digest: write_digest(digest, out)], progress=RichProgress(),
             )
         )
+        # The whole site again: the day before gets its "next" link, and the month page its new day.
+        site = publish_site(store, profile, out, result.digest) if result.digest is not None else None
     except DigestError as exc:
         err.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -149,7 +152,14 @@ def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, out: Pat
     print_digest(result.digest)
     for md_path, json_path in result.outputs:  # type: ignore[misc]
         console.print(f"Wrote {md_path} and {json_path}")
+    if site is not None:
+        _print_site(site)
     return result
+
+
+def _print_site(site: SiteResult) -> None:
+    days, months = (f"{n} {word}{'' if n == 1 else 's'}" for n, word in ((site.days, "day"), (site.months, "month")))
+    console.print(f"Wrote the archive site ({days}, {months}, {site.seconds:.2f} s): open {site.index}")
 
 
 def _api(settings: Settings) -> ArxivLookup:
@@ -165,7 +175,9 @@ def _parse_date(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2025-03-25") from exc
 
 
-OutOption = Annotated[Path, typer.Option("--out", help="Folder for YYYY-MM/YYYY-MM-DD-output.{md,json}.")]
+OutOption = Annotated[
+    Path, typer.Option("--out", help="Folder for YYYY-MM/YYYY-MM-DD-output.{md,json} and the archive site.")
+]
 
 
 @app.command()
@@ -233,6 +245,35 @@ def run(
     except (DigestError, ValidationError) as exc:
         err.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(1) from exc
+
+
+@app.command()
+def site(
+    out: OutOption = Path("digests"),
+    profile: Annotated[
+        str | None,
+        typer.Option(help="Profile whose digests to publish: DIGEST_PROFILE by default; a channel's is "
+                     "'slack:<channel ID>' or 'discord:<channel ID>'."),
+    ] = None,
+) -> None:
+    """Rebuild the archive site from the database: a page per day the profile has a run for, a page per
+    month, and index.html with a search box. Static files: serve the folder anywhere or open it from disk.
+    """
+    settings = _load_settings()
+    store = _open_store(settings)
+    try:
+        name = profile or settings.profile
+        found = store.get_profile(name)
+        if found is None:
+            err.print(f"[red]Error:[/red] there is no profile {name!r} in the database; run a digest for it first.")
+            raise typer.Exit(1)
+        result = publish_site(store, found, out)
+    except DigestError as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    _print_site(result)
 
 
 @app.command()

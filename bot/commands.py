@@ -96,6 +96,7 @@ COMMANDS: dict[str, _Spec] = {
     "abstract": _Spec("abstract <arXiv ID | rank>", "a paper's full abstract", subscribed=False),
     "run": _Spec("run", "post today's digest now (only what is not posted yet)"),
     "stats": _Spec("stats", "papers, cost and reactions this month"),
+    "search": _Spec("search <words>", "find papers in past digests"),
 }
 _READ_ONLY_WITH_NO_ARGS = {"threshold", "categories", "schedule", "empty-days"}
 
@@ -448,6 +449,13 @@ class CommandCore:
                 ]
             )
         )
+
+    async def _cmd_search(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        from bot import search  # the reply's wording and the number of results
+
+        words = " ".join(args)
+        hits = self.store.search_papers(self._profile(sub).id, words, limit=search.RESULTS) if args else []
+        return Reply(search.search_text(words, hits, m))
 
 
 

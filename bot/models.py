@@ -139,6 +139,7 @@ class Digest:
     min_novelty: int
     price: tuple[float, float, float] | None = None  # USD per 1M tokens: input, cached, output
     notes: list[str] = field(default_factory=list)
+    prefiltered: int = 0  # papers the learned prefilter kept from the LLM
 
     @property
     def relevant(self) -> int:

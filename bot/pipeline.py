@@ -6,21 +6,26 @@ flight and a repeated run asks the LLM nothing it has already answered.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot import local_scorer, prompt
+from bot import learning, local_scorer, preferences, prompt
 from bot.batch_scoring import BatchModel, score_with_batch_api
 from bot.calendar import ArxivCalendar
 from bot.errors import BudgetError, DigestError
-from bot.models import Announcement, Digest, Paper, Profile, Usage
+from bot.models import Announcement, Digest, Paper, Profile, RankedPaper, Usage
 from bot.pricing import Price, price_for
 from bot.ranking import rank
 from bot.scoring import ChatModel, LLMScorer, ScoreOutcome
 from bot.settings import Settings
 from storage.store import Store, feed_key
+
+log = logging.getLogger(__name__)
 
 
 class Fetcher(Protocol):
@@ -147,16 +152,24 @@ async def run_digest(
     if announcement.is_empty:
         return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
 
-    key = prompt.criteria_key(profile.criteria)
     papers = list(announcement.papers)
+    scoring, examples = _scoring_profile(settings, store, profile, announcement.date, model, approximate)
+    key = prompt.criteria_key(scoring.criteria)
     judgments = store.get_judgments((p.arxiv_id for p in papers), key, model)
     todo = [p for p in papers if p.arxiv_id not in judgments]
-    run_id = store.start_run(profile.id, announcement.date, model=model, criteria_key=key)
+    run_id = store.start_run(
+        profile.id, announcement.date, model=model, criteria_key=key, criteria_version=profile.criteria_version,
+        prompt_examples=examples,
+    )
+    # The local approximation costs nothing, so there is nothing for the prefilter to save.
+    routing = learning.route(store, settings, profile, announcement.date, papers, todo) if not approximate else None
+    send = routing.send if routing is not None else todo
+    skipped = {p.arxiv_id for p in routing.skipped} if routing is not None else set()
 
     outcome = ScoreOutcome(cost_usd=0.0)
-    if todo:
+    if send:
         outcome = await score_papers(
-            settings, store, profile, todo, model=model, price=price, approximate=approximate,
+            settings, store, scoring, send, model=model, price=price, approximate=approximate,
             chat_factory=chat_factory, batch_factory=batch_factory, progress=progress, run_id=run_id,
         )
     run = store.add_run_usage(run_id, Usage(), 0.0 if price is not None else None)
@@ -174,10 +187,16 @@ async def run_digest(
         f"{pid}: its abstract contains text addressed to the model; it was scored on its own so it "
         "cannot affect other papers." for pid in sorted(flagged)
     )
+    if routing is not None and routing.note:
+        notes.append(routing.note)
     ranked = rank(
         papers, judgments, min_relevance=profile.min_relevance, min_novelty=profile.min_novelty, top_n=profile.top_n
     )
-    unscored = [(p, failed.get(p.arxiv_id, "not scored")) for p in papers if p.arxiv_id not in judgments]
+    ranked = _with_feedback(settings, store, profile, announcement.date, ranked)
+    unscored = [
+        (p, failed.get(p.arxiv_id, "not scored"))
+        for p in papers if p.arxiv_id not in judgments and p.arxiv_id not in skipped
+    ]
     day_usage = Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests)
     digest = Digest(
         date=announcement.date,
@@ -185,22 +204,24 @@ async def run_digest(
         model=model,
         approximate=approximate,
         total_arxiv=len(papers),
-        scanned=len(papers) - len(unscored),
+        scanned=len(papers) - len(unscored) - len(skipped),
         ranked=ranked,
         unscored=unscored,
         usage=day_usage,
         cost_usd=run.cost_usd if price is not None else None,
-        prompt=prompt.display_prompt(profile.criteria),
+        prompt=prompt.display_prompt(scoring.criteria),
         min_relevance=profile.min_relevance,
         min_novelty=profile.min_novelty,
         price=price,
         notes=notes,
+        prefiltered=len(skipped),
     )
     status = "partial" if unscored else "done"
     message = (
         f"{announcement.date}: {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant"
+        + (f", {len(skipped)} skipped by the prefilter" if skipped else "")
         + (f", {len(unscored)} without a score" if unscored else "")
-        + (f"; {len(todo)} sent for scoring" if todo else "; all scores were already stored")
+        + (f"; {len(send)} sent for scoring" if send else "; all scores were already stored")
     )
     store.finish_run(
         run_id,
@@ -211,6 +232,8 @@ async def run_digest(
         unscored=len(unscored),
         message=message,
     )
+    if send and not approximate:
+        await _retrain(store, settings, profile)
     outputs = [send(digest) for send in deliver]
     return RunResult(status, announcement.date, message, digest, outputs)
 
@@ -306,6 +329,47 @@ def _merge(batched: ScoreOutcome, live: ScoreOutcome) -> ScoreOutcome:
         usage=usage, cost_usd=cost, budget_stop=live.budget_stop, unusable=live.unusable,
         notes=batched.notes + live.notes,
     )
+
+
+def _scoring_profile(
+    settings: Settings, store: Store, profile: Profile, date: dt.date, model: str, approximate: bool
+) -> tuple[Profile, str]:
+    """The profile as the LLM sees it: the criteria plus a few titles the channel liked and disliked. The
+    titles are fixed at the day's first attempt, so a re-run finds its stored scores."""
+    run = store.get_run(profile.id, date)
+    if run is not None and run.model == model and (
+        run.criteria_version == profile.criteria_version or run.criteria_key == prompt.criteria_key(profile.criteria)
+    ):
+        examples = run.prompt_examples
+    elif approximate or not store.feedback_enabled(profile.id):
+        examples = ""
+    else:
+        examples = preferences.prompt_examples(store.reactions(profile.id), settings.feedback_examples)
+    return (dataclasses.replace(profile, criteria=profile.criteria + examples) if examples else profile), examples
+
+
+def _with_feedback(
+    settings: Settings, store: Store, profile: Profile, date: dt.date, ranked: list[RankedPaper]
+) -> list[RankedPaper]:
+    """The ranking with the channel's bounded feedback adjustment (when it is on) and an explanation per
+    paper; both are stored for ``/arxiv stats``."""
+    evidence = preferences.signals(store.reactions(profile.id)) if store.feedback_enabled(profile.id) else []
+    adjusted = preferences.adjust(ranked, evidence, profile.criteria, max_points=settings.feedback_weight)
+    llm_rank = {item.paper.arxiv_id: item.rank for item in ranked}
+    store.save_ranking_notes(
+        profile.id, date,
+        {i.paper.arxiv_id: (llm_rank[i.paper.arxiv_id], i.rank, i.adjustment, i.explanation) for i in adjusted},
+    )
+    return adjusted
+
+
+async def _retrain(store: Store, settings: Settings, profile: Profile) -> None:
+    """The next prefilter version, off the event loop; a failure costs the next run its prefilter, never
+    this digest."""
+    try:
+        await asyncio.to_thread(learning.retrain, store, settings, profile)
+    except Exception:
+        log.exception("training the prefilter of %s failed; the next run sends every paper to the LLM", profile.name)
 
 
 def _summarize(notes: list[str]) -> list[str]:

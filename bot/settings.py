@@ -89,6 +89,22 @@ class Settings(BaseSettings):
     use_batch_api: bool = Field(default=False, description="score through the OpenAI Batch API (50% cheaper, ≤ 24 h)")
     batch_poll_seconds: float = Field(default=60.0, gt=0)
     batch_max_wait_hours: float = Field(default=24.0, gt=0)
+    prefilter: bool = Field(default=True, description="send only papers the learned prefilter keeps to the LLM")
+    prefilter_recall: float = Field(
+        default=0.95, gt=0.5, le=1.0, description="share of the LLM's selections the prefilter cutoff keeps"
+    )
+    prefilter_sample: float = Field(
+        default=0.05, ge=0, le=1, description="share of papers below the cutoff still scored, to measure recall"
+    )
+    prefilter_min_labels: int = Field(
+        default=300, ge=1, description="scored papers of the current criteria before the prefilter starts"
+    )
+    feedback_weight: float = Field(
+        default=2.0, ge=0, le=5, description="most points reactions add to or take from a paper's R+N (2–20)"
+    )
+    feedback_examples: int = Field(
+        default=5, ge=0, le=20, description="liked and disliked titles shown to the LLM (each); 0 for none"
+    )
 
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_plain("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(default=None, validation_alias=_plain("OPENAI_BASE_URL"))

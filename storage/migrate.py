@@ -31,6 +31,7 @@ from sqlmodel import SQLModel
 
 from bot.errors import StorageError
 from storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.search import PG_INDEX  # importing it adds the search objects to what create_all makes
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 INITIAL = "0001_initial"
@@ -43,9 +44,12 @@ PG_LOCK_KEY = 0x6172786976646967
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Autogenerate looks at our tables only: slack-bolt keeps its OAuth tables in the same database."""
+    """Autogenerate looks at our tables only: slack-bolt keeps its OAuth tables in the same database. The search
+    objects (SQLite's FTS5 tables, PostgreSQL's expression index) are DDL of storage.search, not models."""
     if type_ == "table":
         return name in SQLModel.metadata.tables
+    if type_ == "index" and name == PG_INDEX:
+        return False
     table = getattr(obj, "table", None)
     return table is None or table.name in SQLModel.metadata.tables
 

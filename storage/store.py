@@ -12,8 +12,10 @@ from sqlmodel import Session, col, select
 from bot.models import Announcement, Judgment, Paper, Profile, Usage
 from storage.channels import ChannelQueries
 from storage.db import make_engine
+from storage.learning import LearningQueries
 from storage.migrate import prepare
 from storage.runs import RunQueries, process_name
+from storage.search import SearchQueries
 from storage.tables import (
     AnnouncementRow,
     CriteriaVersionRow,
@@ -41,7 +43,7 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
     )
 
 
-class Store(ChannelQueries, RunQueries):
+class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -287,7 +289,10 @@ class Store(ChannelQueries, RunQueries):
 
     # runs --------------------------------------------------------------------------------
 
-    def start_run(self, profile_id: int, date: dt.date, *, model: str, criteria_key: str) -> int:
+    def start_run(
+        self, profile_id: int, date: dt.date, *, model: str, criteria_key: str, criteria_version: int = 0,
+        prompt_examples: str = "",
+    ) -> int:
         """The run row of (profile, day), created on first use; a re-run reuses and adds to it."""
         with Session(self.engine) as session:
             row = session.exec(select(RunRow).where(RunRow.profile_id == profile_id, RunRow.date == date)).first()
@@ -298,6 +303,7 @@ class Store(ChannelQueries, RunQueries):
                 row.prompt_tokens = row.cached_tokens = row.completion_tokens = row.requests = 0
                 row.cost_usd = None
             row.status, row.model, row.criteria_key = "started", model, criteria_key
+            row.criteria_version, row.prompt_examples = criteria_version, prompt_examples
             row.started_at, row.finished_at = dt.datetime.now(dt.UTC), None
             row.owner, row.heartbeat_at, row.attempts = process_name(), row.started_at, row.attempts + 1
             session.add(row)

@@ -125,6 +125,10 @@ class RunRow(SQLModel, table=True):
     heartbeat_at: dt.datetime | None = None
     attempts: int = 0
     llm_batch_id: str = Field(default="", max_length=100)  # OpenAI Batch API job in progress (DIGEST_USE_BATCH_API)
+    # The profile's criteria version the run scored with (criteria_key also covers the feedback examples
+    # in the prompt, which change daily): learning weighs labels of other versions down.
+    criteria_version: int = 0
+    prompt_examples: str = ""  # the liked/disliked titles in its prompt, fixed at the day's first attempt
 
 
 class SubscriptionRow(SQLModel, table=True):
@@ -230,6 +234,8 @@ class DecisionRow(SQLModel, table=True):
     model_version: int = 0  # 0: no prefilter model (cold start or turned off)
     prefilter_score: float | None = None
     route: str = Field(default="llm", max_length=10)  # llm (no model) | above | sample | skipped
+    llm_rank: int | None = None  # its place by the LLM's scores alone (posted papers only)
+    rank: int | None = None  # its place after the feedback adjustment
     adjustment: float = 0.0
     explanation: str = ""
 

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "schedule": ("schedule", ("time", "timezone")),
     "empty-days": ("empty-days", ("state",)),
     "abstract": ("abstract", ("id_or_rank",)),
+    "search": ("search", ("words",)),
 }
 
 

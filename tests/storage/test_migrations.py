@@ -24,12 +24,13 @@ from bot.cli import app
 from bot.errors import StorageError
 from storage import migrate
 from storage.db import make_engine
+from storage.search import FTS_TABLES
 from storage.store import Store
 from storage.tables import RunRow
 from tests.storage.conftest import postgres_schema
 
 BOLT_TABLES = {"slack_installations", "slack_bots", "slack_oauth_states"}
-NEW_RUN_COLUMNS = {"owner", "heartbeat_at", "attempts", "llm_batch_id"}
+NEW_RUN_COLUMNS = {"owner", "heartbeat_at", "attempts", "llm_batch_id", "criteria_version", "prompt_examples"}
 WHEN = dt.datetime(2025, 3, 6, 9, 30, tzinfo=dt.UTC)
 DAY = dt.date(2025, 3, 6)
 runner = CliRunner()
@@ -135,7 +136,8 @@ def test_the_migrations_build_exactly_the_schema_of_the_models(engine):
     # The bolt tables are still there, and only include_object keeps autogenerate from dropping them.
     assert table_names(engine) >= BOLT_TABLES
     unfiltered = schema_diff(engine, include_object=None)
-    assert {change[1].name for change in unfiltered if change[0] == "remove_table"} == BOLT_TABLES
+    search_tables = FTS_TABLES if engine.dialect.name == "sqlite" else set()  # storage.search's, not models
+    assert {change[1].name for change in unfiltered if change[0] == "remove_table"} == BOLT_TABLES | search_tables
 
 
 def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade(engine):
@@ -333,15 +335,15 @@ def test_cli_db_current_and_upgrade(database_url, monkeypatch):
 
     result = runner.invoke(app, ["db", "upgrade", "--revision", "0001_initial"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0003_learning).\n"
+    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0004_search).\n"
     result = runner.invoke(app, ["db", "current"])
-    assert result.output == "0001_initial; head is 0003_learning — run `arxiv-digest db upgrade`\n"
+    assert result.output == "0001_initial; head is 0004_search — run `arxiv-digest db upgrade`\n"
 
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "from 0001_initial to 0003_learning (head)" in result.output, result.output
-    assert runner.invoke(app, ["db", "current"]).output == "0003_learning (head)\n"
+    assert result.exit_code == 0 and "from 0001_initial to 0004_search (head)" in result.output, result.output
+    assert runner.invoke(app, ["db", "current"]).output == "0004_search (head)\n"
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "Nothing to do: the database is at 0003_learning (head)" in result.output
+    assert result.exit_code == 0 and "Nothing to do: the database is at 0004_search (head)" in result.output
 
 
 def test_cli_db_errors_are_one_clear_line_and_exit_1(database_url, monkeypatch):

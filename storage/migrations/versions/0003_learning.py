@@ -1,4 +1,5 @@
-"""Learning: prefilter models, per-paper decisions, criteria suggestions, and a channel's feedback switch.
+"""Learning: prefilter models, per-paper decisions, criteria suggestions, a channel's feedback switch, and the
+criteria version of a run.
 
 Revision ID: 0003_learning
 Revises: 0002_run_claims
@@ -19,6 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("run") as batch_op:
+        batch_op.add_column(sa.Column("criteria_version", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("prompt_examples", sa.String(), nullable=False, server_default=""))
     with op.batch_alter_table("subscription") as batch_op:
         batch_op.add_column(sa.Column("learn_from_feedback", sa.Boolean(), nullable=False, server_default=sa.true()))
         batch_op.add_column(sa.Column("feedback_since", sa.DateTime(timezone=True), nullable=True))
@@ -50,6 +54,8 @@ def upgrade() -> None:
         sa.Column("model_version", sa.Integer(), nullable=False),
         sa.Column("prefilter_score", sa.Float(), nullable=True),
         sa.Column("route", sa.String(length=10), nullable=False),
+        sa.Column("llm_rank", sa.Integer(), nullable=True),
+        sa.Column("rank", sa.Integer(), nullable=True),
         sa.Column("adjustment", sa.Float(), nullable=False),
         sa.Column("explanation", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(["profile_id"], ["profile.id"]),
@@ -84,3 +90,6 @@ def downgrade() -> None:
     with op.batch_alter_table("subscription") as batch_op:
         batch_op.drop_column("feedback_since")
         batch_op.drop_column("learn_from_feedback")
+    with op.batch_alter_table("run") as batch_op:
+        batch_op.drop_column("prompt_examples")
+        batch_op.drop_column("criteria_version")

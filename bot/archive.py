@@ -1,0 +1,66 @@
+"""Past digests rebuilt from the database, for the archive site: the day's stored announcement and scores,
+ranked again with the thresholds in force that day.
+
+Thresholds are not stored per run; the caller passes those it knows (the day's JSON file records them) and
+the profile's current ones stand in for the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
+
+from bot import local_scorer
+from bot.models import Digest, Profile, Usage
+from bot.ranking import rank
+from storage.archive import explanations, profile_runs, run_feed
+from storage.store import Store, feed_key
+from storage.tables import RunRow
+
+Thresholds = tuple[int, int]  # minimum relevance, minimum novelty
+
+
+def stored_digests(
+    store: Store, profile: Profile, thresholds: Mapping[dt.date, Thresholds] | None = None
+) -> list[Digest]:
+    """One digest per day the profile has a run for and papers were announced, oldest first."""
+    known = thresholds or {}
+    digests = []
+    for run in profile_runs(store.engine, profile.id):
+        digest = stored_digest(store, profile, run, known.get(run.date))
+        if digest is not None:
+            digests.append(digest)
+    return digests
+
+
+def stored_digest(store: Store, profile: Profile, run: RunRow, thresholds: Thresholds | None = None) -> Digest | None:
+    """The run's day as it was ranked; None when its announcement is not stored or had no papers."""
+    feed = run_feed(store.engine, run, feed_key(profile.categories))
+    announcement = store.load_announcement(feed, run.date) if feed else None
+    if announcement is None or announcement.is_empty:
+        return None
+    papers = list(announcement.papers)
+    judgments = store.get_judgments((p.arxiv_id for p in papers), run.criteria_key, run.model)
+    min_relevance, min_novelty = thresholds or (profile.min_relevance, profile.min_novelty)
+    why = explanations(store.engine, profile.id, run.date)
+    ranked = [
+        replace(item, explanation=why.get(item.paper.arxiv_id, item.explanation))
+        for item in rank(papers, judgments, min_relevance=min_relevance, min_novelty=min_novelty, top_n=profile.top_n)
+    ]
+    unscored = [(p, "not scored") for p in papers if p.arxiv_id not in judgments]
+    return Digest(
+        date=run.date,
+        profile=profile.name,
+        model=run.model,
+        approximate=run.model == local_scorer.MODEL_NAME or any(j.approximate for j in judgments.values()),
+        total_arxiv=len(papers),
+        scanned=len(papers) - len(unscored),
+        ranked=ranked,
+        unscored=unscored,
+        usage=Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests),
+        cost_usd=run.cost_usd,
+        prompt="",  # the prompt of a past day is not stored; the site does not show it
+        min_relevance=min_relevance,
+        min_novelty=min_novelty,
+    )

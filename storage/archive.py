@@ -1,0 +1,49 @@
+"""Read-only queries for the archive site: a profile's runs, the feed each day was read from, and what
+learning said about each paper (its explanation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from storage.tables import AnnouncementRow, DecisionRow, FeedDayRow, RunRow, ScoreRow
+
+
+def profile_runs(engine: Engine, profile_id: int) -> list[RunRow]:
+    """Every run of the profile, oldest day first."""
+    with Session(engine) as session:
+        return list(session.exec(select(RunRow).where(RunRow.profile_id == profile_id).order_by(col(RunRow.date))))
+
+
+def run_feed(engine: Engine, run: RunRow, current_feed: str) -> str | None:
+    """The feed the run's day was read from: the profile's current one if it has that day, else (the profile's
+    categories changed since) the feed of that day with the most papers scored under the run's criteria."""
+    with Session(engine) as session:
+        if session.get(FeedDayRow, (current_feed, run.date)) is not None:
+            return current_feed
+        scored = func.count(col(ScoreRow.id))
+        return session.exec(
+            select(AnnouncementRow.feed)
+            .join(ScoreRow, col(ScoreRow.arxiv_id) == col(AnnouncementRow.arxiv_id))
+            .where(
+                AnnouncementRow.date == run.date,
+                ScoreRow.criteria_key == run.criteria_key,
+                ScoreRow.model == run.model,
+            )
+            .group_by(col(AnnouncementRow.feed))
+            .order_by(scored.desc(), col(AnnouncementRow.feed))
+        ).first()
+
+
+def explanations(engine: Engine, profile_id: int, date: dt.date) -> dict[str, str]:
+    """arXiv ID → why learning ranked the paper where it did that day (only papers with an explanation)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(DecisionRow.arxiv_id, DecisionRow.explanation).where(
+                DecisionRow.profile_id == profile_id, DecisionRow.date == date, DecisionRow.explanation != ""
+            )
+        )
+        return dict(rows.all())
