@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.digest_text import why_line
 from bot.models import Digest, Usage
 from bot.pricing import cost_of, format_cost
 
@@ -74,6 +75,7 @@ def render_markdown(digest: Digest) -> str:
             "",
             f"**Comment:** {judgment.comment or '—'}",
             "",
+            *([f"*{why}*", ""] if (why := why_line(item)) else []),
             f"**Relevance:** {judgment.relevance}",
             f"**Novelty:** {judgment.novelty}",
             "",
@@ -121,6 +123,8 @@ def digest_json(digest: Digest) -> dict[str, Any]:
                 "relevance": item.judgment.relevance,
                 "novelty": item.judgment.novelty,
                 "score": item.score,
+                "adjustment": item.adjustment,
+                "explanation": item.explanation,
             }
             for item in digest.ranked
         ],

@@ -1,8 +1,9 @@
 """Past digests rebuilt from the database, for the archive site: the day's stored announcement and scores,
-ranked again with the thresholds in force that day.
+ranked again with the thresholds in force that day, in the order the day was posted in.
 
 Thresholds are not stored per run; the caller passes those it knows (the day's JSON file records them) and
-the profile's current ones stand in for the rest.
+the profile's current ones stand in for the rest. The feedback adjustment's order and explanations are
+stored per paper (DecisionRow) and applied on top of :func:`bot.ranking.rank`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from bot import local_scorer
-from bot.models import Digest, Profile, Usage
+from bot.models import Digest, Profile, RankedPaper, Usage
 from bot.ranking import rank
-from storage.archive import explanations, profile_runs, run_feed
+from storage.archive import profile_runs, run_feed
 from storage.store import Store, feed_key
-from storage.tables import RunRow
+from storage.tables import DecisionRow, RunRow
 
 Thresholds = tuple[int, int]  # minimum relevance, minimum novelty
 
@@ -43,11 +44,10 @@ def stored_digest(store: Store, profile: Profile, run: RunRow, thresholds: Thres
     papers = list(announcement.papers)
     judgments = store.get_judgments((p.arxiv_id for p in papers), run.criteria_key, run.model)
     min_relevance, min_novelty = thresholds or (profile.min_relevance, profile.min_novelty)
-    why = explanations(store.engine, profile.id, run.date)
-    ranked = [
-        replace(item, explanation=why.get(item.paper.arxiv_id, item.explanation))
-        for item in rank(papers, judgments, min_relevance=min_relevance, min_novelty=min_novelty, top_n=profile.top_n)
-    ]
+    ranked = as_posted(
+        rank(papers, judgments, min_relevance=min_relevance, min_novelty=min_novelty, top_n=profile.top_n),
+        store.decisions(profile.id, run.date),
+    )
     unscored = [(p, "not scored") for p in papers if p.arxiv_id not in judgments]
     return Digest(
         date=run.date,
@@ -64,3 +64,19 @@ def stored_digest(store: Store, profile: Profile, run: RunRow, thresholds: Thres
         min_relevance=min_relevance,
         min_novelty=min_novelty,
     )
+
+
+def as_posted(ranked: list[RankedPaper], decisions: Mapping[str, DecisionRow]) -> list[RankedPaper]:
+    """The ranking in the order the feedback adjustment gave it that day, with its adjustments and explanations.
+    Papers the day did not post (other thresholds) follow in score order."""
+
+    def posted(item: RankedPaper) -> tuple[int, int]:
+        row = decisions.get(item.paper.arxiv_id)
+        return (row.rank if row is not None and row.rank is not None else len(ranked) + item.rank, item.rank)
+
+    result = []
+    for number, item in enumerate(sorted(ranked, key=posted), start=1):
+        row = decisions.get(item.paper.arxiv_id)
+        notes = {"adjustment": row.adjustment, "explanation": row.explanation} if row is not None else {}
+        result.append(replace(item, rank=number, **notes))
+    return result

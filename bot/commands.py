@@ -60,7 +60,7 @@ class Invocation:
     @property
     def slow(self) -> bool:
         """May take longer than a chat platform waits for an answer (3 s): acknowledge first."""
-        return self.name in {"run", "abstract"}
+        return self.name in {"run", "abstract", "suggest", "me"}
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,13 @@ COMMANDS: dict[str, _Spec] = {
     "run": _Spec("run", "post today's digest now (only what is not posted yet)"),
     "stats": _Spec("stats", "papers, cost and reactions this month"),
     "search": _Spec("search <words>", "find papers in past digests"),
+    "feedback": _Spec("feedback on|off|reset", "whether reactions move papers up and down; reset forgets them",
+                      admin=True),
+    "me": _Spec("me", "your own ranking of the latest digest, by direct message"),
+    "suggest": _Spec("suggest", "criteria edits the LLM proposes from the channel's reactions"),
+    "suggest apply": _Spec("suggest apply <N>", "make suggestion N the criteria (undo goes back)", admin=True),
 }
-_READ_ONLY_WITH_NO_ARGS = {"threshold", "categories", "schedule", "empty-days"}
+_READ_ONLY_WITH_NO_ARGS = {"threshold", "categories", "schedule", "empty-days", "feedback"}
 
 
 def parse(text: str) -> Invocation:
@@ -110,6 +115,8 @@ def parse(text: str) -> Invocation:
     if name == "criteria" and args and args[0].lower() in {"edit", "history", "undo", "show"}:
         sub = args[0].lower()
         name, args = ("criteria" if sub == "show" else f"criteria {sub}"), args[1:]
+    elif name == "suggest" and args and args[0].lower() == "apply":
+        name, args = "suggest apply", args[1:]
     return Invocation(name, args)
 
 
@@ -428,6 +435,101 @@ class CommandCore:
             return Reply(f"Cannot post here right now: {exc}.")
         return Reply(delivery.message)
 
+    async def _cmd_feedback(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        assert sub is not None
+        profile = self._profile(sub)
+        choice = args[0].lower() if args else ""
+        if choice in {"on", "off"}:
+            self.store.update_subscription(caller.platform, caller.channel, learn_from_feedback=choice == "on")
+            what = ("reactions now move similar papers up and down (by at most "
+                    f"{self.settings.feedback_weight:g} points of R+N) and a few liked titles go into the prompt"
+                    if choice == "on" else "the ranking is the LLM's alone; reactions are still recorded")
+            return Reply(f"{m.mention(caller.user)} turned feedback {choice}: {what}.", public=True)
+        if choice == "reset":
+            self.store.update_subscription(caller.platform, caller.channel, feedback_since=dt.datetime.now(dt.UTC))
+            return Reply(f"{m.mention(caller.user)} reset the feedback: reactions given before now no longer shape "
+                         "the ranking, the prompt or the prefilter (they are kept, and still counted in stats).",
+                         public=True)
+        if choice:
+            return Reply(f"Use {m.command('feedback on')}, {m.command('feedback off')} or "
+                         f"{m.command('feedback reset')}.")
+        used = self.store.reactions(profile.id)
+        liked = sum(1 for r in used if r.kind == "positive")
+        since = f" since the reset on {sub.feedback_since:%d %B %Y}" if sub.feedback_since else ""
+        state = "on" if sub.learn_from_feedback else "off"
+        return Reply(f"Feedback is {state}: {_count(liked, 'liked paper')} and "
+                     f"{_count(len(used) - liked, 'disliked paper')} count{since}. "
+                     f"{m.command('feedback reset')} forgets them; {m.command('me')} shows your own ranking.")
+
+    async def _cmd_me(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        from bot import personal
+
+        day = self.store.latest_posted_day(caller.platform, caller.channel)
+        if day is None:
+            return Reply("No digest has been posted in this channel yet.")
+        mine = personal.personal_ranking(self.store, self.settings, self._profile(sub), day, caller.user)
+        if not mine.ranked:
+            return Reply(f"The digest of {day} has no ranked papers.")
+        lines = [m.bold(f"Your ranking of the digest of {day:%a %d %B %Y}")]
+        lines.append(
+            f"From the channel's reactions and your {_count(mine.own_reactions, 'reaction')}, counted double."
+            if mine.own_reactions else
+            "You have not reacted to any paper yet, so this is the channel's ranking: react with 👍 or 👎 to "
+            "make it yours."
+        )
+        for item in mine.ranked:
+            channel_rank = mine.channel_rank.get(item.paper.arxiv_id)
+            where = f", #{channel_rank} in the channel" if channel_rank and channel_rank != item.rank else ""
+            why = f"\n    {m.escape(item.explanation)}" if item.explanation else ""
+            lines.append(f"{item.rank}. {m.link(item.paper.url, m.escape(item.paper.title))} "
+                         f"(R {item.judgment.relevance} · N {item.judgment.novelty}{where}){why}")
+        return Reply("\n".join(lines), direct=True)
+
+    async def _cmd_suggest(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        from bot import suggest
+
+        profile = self._profile(sub)
+        if args:
+            return Reply(f"Use {m.command('suggest')} for a proposal, {m.command('suggest apply 1')} to apply one.")
+        if self.service.chat_factory is None:
+            return Reply("Suggestions need an LLM: set OPENAI_API_KEY for the bot.")
+        liked, disliked = suggest.recent(self.store.reactions(profile.id), dt.datetime.now(dt.UTC))
+        if len(liked) + len(disliked) < suggest.MIN_REACTIONS:
+            return Reply(f"The channel reacted to {_count(len(liked) + len(disliked), 'paper')} in the last four "
+                         f"weeks; react with 👍 or 👎 on at least {suggest.MIN_REACTIONS} before asking.")
+        chat = self.service.chat_factory()
+        try:
+            proposal = await suggest.propose(chat, profile.criteria, liked, disliked,
+                                             max_chars=self.settings.max_criteria_chars)
+        finally:
+            await chat.aclose()
+        number = self.store.add_suggestion(profile.id, proposal.criteria, "\n".join(proposal.changes), caller.user)
+        changes = "\n".join(f"• {m.escape(change)}" for change in proposal.changes) or "• (no summary given)"
+        return Reply(
+            f"{m.bold(f'Suggestion {number}')} from {_count(len(liked), 'liked paper')} and "
+            f"{_count(len(disliked), 'disliked paper')}:\n{changes}\n\n{m.block(truncate(proposal.criteria, 2500))}\n"
+            f"{m.command(f'suggest apply {number}')} makes it the criteria (undo with "
+            f"{m.command('criteria undo')})."
+        )
+
+    async def _cmd_suggest_apply(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        profile = self._profile(sub)
+        if len(args) != 1 or not args[0].isdigit():
+            return Reply(f"Give the suggestion's number, e.g. {m.command('suggest apply 3')}.")
+        number = int(args[0])
+        proposal = self.store.get_suggestion(profile.id, number)
+        if proposal is None:
+            return Reply(f"There is no suggestion {number} for this channel; {m.command('suggest')} makes one.")
+        if proposal.applied_version is not None:
+            return Reply(f"Suggestion {number} was applied already (criteria v{proposal.applied_version}).")
+        text = validate_criteria(proposal.text, self.settings.max_criteria_chars)
+        version = self.store.set_criteria(profile.id, text, author=f"{caller.user} (suggestion {number})")
+        self.store.mark_suggestion_applied(number, version)
+        return Reply(f"{m.mention(caller.user)} applied suggestion {number}: the criteria are now v{version}. "
+                     f"{m.command('criteria undo')} goes back.", public=True)
+
     async def _cmd_stats(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
         profile = self._profile(sub)
         today = dt.date.today()
@@ -446,9 +548,29 @@ class CommandCore:
                     f"LLM use: {stats['requests']:,} requests, {stats['tokens']:,} tokens, "
                     f"{format_cost(stats['cost_usd'])}",
                     f"Reactions: {reaction_text} (from {_count(stats['people'], 'person', 'people')})",
+                    *self._learning_lines(profile, today),
                 ]
             )
         )
+
+    def _learning_lines(self, profile: Profile, today: dt.date) -> list[str]:
+        from bot import learning, personal
+
+        week = personal.feedback_week(self.store, profile, today)
+        moved = f"raised {_count(week.raised, 'paper')} and lowered {week.lowered} in the last 7 days"
+        if week.biggest is not None:
+            title, before, after = week.biggest
+            moved += f"; most: “{truncate(title, 80)}” from #{before} to #{after}"
+        report = learning.report(self.store, profile, today - dt.timedelta(days=30))
+        lines = [f"Feedback {moved}" if week.raised + week.lowered else "Feedback moved no paper in the last 7 days"]
+        prefilter = f"Prefilter: {report.status}"
+        if report.papers and report.skipped:
+            prefilter += (f"; in 30 days it sent {report.sent:,} of {report.papers:,} papers to the LLM "
+                          f"({report.sent / report.papers:.0%})")
+            if report.estimated_recall is not None:
+                prefilter += (f", estimated recall {report.estimated_recall:.0%} (from {report.sampled} papers "
+                              f"scored below its cutoff, {report.selected_in_sample} of them selected)")
+        return [*lines, prefilter]
 
     async def _cmd_search(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
         from bot import search  # the reply's wording and the number of results

@@ -5,7 +5,7 @@ Also the text splitting both platforms need to stay inside their message limits.
 
 from __future__ import annotations
 
-from bot.models import Digest, Judgment, Paper
+from bot.models import Digest, Judgment, Paper, RankedPaper
 from bot.pricing import format_cost
 
 ELLIPSIS = "…"
@@ -44,6 +44,17 @@ def scores_label(judgment: Judgment) -> str:
     """``R 9 · N 7`` (a ``~`` marks approximate local scores)."""
     mark = "~" if judgment.approximate else ""
     return f"R {mark}{judgment.relevance} · N {mark}{judgment.novelty}"
+
+
+WHY_LIMIT = 300
+
+
+def why_line(item: RankedPaper) -> str:
+    """Why a paper ranks where it does ("Why here: matches topic 2: MoE; ↑ like 3 papers …"), or ""."""
+    if not item.explanation:
+        return ""
+    moved = f" ({item.adjustment:+.1f} on R+N)" if item.adjustment else ""
+    return truncate(f"Why here: {item.explanation}{moved}", WHY_LIMIT)
 
 
 def authors_line(authors: tuple[str, ...] | list[str], limit: int = 12) -> str:

@@ -19,7 +19,7 @@ from storage.learning import Reaction
 
 SIMILAR = 0.12  # cosine above which two abstracts are "similar" (related work shares terms, others ~0.02)
 NEIGHBOURS = 3  # the closest reacted papers that count, per direction
-SATURATION = 0.6  # summed similarity that earns the full adjustment (e.g. two papers at 0.3)
+SATURATION = 0.6  # summed similarity that earns 3/4 of the full adjustment (e.g. two papers at 0.3)
 MEMBER_WEIGHT = 2.0
 TOPIC_MATCH = 0.05
 TOPIC_NAME_CHARS = 40
@@ -80,7 +80,7 @@ def adjust(
             name = name if len(name) <= TOPIC_NAME_CHARS else name[: TOPIC_NAME_CHARS - 1] + "…"
             parts.append(f"matches topic {best + 1}: {name}" if len(topics) > 1 else f"matches the criteria: {name}")
         liked, disliked, push = _evidence(similarity[i], evidence, item.paper.arxiv_id)
-        points = float(np.clip(max_points * push / SATURATION, -max_points, max_points)) if max_points else 0.0
+        points = float(max_points * np.tanh(push / SATURATION))  # smooth, so stronger evidence still counts more
         if liked:
             parts.append(f"↑ like {_papers(liked)} {audience} liked")
         if disliked:

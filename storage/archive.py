@@ -1,15 +1,12 @@
-"""Read-only queries for the archive site: a profile's runs, the feed each day was read from, and what
-learning said about each paper (its explanation)."""
+"""Read-only queries for the archive site: a profile's runs and the feed each day was read from."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.tables import AnnouncementRow, DecisionRow, FeedDayRow, RunRow, ScoreRow
+from storage.tables import AnnouncementRow, FeedDayRow, RunRow, ScoreRow
 
 
 def profile_runs(engine: Engine, profile_id: int) -> list[RunRow]:
@@ -37,13 +34,3 @@ def run_feed(engine: Engine, run: RunRow, current_feed: str) -> str | None:
             .order_by(scored.desc(), col(AnnouncementRow.feed))
         ).first()
 
-
-def explanations(engine: Engine, profile_id: int, date: dt.date) -> dict[str, str]:
-    """arXiv ID → why learning ranked the paper where it did that day (only papers with an explanation)."""
-    with Session(engine) as session:
-        rows = session.exec(
-            select(DecisionRow.arxiv_id, DecisionRow.explanation).where(
-                DecisionRow.profile_id == profile_id, DecisionRow.date == date, DecisionRow.explanation != ""
-            )
-        )
-        return dict(rows.all())

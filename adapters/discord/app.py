@@ -360,6 +360,26 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     async def stats(self, interaction: discord.Interaction[Any]) -> None:
         await self.bot.invoke(interaction, Invocation("stats"))
 
+    @app_commands.command(name="feedback", description=_describe("feedback"))
+    @app_commands.describe(action="on, off or reset (leave out to see how reactions are used)")
+    async def feedback(
+        self, interaction: discord.Interaction[Any], action: Literal["on", "off", "reset"] | None = None
+    ) -> None:
+        await self.bot.invoke(interaction, Invocation("feedback", _words(action)))
+
+    @app_commands.command(name="me", description=_describe("me"))
+    async def me(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("me"))
+
+    @app_commands.command(name="suggest", description=_describe("suggest"))
+    async def suggest(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.invoke(interaction, Invocation("suggest"))
+
+    @app_commands.command(name="suggest-apply", description=_describe("suggest apply"))
+    @app_commands.describe(number="The suggestion's number, as /arxiv suggest showed it")
+    async def suggest_apply(self, interaction: discord.Interaction[Any], number: app_commands.Range[int, 1]) -> None:
+        await self.bot.invoke(interaction, Invocation("suggest apply", (str(number),)))
+
     @app_commands.command(name="search", description=_describe("search"))
     @app_commands.describe(words="Words from a title or an author's name, or an arXiv ID")
     async def search(self, interaction: discord.Interaction[Any], words: str) -> None:

@@ -28,6 +28,7 @@ from bot.digest_text import (
     totals_line,
     truncate,
     unscored_line,
+    why_line,
 )
 from bot.models import Digest, Paper, RankedPaper
 
@@ -195,7 +196,8 @@ def paper_embed(digest: Digest, item: RankedPaper) -> discord.Embed:
     """
     paper, judgment = item.paper, item.judgment
     title = _fit(f"{item.rank}. {paper.title}", TITLE_LIMIT)
-    header = "\n".join([f"**{escape(scores_label(judgment))}**", *_paper_lines(paper)])
+    why = [f"*{escape(line)}*" for line in [why_line(item)] if line]
+    header = "\n".join([f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
     comment = judgment.comment.strip()
     if not comment:
         return _embed(title, header, paper.url)

@@ -22,6 +22,8 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "empty-days": ("empty-days", ("state",)),
     "abstract": ("abstract", ("id_or_rank",)),
     "search": ("search", ("words",)),
+    "feedback": ("feedback", ("action",)),
+    "suggest apply": ("suggest-apply", ("number",)),
 }
 
 

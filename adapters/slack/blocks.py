@@ -46,6 +46,7 @@ from bot.digest_text import (
     totals_line,
     truncate,
     unscored_line,
+    why_line,
 )
 from bot.models import Digest, Paper, RankedPaper
 from bot.service import SUMMARY
@@ -248,6 +249,7 @@ def paper_message(digest: Digest, item: RankedPaper) -> Message:
         _paper_context(paper),
         SectionBlock(text=_md(f"*{literal(scores_label(judgment))}*")),
         *_plain_sections(truncate(judgment.comment, COMMENT_LIMIT)),
+        *([ContextBlock(elements=[_md(literal(why))])] if (why := why_line(item)) else []),
         ActionsBlock(
             block_id=f"{PAPER_ACTIONS_BLOCK}:{paper.arxiv_id}",
             elements=[

@@ -82,9 +82,10 @@ def archive(store: Store, profile: Profile) -> Store:
         paper("2503.10001", EVIL, abstract=f"Hostile abstract {EVIL}", authors=(EVIL,)),
         paper("2503.10002", "Quantization of transformers"),
     ], {"2503.10001": (10, 9), "2503.10002": (7, 6)})  # fmt: skip
-    with Session(store.engine) as session:
-        session.add(DecisionRow(profile_id=profile.id, date=TUE, arxiv_id="2503.10002",
-                                explanation="↑ like 3 papers you liked"))
+    with Session(store.engine) as session:  # the channel's feedback moved the second paper up that day
+        session.add(DecisionRow(profile_id=profile.id, date=TUE, arxiv_id="2503.10002", llm_rank=2, rank=1,
+                                adjustment=3.0, explanation="↑ like 3 papers you liked"))
+        session.add(DecisionRow(profile_id=profile.id, date=TUE, arxiv_id="2503.10001", llm_rank=1, rank=2))
         session.commit()
     return store
 
@@ -189,11 +190,11 @@ def test_the_search_index_lists_every_ranked_paper_with_a_link_that_resolves(sit
     assert source.startswith("window.DIGEST_INDEX = [")
     entries = json.loads(source.removeprefix("window.DIGEST_INDEX = ").rstrip().removesuffix(";"))
     assert [(e["id"], e["date"]) for e in entries] == [
-        ("2503.10001", "2025-03-04"), ("2503.10002", "2025-03-04"), ("2503.00001", "2025-03-03"),
+        ("2503.10002", "2025-03-04"), ("2503.10001", "2025-03-04"), ("2503.00001", "2025-03-03"),
         ("2502.20001", "2025-02-27"), ("hep-th/9901001", "2025-02-27"),
     ]  # fmt: skip
-    first = entries[0]
-    assert (first["title"], first["r"], first["n"]) == (EVIL, 10, 9)
+    hostile = entries[1]
+    assert (hostile["title"], hostile["r"], hostile["n"]) == (EVIL, 10, 9)
     assert entries[3]["authors"] == "Ann A, Bo B, Cy C et al."
     for entry in entries:
         page, _, anchor = entry["url"].partition("#")
@@ -236,10 +237,12 @@ def test_the_index_lists_months_newest_first_links_the_latest_day_and_loads_the_
 def test_a_day_page_shows_badges_comment_explanation_folded_abstract_authors_and_arxiv_links(site):
     html = (site / day_path(TUE)).read_text()
     page = read(site / day_path(TUE))
+    papers = [attrs["id"] for tag, attrs in page.tags if tag == "li" and attrs.get("class") == "paper"]
+    assert papers == ["2503.10002", "2503.10001"]  # the order the feedback adjustment gave the day
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert '<span class="badge high" title="Relevance 10 of 10">R 10</span>' in html
     assert '<span class="badge mid" title="Novelty 6 of 10">N 6</span>' in html
-    assert '<p class="explanation">↑ like 3 papers you liked</p>' in html
+    assert '<p class="explanation">↑ like 3 papers you liked (+3.0 on R+N)</p>' in html
     folded = "<details>\n      <summary>Abstract</summary>\n      <p>Abstract of Quantization of transformers.</p>"
     assert folded in html and "<details open" not in html
     assert "Ann A, Bo B, Cy C, Di D" in page.plain
