@@ -20,6 +20,7 @@ from adapters.arxiv_rss import RSSFetcher
 from adapters.files import write_digest
 from adapters.llm import OpenAIChat
 from adapters.site.build import SiteResult, publish_site
+from bot import cli_eval
 from bot.app import batch_factory
 from bot.cli_db import db_app
 from bot.criteria import validate_criteria
@@ -40,6 +41,7 @@ app = typer.Typer(
 criteria_app = typer.Typer(help="Show, change, list or undo the default profile's criteria.", no_args_is_help=True)
 app.add_typer(criteria_app, name="criteria")
 app.add_typer(db_app, name="db")
+app.command(name="eval")(cli_eval.evaluate)
 console = Console()
 err = Console(stderr=True)
 

@@ -4,8 +4,8 @@
 Features are TF-IDF words of the title (counted three times) and abstract, plus the paper's similarity
 to each topic of the criteria; a class-balanced logistic regression learns from the LLM's past judgments
 and the channel's reactions. On the shared arXiv data (12 days, train on the days before, test on the
-next) the topic similarities take the share of papers needed for 95% recall from 32% to 29%
-(``bench/prefilter_replay.py``).
+next) the topic similarities took the share of papers needed for 95% recall from 32% to 29% when the
+features were chosen; ``bench/prefilter_replay.py`` measures the model as it is.
 
 The cutoff is chosen on held-back recent days by a model that did not see them: the score that keeps
 the target share of their positives. The model that is deployed is then trained on every label; a
@@ -32,7 +32,7 @@ MIN_DF = 3
 HELD_BACK_DAYS = 5  # at most; fewer when the history is short
 MIN_HELD_BACK_POSITIVES = 20  # fewer than this on held-back days: no honest cutoff, so no prefilter yet
 MIN_LABELS = 300  # cold start: fewer labelled papers of the current criteria → everything to the LLM
-SAFETY = 0.0  # the cutoff keeps target + SAFETY of the held-back positives (held-back days are few)
+SAFETY = 0.0
 
 
 @dataclass(frozen=True)

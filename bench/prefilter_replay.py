@@ -1,0 +1,190 @@
+"""Benchmark: the learned prefilter replayed over 12 real arXiv days, against sending everything to the LLM.
+
+What it measures. The 12 days of ``dw_crosslisted_lg_ai_joined_12days_2025.jsonl`` (papers cross-listed to
+cs.LG/cs.AI, labelled by whether the seed's gpt-4o selected them) are replayed in date order through
+``bot.evaluation.replay``: for each day after the first, the prefilter is trained on the days before it
+(plus the seed's published selections dated before it, from ``daizedong_selected_…jsonl``, as extra
+positives), then routes the day as production does: papers at or above the automatic cutoff, plus a 5%
+random sample (at least 2) of the rest, go to the LLM; a day without a cutoff yet (cold start) sends all.
+
+Labels follow the thresholds the test days used (relevance ≥ 8 and novelty ≥ 7, in force from
+2025-03-25): the seed's selections below them and its author matches (no score) are dropped. The
+criteria are the seed's ``paper_topics.txt``.
+
+It prints per test day and pooled: AUC, the share of papers a cutoff must send for 90% and 95% recall
+when chosen knowing the labels (the oracle, one cutoff on standardized scores for all days), the
+automatic cutoff's share sent and recall (all test days; days it was active), training time per day
+(max, median) and peak memory (tracemalloc over a second, traced run; ru_maxrss). In the same run it
+compares with the seed's way (every paper to the LLM: 100% sent, 100% recall) and with zero-shot TF-IDF
+similarity to the criteria (``bot.local_scorer.score_locally``'s relevance, novelty breaking ties).
+
+Targets: at most 30% of papers sent for 95% recall (oracle), and an LLM cost per paper at most 50% of
+no prefilter on the days the prefilter was active (the cost is proportional to papers sent: the prompt
+prefix is cached and every paper costs about the same tokens). Each prints OK or MISS; the exit status
+is non-zero only when the data cannot be read.
+
+Run from the repository root (15–25 seconds, half of it the traced run; needs ``../shared/data`` or
+DIGEST_SHARED_DATA):
+
+    .venv/bin/python -m bench.prefilter_replay
+    .venv/bin/python -m bench.prefilter_replay --recall 0.9 --sample 0.1 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Sequence
+
+import numpy as np
+
+# Imported up front (bot.prefilter imports them lazily): the first day's training time must not include them.
+import sklearn.feature_extraction.text
+import sklearn.linear_model  # noqa: F401
+
+from bench.shared_data import DAIZEDONG, DATA, DW
+from bot import evaluation, prefilter
+from bot.errors import DigestError
+from bot.local_scorer import score_locally
+from bot.models import Paper
+
+CRITERIA = "daizedong_prompt_3924e50/paper_topics.txt"
+MIN_RELEVANCE, MIN_NOVELTY = 8, 7  # the seed's thresholds from 2025-03-25, the first test day
+TARGET_ORACLE_SHARE = 0.30  # at 95% recall
+TARGET_ACTIVE_COST = 0.50  # relative to sending every paper
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _verdict(ok: bool) -> str:
+    return "OK" if ok else "MISS"
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))]
+        lines.append("  ".join(cells))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def local_scores(
+    rows: Sequence[evaluation.LabelledRow], days: Sequence[dt.date], criteria: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The zero-shot local scorer on each test day, standardized per day like the prefilter's scores."""
+    scores, labels = [], []
+    for day in days:
+        judged = [r for r in rows if r.date == day and r.complete]
+        judged_papers = [Paper(r.arxiv_id, r.title, r.authors, r.abstract) for r in judged]
+        found = score_locally(judged_papers, criteria)
+        raw = np.array([found[r.arxiv_id].relevance + found[r.arxiv_id].novelty / 10 for r in judged])
+        scores.append(prefilter.standardize(raw))
+        labels.append(np.array([r.label for r in judged]))
+    return np.concatenate(scores), np.concatenate(labels)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.prefilter_replay", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.add_argument("--recall", type=float, default=0.95, help="recall the automatic cutoff aims at (0.95)")
+    parser.add_argument("--sample", type=float, default=0.05, help="share sampled below the cutoff (0.05)")
+    parser.add_argument("--min-labels", type=int, default=prefilter.MIN_LABELS, help="cold start below (300)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample below the cutoff (0)")
+    args = parser.parse_args(argv)
+    if not 0.5 < args.recall <= 1 or not 0 <= args.sample <= 1 or args.min_labels < 1:
+        parser.error("--recall must be in (0.5, 1], --sample in [0, 1], --min-labels >= 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        criteria = (DATA / CRITERIA).read_text(encoding="utf-8")
+        rows = evaluation.load_jsonl([DATA / DW], MIN_RELEVANCE, MIN_NOVELTY, extra=[DATA / DAIZEDONG])
+    except (OSError, DigestError) as exc:
+        print(f"cannot read the shared data: {exc} (set DIGEST_SHARED_DATA to its folder)", file=sys.stderr)
+        return 1
+    complete = [r for r in rows if r.complete]
+    print(
+        f"{len(rows):,} labelled papers: {len(complete):,} on {len({r.date for r in complete})} judged days "
+        f"({sum(r.label for r in complete)} selected), {len(rows) - len(complete):,} extra selections; "
+        f"selected = R ≥ {MIN_RELEVANCE} and N ≥ {MIN_NOVELTY}."
+    )
+    options = {"recall": args.recall, "sample": args.sample, "min_labels": args.min_labels, "seed": args.seed}
+    started = time.perf_counter()
+    result = evaluation.replay(rows, criteria, **options)
+    wall = time.perf_counter() - started
+    # Memory in a second run: tracemalloc slows Python down, and the training times above must not show it.
+    tracemalloc.start()
+    evaluation.replay(rows, criteria, **options)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    header = ("day", "papers", "selected", "AUC", "90% at", "95% at", "prefilter", "sent", "recall", "train s")
+    table = [header]
+    for d in result.days:
+        table.append((
+            str(d.day), str(d.papers), str(d.positives), f"{d.auc:.3f}" if d.auc is not None else "–",
+            _pct(d.oracle_share(0.90)), _pct(d.oracle_share(0.95)), "cold" if d.cold else "active",
+            _pct(d.share), _pct(d.recall), f"{d.train_seconds:.2f}",
+        ))
+    o, a = result.overall, result.active
+    table.append((
+        "all test days", str(o.papers), str(o.positives), f"{result.auc:.3f}" if result.auc is not None else "–",
+        _pct(result.oracle_share(0.90)), _pct(result.oracle_share(0.95)), "", _pct(o.share), _pct(o.recall), "",
+    ))
+    table.append((f"active days ({a.days})", str(a.papers), str(a.positives), "", "", "", "", _pct(a.share),
+                  _pct(a.recall), ""))
+    print()
+    print(_table(table))
+    print("90%/95% at: share a cutoff must send for that recall, chosen knowing the labels (pooled: one cutoff on")
+    print(f"standardized scores). sent: above the automatic cutoff plus a {args.sample:.0%} sample below it.")
+    for reason in dict.fromkeys(d.reason for d in result.days if d.cold):
+        print(f"cold start on {sum(d.reason == reason for d in result.days)} days: {reason}")
+
+    local, labels = local_scores(rows, [d.day for d in result.days], criteria)
+    local_auc = evaluation.roc_auc(local, labels)
+    oracle_95 = result.oracle_share(0.95)
+    print()
+    print("comparison over the same test days (cost per paper relative to sending everything = share sent):")
+    print(_table([
+        ("routing", "AUC", "sent for 95% (oracle)", "sent", "recall", "cost per paper"),
+        ("seed's way: every paper to the LLM", "–", "100.0%", "100.0%", "100.0%", "1.00"),
+        ("zero-shot TF-IDF (local scorer)", f"{local_auc:.3f}" if local_auc is not None else "–",
+         _pct(prefilter.share_at_recall(local, labels, 0.95)), "–", "–", "–"),
+        ("prefilter, all test days", f"{result.auc:.3f}" if result.auc is not None else "–", _pct(oracle_95),
+         _pct(o.share), _pct(o.recall), f"{o.share:.2f}" if o.share is not None else "–"),
+        ("prefilter, active days", "", "", _pct(a.share), _pct(a.recall),
+         f"{a.share:.2f}" if a.share is not None else "–"),
+    ]))
+
+    seconds = [d.train_seconds for d in result.days]
+    print()
+    print(f"training per day: max {max(seconds):.2f} s, median {statistics.median(seconds):.2f} s "
+          f"({min(d.train_labels for d in result.days):,}–{max(d.train_labels for d in result.days):,} labels); "
+          f"whole replay {wall:.1f} s")
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak memory: tracemalloc {traced_peak / 2**20:,.1f} MiB during a replay; "
+          f"process ru_maxrss {rss_mib:,.1f} MiB")
+    print()
+    print("targets:")
+    print(f"  sent for 95% recall (oracle) ≤ {TARGET_ORACLE_SHARE:.0%}: {_pct(oracle_95)}  "
+          f"{_verdict(oracle_95 is not None and oracle_95 <= TARGET_ORACLE_SHARE)}")
+    print(f"  cost per paper on active days ≤ {TARGET_ACTIVE_COST:.0%} of no prefilter: {_pct(a.share)} "
+          f"(recall {_pct(a.recall)})  {_verdict(a.share is not None and a.share <= TARGET_ACTIVE_COST)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
