@@ -22,6 +22,9 @@ from bot.pricing import format_cost
 from bot.service import DigestService
 from bot.taxonomy import validate_categories
 
+# Direct replies (Reply.direct): the caller's private confirmation, and the lead when a DM was refused.
+DIRECT_SENT = "Sent you a direct message."
+DIRECT_FAILED = "I could not send you a direct message: {fix}. Here it is instead:"
 MAX_RANK = 999  # "abstract 12" is a rank; anything longer must be an arXiv ID
 VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
 

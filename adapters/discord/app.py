@@ -25,7 +25,7 @@ from adapters.discord.config import DiscordSettings
 from adapters.discord.embeds import DESCRIPTION_LIMIT, abstract_embeds, pack_embeds, text_embeds
 from adapters.discord.markup import FENCE, DiscordMarkup
 from adapters.discord.poster import DiscordPoster
-from bot.commands import COMMANDS, Caller, CommandCore, Invocation, Reply
+from bot.commands import COMMANDS, DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Invocation, Reply
 from bot.digest_text import join_pieces, split_text
 from bot.errors import CriteriaError
 
@@ -41,11 +41,9 @@ INPUT_LIMIT = 4000  # Discord's maximum for one text input
 MODAL_INPUTS = 5  # and for the inputs in one modal
 EDITOR_TIMEOUT = 15 * 60  # how long discord.py keeps an open editor's object; submissions don't need it
 FAILED = "Sorry, that failed: {error}. It was logged; try again in a minute."
-DIRECT_SENT = "Sent you a direct message."
-DIRECT_REFUSED = (
-    "I could not send you a direct message: allow direct messages from members of this server in Discord's privacy "
-    "settings (the server's name → Privacy Settings → Direct Messages), and check that you have not blocked the bot. "
-    "Here it is instead:"
+DIRECT_REFUSED = DIRECT_FAILED.format(
+    fix="allow direct messages from members of this server in Discord's privacy settings (the server's name → "
+    "Privacy Settings → Direct Messages), and check that you have not blocked the bot"
 )
 CANNOT_DM = 50007  # "Cannot send messages to this user": DMs from server members are off, or the bot is blocked
 

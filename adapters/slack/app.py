@@ -33,7 +33,7 @@ from adapters.slack.blocks import (
 from adapters.slack.config import SlackSettings
 from adapters.slack.markup import SlackMarkup
 from adapters.slack.poster import SlackPoster
-from bot.commands import Caller, CommandCore, Reply, parse
+from bot.commands import DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Reply, parse
 from bot.errors import CriteriaError
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,6 @@ WORKING = {
     "run": "Working on it: fetching and scoring today's papers for this channel…",
     "abstract": "Looking the paper up…",
 }
-DIRECT_SENT = "Sent you a direct message."
-DIRECT_FAILED = "I could not send you a direct message: {fix}. Here it is instead:"
 # What to do about the errors Slack gives when the bot cannot open or post to someone's DM.
 _DIRECT_FIXES = {
     "missing_scope": "the app is not allowed to open direct messages. Ask a workspace admin to reinstall the app "
