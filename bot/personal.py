@@ -42,12 +42,12 @@ def personal_ranking(
     reactions = store.reactions(profile.id)
     own = sum(1 for r in reactions if r.user == user)
     ranked = posted_ranking(store, profile, day)
-    channel = {d.arxiv_id: d.rank for d in store.decisions(profile.id, day).values() if d.rank is not None}
+    channel = {arxiv_id: d.rank for arxiv_id, d in store.decisions(profile.id, day).items() if d.rank is not None}
     mine = preferences.adjust(
         ranked, preferences.signals(reactions, member=user), profile.criteria, max_points=settings.feedback_weight,
         audience="you",
     )
-    return PersonalRanking(day, mine, {k: v for k, v in channel.items() if v is not None}, own)
+    return PersonalRanking(day, mine, channel, own)
 
 
 @dataclass(frozen=True)
