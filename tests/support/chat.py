@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.commands import Caller, CommandCore, Invocation, Markup, Reply
 from bot.models import Digest, RankedPaper
 from bot.service import Place
 
@@ -31,3 +32,18 @@ class MemoryPoster:
 
     async def post_text(self, place: Place, text: str) -> str:
         return self._post(place.channel, "text", text)
+
+
+DIRECT = {"stats", "run"}  # a fast command and a slow one (acknowledged first)
+
+
+class DirectCore(CommandCore):
+    """The real core, except that the commands in DIRECT answer ``text`` by direct message: the adapters'
+    DM delivery is tested on its own, with every Web API call real."""
+
+    text = "Only for you: three papers you starred this week."
+
+    async def execute(self, caller: Caller, invocation: Invocation, markup: Markup) -> Reply:
+        if invocation.name in DIRECT:
+            return Reply(f"{markup.bold('Your reading list')}\n{self.text}", direct=True)
+        return await super().execute(caller, invocation, markup)

@@ -1,6 +1,6 @@
 """Replies meant for one person (``Reply.direct``) go to their DM with the bot, through the real discord.py client.
 
-No command answers that way yet, so a core that does for ``stats`` (fast) and ``run`` (slow: deferred first)
+A core that answers ``stats`` (fast) and ``run`` (slow: deferred first) by DM
 stands in; the interactions, discord.py's DM handling and every REST call are real (the stand-in answers them).
 """
 
@@ -13,27 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.discord.app import DIRECT_SENT
 from adapters.discord.runner import DiscordRunner
 from bot.app import build_service
-from bot.commands import Caller, CommandCore, Invocation, Markup, Reply
+from bot.commands import DIRECT_SENT
 from storage.store import Store
 from tests.adapters.discord.harness import ADMIN, MEMBER, DiscordHarness, text_of
+from tests.support.chat import DirectCore
 from tests.support.discord_api import CHANNEL_ID, DiscordStandIn
-
-DIRECT = {"stats", "run"}
-
-
-class DirectCore(CommandCore):
-    """The real core, except that the commands in DIRECT answer ``text`` by direct message."""
-
-    text = "Only for you: three papers you starred this week."
-
-    async def execute(self, caller: Caller, invocation: Invocation, markup: Markup) -> Reply:
-        if invocation.name in DIRECT:
-            return Reply(f"{markup.bold('Your reading list')}\n{self.text}", direct=True)
-        return await super().execute(caller, invocation, markup)
-
 
 Scenario = Callable[[Callable[[DiscordHarness], Awaitable[None]]], None]
 

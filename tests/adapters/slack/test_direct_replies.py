@@ -1,6 +1,6 @@
 """Replies meant for one person (``Reply.direct``) go to their DM with the bot, through the real bolt app.
 
-No command answers that way yet, so a core that does for ``stats`` (fast) and ``run`` (slow: acknowledged
+A core that answers ``stats`` (fast) and ``run`` (slow: acknowledged
 first) stands in; everything else, and every Web API call, is real (the Slack stand-in answers them).
 """
 
@@ -15,28 +15,14 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from adapters.slack.app import DIRECT_SENT
 from adapters.slack.config import BOT_SCOPES, SlackSettings
 from adapters.slack.runner import SlackRunner
 from bot.app import build_service
-from bot.commands import Caller, CommandCore, Invocation, Markup, Reply
+from bot.commands import DIRECT_SENT
 from storage.store import Store
 from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SECRET, SlackHarness, text_of, until
+from tests.support.chat import DirectCore
 from tests.support.slack_api import SlackStandIn
-
-DIRECT = {"stats", "run"}
-
-
-class DirectCore(CommandCore):
-    """The real core, except that the commands in DIRECT answer ``text`` by direct message."""
-
-    text = "Only for you: three papers you starred this week."
-
-    async def execute(self, caller: Caller, invocation: Invocation, markup: Markup) -> Reply:
-        if invocation.name in DIRECT:
-            return Reply(f"{markup.bold('Your reading list')}\n{self.text}", direct=True)
-        return await super().execute(caller, invocation, markup)
-
 
 Scenario = Callable[[Callable[[SlackHarness], Awaitable[None]]], None]
 
