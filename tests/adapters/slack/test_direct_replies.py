@@ -1,7 +1,7 @@
 """Replies meant for one person (``Reply.direct``) go to their DM with the bot, through the real bolt app.
 
 A core that answers ``stats`` (fast) and ``run`` (slow: acknowledged
-first) stands in; everything else, and every Web API call, is real (the Slack stand-in answers them).
+first) by DM stands in; everything else, and every Web API call, is real (the Slack stand-in answers them).
 """
 
 from __future__ import annotations
