@@ -23,6 +23,7 @@ from bot.pricing import Price, price_for
 from bot.ranking import rank
 from bot.scoring import ChatModel, LLMScorer, ScoreOutcome
 from bot.settings import Settings
+from storage.learning import Reaction
 from storage.store import Store, feed_key
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,9 @@ async def run_digest(
         return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
 
     papers = list(announcement.papers)
-    scoring, examples = _scoring_profile(settings, store, profile, announcement.date, model, approximate)
+    # The channel's reactions, read once: they shape the prompt's examples and the ranking.
+    reactions = store.reactions(profile.id) if store.feedback_enabled(profile.id) else []
+    scoring, examples = _scoring_profile(settings, store, profile, announcement.date, model, approximate, reactions)
     key = prompt.criteria_key(scoring.criteria)
     judgments = store.get_judgments((p.arxiv_id for p in papers), key, model)
     todo = [p for p in papers if p.arxiv_id not in judgments]
@@ -192,7 +195,7 @@ async def run_digest(
     ranked = rank(
         papers, judgments, min_relevance=profile.min_relevance, min_novelty=profile.min_novelty, top_n=profile.top_n
     )
-    ranked = _with_feedback(settings, store, profile, announcement.date, ranked)
+    ranked = _with_feedback(settings, store, profile, announcement.date, ranked, reactions)
     unscored = [
         (p, failed.get(p.arxiv_id, "not scored"))
         for p in papers if p.arxiv_id not in judgments and p.arxiv_id not in skipped
@@ -332,7 +335,8 @@ def _merge(batched: ScoreOutcome, live: ScoreOutcome) -> ScoreOutcome:
 
 
 def _scoring_profile(
-    settings: Settings, store: Store, profile: Profile, date: dt.date, model: str, approximate: bool
+    settings: Settings, store: Store, profile: Profile, date: dt.date, model: str, approximate: bool,
+    reactions: Sequence[Reaction],
 ) -> tuple[Profile, str]:
     """The profile as the LLM sees it: the criteria plus a few titles the channel liked and disliked. The
     titles are fixed at the day's first attempt, so a re-run finds its stored scores."""
@@ -341,20 +345,22 @@ def _scoring_profile(
         run.criteria_version == profile.criteria_version or run.criteria_key == prompt.criteria_key(profile.criteria)
     ):
         examples = run.prompt_examples
-    elif approximate or not store.feedback_enabled(profile.id):
+    elif approximate:
         examples = ""
     else:
-        examples = preferences.prompt_examples(store.reactions(profile.id), settings.feedback_examples)
+        examples = preferences.prompt_examples(reactions, settings.feedback_examples)
     return (dataclasses.replace(profile, criteria=profile.criteria + examples) if examples else profile), examples
 
 
 def _with_feedback(
-    settings: Settings, store: Store, profile: Profile, date: dt.date, ranked: list[RankedPaper]
+    settings: Settings, store: Store, profile: Profile, date: dt.date, ranked: list[RankedPaper],
+    reactions: Sequence[Reaction],
 ) -> list[RankedPaper]:
-    """The ranking with the channel's bounded feedback adjustment (when it is on) and an explanation per
-    paper; both are stored for ``/arxiv stats``."""
-    evidence = preferences.signals(store.reactions(profile.id)) if store.feedback_enabled(profile.id) else []
-    adjusted = preferences.adjust(ranked, evidence, profile.criteria, max_points=settings.feedback_weight)
+    """The ranking with the channel's bounded feedback adjustment (none when feedback is off) and an
+    explanation per paper; both are stored for ``/arxiv stats``."""
+    adjusted = preferences.adjust(
+        ranked, preferences.signals(reactions), profile.criteria, max_points=settings.feedback_weight
+    )
     llm_rank = {item.paper.arxiv_id: item.rank for item in ranked}
     store.save_ranking_notes(
         profile.id, date,
