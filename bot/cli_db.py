@@ -8,50 +8,40 @@ it imports this module to register ``db``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.markup import escape
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import DigestError
-from storage import migrate
-from storage.db import make_engine
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 db_app = typer.Typer(
     help="Show the database's schema revision or migrate it (the bot also migrates at every start).",
+    short_help="Show the database's schema revision or migrate it.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 T = TypeVar("T")
 
 
 def _with_engine(work: Callable[[Engine], T]) -> T:
-    """Run ``work`` on DATABASE_URL's database; a failure is one clear line and exit status 1."""
-    from bot.cli import _load_settings, err
+    """Run ``work`` on DATABASE_URL's database (a failure ends as one line: bot.cli explains it)."""
+    from bot.cli import _load_settings
+    from storage.db import make_engine
 
     settings = _load_settings()
     engine = make_engine(settings.database_url)
     try:
         return work(engine)
-    except DigestError as exc:
-        err.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
-    except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).strip().splitlines()[0]
-        err.print(
-            f"[red]Database error:[/red] {escape(reason)}. Check DATABASE_URL and the server.",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from exc
     finally:
         engine.dispose()
 
 
 def describe(revision: str | None) -> str:
     """Where a database stands, in one line."""
+    from storage import migrate
+
     latest = migrate.head()
     if revision is None:
         return f"not versioned (empty, or made before migrations); head is {latest} — run `arxiv-digest db upgrade`"
@@ -65,20 +55,22 @@ def describe(revision: str | None) -> str:
 @db_app.command("current")
 def db_current() -> None:
     """Print the revision the database (DATABASE_URL) is at, and whether it is the newest."""
-    from bot.cli import console, err
+    from storage import migrate
 
     revision = _with_engine(migrate.current)
     line = describe(revision)
     if revision is not None and not migrate.known(revision):
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+        typer.echo(line, err=True)
         raise typer.Exit(1)
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
+    typer.echo(line)
 
 
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[
-        str, typer.Option("--revision", "-r", help="Target revision, e.g. 0002_run_claims; default: the newest.")
+        str,
+        typer.Option("--revision", "-r", metavar="REVISION", help="Target revision, e.g. 0002_run_claims; "
+                     "'head' is the newest."),
     ] = "head",
 ) -> None:
     """Apply the migrations the database (DATABASE_URL) lacks, in one transaction.
@@ -86,7 +78,7 @@ def db_upgrade(
     A database made before migrations existed is recognised and stamped first. Safe while the bot
     runs: one process at a time migrates, the others wait and find the work done.
     """
-    from bot.cli import console
+    from storage import migrate
 
     def work(engine: Engine) -> tuple[str | None, str | None]:
         before = migrate.current(engine)
@@ -97,7 +89,6 @@ def db_upgrade(
     latest = migrate.head()
     where = f"{after} (head)" if after == latest else f"{after} (head is {latest})"
     if before == after:
-        console.print(f"Nothing to do: the database is at {where}.", markup=False, highlight=False, soft_wrap=True)
+        typer.echo(f"Nothing to do: the database is at {where}.")
     else:
-        message = f"Upgraded the database from {before or 'no revision'} to {where}."
-        console.print(message, markup=False, highlight=False, soft_wrap=True)
+        typer.echo(f"Upgraded the database from {before or 'no revision'} to {where}.")

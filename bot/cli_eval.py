@@ -11,16 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-import prompts
-from bot import evaluation, prompt
-from bot.errors import DigestError
-from bot.models import Paper
-from bot.pricing import format_cost, price_for
 
 COMPLETION_TOKENS_PER_PAPER = 60  # a reply line per paper: ID, two scores and a one-sentence comment
 CHARS_PER_TOKEN = 4
@@ -39,27 +29,31 @@ def _auc(value: float | None) -> str:
 def evaluate(
     data: Annotated[
         list[Path],
-        typer.Option("--data", help="JSONL file of judged papers (repeatable): date, arxiv_id, title, abstract and "
-                     "a selected flag or relevance/novelty scores."),
+        typer.Option("--data", metavar="FILE", help="JSONL file of judged papers (repeatable): date, arxiv_id, "
+                     "title, abstract and a selected flag or relevance/novelty scores."),
     ],
     extra: Annotated[
         list[Path] | None,
-        typer.Option("--extra", help="JSONL file of a digest's selections only (repeatable): its papers that reach "
-                     "the thresholds are extra positives for training, never test papers."),
+        typer.Option("--extra", metavar="FILE", help="JSONL file of a digest's selections only (repeatable): its "
+                     "papers that reach the thresholds are extra positives for training, never test papers."),
     ] = None,
     criteria: Annotated[
-        Path | None, typer.Option(help="Criteria text file; default: the bundled default criteria.")
+        Path | None, typer.Option(metavar="FILE", help="Criteria text file; default: the bundled default criteria.")
     ] = None,
-    min_relevance: Annotated[int, typer.Option(help="Relevance a paper needs to count as selected.")] = 8,
-    min_novelty: Annotated[int, typer.Option(help="Novelty a paper needs to count as selected.")] = 7,
+    min_relevance: Annotated[int, typer.Option(metavar="N", help="Relevance a paper needs to count as selected.")] = 8,
+    min_novelty: Annotated[int, typer.Option(metavar="N", help="Novelty a paper needs to count as selected.")] = 7,
     recall: Annotated[
-        float, typer.Option(min=0.5, max=1.0, help="Share of the selections the automatic cutoff keeps.")
+        float,
+        typer.Option(min=0.5, max=1.0, metavar="SHARE", help="Share of the selections the automatic cutoff keeps."),
     ] = 0.95,
-    min_labels: Annotated[int, typer.Option(min=1, help="Labelled papers before the prefilter starts.")] = 300,
+    min_labels: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Labelled papers before the prefilter starts.")
+    ] = 300,
     sample: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of the papers below the cutoff still sent.")
+        float,
+        typer.Option(min=0.0, max=1.0, metavar="SHARE", help="Share of the papers below the cutoff still sent."),
     ] = 0.05,
-    seed: Annotated[int, typer.Option(help="Seed of the random sample below the cutoff.")] = 0,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the random sample below the cutoff.")] = 0,
 ) -> None:
     """Replay labelled days through the prefilter: ranking quality (AUC), the share of papers it must send
     for 90% and 95% recall, what its automatic cutoff sends and recalls, and the LLM cost that saves.
@@ -67,22 +61,30 @@ def evaluate(
     Each test day's model is trained on the days before it only. Rows are labelled by their "selected"
     flag, else by the thresholds; a day counts as judged when its file holds unselected papers on it.
     """
-    from bot.cli import _load_settings, console, err
+    from rich import box
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
 
-    def fail(message: str) -> typer.Exit:
-        err.print(f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-        return typer.Exit(1)
+    import prompts
+    from bot import evaluation, prompt
+    from bot.cli import _load_settings, fail, out
+    from bot.errors import DigestError
+    from bot.models import Paper
+    from bot.pricing import format_cost, price_for
+
+    console = out()
 
     if criteria is not None and not criteria.is_file():
-        raise fail(f"{criteria}: no such criteria file.")
+        fail(f"{criteria}: no such criteria file.")
     criteria_text = criteria.read_text(encoding="utf-8") if criteria is not None else prompts.default_criteria()
     if not criteria_text.strip():
-        raise fail(f"{criteria}: the criteria file is empty.")
+        fail(f"{criteria}: the criteria file is empty.")
     try:
         rows = evaluation.load_jsonl(data, min_relevance, min_novelty, extra=extra or ())
         days = evaluation.replay_days(rows)
     except DigestError as exc:
-        raise fail(str(exc)) from exc
+        fail(str(exc))
     settings = _load_settings()
 
     with Progress(

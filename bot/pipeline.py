@@ -100,14 +100,19 @@ async def get_announcement(
         stored = store.load_announcement(feed, date)
         if stored is not None:
             return stored
+        if past is not None:
+            api, calendar, keep_types = past
+            if not calendar.is_mailing(date):
+                raise DigestError(f"arXiv made no announcement dated {date:%a %Y-%m-%d} (weekend or holiday).")
+            if date < calendar.latest_mailing(dt.datetime.now(dt.UTC)):
+                # The feed holds the newest day only: an older one comes from the API, as the bot's catch-up.
+                return await past_announcement(store, api, calendar, categories, date, keep_types=keep_types)
     announcement = await fetcher.fetch()
     store.save_announcement(feed, announcement)
     if date is None or announcement.date == date:
         return announcement
-    if past is not None and date < announcement.date:
+    if past is not None and date < announcement.date:  # the feed is ahead of our clock's calendar
         api, calendar, keep_types = past
-        if not calendar.is_mailing(date):
-            raise DigestError(f"arXiv made no announcement dated {date:%a %Y-%m-%d} (weekend or holiday).")
         return await past_announcement(store, api, calendar, categories, date, keep_types=keep_types)
     raise DigestError(
         f"The arXiv feed now carries the announcement of {announcement.date}, and {date} is not in the "

@@ -1,4 +1,9 @@
-"""Engine creation: SQLite in WAL mode with a busy timeout, or PostgreSQL from ``DATABASE_URL``."""
+"""Engine creation: SQLite in WAL mode with a busy timeout, or PostgreSQL from ``DATABASE_URL``.
+
+A DATABASE_URL that cannot be used (not a URL, an unknown scheme, a driver that is not installed, a
+server that does not answer) is a :class:`StorageError` or is described by :func:`explain`: one line
+that says what to change, with the password hidden.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,77 @@ import time
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import create_engine
 
+from bot.errors import StorageError
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+EXAMPLES = "e.g. sqlite:///arxiv_digest.db or postgresql+psycopg://user:password@host:5432/dbname"
+
+
+def parse_url(url: str) -> URL:
+    """DATABASE_URL as SQLAlchemy reads it (the URL itself is not echoed: it may hold a password)."""
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(f"DATABASE_URL is not a database URL; set it to a URL such as {EXAMPLES}.") from exc
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password masked, fit for a message."""
+    try:
+        return (url if isinstance(url, URL) else make_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(DATABASE_URL)"
 
 
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    parsed = parse_url(url)
+    try:
+        return _create(parsed)
+    except NoSuchModuleError as exc:
+        hint = " (write postgresql+psycopg:// for PostgreSQL)" if parsed.drivername == "postgres" else ""
+        raise StorageError(
+            f"DATABASE_URL's scheme {parsed.drivername!r} is not a database arxiv-digest can use{hint}; "
+            f"use SQLite or PostgreSQL, {EXAMPLES}."
+        ) from exc
+    except ImportError as exc:  # the dialect is known but its driver module is not installed
+        module = getattr(exc, "name", None) or "its driver"
+        raise StorageError(
+            f"DATABASE_URL ({parsed.drivername}) needs the Python module {module!r}, which is not installed. "
+            f"Use postgresql+psycopg://… (installed with arxiv-digest) or SQLite, or install {module!r} "
+            "into the same environment."
+        ) from exc
+    except OSError as exc:  # SQLite's folder could not be made
+        raise StorageError(
+            f"Cannot create the folder of the SQLite database {parsed.database}: {exc.strerror or exc}. "
+            "Point DATABASE_URL at a folder you can write to."
+        ) from exc
+
+
+def explain(exc: BaseException, url: str) -> str | None:
+    """One line saying what went wrong with the database and what to do, or None if ``exc`` is not about it."""
+    if isinstance(exc, StorageError):
+        return str(exc)
+    if isinstance(exc, DBAPIError):  # the driver's own words, first line only: no SQL, no parameters
+        reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+        return (
+            f"Database error with {safe_url(url)}: {reason}. Check DATABASE_URL and that the server is running."
+        )
+    if isinstance(exc, SQLAlchemyError):
+        reason = str(exc).strip().splitlines()[0]
+        return f"Database error: {reason}. Check DATABASE_URL and the server."
+    return None
+
+
+def _create(parsed: URL) -> Engine:
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
