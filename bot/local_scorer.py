@@ -18,7 +18,8 @@ from bot.models import Judgment, Paper
 MODEL_NAME = "local-tfidf"
 
 _NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+(.+)$")
-_HEADING = re.compile(r"^\*\*([^*]{2,60})\*\*:?$")  # a bold line such as **Keywords:**
+_HEADING = re.compile(r"^\*\*([^*]{2,60})\*\*:?$")  # a bold line such as **Vision:**
+_KEYWORDS = re.compile(r"^(?:key\s*words?|key\s*phrases?|tags)$", re.IGNORECASE)
 _NEGATIVE = re.compile(r"^\s*[-*]?\s*(?:\*\*)?(irrelevant|application|avoid|exclude|not relevant)\b", re.IGNORECASE)
 _NOVEL_CUES = ("we propose", "we introduce", "novel", "first", "new ", "theory", "theoretical", "prove", "paradigm")
 _TANGENTIAL_CUES = ("survey", "benchmark", "dataset", "case study", "review", "empirical study", "we evaluate")
@@ -32,11 +33,17 @@ class Topic:
 
 
 def parse_topics(criteria: str) -> tuple[list[Topic], list[str]]:
-    """Split criteria into topics (numbered sections, else paragraphs) and 'irrelevant' descriptions."""
+    """Split criteria into topics (numbered sections, else paragraphs) and 'irrelevant' descriptions.
+
+    A keywords block (a bold "**Keywords:**" line and the lines under it) is not a topic: at the left
+    margin it sums up the whole criteria (the default criteria end with one), and its relevant words are
+    already in the topics they belong to; indented under a numbered topic, it is part of that topic.
+    """
     sections: list[Topic] = []
     loose: list[Topic] = []  # paragraphs outside numbered sections: topics only if there are no sections
     negatives: list[str] = []
     current_name, current_lines = "", []
+    in_keywords = False  # inside a top-level keywords block
 
     def flush() -> None:
         if current_lines:
@@ -51,13 +58,18 @@ def parse_topics(criteria: str) -> tuple[list[Topic], list[str]]:
             continue
         numbered = _NUMBERED.match(stripped)
         heading = _HEADING.match(stripped)
-        if numbered or heading:
+        if heading and _KEYWORDS.match(heading.group(1).strip("*: ")):
+            if current_name and line[:1].isspace():
+                continue  # a topic's own keywords: the lines below stay with the topic
+            flush()
+            current_name, current_lines, in_keywords = "", [], True
+        elif numbered or heading:
             flush()
             name = (numbered.group(2) if numbered else heading.group(1)).strip("*: ")
-            current_name, current_lines = name, [name] if numbered else []
+            current_name, current_lines, in_keywords = name, [name] if numbered else [], False
         elif current_name:
             current_lines.append(stripped)
-        else:
+        elif not in_keywords:
             loose.append(Topic(stripped.lstrip("-* ")[:60], stripped))
     flush()
     topics = sections or loose or [Topic("criteria", criteria)]

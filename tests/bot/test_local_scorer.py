@@ -17,8 +17,29 @@ def test_numbered_criteria_become_topics_and_irrelevant_lines_negatives():
     topics, negatives = parse_topics(prompts.default_criteria())
     names = [t.name for t in topics]
     assert names[:3] == ["Representation Learning", "Model Architecture", "Model Compression"]
-    assert "Keywords" in names
     assert any("Reinforcement Learning" in n for n in negatives)
+
+
+def test_the_real_default_criteria_have_exactly_their_six_topics_and_no_keywords_topic():
+    real = prompts.default_criteria()  # the seed's paper_topics.txt, as bundled
+    source = shared_data.DATA / "daizedong_prompt_3924e50" / "paper_topics.txt"
+    if source.exists():
+        assert real.strip() == source.read_text(encoding="utf-8").strip()
+    topics, negatives = parse_topics(real)
+    assert [t.name for t in topics] == [
+        "Representation Learning", "Model Architecture", "Model Compression", "Large Language Models (LLMs)",
+        "AI for Science", "Emerging Trends",
+    ]  # the closing "**Keywords:**" block sums the criteria up: not a seventh topic ("matches topic 7: Keywords")
+    assert not any("Keywords" in t.name or "Foundation Model" in t.text for t in topics)
+    assert any("Diffusion Models" in n for n in negatives) and any("Medical Imaging" in n for n in negatives)
+
+
+def test_a_keywords_block_inside_a_topic_belongs_to_that_topic():
+    criteria = "1. Mixture of experts\n   **Keywords:**\n   routing, gating\n2. Quantization\n   int4 weights\n"
+    topics, _ = parse_topics(criteria)
+    assert [(t.name, t.text) for t in topics] == [
+        ("Mixture of experts", "Mixture of experts routing, gating"), ("Quantization", "Quantization int4 weights"),
+    ]
 
 
 def test_free_form_criteria_become_one_topic_per_line():
