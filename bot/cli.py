@@ -90,7 +90,7 @@ criteria_app = typer.Typer(
 def out() -> Console:
     from rich.console import Console
 
-    return Console()
+    return Console(soft_wrap=True)  # a long line (a path, a message) stays whole: terminals wrap it themselves
 
 
 @cache

@@ -19,7 +19,7 @@ from sqlmodel import create_engine
 from bot.errors import StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-EXAMPLES = "e.g. sqlite:///arxiv_digest.db or postgresql+psycopg://user:password@host:5432/dbname"
+EXAMPLES = "sqlite:///arxiv_digest.db or postgresql+psycopg://user:password@host:5432/dbname"
 
 
 def parse_url(url: str) -> URL:
@@ -46,14 +46,14 @@ def make_engine(url: str) -> Engine:
         hint = " (write postgresql+psycopg:// for PostgreSQL)" if parsed.drivername == "postgres" else ""
         raise StorageError(
             f"DATABASE_URL's scheme {parsed.drivername!r} is not a database arxiv-digest can use{hint}; "
-            f"use SQLite or PostgreSQL, {EXAMPLES}."
+            f"use SQLite or PostgreSQL, e.g. {EXAMPLES}."
         ) from exc
     except ImportError as exc:  # the dialect is known but its driver module is not installed
         module = getattr(exc, "name", None) or "its driver"
         raise StorageError(
             f"DATABASE_URL ({parsed.drivername}) needs the Python module {module!r}, which is not installed. "
-            f"Use postgresql+psycopg://… (installed with arxiv-digest) or SQLite, or install {module!r} "
-            "into the same environment."
+            f"Use postgresql+psycopg://… (installed with arxiv-digest) or SQLite, or install the package that "
+            f"provides {module!r} into the same environment."
         ) from exc
     except OSError as exc:  # SQLite's folder could not be made
         raise StorageError(
