@@ -515,9 +515,13 @@ def criteria_set(
     """Replace the criteria with the text of FILE (a new version; 'criteria undo' goes back)."""
     from bot.criteria import validate_criteria
 
+    try:
+        raw = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        fail(f"{file} is not UTF-8 text. Save the criteria as UTF-8 (plain text) and try again.")
     store, profile, settings = _store_and_profile()
     try:
-        text = validate_criteria(file.read_text(encoding="utf-8"), settings.max_criteria_chars)
+        text = validate_criteria(raw, settings.max_criteria_chars)
         version = store.set_criteria(profile.id, text, author="cli")
     finally:
         store.close()

@@ -85,6 +85,17 @@ def test_a_database_problem_is_one_line_saying_what_to_do(command, problem, env,
     assert_one_line_error(runner.invoke(app, DATABASE_COMMANDS[command](tmp_path)), *phrases)
 
 
+@pytest.mark.parametrize("url", ["notaurl", f"postgresql://nobody:{SECRET}@127.0.0.1:1/x"])
+def test_the_installed_command_prints_one_line_too(url, tmp_path):
+    """The real process (python -m bot): no warning, log line or traceback besides the one line."""
+    environment = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "bot", "criteria", "show"], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path, env=environment)
+    assert done.returncode == 1 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("Error: "), done.stderr
+    assert SECRET not in done.stderr
+
+
 def test_the_postgresql_driver_comes_with_the_default_install():
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     assert any(d.startswith("psycopg[binary]") for d in pyproject["project"]["dependencies"])
@@ -137,6 +148,12 @@ def test_criteria_show_writes_the_criteria_alone_byte_for_byte(env, tmp_path):
     again.write_bytes(shown.stdout_bytes)  # criteria show > again.txt; criteria set again.txt
     assert runner.invoke(app, ["criteria", "set", str(again)]).exit_code == 0
     assert runner.invoke(app, ["criteria", "show"]).stdout_bytes == shown.stdout_bytes
+
+
+def test_criteria_that_are_not_utf8_text_are_one_line(env, tmp_path):
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("1. Réseaux de neurones\n".encode("latin-1"))
+    assert_one_line_error(runner.invoke(app, ["criteria", "set", str(latin1)]), "not UTF-8 text")
 
 
 def test_the_default_criteria_survive_show_then_set(env, tmp_path):
