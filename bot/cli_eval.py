@@ -40,8 +40,13 @@ def evaluate(
     criteria: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Criteria text file; default: the bundled default criteria.")
     ] = None,
-    min_relevance: Annotated[int, typer.Option(metavar="N", help="Relevance a paper needs to count as selected.")] = 8,
-    min_novelty: Annotated[int, typer.Option(metavar="N", help="Novelty a paper needs to count as selected.")] = 7,
+    min_relevance: Annotated[
+        int, typer.Option(metavar="N", help="Relevance a row's scores need to count as selected (8 and 7: the "
+                          "thresholds the seed's labelled days were selected at; the bot's own are 7 and 6).")
+    ] = 8,
+    min_novelty: Annotated[
+        int, typer.Option(metavar="N", help="Novelty a row's scores need to count as selected.")
+    ] = 7,
     recall: Annotated[
         float,
         typer.Option(min=0.5, max=1.0, metavar="SHARE", help="Share of the selections the automatic cutoff keeps."),

@@ -266,3 +266,5 @@ def test_help_shows_the_real_defaults():
                          ("prefilter_sample", "--sample")):
         after = evaluation.split(f"{option} ", 1)[1]
         assert f"[default: {fields[name].default}" in after.split(" --", 1)[0], option
+    own = f"the bot's own are {fields['min_relevance'].default} and {fields['min_novelty'].default}"
+    assert own in evaluation  # eval's 8/7 are the labelled data's thresholds, and it says so
