@@ -96,6 +96,15 @@ def test_the_installed_command_prints_one_line_too(url, tmp_path):
     assert SECRET not in done.stderr
 
 
+def test_eval_never_opens_the_database(monkeypatch, tmp_path):
+    from tests.bot.test_evaluation import _days, _write
+
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://nobody:{SECRET}@127.0.0.1:1/x")
+    data = _write(tmp_path / "days.jsonl", _days(4))
+    result = runner.invoke(app, ["eval", "--data", str(data), "--min-labels", "50"])
+    assert result.exit_code == 0, result.output
+
+
 def test_the_postgresql_driver_comes_with_the_default_install():
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     assert any(d.startswith("psycopg[binary]") for d in pyproject["project"]["dependencies"])
