@@ -93,13 +93,6 @@ def out() -> Console:
     return Console(soft_wrap=True)  # a long line (a path, a message) stays whole: terminals wrap it themselves
 
 
-@cache
-def err() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit with ``code``."""
     typer.echo(f"Error: {' '.join(message.split())}", err=True)
