@@ -44,6 +44,7 @@ class ArxivStandIn(StandIn):
         self.day_papers: list[dict[str, Any]] = []
         self.known: dict[str, dict[str, Any]] = {}  # bare id -> paper, insertion ordered
         self.raw_feed: str | None = None
+        self.raw_status = 200
         # Real arXiv only lists papers of the requested categories; off by default so tests stay simple.
         self.filter_categories: bool = False
         if papers:
@@ -70,7 +71,7 @@ class ArxivStandIn(StandIn):
         with self._data_lock:
             self.day = date
             self.day_papers = stored
-            self.raw_feed = None
+            self.raw_feed, self.raw_status = None, 200
             for paper in stored:
                 self.known[_bare_id(paper["arxiv_id"])] = paper
 
@@ -92,10 +93,15 @@ class ArxivStandIn(StandIn):
             for p in papers:
                 self.known[_bare_id(p["arxiv_id"])] = dict(p)
 
-    def set_raw_feed(self, xml: str | None) -> None:
-        """Serve this text verbatim on /rss/* (None goes back to the built feed)."""
+    def set_raw_feed(self, xml: str | None, *, status: int = 200) -> None:
+        """Serve this text verbatim on /rss/* with this status (None goes back to the built feed).
+
+        rss.arxiv.org answers a bad category with its error feed and HTTP 400:
+        ``set_raw_feed(build_error_rss("cs.XY", "Bad subject class 'XY'. …", date=day), status=400)``.
+        """
         with self._data_lock:
             self.raw_feed = xml
+            self.raw_status = status
 
     # routing
 
@@ -118,7 +124,7 @@ class ArxivStandIn(StandIn):
         # rec.path is already percent-decoded, so "cs.LG%2Bcs.AI" arrives as "cs.LG+cs.AI".
         categories = [c for c in rec.path[len("/rss/") :].strip("/").split("+") if c]
         with self._data_lock:
-            raw, day, papers = self.raw_feed, self.day, list(self.day_papers)
+            raw, status, day, papers = self.raw_feed, self.raw_status, self.day, list(self.day_papers)
         if raw is not None:
             xml = raw
         else:
@@ -128,7 +134,7 @@ class ArxivStandIn(StandIn):
             xml = build_rss(papers, date=day, categories=categories)
         if isinstance(fault, Malformed):
             xml = _broken(xml)
-        return Response(200, xml, "application/rss+xml; charset=utf-8")
+        return Response(status if raw is not None else 200, xml, "application/rss+xml; charset=utf-8")
 
     def _api(self, rec: Recorded, fault: Fault | None) -> Response:
         q = rec.query
