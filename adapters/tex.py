@@ -26,6 +26,13 @@ _TEXISH = re.compile(r"[\\{}$]|``|''")
 # points while pylatexenc runs, then put back.
 _PROTECT = {"%": "\ue000", "~": "\ue001", "&": "\ue002", "#": "\ue003"}
 _RESTORE = {v: k for k, v in _PROTECT.items()}
+# Font and size switches ("{\it target similarity}"): no text of their own.
+_SWITCHES = (
+    "it", "bf", "em", "rm", "sf", "tt", "sc", "sl", "itshape", "bfseries", "ttfamily", "rmfamily", "sffamily",
+    "scshape", "upshape", "mdseries", "normalfont", "tiny", "scriptsize", "footnotesize", "small", "normalsize",
+    "large", "Large", "LARGE", "huge", "Huge", "noindent", "centering", "label", "cal", "left", "right",
+    "big", "Big", "bigg", "Bigg",
+)
 # Authors' own shorthands, common in abstracts (pylatexenc knows none of them).
 _SHORTHANDS = {
     "eg": "e.g.", "ie": "i.e.", "etal": "et al.", "wrt": "w.r.t.", "vs": "vs.", "etc": "etc.",
@@ -38,7 +45,13 @@ def _converter() -> tuple[latexwalker.LatexContextDb, LatexNodes2Text]:
     walker_db = latexwalker.get_default_latex_context_db()
     # pylatexenc's default parsing context lacks \href's two arguments (its text spec then fails).
     walker_db.add_context_category(
-        "arxiv-digest", prepend=True, macros=[macrospec.MacroSpec("href", "{{"), macrospec.MacroSpec("url", "{")]
+        "arxiv-digest", prepend=True, macros=[
+            macrospec.MacroSpec("href", "{{"),
+            macrospec.MacroSpec("url", "{"),
+            macrospec.MacroSpec("unicode", "{"),
+            macrospec.MacroSpec("sfrac", "{{"),
+            *(macrospec.MacroSpec(name, "{") for name in ("boldsymbol", "bm", "textsuperscript")),
+        ]
     )
     text_db = get_default_latex_context_db()
     text_db.add_context_category(
@@ -49,6 +62,12 @@ def _converter() -> tuple[latexwalker.LatexContextDb, LatexNodes2Text]:
             MacroTextSpec("url", simplify_repl="%(1)s"),
             MacroTextSpec("sim", simplify_repl="~"),  # "$\sim$44%" reads "~44%" in chat, not "∼44%"
             MacroTextSpec("|", simplify_repl="‖"),
+            MacroTextSpec("color", discard=True),  # "\color[RGB]{175,36,67}{LCLM}" reads "LCLM"
+            *(MacroTextSpec(name, discard=True) for name in _SWITCHES),
+            MacroTextSpec("unicode", simplify_repl=_unicode_char),  # MathJax's "$\unicode{x2014}$"
+            MacroTextSpec("textsuperscript", simplify_repl="^%(1)s"),
+            MacroTextSpec("sfrac", simplify_repl="%(1)s/%(2)s"),
+            MacroTextSpec("deg", simplify_repl="°"),
         ],
     )
     return walker_db, _Converter(math_mode="text", latex_context=text_db, strict_latex_spaces=False)
@@ -64,16 +83,30 @@ class _Converter(LatexNodes2Text):
         if node.macroname in _SHORTHANDS:
             return _SHORTHANDS[node.macroname] + space
         if self.latex_context.get_macro_spec(node.macroname) is None:
-            if not has_args:
-                return "\\" + node.macroname + space
-            return "".join(self._groupnodecontents_to_text(arg) for arg in node.nodeargd.argnlist if arg is not None)
+            if _converter()[0].get_macro_spec(node.macroname) is None:
+                return "\\" + node.macroname + space  # nobody knows it: show it as written
+            # A macro TeX knows but with no text rendering (\it, \texttt{…}): keep its braced arguments' text.
+            args = node.nodeargd.argnlist if has_args else []
+            return "".join(self._groupnodecontents_to_text(a) for a in args if _is_braced(a))
         return super().macro_node_to_text(node)
 
 
+def _unicode_char(node: latexwalker.LatexMacroNode, l2tobj: LatexNodes2Text) -> str:
+    """``\\unicode{x2014}`` / ``\\unicode{8212}`` → "—"; anything else keeps its text."""
+    arg = node.nodeargd.argnlist[0] if node.nodeargd and node.nodeargd.argnlist else None
+    code = l2tobj.nodelist_to_text([arg]).strip() if arg is not None else ""
+    try:
+        return chr(int(code[1:], 16) if code[:1] in "xX" else int(code))
+    except (ValueError, OverflowError):
+        return code
+
+
+def _is_braced(node: latexwalker.LatexNode | None) -> bool:
+    return isinstance(node, latexwalker.LatexGroupNode) and node.delimiters[0] == "{"
+
+
 def _escape_stray_dollars(text: str) -> str:
-    """Escape every ``$`` that does not delimit math, by pandoc's rule: an opening ``$`` has a non-space
-    right after it; its closing ``$`` has a non-space right before it and no digit right after it
-    (unless the span holds TeX: arXiv writes ``$\\sim$44%``)."""
+    """Escape every ``$`` that does not delimit math (see :func:`_closing_dollar`)."""
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -106,21 +139,22 @@ def _escape_stray_dollars(text: str) -> str:
 
 
 def _closing_dollar(text: str, start: int) -> int | None:
-    if start + 1 >= len(text) or text[start + 1].isspace():
-        return None
+    """Where the math opened at ``start`` closes, or None when this ``$`` is a dollar sign."""
     j = start + 1
-    while j < len(text):
-        if text[j] == "\\":
-            j += 2
-            continue
-        if text[j] == "$":
-            before_digit = j + 1 < len(text) and text[j + 1].isdigit()
-            # A digit after the closer means "$5-$10" (dollars) unless the span is plainly TeX ("$\sim$44%").
-            if not text[j - 1].isspace() and (not before_digit or _MATHY.search(text, start + 1, j)):
-                return j
-            return None  # "$5 and $10": the next "$" cannot close, so the first one is a dollar sign
-        j += 1
-    return None
+    while j < len(text) and text[j] != "$":
+        j += 2 if text[j] == "\\" else 1
+    if j >= len(text):
+        return None
+    span = text[start + 1 : j]
+    if not span.strip():
+        return None
+    currency = span[0].isdigit() and (span[-1].isspace() or (j + 1 < len(text) and text[j + 1].isdigit()))
+    if currency:  # "$5 and $10", "$5-$10"
+        return None
+    if _MATHY.search(span):  # "$\sim$44%", "$ O(\epsilon^2) $": plainly TeX
+        return j
+    # Pandoc's rule for the rest: no space just inside either dollar ("$>$3%" is math, "$ 5" is not).
+    return None if span[0].isspace() or span[-1].isspace() else j
 
 
 def decode_tex(text: str) -> str:
