@@ -13,7 +13,6 @@ import datetime as dt
 import email.utils
 import logging
 import re
-import socket
 import xml.sax
 from collections.abc import Iterable
 from typing import Any
@@ -22,6 +21,7 @@ import feedparser
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from adapters.network import NETWORK_ADVICE, connection_failure
 from adapters.tex import decode_tex, split_creators
 from bot.errors import FeedError
 from bot.models import Announcement, Paper, normalize_arxiv_id
@@ -209,7 +209,7 @@ class RSSFetcher:
                         return await self._fetch_once(client)
         except _Retryable as exc:
             advice = (
-                "This machine could not reach it: check its network connection, DNS and any proxy, then try again."
+                f"This machine could not reach it. {NETWORK_ADVICE}, or check ARXIV_RSS_URL."
                 if exc.network
                 else "arXiv may be down or rate-limiting; try again in a few minutes, or check ARXIV_RSS_URL."
             )
@@ -224,7 +224,7 @@ class RSSFetcher:
         except httpx.TimeoutException as exc:
             raise _Retryable("the request timed out") from exc
         except httpx.ConnectError as exc:
-            raise _Retryable(_connect_failure(self.url, exc), network=True) from exc
+            raise _Retryable(connection_failure(httpx.URL(self.url).host, exc), network=True) from exc
         except httpx.TransportError as exc:
             raise _Retryable(f"network error: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
@@ -244,17 +244,3 @@ def _raise_error_feed(content: bytes) -> None:
     parsed = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
     if str(parsed.feed.get("title", "")).strip().lower().startswith(_ERROR_TITLE):
         _check_format(parsed, content)
-
-
-def _connect_failure(url: str, exc: httpx.ConnectError) -> str:
-    """Name-resolution failures and unreachable networks in words an operator can act on."""
-    host = httpx.URL(url).host
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, socket.gaierror):
-            return f"the host {host} could not be resolved (DNS lookup failed: {cause.strerror or cause})"
-        cause = cause.__cause__ or cause.__context__
-    text = str(exc)
-    if re.search(r"name or service not known|nodename nor servname|name resolution|getaddrinfo", text, re.I):
-        return f"the host {host} could not be resolved (DNS lookup failed: {text})"
-    return f"could not connect to {host} (network unreachable or connection refused: {text})"
