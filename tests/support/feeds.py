@@ -155,9 +155,9 @@ def build_rss(papers: Iterable[Paper], *, date: dt.date, categories: list[str]) 
 xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/" \
 version="2.0">
   <channel>
-    <title>{_x(cats)} updates on arXiv.org</title>
+    <title>{_x(", ".join(categories))} updates on arXiv.org</title>
     <link>http://rss.arxiv.org/rss/{_x(cats)}</link>
-    <description>{_x(cats)} updates on the arXiv.org e-print archive.</description>
+    <description>{_x(", ".join(categories))} updates on the arXiv.org e-print archive.</description>
     <atom:link href={_attr("http://rss.arxiv.org/rss/" + cats)} rel="self" type="application/rss+xml"/>
     <docs>http://www.rssboard.org/rss-specification</docs>
     <language>en-us</language>
