@@ -547,3 +547,17 @@ def test_stand_in_feed_carries_affiliations_and_tex_like_the_real_one(arxiv: Arx
     xml = build_rss(day, date=DAY, categories=["cs.LG"])
     assert "<dc:creator>Zhuo Chen (MIT, Cambridge and Harvard), Oriol Mayn\\'e i Comas, " in xml
     assert "<lastBuildDate>" in xml and " +0000</lastBuildDate>" in xml  # arXiv builds at 04:00/05:00 UTC
+
+
+def test_a_misspelt_category_gets_arxivs_refusal_not_an_empty_day(arxiv: ArxivStandIn) -> None:
+    arxiv.filter_categories = True
+    arxiv.set_day(DAY, [make_paper("2503.00170", categories=["cs.LG"])])
+
+    with pytest.raises(FeedError) as caught:
+        fetch(arxiv.rss_url + "cs.LG+cs.XY")
+
+    assert "arXiv refused the feed query: Bad subject class 'XY'. Valid subject classes for the archive 'cs'" in str(
+        caught.value
+    )
+    assert [r.status for r in arxiv.requests] == [400]
+    assert ids(fetch(arxiv.rss_url + "cs.LG")) == ["2503.00170"]

@@ -8,7 +8,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from .feeds import Paper, build_atom, build_rss, published_at
+from bot.taxonomy import CATEGORIES
+
+from .feeds import Paper, build_atom, build_error_rss, build_rss, published_at
 from .http import Fault, Malformed, Recorded, Response, Route, StandIn, Status
 
 __all__ = ["ArxivStandIn"]
@@ -45,7 +47,8 @@ class ArxivStandIn(StandIn):
         self.known: dict[str, dict[str, Any]] = {}  # bare id -> paper, insertion ordered
         self.raw_feed: str | None = None
         self.raw_status = 200
-        # Real arXiv only lists papers of the requested categories; off by default so tests stay simple.
+        # Real arXiv only lists papers of the requested categories and refuses unknown ones with its error
+        # feed; off by default so tests stay simple.
         self.filter_categories: bool = False
         if papers:
             self.set_day(day, papers)
@@ -127,6 +130,9 @@ class ArxivStandIn(StandIn):
             raw, status, day, papers = self.raw_feed, self.raw_status, self.day, list(self.day_papers)
         if raw is not None:
             xml = raw
+        elif self.filter_categories and (refusal := _refusal(categories)) is not None:
+            # Real arXiv validates the query and answers its error feed with a 400.
+            return Response(400, build_error_rss("+".join(categories), refusal, date=day), "application/rss+xml")
         else:
             if self.filter_categories:
                 wanted = set(categories)
@@ -158,6 +164,22 @@ class ArxivStandIn(StandIn):
         if isinstance(fault, Malformed):
             xml = _broken(xml)
         return Response(200, xml, "application/atom+xml; charset=utf-8")
+
+
+def _refusal(categories: list[str]) -> str | None:
+    """arXiv's message for the first unknown category of a feed query (arXiv/arxiv-feed feed/fetch_data.py)."""
+    archives = sorted(c for c in CATEGORIES if "." not in c)
+    for category in categories:
+        archive, _, subject = category.partition(".")
+        if archive.lower() not in archives:
+            return f"Bad archive '{archive.lower()}'. Valid archive names are: {', '.join(archives)}."
+        if subject and category not in CATEGORIES and f"{archive}.{subject.upper()}" not in CATEGORIES:
+            valid = sorted(c for c in CATEGORIES if c.startswith(archive.lower() + "."))
+            return (
+                f"Bad subject class '{subject}'. Valid subject classes for the archive '{archive.lower()}' "
+                f"are: {', '.join(valid)}."
+            )
+    return None
 
 
 def _sorted(papers: list[dict[str, Any]], sort_by: str, order: str) -> list[dict[str, Any]]:
