@@ -34,28 +34,45 @@ _ARXIV_CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 
 
 class _TimeoutAdapter(HTTPAdapter):
-    """The ``arxiv`` package sends requests without a timeout; a stalled API must not hang the bot."""
+    """The ``arxiv`` package sends requests without a timeout; a stalled API must not hang the bot.
 
-    def __init__(self, timeout: float) -> None:
+    The package also retries failed requests quietly: this logs each failure as it happens, numbered
+    among the attempts a read gets (``reset()`` before each read).
+    """
+
+    def __init__(self, timeout: float, attempts: int, delay: float) -> None:
         super().__init__()
         self._timeout = timeout
+        self._attempts = attempts
+        self._delay = delay
+        self._failures = 0
+
+    def reset(self) -> None:
+        self._failures = 0
 
     def send(self, request, **kwargs):  # type: ignore[no-untyped-def, override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        # The package retries quietly; a line per failed request says what is going on while it does.
         host = request.url.split("/")[2] if "://" in request.url else request.url
         try:
             response = super().send(request, **kwargs)
         except requests.ConnectionError as exc:
-            log.warning("arXiv API request failed: %s", connection_failure(host, exc))
+            self._log_failure(connection_failure(host, exc))
             raise
         except requests.Timeout:
-            log.warning("arXiv API request to %s timed out after %.0f s", host, self._timeout)
+            log.warning("arXiv API request to %s timed out after %.0f s (not retried)", host, self._timeout)
             raise
-        if response.status_code != 200:
-            log.warning("arXiv API request to %s answered HTTP %d", host, response.status_code)
+        if response.status_code == 200:
+            self._failures = 0
+        else:
+            self._log_failure(f"{host} answered HTTP {response.status_code}")
         return response
+
+    def _log_failure(self, reason: str) -> None:
+        self._failures += 1
+        k, n = self._failures, self._attempts
+        then = f"retrying in {self._delay:.2g} s" if k < n else "giving up"
+        log.warning("arXiv API: attempt %d of %d failed (%s); %s", k, n, reason, then)
 
 
 def _failure(exc: Exception, what: str, api_url: str, retry: str = "try again in a minute") -> DigestError:
@@ -154,8 +171,9 @@ class ArxivLookup:
         self._client.query_url_format = api_url.rstrip("?") + "?{}"
         # Its requests.Session is private but the only place a timeout can be set.
         session: requests.Session = self._client._session
+        self._adapter = _TimeoutAdapter(timeout, num_retries + 1, delay_seconds)
         for prefix in ("http://", "https://"):
-            session.mount(prefix, _TimeoutAdapter(timeout))
+            session.mount(prefix, self._adapter)
         self._lock = threading.Lock()
 
     def lookup_sync(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
@@ -176,6 +194,7 @@ class ArxivLookup:
         """Add what arXiv returns to ``found``; True when an entry came back incomplete."""
         incomplete = False
         try:
+            self._adapter.reset()
             for result in self._client.results(arxiv.Search(id_list=ids, max_results=len(ids))):
                 paper = _paper(result)
                 if paper is None:
@@ -273,6 +292,7 @@ class ArxivLookup:
         found = _Pass()
         default_page_size, self._client.page_size = self._client.page_size, page_size
         try:
+            self._adapter.reset()
             for result in self._client.results(search):
                 if not start <= result.published < end:
                     continue  # the API's range is minute-grained and inclusive at both ends

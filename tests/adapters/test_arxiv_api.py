@@ -284,4 +284,6 @@ def test_refused_api_connection_says_the_network_is_unreachable(caplog: pytest.L
     assert "could not connect to 127.0.0.1" in str(caught.value)
     failures = [r.getMessage() for r in caplog.records if r.name == "adapters.arxiv_api"]
     assert len(failures) == 2  # one line per attempt, as it happens
-    assert all("could not connect" in line for line in failures)
+    assert "attempt 1 of 2 failed (could not connect to 127.0.0.1" in failures[0]
+    assert failures[0].endswith("retrying in 0 s")
+    assert "attempt 2 of 2 failed" in failures[1] and failures[1].endswith("giving up")
