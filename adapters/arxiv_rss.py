@@ -85,7 +85,7 @@ def _check_format(parsed: Any, content: bytes | str) -> None:
     if title.strip().lower().startswith(_ERROR_TITLE):
         said = " ".join(str(parsed.feed.get("description") or parsed.feed.get("subtitle") or "").split())
         raise FeedError(
-            f"arXiv refused the feed query: {said or title}. "
+            f"arXiv refused the feed query: {(said or title).rstrip('.')}. "
             "Check DIGEST_CATEGORIES (e.g. cs.LG,cs.AI; see https://arxiv.org/category_taxonomy) and ARXIV_RSS_URL."
         )
     version = str(parsed.get("version", ""))

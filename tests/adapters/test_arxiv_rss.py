@@ -465,7 +465,7 @@ def test_arxivs_error_feed_is_an_error_naming_arxivs_message(arxiv: ArxivStandIn
         fetch(feed_url(arxiv))
 
     message = str(caught.value)
-    assert "Bad subject class 'XY'" in message
+    assert "Bad subject class 'XY'" in message and "cs.SY. Check DIGEST_CATEGORIES" in message
     assert "DIGEST_CATEGORIES" in message
     assert "no new papers" not in message.lower() and "may be down" not in message
     assert len(arxiv.requests) == 1  # a bad query does not get better by asking again
