@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import arxiv as arxiv_package
 import pytest
@@ -287,3 +288,16 @@ def test_refused_api_connection_says_the_network_is_unreachable(caplog: pytest.L
     assert "attempt 1 of 2 failed (could not connect to 127.0.0.1" in failures[0]
     assert failures[0].endswith("retrying in 0 s")
     assert "attempt 2 of 2 failed" in failures[1] and failures[1].endswith("giving up")
+
+
+def test_a_recorded_api_answer_gives_clean_names_without_affiliations(arxiv: ArxivStandIn) -> None:
+    """The manual's example answer: each <author> has <arxiv:affiliation>, which must not reach the names."""
+    recorded = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv" / "api_cond-mat_0102536.xml"
+    arxiv.raw_api = recorded.read_text(encoding="utf-8")
+
+    paper = lookup(arxiv, ["cond-mat/0102536"])["cond-mat/0102536"]
+
+    assert paper.title == "Impact of Electron-Electron Cusp on Configuration Interaction Energies"
+    assert paper.authors == ("David Prendergast", "M. Nolan", "Claudia Filippi", "Stephen Fahy", "J. C. Greer")
+    assert paper.abstract.startswith("The effect of the electron-electron cusp on the convergence of configuration")
+    assert paper.categories == ("cond-mat.str-el",)

@@ -47,6 +47,7 @@ class ArxivStandIn(StandIn):
         self.known: dict[str, dict[str, Any]] = {}  # bare id -> paper, insertion ordered
         self.raw_feed: str | None = None
         self.raw_status = 200
+        self.raw_api: str | None = None  # served verbatim on /api/query when set (a recorded answer)
         # Real arXiv only lists papers of the requested categories and refuses unknown ones with its error
         # feed; off by default so tests stay simple.
         self.filter_categories: bool = False
@@ -143,6 +144,10 @@ class ArxivStandIn(StandIn):
         return Response(status if raw is not None else 200, xml, "application/rss+xml; charset=utf-8")
 
     def _api(self, rec: Recorded, fault: Fault | None) -> Response:
+        with self._data_lock:
+            raw_api = self.raw_api
+        if raw_api is not None:
+            return Response(200, raw_api, "application/atom+xml; charset=utf-8")
         q = rec.query
         ids = [_bare_id(i) for i in q.get("id_list", "").split(",") if i.strip()]
         with self._data_lock:
