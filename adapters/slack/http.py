@@ -124,7 +124,7 @@ class SlackEndpoint:
         self.verifier = SignatureVerifier(signing_secret)
         self.clock = clock
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()  # bounded by the application's client_max_size (413 above it)
         problem = signature_problem(self.verifier, body, request.headers, self.clock())
         if problem is not None:
@@ -164,7 +164,7 @@ def request_kind(payload: object) -> object:
 def slack_web_app(app: AsyncApp, signing_secret: str, *, path: str = EVENTS_PATH) -> web.Application:
     """The aiohttp application of HTTP mode: verified POSTs at ``path``, bolt's OAuth pages when configured."""
     web_app = web.Application(client_max_size=MAX_BODY)
-    web_app.router.add_post(path, SlackEndpoint(app, signing_secret))
+    web_app.router.add_post(path, SlackEndpoint(app, signing_secret).handle)
     flow = app.oauth_flow
     if flow is not None:  # GET, unsigned by design: the install page and the redirect Slack sends people to
         async def oauth(request: web.Request) -> web.StreamResponse:
