@@ -248,11 +248,11 @@ class Generator:
                 headers["X-Slack-Signature"] = sig
         return mode, headers
 
-    def requests(self, n: int) -> list[FuzzRequest]:
+    def requests(self, n: int, *, signed_share: float = 0.5) -> list[FuzzRequest]:
         out = []
         for _ in range(n):
             kind, body, content_type = self.body()
-            signed = self.rng.random() < 0.5
+            signed = self.rng.random() < signed_share
             mode, headers = self.headers(body, content_type, signed)
             out.append(FuzzRequest(f"{kind}/{mode}", body, headers, signed))
         return out
@@ -409,10 +409,11 @@ async def running_app(tmp: Path) -> AsyncIterator[tuple[str, Any]]:
             store.close()
 
 
-async def fuzz(n: int, seed: int, *, concurrency: int = 8) -> FuzzReport:
+async def fuzz(n: int, seed: int, *, concurrency: int = 8, signed_share: float = 0.5) -> FuzzReport:
     with tempfile.TemporaryDirectory() as tmp:
         async with running_app(Path(tmp)) as (url, slack):
-            requests = Generator(seed, secret=SECRET, response_url=slack.response_url("fuzz")).requests(n)
+            generator = Generator(seed, secret=SECRET, response_url=slack.response_url("fuzz"))
+            requests = generator.requests(n, signed_share=signed_share)
             report = await send_all(url, requests, concurrency=concurrency)
             for response in slack.responses:  # what people would see through response_url
                 text = json.dumps(response)
@@ -426,10 +427,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--signed-share", type=float, default=0.5, help="share of correctly signed requests")
     parser.add_argument("--show", type=int, default=5, help="examples of 5xx and leaks to print")
     args = parser.parse_args()
     logging.getLogger().addHandler(logging.StreamHandler(io.StringIO()))  # keep the app's logs off the terminal
-    report = asyncio.run(fuzz(args.requests, args.seed, concurrency=args.concurrency))
+    report = asyncio.run(fuzz(args.requests, args.seed, concurrency=args.concurrency,
+                              signed_share=args.signed_share))
     print(report.summary())
     for title, items in (("5xx", report.failures), ("internal text", report.leaks)):
         for item in items[: args.show]:

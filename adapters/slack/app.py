@@ -250,7 +250,7 @@ class SlackBot:
             await client.chat_postMessage(channel=opened["channel"]["id"], **message.payload(), unfurl_links=False)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
-            log.warning("Slack: could not send %s a direct message (%s)", user, error)
+            log.warning("Slack: could not send %s a direct message (%s)", clip(user, 40), clip(error, 60))
             fix = _DIRECT_FIXES.get(error, f"Slack refused it ({error}); try again later")
             for shown in (text_message(DIRECT_FAILED.format(fix=fix)), message):
                 await respond(**shown.payload(), response_type="ephemeral", replace_original=False)

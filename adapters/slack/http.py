@@ -31,9 +31,9 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() would also t
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 LOG_EXCERPT = 80
 
-# The fields bolt reads to route a request, with the types Slack sends (None is accepted at the leaves,
-# where Slack sends null too). bolt indexes into them without checking, so a signed payload with a string
-# where an object belongs would end in a 500; such payloads are acknowledged and ignored instead.
+# The fields bolt reads to route a request, with the types Slack sends; null is accepted (Slack sends it
+# for some) except in _NOT_NULL. bolt indexes into these fields without checking, so a signed payload with
+# a string where an object belongs would end in a 500; such payloads are acknowledged and ignored instead.
 _ID = (str, {"id": str})  # an ID, or an object carrying it
 _STR: Any = str
 SHAPE: dict[str, Any] = {
@@ -60,11 +60,14 @@ SHAPE: dict[str, Any] = {
     },
 }
 _REQUIRED = {"event": ["type"]}  # bolt reads these without .get()
+_NOT_NULL = {"event", "view", "actions", "event.type"}
 
 
 def shape_problem(value: object, spec: Any = SHAPE, path: str = "") -> str | None:
     """Where ``value`` departs from ``spec`` (a type, a tuple of alternatives, a dict of fields or a
     one-element list for "a list of these"), or None. Fields the spec does not name are not checked."""
+    if value is None:
+        return f"{path} is null" if path in _NOT_NULL else None
     if isinstance(spec, tuple):
         problems = [shape_problem(value, alternative, path) for alternative in spec]
         return None if None in problems else problems[-1]
@@ -82,7 +85,7 @@ def shape_problem(value: object, spec: Any = SHAPE, path: str = "") -> str | Non
         if not isinstance(value, list):
             return f"{path} is not a list"
         return next((p for i, v in enumerate(value) if (p := shape_problem(v, spec[0], f"{path}[{i}]"))), None)
-    if value is None or isinstance(value, spec):
+    if isinstance(value, spec):
         return None
     return f"{path} is not {'a string' if spec is str else 'an object'}"
 
