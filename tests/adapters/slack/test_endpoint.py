@@ -217,3 +217,17 @@ def test_url_verification_ssl_check_and_real_payloads_still_work(endpoint, slack
         assert logs.tracebacks == 0
 
     endpoint(test)
+
+
+def test_a_failing_command_tells_the_user_without_internal_text_and_logs_the_traceback(endpoint, slack):
+    async def test(h: SlackHarness, logs: LogMeter) -> None:
+        async def broken(*_args: Any) -> None:
+            raise RuntimeError("invalid literal at /srv/bot/commands.py line 425")
+
+        h.core.execute = broken  # type: ignore[method-assign]  # a bug in the command core
+        reply = await h.say("stats", MEMBER)
+        assert reply["text"] == "Sorry, that failed on our side. It was logged; try again in a minute."
+        assert reply["response_type"] == "ephemeral"
+        assert logs.tracebacks == 1 and "RuntimeError" in logs.longest  # a real bug is logged in full
+
+    endpoint(test)
