@@ -10,17 +10,20 @@ is logged beyond a short, bounded excerpt.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
@@ -136,7 +139,7 @@ class SlackEndpoint:
             return web.json_response({"error": "invalid signature"}, status=401)
         text = body.decode("utf-8")  # checked above
         try:
-            payload = parse_body(text, request.headers.get("Content-Type", "").split(";")[0] or None)
+            payload = read_body(text, request.headers.get("Content-Type", "").split(";")[0] or None)
         except ValueError:  # json.JSONDecodeError: a body or form payload that is not JSON
             payload = None
         if not isinstance(payload, dict) or not payload:
@@ -149,11 +152,24 @@ class SlackEndpoint:
             return web.Response(status=200)
         try:
             bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+            if bolt_request.body != payload:  # bolt took a form mentioning "payload" for an interaction
+                bolt_request.body = payload
+                bolt_request.context = build_async_context(AsyncBoltContext({}), payload)
         except Exception as exc:  # bolt could not read the fields it routes on (wrong types): nothing to do
             log.warning("Slack: ignored a signed %s request bolt cannot read (%s)", clip(request_kind(payload), 40),
                         type(exc).__name__)
             return web.Response(status=200)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+
+def read_body(text: str, content_type: str | None) -> object:
+    """The body as bolt reads it (JSON, a form, or a form's ``payload`` field as JSON), except that a form
+    is an interaction only when it has a ``payload`` field: bolt looks for the word anywhere, so a slash
+    command mentioning it (``/arxiv search payload``, a channel named #payload) lost all its fields."""
+    if content_type == "application/json" or text.startswith("{"):
+        return json.loads(text)
+    form = dict(parse_qsl(text, keep_blank_values=True))
+    return json.loads(form["payload"]) if "payload" in form else form
 
 
 def request_kind(payload: object) -> object:

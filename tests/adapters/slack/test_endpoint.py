@@ -22,7 +22,7 @@ from adapters.slack.runner import SlackRunner
 from bench.fuzz_slack import LogMeter, load_samples, metered_logs, signature
 from bot.app import build_core
 from storage.store import Store
-from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SECRET, SlackHarness
+from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SECRET, SlackHarness, until
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
@@ -229,5 +229,20 @@ def test_a_failing_command_tells_the_user_without_internal_text_and_logs_the_tra
         assert reply["text"] == "Sorry, that failed on our side. It was logged; try again in a minute."
         assert reply["response_type"] == "ephemeral"
         assert logs.tracebacks == 1 and "RuntimeError" in logs.longest  # a real bug is logged in full
+
+    endpoint(test)
+
+
+def test_a_slash_command_mentioning_payload_keeps_its_fields(endpoint, slack):
+    """bolt reads any form containing the word "payload" as an interaction and loses its fields."""
+
+    async def test(h: SlackHarness, logs: LogMeter) -> None:
+        form = dict(load_samples()["slash_command"])
+        form.update(command="/arxiv", text="help payload", channel_id=CHANNEL, channel_name="payload-alerts",
+                    user_id=MEMBER, response_url=slack.response_url())
+        response = await h.post(urlencode(form), FORM)
+        assert response.status_code == 200, response.text
+        await until(lambda: slack.responses)
+        assert "/arxiv" in json.dumps(slack.responses[0])
 
     endpoint(test)
