@@ -6,16 +6,16 @@ import logging
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.app.async_server import AsyncSlackAppServer
 
 from adapters.health import HEALTH_PATH, health_handler
 from adapters.slack.app import SlackBot
 from adapters.slack.config import SlackSettings
+from adapters.slack.http import EVENTS_PATH, slack_web_app
 from adapters.slack.installs import oauth_settings
 from bot.commands import CommandCore
 
 log = logging.getLogger(__name__)
-EVENTS_PATH = "/slack/events"
+__all__ = ["EVENTS_PATH", "SlackRunner"]
 
 
 class SlackRunner:
@@ -47,9 +47,10 @@ class SlackRunner:
             await self._socket.connect_async()
             log.info("Slack: connected in Socket Mode")
             return
-        server = AsyncSlackAppServer(port=settings.port, path=EVENTS_PATH, app=self.bot.app)
-        server.web_app.router.add_get(HEALTH_PATH, health_handler(self.core))
-        self._web = web.AppRunner(server.web_app, access_log=None)
+        assert settings.signing_secret is not None
+        web_app = slack_web_app(self.bot.app, settings.signing_secret.get_secret_value(), path=EVENTS_PATH)
+        web_app.router.add_get(HEALTH_PATH, health_handler(self.core))
+        self._web = web.AppRunner(web_app, access_log=None)
         await self._web.setup()
         site = web.TCPSite(self._web, self.host, settings.port)
         await site.start()
