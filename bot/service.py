@@ -29,6 +29,11 @@ SUMMARY = "summary"
 EMPTY = "empty"
 
 
+def summary_part(number: int) -> str:
+    """The post row's name of summary message ``number``: "summary", then "summary.2", "summary.3"…"""
+    return SUMMARY if number == 1 else f"{SUMMARY}.{number}"
+
+
 @dataclass(frozen=True)
 class Place:
     """Where to post: a channel, and the workspace (Slack team, Discord guild) it belongs to."""
@@ -42,8 +47,14 @@ class ChannelPoster(Protocol):
 
     platform: str
 
-    async def post_summary(self, place: Place, digest: Digest) -> list[str]:
-        """Post the day's summary; returns its message IDs, the first being the parent of the papers."""
+    def summary_parts(self, digest: Digest) -> int:
+        """How many messages the day's summary takes: the parent, then "Ranked list, continued" parts."""
+        ...
+
+    async def post_summary_part(self, place: Place, digest: Digest, number: int, parent: str | None) -> str:
+        """Post summary message ``number`` (1 = the parent of the papers; ``parent`` is its ID for the
+        later ones); returns the message ID. Each part is posted and recorded on its own, so a run cut
+        off between two parts posts only the missing ones when it resumes."""
         ...
 
     async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str: ...
@@ -178,15 +189,16 @@ class DigestService:
         if resume and hasattr(poster, "recover"):
             await self._recover(poster, place, digest, done)
         posted = 0
-        if SUMMARY in done:
-            parent = done[SUMMARY]
-        else:
-            ids = await poster.post_summary(place, digest)
-            parent = ids[0]
-            for number, message_id in enumerate(ids, start=1):
-                part = SUMMARY if number == 1 else f"{SUMMARY}.{number}"
-                self.store.record_post(platform, channel, digest.date, part, message_id)
-            posted += len(ids)
+        parent = done.get(SUMMARY)
+        for number in range(1, poster.summary_parts(digest) + 1):
+            part = summary_part(number)
+            if part in done:
+                continue
+            message_id = await poster.post_summary_part(place, digest, number, parent)
+            self.store.record_post(platform, channel, digest.date, part, message_id)
+            parent = parent or message_id
+            posted += 1
+        assert parent is not None  # the loop posted the parent when it was missing
         for item in digest.ranked:
             if item.paper.arxiv_id in done:
                 continue
