@@ -157,7 +157,8 @@ class DigestService:
             with try_run_lock(self.store.engine, subscription.profile_id, announcement.date) as held:
                 if not held:
                     delivery = Delivery("busy", announcement.date, 0,
-                                        f"The digest of {announcement.date} is being prepared by another process.")
+                                        f"The digest of {announcement.date} is being prepared by another process; "
+                                        "it will appear here when ready.")
                 else:
                     delivery = await self._run_day(poster, subscription, announcement)
         _log_run(subscription, delivery, time.monotonic() - started)
