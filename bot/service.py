@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.batch_scoring import BatchModel
 from bot.models import Announcement, Digest, Paper, RankedPaper, Subscription
@@ -80,7 +80,7 @@ class PaperLookup(PastDays, Protocol):
 class Delivery:
     """What one run did in one channel."""
 
-    status: str  # posted | already | empty | busy
+    status: str  # posted | already | empty | busy | interrupted | stopping
     date: dt.date | None
     posted: int  # messages posted now
     message: str
@@ -107,6 +107,10 @@ class DigestService:
         self.posters: dict[str, ChannelPoster] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._requested: set[asyncio.Task[Any]] = set()  # /arxiv run in progress: shutdown waits for them
+        self.stopping = False
+        # Set by the scheduler: at start it finishes runs a restart interrupted (see DailyRuns.owed).
+        self.resumes_interrupted = False
         self.health_sources: list[Callable[[], dict[str, object]]] = []
 
     def register(self, poster: ChannelPoster) -> None:
@@ -147,6 +151,43 @@ class DigestService:
         announcement = await get_announcement(self.store, self.fetcher_for(profile.categories), profile.categories,
                                               date)
         return await self.run_day(subscription, announcement)
+
+    async def run_requested(self, subscription: Subscription) -> Delivery:
+        """``/arxiv run``: :meth:`run_channel` as work the shutdown waits for like a scheduled digest; when
+        the grace runs out the requester is told that the rest comes after the restart."""
+        if self.stopping:
+            return Delivery("stopping", None, 0, "The bot is restarting; try again in a minute.")
+        task = asyncio.current_task()
+        assert task is not None
+        self._requested.add(task)
+        try:
+            return await self.run_channel(subscription)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            task.uncancel()  # cancelled by stop(): the requester still gets an answer
+            when = ("It will be finished after the restart" if self.resumes_interrupted
+                    else "Run it again when the bot is back")
+            return Delivery("interrupted", None, 0,
+                            f"The bot is restarting and could not finish this digest in time. {when}; what was "
+                            "posted already stays and is not posted again.")
+        finally:
+            self._requested.discard(task)
+
+    async def stop(self, grace: float) -> None:
+        """Take no more requested runs, give the running ones ``grace`` seconds (as the scheduler gives its
+        digests), then cancel them; each then tells its requester, before the platforms close."""
+        self.stopping = True
+        running = [task for task in self._requested if not task.done()]
+        if not running:
+            return
+        log.info("Waiting up to %.0f s for %d requested digest(s)", grace, len(running))
+        _, pending = await asyncio.wait(running, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+            log.warning("Stopped %d requested digest(s) mid-run; the next start finishes them", len(pending))
 
     async def run_day(self, subscription: Subscription, announcement: Announcement) -> Delivery:
         """Score one announcement for the channel and post what it does not have yet, as the only

@@ -16,6 +16,8 @@ from storage.upsert import insert_missing
 
 # A run in one of these states needs nothing more; any other state is finished by the next attempt.
 FINAL = frozenset({"posted", "empty", "skipped"})
+# Runs cut off before their messages were all out (a restart, a crash): scored or being scored.
+UNFINISHED = frozenset({"started", "done", "partial"})
 
 
 def process_name() -> str:
@@ -54,6 +56,15 @@ class RunQueries:
                 .where(RunRow.profile_id == profile_id, col(RunRow.status).in_(FINAL))
                 .order_by(col(RunRow.date).desc())
             ).first()
+
+    def unfinished_after(self, profile_id: int, day: dt.date) -> list[dt.date]:
+        """Days after ``day`` whose run was cut off, oldest first: an ``/arxiv run`` a restart interrupted."""
+        with Session(self.engine) as session:
+            return list(session.exec(
+                select(RunRow.date)
+                .where(RunRow.profile_id == profile_id, RunRow.date > day, col(RunRow.status).in_(UNFINISHED))
+                .order_by(col(RunRow.date))
+            ))
 
     def mark_run(self, profile_id: int, date: dt.date, status: str, message: str = "") -> RunRow:
         """Set a run's status, creating the row for days that never got as far as scoring."""
