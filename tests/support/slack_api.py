@@ -254,7 +254,9 @@ class SlackStandIn(StandIn):
         self.client_secret: str = "standin-client-secret"
         self.oauth_codes: dict[str, str] = {}  # OAuth code -> team id it installs into (single use)
         self.installer_id: str = "UINSTALLER"  # authed_user of every installation
-        self.bot_scopes: str = "commands,chat:write,chat:write.public,users:read"
+        # The bot scopes of an install from our manifest.yml (set fewer to play an older install).
+        self.bot_scopes: str = ("commands,chat:write,chat:write.public,reactions:read,channels:read,groups:read,"
+                                "users:read,channels:history,groups:history,im:write")
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.channel_errors: dict[str, str] = {}  # channel -> error chat.* answers for it (see fail_channel)
@@ -486,6 +488,9 @@ class SlackStandIn(StandIn):
                 result = self._auth_error(kind, token) or (dict(failure) if failure else handler(args, token, rec))
             self.calls.append(SlackCall(method, args, token, rec.time, result))
         headers = {"x-slack-req-id": uuid.uuid4().hex}
+        if entry is not None and entry[0] == "bot" and token in self.tokens:
+            # Like Slack, every answer to a bot token lists the token's scopes (bolt reads them from auth.test).
+            headers["x-oauth-scopes"] = self.bot_scopes
         if isinstance(fault, Malformed):
             # The call went through (it is in self.calls, messages are stored) but the answer is cut off.
             body = json.dumps(result)
