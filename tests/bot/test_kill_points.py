@@ -271,9 +271,9 @@ def kill_matrix(platform: Platform, tmp_path: Path) -> tuple[Row, list[str]]:
 def report(name: str, row: Row, crossed: Sequence[str]) -> str:
     lines = [f"{name}: {row.boundaries} boundaries tried, {sum(row.lost.values())} messages lost, "
              f"{sum(row.duplicated.values())} duplicated, {sum(row.unrecorded.values())} runs with unrecorded messages"]
-    for boundary in crossed:
-        if row.lost[boundary] or row.duplicated[boundary] or row.unrecorded[boundary]:
-            lines.append(f"  killed {boundary}: lost {row.lost[boundary]}, duplicated {row.duplicated[boundary]}")
+    for number, boundary in enumerate(crossed, start=1):
+        lines.append(f"  {number:3} killed {boundary:<32} lost {row.lost[boundary]}  duplicated "
+                     f"{row.duplicated[boundary]}  unrecorded {row.unrecorded[boundary]}")
     return "\n".join(lines)
 
 
