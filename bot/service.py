@@ -169,8 +169,8 @@ class DigestService:
             when = ("It will be finished after the restart" if self.resumes_interrupted
                     else "Run it again when the bot is back")
             return Delivery("interrupted", None, 0,
-                            f"The bot is restarting and could not finish this digest in time. {when}; what was "
-                            "posted already stays and is not posted again.")
+                            f"The bot is restarting and could not finish this digest in time. {when}; the "
+                            "messages already posted stay and only the missing ones follow.")
         finally:
             self._requested.discard(task)
 
@@ -187,7 +187,8 @@ class DigestService:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=5)
-            log.warning("Stopped %d requested digest(s) mid-run; the next start finishes them", len(pending))
+            log.warning("Stopped %d requested digest(s) mid-run; %s", len(pending),
+                        "the next start finishes them" if self.resumes_interrupted else "/arxiv run finishes them")
 
     async def run_day(self, subscription: Subscription, announcement: Announcement) -> Delivery:
         """Score one announcement for the channel and post what it does not have yet, as the only
