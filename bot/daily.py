@@ -18,6 +18,7 @@ from bot.models import Announcement, Profile, Subscription
 from bot.pipeline import empty_day_message, past_announcement
 from bot.schedule import parse_schedule
 from bot.service import Delivery, DigestService, Place
+from storage.locks import try_run_lock
 from storage.runs import FINAL
 from storage.store import feed_key
 
@@ -174,8 +175,10 @@ class DailyRuns:
 
     async def _post_once(self, sub: Subscription, day: dt.date, part: str, text: str) -> int:
         poster = self.service.poster_for(sub)
-        if part in self.store.posted_parts(sub.platform, sub.channel, day):
-            return 0
-        message_id = await poster.post_text(Place(sub.workspace, sub.channel), text)
-        self.store.record_post(sub.platform, sub.channel, day, part, message_id)
-        return 1
+        # Under the day's run lock: two schedulers starting together post the line once between them.
+        with try_run_lock(self.store.engine, sub.profile_id, day) as held:
+            if not held or part in self.store.posted_parts(sub.platform, sub.channel, day):
+                return 0
+            message_id = await poster.post_text(Place(sub.workspace, sub.channel), text)
+            self.store.record_post(sub.platform, sub.channel, day, part, message_id)
+            return 1
