@@ -666,10 +666,18 @@ class SlackStandIn(StandIn):
         channel = self.channels.get(str(args.get("channel", "")))
         return {"ok": True, "channel": dict(channel)} if channel else _fail("channel_not_found")
 
+    def _history_scope_error(self, channel: Any) -> _Result | None:
+        """Reading a channel needs channels:history (groups:history for a private one), else missing_scope."""
+        private = bool((self.channels.get(str(channel)) or {}).get("is_private"))
+        needed = "groups:history" if private else "channels:history"
+        if needed in self.bot_scopes.split(","):
+            return None
+        return _fail("missing_scope", needed=needed, provided=self.bot_scopes)
+
     def _conversations_history(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
         """Top-level messages, newest first; metadata only with include_all_metadata, like Slack."""
         channel = args.get("channel")
-        error = self._channel_error(channel)
+        error = self._history_scope_error(channel) or self._channel_error(channel)
         if error:
             return error
         found = [m for (c, _), m in self.messages.items() if c == channel and m.get("thread_ts") in (None, m["ts"])]
@@ -679,7 +687,7 @@ class SlackStandIn(StandIn):
     def _conversations_replies(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
         """A thread: its parent first, then replies oldest first."""
         channel, ts = args.get("channel"), str(args.get("ts") or "")
-        error = self._channel_error(channel)
+        error = self._history_scope_error(channel) or self._channel_error(channel)
         if error:
             return error
         if (channel, ts) not in self.messages:

@@ -5,6 +5,7 @@ are missing and what to do, because a resumed digest may then repeat the message
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
@@ -12,9 +13,11 @@ import pytest
 
 from adapters.slack.app import make_client
 from adapters.slack.config import SlackSettings
+from adapters.slack.poster import SlackPoster
 from adapters.slack.runner import SlackRunner
 from adapters.slack.scopes import check_history_scopes, granted_scopes
 from bot.app import build_core
+from bot.service import Place
 from storage.store import Store
 from tests.support.slack_api import SlackStandIn
 
@@ -84,3 +87,20 @@ def test_a_refused_token_leaves_the_scope_check_silent(make_settings: Any, slack
 async def check(slack: SlackStandIn) -> list[str]:
     return await check_history_scopes(
         make_client(SlackSettings(_env_file=None, bot_token="xoxb-test", api_url=slack.base_url), "xoxb-test"))
+
+
+def test_without_channels_history_slack_refuses_to_read_the_channel_and_a_resume_warns(
+    slack: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.bot_scopes = OLD_INSTALL
+    client = make_client(SlackSettings(_env_file=None, bot_token="xoxb-test", api_url=slack.base_url), "xoxb-test")
+
+    async def client_for(_: str) -> Any:
+        return client
+
+    poster = SlackPoster(client_for, interval=0)
+    assert asyncio.run(poster.recover(Place(slack.team_id, "C1"), dt.date(2025, 3, 6))) == {}
+    [call] = slack.calls_to("conversations.history")
+    assert call.response == {"ok": False, "error": "missing_scope", "needed": "channels:history",
+                             "provided": OLD_INSTALL}
+    assert "a message may repeat" in caplog.text
