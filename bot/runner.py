@@ -40,6 +40,7 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
             loop.add_signal_handler(sig, stop.set)
     started: list[Platform] = []
     scheduler: DigestScheduler | None = None
+    core: CommandCore | None = None
     try:
         core = build_core(settings, store)
         platforms = list(platforms_for(core))
@@ -57,8 +58,11 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
         await stop.wait()
         log.info("Shutting down")
     finally:
-        if scheduler is not None:  # first, while the platforms can still post what is being finished
-            await scheduler.stop(settings.shutdown_grace_seconds)
+        # First, while the platforms can still post what is being finished: scheduled digests and /arxiv run
+        # get the same grace, at the same time.
+        grace = settings.shutdown_grace_seconds
+        await asyncio.gather(*([scheduler.stop(grace)] if scheduler is not None else []),
+                             *([core.service.stop(grace)] if core is not None else []))
         for platform in reversed(started):
             try:
                 await platform.stop()

@@ -12,6 +12,7 @@ from adapters.slack.app import SlackBot
 from adapters.slack.config import SlackSettings
 from adapters.slack.http import EVENTS_PATH, slack_web_app
 from adapters.slack.installs import oauth_settings
+from adapters.slack.scopes import check_history_scopes
 from bot.commands import CommandCore
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class SlackRunner:
             self.core, settings, oauth_settings=oauth,
             installation_store=oauth.installation_store if oauth else None,
         )
+        if oauth is None:  # one bot token: say now whether resumed digests can avoid repeating a message
+            await check_history_scopes(self.bot.app.client)
         if settings.mode == "socket":
             assert settings.app_token is not None
             self._socket = AsyncSocketModeHandler(self.bot.app, settings.app_token.get_secret_value())
