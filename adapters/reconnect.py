@@ -45,8 +45,11 @@ RECONNECT = Backoff()  # 1, 2, 4, … 60 s: quick after a blip, one line a minut
 def describe(exc: BaseException) -> str:
     """One line for a network failure, without the chain of wrapped exceptions."""
     cause = exc
-    while cause.__cause__ is not None and isinstance(cause, aiohttp.ClientError):
-        cause = cause.__cause__  # aiohttp wraps the OSError that says what happened
+    while isinstance(cause, aiohttp.ClientError):  # aiohttp wraps the OSError that says what happened
+        inner = getattr(cause, "os_error", None) or cause.__cause__
+        if inner is None:
+            break
+        cause = inner
     if isinstance(cause, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"DNS lookup failed: {cause.strerror or cause}"
     if isinstance(cause, ConnectionRefusedError):
