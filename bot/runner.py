@@ -26,7 +26,7 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
-PLATFORM_STOP_TIMEOUT = 10.0  # seconds one platform gets to disconnect before the process goes on without it
+PLATFORM_STOP_TIMEOUT = 5.0  # seconds one platform gets to disconnect before the process goes on without it
 
 
 class Platform(Protocol):
@@ -148,8 +148,10 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
         if stop.is_set():
             log.info("Shutting down")
         if scheduler is not None:  # first, while the platforms can still post what is being finished
-            with contextlib.suppress(Stopped):
+            try:
                 await unless(scheduler.stop(settings.shutdown_grace_seconds), requests.hurry, cancel_timeout=1)
+            except Stopped:  # asked twice: cancel the running digests now (the next start finishes them)
+                await scheduler.stop(0)
         for platform in reversed(started):
             await _stop_platform(platform)
         if store is not None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 
 from aiohttp import web
 from slack_bolt.app.async_server import AsyncSlackAppServer
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.health import HEALTH_PATH, health_handler
 from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, Unavailable, describe, retrying
@@ -36,6 +37,7 @@ class SlackRunner:
         self.host = host
         self.backoff = backoff
         self.bot: SlackBot | None = None
+        self.identity: AsyncSlackResponse | None = None  # auth.test's answer for SLACK_BOT_TOKEN (scopes in headers)
         self._socket: SocketModeConnection | None = None
         self._web: web.AppRunner | None = None
         self.port: int | None = None
@@ -79,10 +81,10 @@ class SlackRunner:
         client = checking_client(self.settings.api_url, token)
         where = f"Slack: cannot reach Slack's Web API at {client.base_url}"
         if wait:
-            await retrying(lambda: check_bot_token(client), where, log, self.backoff)
+            self.identity = await retrying(lambda: check_bot_token(client), where, log, self.backoff)
             return
         try:
-            await check_bot_token(client)
+            self.identity = await check_bot_token(client)
         except (*NETWORK_ERRORS, Unavailable) as exc:
             log.warning("%s (%s) to check SLACK_BOT_TOKEN; listening anyway, replies fail until it is reachable",
                         where, describe(exc))

@@ -189,8 +189,10 @@ def test_a_second_signal_skips_the_rest_of_the_grace(make_settings, monkeypatch)
             pass
 
         async def stop(self, grace: float) -> None:
+            graces.append(grace)
             await asyncio.sleep(grace)
 
+    graces: list[float] = []
     monkeypatch.setattr(bot.runner, "DigestScheduler", BusyScheduler)
     platform = Hanging(start_hangs=False)
 
@@ -202,6 +204,7 @@ def test_a_second_signal_skips_the_rest_of_the_grace(make_settings, monkeypatch)
 
     took = serve_until(make_settings(shutdown_grace_seconds=60), [platform], twice, within=5)
     assert took < 3 and platform.stopped
+    assert graces == [60, 0]  # the second stop cancels the running digests at once
 
 
 def test_a_refused_token_stops_the_platforms_already_started(make_settings) -> None:

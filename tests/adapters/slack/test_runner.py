@@ -94,6 +94,7 @@ def test_socket_mode_checks_both_tokens_then_connects(core: CommandCore, slack: 
         async def main() -> None:
             await runner.start()
             try:
+                assert runner.identity is not None and runner.identity["user_id"] == slack.bot_user_id
                 await sockets.wait_connected_async()
             finally:
                 await runner.stop()
