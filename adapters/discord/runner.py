@@ -21,6 +21,9 @@ STOP_TIMEOUT = 5.0  # seconds for each step of stop(); a stuck close must not ho
 TOKEN_FIX = "copy the bot token again (Developer Portal → Bot → Reset Token), set DISCORD_TOKEN to it and start again."
 # discord.py backs off between gateway reconnects itself (capped) but logs each with a whole traceback.
 logging.getLogger("discord.client").addFilter(ONE_LINE)
+# The bot has no voice: two warnings at every start that voice libraries are missing would only alarm.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 
 class TokenRefused(DigestError):
