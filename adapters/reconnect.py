@@ -77,15 +77,19 @@ async def retrying(
 
 
 class OneLineErrors(logging.Filter):
-    """Keeps a library's own reconnect messages but replaces their traceback by the error's one line."""
+    """Keeps a library's own reconnect messages but replaces their traceback by the error's one line.
+
+    Only for the connection failures in ``kinds``: any other exception (a bug in a handler) keeps its traceback.
+    """
+
+    def __init__(self, kinds: tuple[type[BaseException], ...] = NETWORK_ERRORS) -> None:
+        super().__init__()
+        self.kinds = kinds
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
+        if record.exc_info and isinstance(record.exc_info[1], self.kinds):
             record.msg = f"{record.getMessage()} ({describe(record.exc_info[1])})"
             record.args = None
             record.exc_info = None
             record.exc_text = None
         return True
-
-
-ONE_LINE = OneLineErrors()

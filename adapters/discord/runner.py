@@ -12,7 +12,7 @@ from discord.gateway import DiscordWebSocket
 
 from adapters.discord.app import DiscordBot
 from adapters.discord.config import DiscordSettings
-from adapters.reconnect import NETWORK_ERRORS, ONE_LINE, RECONNECT, Backoff, Unavailable, describe, retrying
+from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, OneLineErrors, Unavailable, describe, retrying
 from bot.commands import CommandCore
 from bot.errors import DigestError
 
@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT = 5.0  # seconds for each step of stop(); a stuck close must not hold the process
 TOKEN_FIX = "copy the bot token again (Developer Portal → Bot → Reset Token), set DISCORD_TOKEN to it and start again."
 # discord.py backs off between gateway reconnects itself (capped) but logs each with a whole traceback.
-logging.getLogger("discord.client").addFilter(ONE_LINE)
+logging.getLogger("discord.client").addFilter(OneLineErrors(
+    (*NETWORK_ERRORS, discord.HTTPException, discord.GatewayNotFound, discord.ConnectionClosed)
+))
 # The bot has no voice: two warnings at every start that voice libraries are missing would only alarm.
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False

@@ -8,13 +8,17 @@ import logging
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
-from adapters.reconnect import ONE_LINE, RECONNECT, Backoff, retrying
+from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, OneLineErrors, retrying
 from adapters.slack.tokens import checking_client, open_connection
+from bot.errors import DigestError
 
 log = logging.getLogger(__name__)
-log.addFilter(ONE_LINE)  # the SDK logs "Failed to connect …; Retrying…" with a whole traceback
+PING_INTERVAL = 10.0  # bolt's default: seconds between pings, and between the SDK's own websocket retries
+# The SDK logs "Failed to connect …; Retrying…" with a whole traceback.
+log.addFilter(OneLineErrors((*NETWORK_ERRORS, SlackApiError, DigestError)))
 
 
 class ReconnectingClient(SocketModeClient):
@@ -35,7 +39,9 @@ class SocketModeConnection(AsyncSocketModeHandler):
         # Not super().__init__(): that builds a plain SocketModeClient (a session and a task) only to drop it.
         self.app = app
         self.app_token = app_token
-        self.client = ReconnectingClient(app_token=app_token, logger=log, web_client=checking_client(api_url))
+        self.client = ReconnectingClient(
+            app_token=app_token, logger=log, web_client=checking_client(api_url), ping_interval=PING_INTERVAL
+        )
         self.client.backoff = backoff
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
 

@@ -226,3 +226,15 @@ def test_the_bot_process_serves_discord_until_told_to_stop(
         assert bot.is_closed()
 
     asyncio.run(main())
+
+
+def test_a_bug_in_a_handler_keeps_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """discord.py reports handler errors on the same logger; those are bugs to debug, not network weather."""
+    import adapters.discord.runner  # noqa: F401  (installs the filter)
+
+    try:
+        raise KeyError("channel")
+    except KeyError:
+        logging.getLogger("discord.client").exception("Ignoring exception in %s", "on_interaction")
+    [record] = caplog.records
+    assert record.exc_info is not None and record.getMessage() == "Ignoring exception in on_interaction"
