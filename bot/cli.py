@@ -236,6 +236,8 @@ def run(
     Extra HTTP replicas run with DIGEST_SCHEDULER=false. Stop with Ctrl-C or SIGTERM: running
     digests get DIGEST_SHUTDOWN_GRACE_SECONDS to finish, and the next start finishes the rest.
     """
+    from rich.markup import escape
+
     from adapters.platforms import configured_platforms
     from bot.logs import configure_logging
     from bot.runner import serve
@@ -245,7 +247,7 @@ def run(
     try:
         asyncio.run(serve(settings, configured_platforms))
     except (DigestError, ValidationError) as exc:
-        err.print(f"[red]Error:[/red] {exc}")
+        err.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)  # one line, however long
         raise typer.Exit(1) from exc
 
 

@@ -29,7 +29,12 @@ async def check_history_scopes(client: AsyncWebClient) -> list[str]:
     except Exception as exc:  # a refused token, a timeout, no network: start-up goes on, other checks say why
         log.debug("Slack: scope check skipped (%s)", type(exc).__name__)
         return []
-    granted = granted_scopes(dict(response.headers))
+    return report_missing_history_scopes(dict(response.headers))
+
+
+def report_missing_history_scopes(headers: dict[str, str]) -> list[str]:
+    """Log, once, which history scopes an answer's ``x-oauth-scopes`` lacks and how to add them."""
+    granted = granted_scopes(headers)
     if granted is None:
         return []
     missing = [scope for scope in HISTORY_SCOPES if scope not in granted]
