@@ -13,7 +13,7 @@ import logging
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from bot.app import build_core
 from bot.commands import CommandCore
@@ -150,9 +150,9 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
             log.info("Shutting down")
         # First, while the platforms can still post what is being finished: scheduled digests and /arxiv run
         # get the same grace, at the same time.
-        def finishing(grace: float) -> Awaitable[Any]:
-            return asyncio.gather(*([scheduler.stop(grace)] if scheduler is not None else []),
-                                  *([core.service.stop(grace)] if core is not None else []))
+        async def finishing(grace: float) -> None:  # a coroutine, so cancelling it reads as cancelled
+            await asyncio.gather(*([scheduler.stop(grace)] if scheduler is not None else []),
+                                 *([core.service.stop(grace)] if core is not None else []))
 
         try:
             await unless(finishing(settings.shutdown_grace_seconds), requests.hurry, cancel_timeout=1)
