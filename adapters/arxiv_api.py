@@ -2,13 +2,16 @@
 mailings rebuilt from a submission-date search (the RSS feed only holds the newest one).
 
 One client per process keeps arXiv's rule of one request every three seconds across all callers
-(the package sleeps between its own requests; a lock keeps concurrent callers in line).
+(the package sleeps between its own requests; a lock keeps concurrent callers in line). Titles,
+abstracts and names are decoded from TeX here, as the RSS adapter does (adapters/tex.py). Each failed
+request is logged as it happens; a DNS or connection failure is reported as such, not as arXiv trouble.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -17,8 +20,12 @@ import arxiv
 import requests
 from requests.adapters import HTTPAdapter
 
+from adapters.network import NETWORK_ADVICE, connection_failure
+from adapters.tex import decode_tex
 from bot.errors import DigestError
 from bot.models import Announcement, Paper, normalize_arxiv_id
+
+log = logging.getLogger(__name__)
 
 SEARCH_PAGE_SIZE = 200  # results per request for a mailing's search (the API allows up to 2000)
 # arXiv categories ("cs.LG", "hep-th", "cond-mat.stat-mech"); the API's <category> also carries ACM
@@ -27,16 +34,57 @@ _ARXIV_CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 
 
 class _TimeoutAdapter(HTTPAdapter):
-    """The ``arxiv`` package sends requests without a timeout; a stalled API must not hang the bot."""
+    """The ``arxiv`` package sends requests without a timeout; a stalled API must not hang the bot.
 
-    def __init__(self, timeout: float) -> None:
+    The package also retries failed requests quietly: this logs each failure as it happens, numbered
+    among the attempts a read gets (``reset()`` before each read).
+    """
+
+    def __init__(self, timeout: float, attempts: int, delay: float) -> None:
         super().__init__()
         self._timeout = timeout
+        self._attempts = attempts
+        self._delay = delay
+        self._failures = 0
+
+    def reset(self) -> None:
+        self._failures = 0
 
     def send(self, request, **kwargs):  # type: ignore[no-untyped-def, override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        return super().send(request, **kwargs)
+        host = request.url.split("/")[2] if "://" in request.url else request.url
+        try:
+            response = super().send(request, **kwargs)
+        except requests.ConnectionError as exc:
+            self._log_failure(connection_failure(host, exc))
+            raise
+        except requests.Timeout:
+            log.warning("arXiv API request to %s timed out after %.0f s (not retried)", host, self._timeout)
+            raise
+        if response.status_code == 200:
+            self._failures = 0
+        else:
+            self._log_failure(f"{host} answered HTTP {response.status_code}")
+        return response
+
+    def _log_failure(self, reason: str) -> None:
+        self._failures += 1
+        k, n = self._failures, self._attempts
+        then = f"retrying in {self._delay:.2g} s" if k < n else "giving up"
+        log.warning("arXiv API: attempt %d of %d failed (%s); %s", k, n, reason, then)
+
+
+def _failure(exc: Exception, what: str, api_url: str, retry: str = "try again in a minute") -> DigestError:
+    """The error for a failed API read: the network's fault, or arXiv's."""
+    if isinstance(exc, requests.ConnectionError):
+        host = api_url.split("/")[2] if "://" in api_url else api_url
+        return DigestError(f"{what}: {connection_failure(host, exc)}. {NETWORK_ADVICE}, or check ARXIV_API_URL.")
+    return DigestError(f"{what} ({exc}). arXiv may be down or rate-limiting: {retry}, or check ARXIV_API_URL.")
+
+
+def _names(result: arxiv.Result) -> tuple[str, ...]:
+    return tuple(name for name in (decode_tex(a.name) for a in result.authors) if name)
 
 
 def _paper(result: arxiv.Result) -> Paper | None:
@@ -46,9 +94,9 @@ def _paper(result: arxiv.Result) -> Paper | None:
         return None
     return Paper(
         arxiv_id=arxiv_id,
-        title=" ".join(result.title.split()),
-        authors=tuple(a.name for a in result.authors),
-        abstract=" ".join(result.summary.split()),
+        title=decode_tex(result.title),
+        authors=_names(result),
+        abstract=decode_tex(result.summary),
         categories=tuple(result.categories),
         announce_type="lookup",
     )
@@ -89,9 +137,9 @@ def _announced(result: arxiv.Result, wanted: Sequence[str]) -> Paper | None:
         return None
     return Paper(
         arxiv_id=arxiv_id,
-        title=" ".join(result.title.split()),
-        authors=tuple(name for name in (" ".join(a.name.split()) for a in result.authors) if name),
-        abstract=" ".join(result.summary.split()),
+        title=decode_tex(result.title),
+        authors=_names(result),
+        abstract=decode_tex(result.summary),
         categories=categories,
         announce_type="new" if _in_categories(primary, wanted) else "cross",
     )
@@ -118,12 +166,14 @@ class ArxivLookup:
     ) -> None:
         self._client = arxiv.Client(page_size=100, delay_seconds=delay_seconds, num_retries=num_retries)
         self._search_page_size = search_page_size
+        self._api_url = api_url
         # The package formats its query URL from a class attribute; set it on our instance only.
         self._client.query_url_format = api_url.rstrip("?") + "?{}"
         # Its requests.Session is private but the only place a timeout can be set.
         session: requests.Session = self._client._session
+        self._adapter = _TimeoutAdapter(timeout, num_retries + 1, delay_seconds)
         for prefix in ("http://", "https://"):
-            session.mount(prefix, _TimeoutAdapter(timeout))
+            session.mount(prefix, self._adapter)
         self._lock = threading.Lock()
 
     def lookup_sync(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
@@ -144,6 +194,7 @@ class ArxivLookup:
         """Add what arXiv returns to ``found``; True when an entry came back incomplete."""
         incomplete = False
         try:
+            self._adapter.reset()
             for result in self._client.results(arxiv.Search(id_list=ids, max_results=len(ids))):
                 paper = _paper(result)
                 if paper is None:
@@ -151,9 +202,7 @@ class ArxivLookup:
                 else:
                     found[paper.arxiv_id] = paper
         except (arxiv.ArxivError, requests.RequestException) as exc:
-            raise DigestError(
-                f"The arXiv API could not be read ({exc}); try again in a minute or check ARXIV_API_URL."
-            ) from exc
+            raise _failure(exc, "The arXiv API could not be read", self._api_url) from exc
         return incomplete
 
     async def lookup(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
@@ -243,6 +292,7 @@ class ArxivLookup:
         found = _Pass()
         default_page_size, self._client.page_size = self._client.page_size, page_size
         try:
+            self._adapter.reset()
             for result in self._client.results(search):
                 if not start <= result.published < end:
                     continue  # the API's range is minute-grained and inclusive at both ends
@@ -255,10 +305,8 @@ class ArxivLookup:
                 else:
                     found.papers.setdefault(paper.arxiv_id, (result.published, paper))
         except (arxiv.ArxivError, requests.RequestException) as exc:
-            raise DigestError(
-                f"The arXiv API could not list the papers of {mailing.isoformat()} ({exc}). arXiv may be down "
-                "or rate-limiting: try again in a few minutes, or check ARXIV_API_URL."
-            ) from exc
+            what = f"The arXiv API could not list the papers of {mailing.isoformat()}"
+            raise _failure(exc, what, self._api_url, "try again in a few minutes") from exc
         finally:
             self._client.page_size = default_page_size
         return found

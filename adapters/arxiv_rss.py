@@ -1,13 +1,17 @@
 """The day's announcement from arXiv's RSS feed (rss.arxiv.org), read with feedparser.
 
-HTTP errors, 429s and malformed XML are retried with exponential backoff (honouring Retry-After),
-then reported with a message that says what to do. The announcement date is the feed's own.
+HTTP errors, 429s, network failures and malformed XML are retried with exponential backoff (honouring
+Retry-After), each retry logged as it happens, then reported with a message that says what to do.
+arXiv's own error feed ("Feed error for query", for a bad category) and documents in another format
+(the pre-2024 RDF feed, an HTML page) fail at once, saying what arrived. The announcement date is the
+feed's own. Titles, abstracts and authors are decoded from TeX here, once (see adapters/tex.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import logging
 import re
 import xml.sax
 from collections.abc import Iterable
@@ -17,18 +21,27 @@ import feedparser
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from adapters.network import NETWORK_ADVICE, connection_failure
+from adapters.tex import decode_tex, split_creators
 from bot.errors import FeedError
 from bot.models import Announcement, Paper, normalize_arxiv_id
+
+log = logging.getLogger(__name__)
 
 _PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE | re.DOTALL)
 USER_AGENT = "arxiv-digest/0.1 (+https://github.com/arxiv-digest)"
 MAX_RETRY_AFTER = 120.0
+FEED_HELP = "https://rss.arxiv.org/rss/"
+_ERROR_TITLE = "feed error for query"
+# An HTML document: its root (after an optional XML declaration and comments) is <html>.
+_HTML_START = re.compile(r"(?is)(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html[\s>])")
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, network: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.network = network  # the request never reached a server: our side's network, not arXiv
 
 
 def strip_abstract_prefix(text: str) -> str:
@@ -37,9 +50,8 @@ def strip_abstract_prefix(text: str) -> str:
 
 
 def split_authors(creator: str) -> tuple[str, ...]:
-    """``dc:creator`` holds "A, B, C" (older feeds: "A, B and C")."""
-    parts = re.split(r",\s*|\s+and\s+", creator.strip())
-    return tuple(p.strip() for p in parts if p.strip())
+    """The author names of a ``dc:creator`` ("A (Affiliation, …), B, C"; older feeds: "A, B and C")."""
+    return tuple(name for name, _ in split_creators(creator))
 
 
 def _feed_date(parsed: Any) -> dt.date | None:
@@ -55,14 +67,49 @@ def _feed_date(parsed: Any) -> dt.date | None:
     return None
 
 
+def _what_arrived(content: bytes | str) -> str:
+    """A short description of a document that is not arXiv's RSS feed, for the error message."""
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    head = text.lstrip("\ufeff \t\r\n")[:2000]
+    if _HTML_START.match(head):
+        title = re.search(r"(?is)<title[^>]*>(.*?)</title>", head)
+        name = " ".join(title.group(1).split())[:100] if title else ""
+        return f'an HTML page ("{name}")' if name else "an HTML page"
+    snippet = " ".join(head.split())[:80]
+    return f"a document that is not a feed ({snippet!r})" if snippet else "an empty answer"
+
+
+def _check_format(parsed: Any, content: bytes | str) -> None:
+    """Refuse arXiv's error feed and any document other than an RSS 2.0 / Atom feed."""
+    title = str(parsed.feed.get("title", ""))
+    if title.strip().lower().startswith(_ERROR_TITLE):
+        said = " ".join(str(parsed.feed.get("description") or parsed.feed.get("subtitle") or "").split())
+        raise FeedError(
+            f"arXiv refused the feed query: {(said or title).rstrip('.')}. "
+            "Check DIGEST_CATEGORIES (e.g. cs.LG,cs.AI; see https://arxiv.org/category_taxonomy) and ARXIV_RSS_URL."
+        )
+    version = str(parsed.get("version", ""))
+    if version.startswith(("rss090", "rss10")):
+        raise FeedError(
+            "The arXiv feed answered an RSS 1.0 (RDF) document, the format arXiv's feeds had before 2024. "
+            f"Set ARXIV_RSS_URL to {FEED_HELP} (or unset it)."
+        )
+    if version and not version.startswith(("rss2", "atom")):
+        raise FeedError(f"The arXiv feed answered a {version} feed, not arXiv's RSS 2.0; check ARXIV_RSS_URL.")
+
+
 def parse_feed(content: bytes | str, *, keep_types: Iterable[str], source: str = "") -> Announcement:
-    """Parse RSS text into an Announcement: filter announce types, dedupe IDs, clean abstracts."""
+    """Parse RSS text into an Announcement: filter announce types, dedupe IDs, decode TeX, clean abstracts."""
     # No HTML sanitizing: abstracts are plain text, and "<think>" or "x < y" must survive as written.
     parsed = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
+    arrived = _what_arrived(content)
+    if arrived.startswith("an HTML page"):
+        raise FeedError(f"The arXiv feed answered {arrived}, not an RSS feed. Check ARXIV_RSS_URL and the network.")
     if parsed.bozo and isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
         raise _Retryable(f"the feed is not well-formed XML ({parsed.bozo_exception})")
     if not parsed.feed and not parsed.entries:
-        raise _Retryable("the answer is not an RSS feed")
+        raise _Retryable(f"the answer is not an RSS feed ({arrived})")
+    _check_format(parsed, content)
     date = _feed_date(parsed)
     if date is None:
         raise _Retryable("the feed carries no publication date")
@@ -75,13 +122,15 @@ def parse_feed(content: bytes | str, *, keep_types: Iterable[str], source: str =
         arxiv_id = normalize_arxiv_id(entry.get("id") or entry.get("link", ""))
         if arxiv_id is None or arxiv_id in papers:
             continue
+        creators = split_creators(entry.get("author", ""))
         papers[arxiv_id] = Paper(
             arxiv_id=arxiv_id,
-            title=" ".join(entry.get("title", "").split()),
-            authors=split_authors(entry.get("author", "")),
-            abstract=strip_abstract_prefix(entry.get("summary", "")),
+            title=decode_tex(entry.get("title", "")),
+            authors=tuple(name for name, _ in creators),
+            abstract=decode_tex(strip_abstract_prefix(entry.get("summary", ""))),
             categories=tuple(tag["term"] for tag in entry.get("tags", []) if tag.get("term")),
             announce_type=announce_type,
+            affiliations=tuple(affiliation for _, affiliation in creators) if any(a for _, a in creators) else (),
         )
     return Announcement(date=date, papers=tuple(papers.values()), total_in_feed=len(parsed.entries), source=source)
 
@@ -127,6 +176,18 @@ class RSSFetcher:
             return exc.retry_after
         return backoff
 
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "arXiv feed %s: attempt %d of %d failed (%s); retrying in %.2g s",
+            self.url,
+            state.attempt_number,
+            self.retries + 1,
+            exc,
+            wait,
+        )
+
     async def fetch(self) -> Announcement:
         if not self.url.startswith(("http://", "https://")):  # a local file: the demo's sample day
             path = self.url.removeprefix("file://")
@@ -136,6 +197,7 @@ class RSSFetcher:
             stop=stop_after_attempt(self.retries + 1),
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
+            before_sleep=self._log_retry,
             reraise=True,
         )
         try:
@@ -146,9 +208,13 @@ class RSSFetcher:
                     with attempt:
                         return await self._fetch_once(client)
         except _Retryable as exc:
+            advice = (
+                f"This machine could not reach it. {NETWORK_ADVICE}, or check ARXIV_RSS_URL."
+                if exc.network
+                else "arXiv may be down or rate-limiting; try again in a few minutes, or check ARXIV_RSS_URL."
+            )
             raise FeedError(
-                f"Could not read the arXiv feed {self.url} after {self.retries + 1} attempts: {exc}. "
-                "arXiv may be down or rate-limiting; try again in a few minutes, or check ARXIV_RSS_URL."
+                f"Could not read the arXiv feed {self.url} after {self.retries + 1} attempts: {exc}. {advice}"
             ) from exc
         raise AssertionError("unreachable")
 
@@ -157,13 +223,24 @@ class RSSFetcher:
             response = await client.get(self.url)
         except httpx.TimeoutException as exc:
             raise _Retryable("the request timed out") from exc
+        except httpx.ConnectError as exc:
+            raise _Retryable(connection_failure(httpx.URL(self.url).host, exc), network=True) from exc
         except httpx.TransportError as exc:
             raise _Retryable(f"network error: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
         if response.status_code >= 400:
+            # A bad query gets arXiv's error feed with a 400: its message says what was wrong.
+            _raise_error_feed(response.content)
             raise FeedError(
                 f"The arXiv feed {self.url} answered HTTP {response.status_code}. "
                 "Check DIGEST_CATEGORIES (e.g. cs.LG,cs.AI) and ARXIV_RSS_URL."
             )
         return parse_feed(response.content, keep_types=self.keep_types, source=self.url)
+
+
+def _raise_error_feed(content: bytes) -> None:
+    """Raise arXiv's own explanation when ``content`` is its "Feed error for query" document."""
+    parsed = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
+    if str(parsed.feed.get("title", "")).strip().lower().startswith(_ERROR_TITLE):
+        _check_format(parsed, content)

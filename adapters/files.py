@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.digest_text import why_line
-from bot.models import Digest, Usage
+from bot.models import Digest, Paper, Usage
 from bot.pricing import cost_of, format_cost
 
 APPROXIMATE_BANNER = (
@@ -71,6 +71,7 @@ def render_markdown(digest: Digest) -> str:
             "",
             f"**Authors:** {', '.join(paper.authors)}",
             "",
+            *([f"**Affiliations:** {where}", ""] if (where := _affiliations(paper)) else []),
             f"**Abstract:** {paper.abstract}",
             "",
             f"**Comment:** {judgment.comment or '—'}",
@@ -88,6 +89,12 @@ def render_markdown(digest: Digest) -> str:
         lines += ["", "---", ""]
     lines += ["# Paper Selection Prompt", "", digest.prompt, ""]
     return "\n".join(lines)
+
+
+def _affiliations(paper: Paper) -> str:
+    """``Name: affiliation; …`` for the authors the feed gave one, never glued into the names."""
+    pairs = zip(paper.authors, paper.affiliations, strict=False)
+    return "; ".join(f"{name}: {where}" for name, where in pairs if where)
 
 
 def digest_json(digest: Digest) -> dict[str, Any]:
@@ -116,6 +123,8 @@ def digest_json(digest: Digest) -> dict[str, Any]:
                 "arxiv_id": item.paper.arxiv_id,
                 "title": item.paper.title,
                 "authors": list(item.paper.authors),
+                # One per author ("" unknown); absent when the day was read back from the database.
+                **({"affiliations": list(item.paper.affiliations)} if item.paper.affiliations else {}),
                 "abstract": item.paper.abstract,
                 "categories": list(item.paper.categories),
                 "url": item.paper.url,

@@ -1,21 +1,44 @@
-"""``GET /healthz`` for load balancers and process managers: the bot's own view of its health."""
+"""``GET /healthz`` for load balancers and process managers: the bot's own view of its health.
+
+Anyone can ask, so the answer without a token is the status and the scheduler's state only; the details
+(channels, next and last run, database error) need ``DIGEST_HEALTH_TOKEN``, sent as
+``Authorization: Bearer <token>`` or ``?token=<token>``.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.commands import CommandCore
 
 log = logging.getLogger(__name__)
 HEALTH_PATH = "/healthz"
+PUBLIC_FIELDS = ("status", "scheduler")
 
 
-def health_handler(core: CommandCore):  # type: ignore[no-untyped-def]
-    async def healthz(_request: web.Request) -> web.Response:
+def token_matches(request: web.Request, token: SecretStr | None) -> bool:
+    """Whether the request carries the health token (never true when none is configured)."""
+    if token is None or not token.get_secret_value():
+        return False
+    header = request.headers.get("Authorization", "")
+    offered = header[len("Bearer "):] if header.startswith("Bearer ") else request.query.get("token", "")
+    return hmac.compare_digest(offered.encode(), token.get_secret_value().encode())
+
+
+def health_handler(core: CommandCore) -> Callable[[web.Request], Awaitable[web.Response]]:
+    token = core.settings.health_token
+
+    async def healthz(request: web.Request) -> web.Response:
         report = core.service.health()
-        return web.json_response(report, status=200 if report["status"] == "ok" else 503)
+        status = 200 if report["status"] == "ok" else 503
+        if not token_matches(request, token):
+            report = {key: report[key] for key in PUBLIC_FIELDS if key in report}
+        return web.json_response(report, status=status, headers={"Cache-Control": "no-store"})
 
     return healthz
 

@@ -1,7 +1,9 @@
 """Rebuild the demo's bundled sample day, ``bot/sample/2025-03-25.xml``, from ../shared data.
 
 The file is a real announcement day (169 papers in cs.LG/cs.AI, 2025-03-25) in arXiv's RSS format,
-plus a few replacement entries so the demo shows them being filtered out.
+plus a few replacement entries so the demo shows them being filtered out. Author names, titles and
+abstracts keep their real strings as arXiv writes them, TeX included (``Yunus Can G\\"ultekin``,
+``$\\sim$44%``), so the demo exercises the feed parser's decoding. The data holds no affiliations.
 Run: python -m bench.make_sample_day
 """
 

@@ -433,7 +433,7 @@ class CommandCore:
     async def _cmd_run(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
         assert sub is not None
         try:
-            delivery = await self.service.run_channel(sub)
+            delivery = await self.service.run_requested(sub)
         except LookupError as exc:
             return Reply(f"Cannot post here right now: {exc}.")
         return Reply(delivery.message)

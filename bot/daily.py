@@ -18,6 +18,7 @@ from bot.models import Announcement, Profile, Subscription
 from bot.pipeline import empty_day_message, past_announcement
 from bot.schedule import parse_schedule
 from bot.service import Delivery, DigestService, Place
+from storage.locks import try_run_lock
 from storage.runs import FINAL
 from storage.store import feed_key
 
@@ -65,10 +66,12 @@ class DailyRuns:
 
     def owed(self, sub: Subscription, due: dt.date) -> list[dt.date]:
         """Days to post, oldest first: every announcement since the last one the channel got, up to
-        ``due``, at most DIGEST_CATCHUP_DAYS of them before ``due``. A new channel starts at ``due``."""
+        ``due``, at most DIGEST_CATCHUP_DAYS of them before ``due``. A new channel starts at ``due``.
+        Then any later day an ``/arxiv run`` started and a restart cut off: the requester was promised it."""
+        interrupted = self.store.unfinished_after(sub.profile_id, due)
         last = self.store.latest_final_run(sub.profile_id)
         if last is not None and last >= due:
-            return []
+            return interrupted
         days = [due] if last is None else self.calendar.mailings_between(last, due)
         keep = days[-(self.settings.catchup_days + 1):]
         for dropped in days[: len(days) - len(keep)]:
@@ -76,7 +79,7 @@ class DailyRuns:
             log.warning("%s:%s: skipped the digest of %s (older than DIGEST_CATCHUP_DAYS=%s)",
                         sub.platform, sub.channel, dropped, self.settings.catchup_days)
         statuses = self.store.run_statuses(sub.profile_id, keep)
-        return [day for day in keep if statuses.get(day) not in FINAL]
+        return [day for day in keep if statuses.get(day) not in FINAL] + interrupted
 
     async def run_due(self, sub: Subscription, now: dt.datetime) -> DueOutcome:
         fire = self.last_fire(sub, now)
@@ -172,8 +175,10 @@ class DailyRuns:
 
     async def _post_once(self, sub: Subscription, day: dt.date, part: str, text: str) -> int:
         poster = self.service.poster_for(sub)
-        if part in self.store.posted_parts(sub.platform, sub.channel, day):
-            return 0
-        message_id = await poster.post_text(Place(sub.workspace, sub.channel), text)
-        self.store.record_post(sub.platform, sub.channel, day, part, message_id)
-        return 1
+        # Under the day's run lock: two schedulers starting together post the line once between them.
+        with try_run_lock(self.store.engine, sub.profile_id, day) as held:
+            if not held or part in self.store.posted_parts(sub.platform, sub.channel, day):
+                return 0
+            message_id = await poster.post_text(Place(sub.workspace, sub.channel), text)
+            self.store.record_post(sub.platform, sub.channel, day, part, message_id)
+            return 1

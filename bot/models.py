@@ -28,6 +28,9 @@ class Paper:
     abstract: str
     categories: tuple[str, ...] = ()
     announce_type: str = "new"
+    # One entry per author ("" when the feed gives none), as rss.arxiv.org lists them. Kept apart from the
+    # names and not stored in the database: a paper read back from storage has none. Not part of equality.
+    affiliations: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def url(self) -> str:
@@ -43,6 +46,7 @@ class Paper:
             abstract=data["abstract"],
             categories=tuple(data.get("categories", ())),
             announce_type=data.get("announce_type", "new"),
+            affiliations=tuple(data.get("affiliations", ())),
         )
 
 

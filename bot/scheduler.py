@@ -59,6 +59,7 @@ class DigestScheduler:
         self.scheduler.add_job(self.sync, IntervalTrigger(seconds=SYNC_SECONDS), id="sync", replace_existing=True)
         self.daily.service.on_subscriptions_changed(self.sync)
         if catch_up:  # whatever was due while the process was down, oldest first per channel
+            self.daily.service.resumes_interrupted = True
             for sub in self.store.active_subscriptions():
                 self._spawn(self.run_now(sub.id))
         log.info("Scheduler: %d channel(s) scheduled", len(self.channel_jobs()))

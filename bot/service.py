@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.batch_scoring import BatchModel
 from bot.models import Announcement, Digest, Paper, RankedPaper, Subscription
@@ -29,6 +29,11 @@ SUMMARY = "summary"
 EMPTY = "empty"
 
 
+def summary_part(number: int) -> str:
+    """The post row's name of summary message ``number``: "summary", then "summary.2", "summary.3"…"""
+    return SUMMARY if number == 1 else f"{SUMMARY}.{number}"
+
+
 @dataclass(frozen=True)
 class Place:
     """Where to post: a channel, and the workspace (Slack team, Discord guild) it belongs to."""
@@ -42,8 +47,14 @@ class ChannelPoster(Protocol):
 
     platform: str
 
-    async def post_summary(self, place: Place, digest: Digest) -> list[str]:
-        """Post the day's summary; returns its message IDs, the first being the parent of the papers."""
+    def summary_parts(self, digest: Digest) -> int:
+        """How many messages the day's summary takes: the parent, then "Ranked list, continued" parts."""
+        ...
+
+    async def post_summary_part(self, place: Place, digest: Digest, number: int, parent: str | None) -> str:
+        """Post summary message ``number`` (1 = the parent of the papers; ``parent`` is its ID for the
+        later ones); returns the message ID. Each part is posted and recorded on its own, so a run cut
+        off between two parts posts only the missing ones when it resumes."""
         ...
 
     async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str: ...
@@ -69,7 +80,7 @@ class PaperLookup(PastDays, Protocol):
 class Delivery:
     """What one run did in one channel."""
 
-    status: str  # posted | already | empty | busy
+    status: str  # posted | already | empty | busy | interrupted | stopping
     date: dt.date | None
     posted: int  # messages posted now
     message: str
@@ -96,6 +107,10 @@ class DigestService:
         self.posters: dict[str, ChannelPoster] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._requested: set[asyncio.Task[Any]] = set()  # /arxiv run in progress: shutdown waits for them
+        self.stopping = False
+        # Set by the scheduler: at start it finishes runs a restart interrupted (see DailyRuns.owed).
+        self.resumes_interrupted = False
         self.health_sources: list[Callable[[], dict[str, object]]] = []
 
     def register(self, poster: ChannelPoster) -> None:
@@ -137,6 +152,44 @@ class DigestService:
                                               date)
         return await self.run_day(subscription, announcement)
 
+    async def run_requested(self, subscription: Subscription) -> Delivery:
+        """``/arxiv run``: :meth:`run_channel` as work the shutdown waits for like a scheduled digest; when
+        the grace runs out the requester is told that the rest comes after the restart."""
+        if self.stopping:
+            return Delivery("stopping", None, 0, "The bot is restarting; try again in a minute.")
+        task = asyncio.current_task()
+        assert task is not None
+        self._requested.add(task)
+        try:
+            return await self.run_channel(subscription)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            task.uncancel()  # cancelled by stop(): the requester still gets an answer
+            when = ("It will be finished after the restart" if self.resumes_interrupted
+                    else "Run it again when the bot is back")
+            return Delivery("interrupted", None, 0,
+                            f"The bot is restarting and could not finish this digest in time. {when}; the "
+                            "messages already posted stay and only the missing ones follow.")
+        finally:
+            self._requested.discard(task)
+
+    async def stop(self, grace: float) -> None:
+        """Take no more requested runs, give the running ones ``grace`` seconds (as the scheduler gives its
+        digests), then cancel them; each then tells its requester, before the platforms close."""
+        self.stopping = True
+        running = [task for task in self._requested if not task.done()]
+        if not running:
+            return
+        log.info("Waiting up to %.0f s for %d requested digest(s)", grace, len(running))
+        _, pending = await asyncio.wait(running, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+            log.warning("Stopped %d requested digest(s) mid-run; %s", len(pending),
+                        "the next start finishes them" if self.resumes_interrupted else "/arxiv run finishes them")
+
     async def run_day(self, subscription: Subscription, announcement: Announcement) -> Delivery:
         """Score one announcement for the channel and post what it does not have yet, as the only
         worker on that (profile, day) across processes; logs one line with what it did."""
@@ -146,7 +199,8 @@ class DigestService:
             with try_run_lock(self.store.engine, subscription.profile_id, announcement.date) as held:
                 if not held:
                     delivery = Delivery("busy", announcement.date, 0,
-                                        f"The digest of {announcement.date} is being prepared by another process.")
+                                        f"The digest of {announcement.date} is being prepared by another process; "
+                                        "it will appear here when ready.")
                 else:
                     delivery = await self._run_day(poster, subscription, announcement)
         _log_run(subscription, delivery, time.monotonic() - started)
@@ -178,15 +232,16 @@ class DigestService:
         if resume and hasattr(poster, "recover"):
             await self._recover(poster, place, digest, done)
         posted = 0
-        if SUMMARY in done:
-            parent = done[SUMMARY]
-        else:
-            ids = await poster.post_summary(place, digest)
-            parent = ids[0]
-            for number, message_id in enumerate(ids, start=1):
-                part = SUMMARY if number == 1 else f"{SUMMARY}.{number}"
-                self.store.record_post(platform, channel, digest.date, part, message_id)
-            posted += len(ids)
+        parent = done.get(SUMMARY)
+        for number in range(1, poster.summary_parts(digest) + 1):
+            part = summary_part(number)
+            if part in done:
+                continue
+            message_id = await poster.post_summary_part(place, digest, number, parent)
+            self.store.record_post(platform, channel, digest.date, part, message_id)
+            parent = parent or message_id
+            posted += 1
+        assert parent is not None  # the loop posted the parent when it was missing
         for item in digest.ranked:
             if item.paper.arxiv_id in done:
                 continue

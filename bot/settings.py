@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     )
     schedule: str = Field(default=DEFAULT_SCHEDULE, description="default daily post time: 'HH:MM Area/City'")
     scheduler: bool = Field(default=True, description="post on schedule; false for extra HTTP-mode replicas")
+    health_token: SecretStr | None = Field(
+        default=None, description="unlocks /healthz's details (channels, runs): Bearer header or ?token="
+    )
     arxiv_holidays: Annotated[list[dt.date], NoDecode] = Field(
         default_factory=list, description="extra evenings (ET dates) without an arXiv announcement"
     )

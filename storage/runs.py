@@ -12,14 +12,27 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.tables import AnnouncementRow, RunRow
+from storage.upsert import insert_missing
 
 # A run in one of these states needs nothing more; any other state is finished by the next attempt.
 FINAL = frozenset({"posted", "empty", "skipped"})
+# Runs cut off before their messages were all out (a restart, a crash): scored or being scored.
+UNFINISHED = frozenset({"started", "done", "partial"})
 
 
 def process_name() -> str:
     """Who holds a run: enough to find the process in logs."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_row(session: Session, profile_id: int, date: dt.date) -> RunRow:
+    """The run row of (profile, day), created if missing and locked for this transaction: two processes
+    (two schedulers starting together) may ask for it at the same moment, and both get the one row."""
+    insert_missing(session, RunRow, [{"profile_id": profile_id, "date": date, "status": "started",
+                                      "started_at": dt.datetime.now(dt.UTC)}], ["profile_id", "date"])
+    return session.exec(
+        select(RunRow).where(RunRow.profile_id == profile_id, RunRow.date == date).with_for_update()
+    ).one()
 
 
 class RunQueries:
@@ -44,12 +57,19 @@ class RunQueries:
                 .order_by(col(RunRow.date).desc())
             ).first()
 
+    def unfinished_after(self, profile_id: int, day: dt.date) -> list[dt.date]:
+        """Days after ``day`` whose run was cut off, oldest first: an ``/arxiv run`` a restart interrupted."""
+        with Session(self.engine) as session:
+            return list(session.exec(
+                select(RunRow.date)
+                .where(RunRow.profile_id == profile_id, RunRow.date > day, col(RunRow.status).in_(UNFINISHED))
+                .order_by(col(RunRow.date))
+            ))
+
     def mark_run(self, profile_id: int, date: dt.date, status: str, message: str = "") -> RunRow:
         """Set a run's status, creating the row for days that never got as far as scoring."""
         with Session(self.engine) as session:
-            row = session.exec(
-                select(RunRow).where(RunRow.profile_id == profile_id, RunRow.date == date)
-            ).first() or RunRow(profile_id=profile_id, date=date, started_at=dt.datetime.now(dt.UTC))
+            row = run_row(session, profile_id, date)
             row.status = status
             if message:
                 row.message = message

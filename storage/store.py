@@ -14,7 +14,7 @@ from storage.channels import ChannelQueries
 from storage.db import make_engine
 from storage.learning import LearningQueries
 from storage.migrate import prepare
-from storage.runs import RunQueries, process_name
+from storage.runs import RunQueries, process_name, run_row
 from storage.search import SearchQueries
 from storage.tables import (
     AnnouncementRow,
@@ -25,6 +25,7 @@ from storage.tables import (
     RunRow,
     ScoreRow,
 )
+from storage.upsert import insert_missing, upsert
 
 
 def feed_key(categories: Iterable[str]) -> str:
@@ -64,13 +65,18 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
     # papers and announcements -------------------------------------------------------------
 
     def save_papers(self, papers: Iterable[Paper]) -> None:
+        """Store papers, updating the ones we have (another process may save the same day at once)."""
+        now = dt.datetime.now(dt.UTC)
+        rows = {
+            paper.arxiv_id: {
+                "arxiv_id": paper.arxiv_id, "title": paper.title, "abstract": paper.abstract,
+                "authors": list(paper.authors), "categories": list(paper.categories), "updated_at": now,
+            }
+            for paper in papers
+        }
         with Session(self.engine) as session:
-            for paper in papers:
-                row = session.get(PaperRow, paper.arxiv_id) or PaperRow(arxiv_id=paper.arxiv_id, title="", abstract="")
-                row.title, row.abstract = paper.title, paper.abstract
-                row.authors, row.categories = list(paper.authors), list(paper.categories)
-                row.updated_at = dt.datetime.now(dt.UTC)
-                session.add(row)
+            upsert(session, PaperRow, list(rows.values()), ["arxiv_id"],
+                   ["title", "abstract", "authors", "categories", "updated_at"])
             session.commit()
 
     def get_paper(self, arxiv_id: str) -> Paper | None:
@@ -81,28 +87,15 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
     def save_announcement(self, feed: str, announcement: Announcement) -> None:
         self.save_papers(announcement.papers)
         with Session(self.engine) as session:
-            day = session.get(FeedDayRow, (feed, announcement.date)) or FeedDayRow(feed=feed, date=announcement.date)
-            day.total_in_feed, day.source = announcement.total_in_feed, announcement.source
-            day.fetched_at = dt.datetime.now(dt.UTC)
-            session.add(day)
-            known = set(
-                session.exec(
-                    select(AnnouncementRow.arxiv_id).where(
-                        AnnouncementRow.feed == feed, AnnouncementRow.date == announcement.date
-                    )
-                )
-            )
-            for position, paper in enumerate(announcement.papers):
-                if paper.arxiv_id not in known:
-                    session.add(
-                        AnnouncementRow(
-                            feed=feed,
-                            date=announcement.date,
-                            arxiv_id=paper.arxiv_id,
-                            announce_type=paper.announce_type,
-                            position=position,
-                        )
-                    )
+            upsert(session, FeedDayRow, [{
+                "feed": feed, "date": announcement.date, "total_in_feed": announcement.total_in_feed,
+                "source": announcement.source, "fetched_at": dt.datetime.now(dt.UTC),
+            }], ["feed", "date"], ["total_in_feed", "source", "fetched_at"])
+            insert_missing(session, AnnouncementRow, [
+                {"feed": feed, "date": announcement.date, "arxiv_id": paper.arxiv_id,
+                 "announce_type": paper.announce_type, "position": position}
+                for position, paper in enumerate(announcement.papers)
+            ], ["feed", "date", "arxiv_id"])
             session.commit()
 
     def load_announcement(self, feed: str, date: dt.date) -> Announcement | None:
@@ -257,34 +250,16 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
         return found
 
     def save_judgments(self, judgments: Iterable[Judgment], criteria_key: str, model: str) -> None:
-        batch = list(judgments)
-        if not batch:
-            return
+        batch: dict[str, Judgment] = {}
+        for judgment in judgments:
+            batch.setdefault(judgment.arxiv_id, judgment)  # the first judgment of a paper counts
+        rows = [
+            {"arxiv_id": j.arxiv_id, "criteria_key": criteria_key, "model": model, "relevance": j.relevance,
+             "novelty": j.novelty, "comment": j.comment, "approximate": j.approximate}
+            for j in batch.values()
+        ]
         with Session(self.engine) as session:
-            existing = set(
-                session.exec(
-                    select(ScoreRow.arxiv_id).where(
-                        col(ScoreRow.arxiv_id).in_([j.arxiv_id for j in batch]),
-                        ScoreRow.criteria_key == criteria_key,
-                        ScoreRow.model == model,
-                    )
-                )
-            )
-            for judgment in batch:
-                if judgment.arxiv_id in existing:
-                    continue
-                existing.add(judgment.arxiv_id)
-                session.add(
-                    ScoreRow(
-                        arxiv_id=judgment.arxiv_id,
-                        criteria_key=criteria_key,
-                        model=model,
-                        relevance=judgment.relevance,
-                        novelty=judgment.novelty,
-                        comment=judgment.comment,
-                        approximate=judgment.approximate,
-                    )
-                )
+            insert_missing(session, ScoreRow, rows, ["arxiv_id", "criteria_key", "model"])
             session.commit()
 
     # runs --------------------------------------------------------------------------------
@@ -295,10 +270,8 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
     ) -> int:
         """The run row of (profile, day), created on first use; a re-run reuses and adds to it."""
         with Session(self.engine) as session:
-            row = session.exec(select(RunRow).where(RunRow.profile_id == profile_id, RunRow.date == date)).first()
-            if row is None:
-                row = RunRow(profile_id=profile_id, date=date)
-            elif (row.model, row.criteria_key) != (model, criteria_key):
+            row = run_row(session, profile_id, date)
+            if (row.model, row.criteria_key) != (model, criteria_key):
                 # Other criteria or another model: a new digest, so its spend starts from zero.
                 row.prompt_tokens = row.cached_tokens = row.completion_tokens = row.requests = 0
                 row.cost_usd = None

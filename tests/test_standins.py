@@ -260,7 +260,7 @@ def test_stop_cuts_keep_alive_connections() -> None:
 def test_feedparser_reads_build_rss() -> None:
     feed = feedparser.parse(build_rss(PAPERS, date=DAY, categories=["cs.LG", "cs.AI"]))
     assert not feed.bozo
-    assert feed.feed.title == "cs.LG+cs.AI updates on arXiv.org"
+    assert feed.feed.title == "cs.LG, cs.AI updates on arXiv.org"
     assert feed.feed.published == "Thu, 06 Mar 2025 00:00:00 -0500"
     assert [e.link for e in feed.entries] == [f"https://arxiv.org/abs/{p['arxiv_id']}" for p in PAPERS]
     moe, cats, replaced = feed.entries
@@ -289,7 +289,7 @@ def test_rss_over_http(ax: ArxivStandIn) -> None:
     assert "Thu, 06 Mar 2025" in empty.text and "<item>" not in empty.text
     ax.set_day(dt.date(2025, 3, 7), PAPERS)
     feed = feedparser.parse(httpx.get(ax.rss_url + "cs.LG+cs.AI").text)
-    assert len(feed.entries) == 3 and feed.feed.title == "cs.LG+cs.AI updates on arXiv.org"
+    assert len(feed.entries) == 3 and feed.feed.title == "cs.LG, cs.AI updates on arXiv.org"
     assert feed.feed.published.startswith("Fri, 07 Mar 2025")
     ax.set_raw_feed("<rss/>")
     assert httpx.get(ax.rss_url + "cs.LG").text == "<rss/>"

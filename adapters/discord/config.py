@@ -22,8 +22,10 @@ class DiscordSettings(BaseSettings):
         description="members with a role of this name may change the digest settings",
     )
     # Discord's REST base for the whole process. Tests and staging point it at a stand-in; leave it unset in
-    # production. Only the REST calls move: the gateway URL is whatever that API answers for /gateway/bot.
+    # production. Only the REST calls move: discord.py connects a bot to its own default gateway.
     api_url: str | None = None
+    # That gateway (wss://gateway.discord.gg/), for the same stand-ins; leave it unset in production.
+    gateway_url: str | None = None
     post_interval: float = Field(default=1.0, ge=0, description="seconds between posts to one channel")
 
     def model_post_init(self, _context: object) -> None:

@@ -8,6 +8,8 @@ the pacing below keeps a long digest from running into them in the first place.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
 
@@ -17,7 +19,7 @@ import discord
 from adapters.discord.embeds import pack_embeds, paper_embed, summary_messages, text_embeds
 from bot.errors import PostError
 from bot.models import Digest, RankedPaper
-from bot.service import Place
+from bot.service import Place, summary_part
 
 PERMISSIONS_FIX = (
     "give the bot View Channel, Send Messages and Embed Links in this channel (channel settings → Permissions), "
@@ -30,6 +32,14 @@ _FIXES = {
     10003: "the channel was deleted, or the bot cannot see it: give the bot View Channel there",
     50083: "the channel is an archived thread: unarchive it or /arxiv unsubscribe",
 }
+
+NONCE_LENGTH = 25  # Discord's limit for a string nonce
+
+
+def part_nonce(place: Place, date: dt.date, part: str) -> str:
+    """The same nonce for the same digest part in the same channel, every attempt."""
+    return hashlib.sha256(f"{place.channel}:{date.isoformat()}:{part}".encode()).hexdigest()[:NONCE_LENGTH]
+
 
 ViewFor = Callable[[str], discord.ui.View]  # arXiv ID → the paper message's buttons
 
@@ -44,14 +54,20 @@ class DiscordPoster:
         self._last: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def _send(self, place: Place, embeds: list[discord.Embed], view: discord.ui.View | None = None) -> str:
+    async def _send(
+        self, place: Place, embeds: list[discord.Embed], view: discord.ui.View | None = None, *,
+        nonce: str | None = None,
+    ) -> str:
         channel = self._client.get_partial_messageable(int(place.channel))  # no cache or gateway needed
         async with self._locks.setdefault(place.channel, asyncio.Lock()):
             wait = self._last.get(place.channel, 0.0) + self._interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                message = await channel.send(embeds=embeds, view=view, allowed_mentions=discord.AllowedMentions.none())
+                # With a nonce discord.py sets enforce_nonce: Discord answers a repeat within a few minutes
+                # with the message it already created, so a run resumed after a crash does not post twice.
+                message = await channel.send(embeds=embeds, view=view, allowed_mentions=discord.AllowedMentions.none(),
+                                             nonce=nonce)
             except discord.HTTPException as exc:
                 fix = _FIXES.get(exc.code, "try again later; the messages posted so far are kept")
                 raise PostError(
@@ -66,11 +82,20 @@ class DiscordPoster:
                 self._last[place.channel] = time.monotonic()
         return str(message.id)
 
+    def summary_parts(self, digest: Digest) -> int:
+        return len(summary_messages(digest))
+
+    async def post_summary_part(self, place: Place, digest: Digest, number: int, parent: str | None) -> str:
+        embeds = summary_messages(digest)[number - 1]
+        return await self._send(place, embeds, nonce=part_nonce(place, digest.date, summary_part(number)))
+
     async def post_summary(self, place: Place, digest: Digest) -> list[str]:
-        return [await self._send(place, embeds) for embeds in summary_messages(digest)]
+        """The whole summary at once (benchmarks); the service posts and records it part by part."""
+        return [await self.post_summary_part(place, digest, n, None) for n in range(1, self.summary_parts(digest) + 1)]
 
     async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str:
-        return await self._send(place, [paper_embed(digest, item)], self._view_for(item.paper.arxiv_id))
+        return await self._send(place, [paper_embed(digest, item)], self._view_for(item.paper.arxiv_id),
+                                nonce=part_nonce(place, digest.date, item.paper.arxiv_id))
 
     async def post_text(self, place: Place, text: str) -> str:
         ids = [await self._send(place, embeds) for embeds in pack_embeds(text_embeds(text))]

@@ -7,14 +7,29 @@ import contextlib
 import logging
 
 import discord
+import yarl
+from discord.gateway import DiscordWebSocket
 
 from adapters.discord.app import DiscordBot
 from adapters.discord.config import DiscordSettings
+from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, OneLineErrors, Unavailable, describe, retrying
 from bot.commands import CommandCore
 from bot.errors import DigestError
 
 log = logging.getLogger(__name__)
-STOP_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0  # seconds for each step of stop(); a stuck close must not hold the process
+TOKEN_FIX = "copy the bot token again (Developer Portal → Bot → Reset Token), set DISCORD_TOKEN to it and start again."
+# discord.py backs off between gateway reconnects itself (capped) but logs each with a whole traceback.
+logging.getLogger("discord.client").addFilter(OneLineErrors(
+    (*NETWORK_ERRORS, discord.HTTPException, discord.GatewayNotFound, discord.ConnectionClosed)
+))
+# The bot has no voice: two warnings at every start that voice libraries are missing would only alarm.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
+class TokenRefused(DigestError):
+    """Discord refused DISCORD_TOKEN: starting again with the same one cannot work."""
 
 
 class DiscordRunner:
@@ -25,33 +40,61 @@ class DiscordRunner:
 
     name = "Discord"
 
-    def __init__(self, core: CommandCore, settings: DiscordSettings, *, connect: bool = True) -> None:
+    def __init__(
+        self, core: CommandCore, settings: DiscordSettings, *, connect: bool = True, backoff: Backoff = RECONNECT
+    ) -> None:
         self.core = core
         self.settings = settings
         self.connect = connect
+        self.backoff = backoff
         self.bot: DiscordBot | None = None
         self._gateway: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Log in (retrying while Discord is unreachable), then keep the gateway connection in the background.
+
+        A refused token raises TokenRefused at once. Cancellable; stop() closes whatever had started.
+        """
         if self.settings.token is None:
             raise DigestError("Discord needs DISCORD_TOKEN (the bot token from the Developer Portal).")
-        self.bot = DiscordBot(self.core, self.settings)
-        try:
-            await self.bot.login(self.settings.token.get_secret_value())
-        except discord.LoginFailure as exc:
-            await self.bot.close()
-            raise DigestError(
-                "Discord refused DISCORD_TOKEN: copy the bot token again (Developer Portal → Bot → Reset Token)."
-            ) from exc
-        except discord.HTTPException as exc:
-            await self.bot.close()
-            raise DigestError(
-                f"Discord refused to register the /arxiv commands ({exc.status} {exc.text}). Invite the bot with the "
-                "applications.commands scope (see README), and check DISCORD_GUILD_ID if it is set."
-            ) from exc
+        where = f"Discord: cannot reach Discord's API at {self.settings.api_url or discord.http.Route.BASE}"
+        await retrying(self._login, where, log, self.backoff)
+        assert self.bot is not None
+        if self.settings.gateway_url is not None:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
         if self.connect:
             self._gateway = asyncio.create_task(self._stay_connected(self.bot), name="discord-gateway")
         log.info("Discord: logged in as %s", self.bot.user)
+
+    async def _login(self) -> None:
+        """One login with a fresh client (a failed login leaves discord.py's HTTP session half set up)."""
+        assert self.settings.token is not None
+        if self.bot is not None:
+            await self._close(self.bot)
+        self.bot = bot = DiscordBot(self.core, self.settings)
+        try:
+            await bot.login(self.settings.token.get_secret_value())
+        except discord.LoginFailure:
+            await self._close(bot)
+            raise TokenRefused(f"DISCORD_TOKEN was refused by Discord (401): {TOKEN_FIX}") from None
+        except discord.HTTPException as exc:
+            await self._close(bot)
+            if exc.status >= 500 or exc.status == 429:
+                raise Unavailable(f"Discord answered HTTP {exc.status}") from None
+            raise DigestError(
+                f"Discord refused to register the /arxiv commands ({exc.status} {exc.text}). Invite the bot with the "
+                "applications.commands scope (see README), and check DISCORD_GUILD_ID if it is set."
+            ) from None
+        except NETWORK_ERRORS:
+            await self._close(bot)
+            raise
+
+    @staticmethod
+    async def _close(bot: DiscordBot) -> None:
+        try:
+            await asyncio.wait_for(bot.close(), STOP_TIMEOUT)
+        except (TimeoutError, *NETWORK_ERRORS) as exc:
+            log.warning("Discord: closing the client did not finish (%s)", describe(exc))
 
     @staticmethod
     async def _stay_connected(bot: DiscordBot) -> None:
@@ -59,14 +102,15 @@ class DiscordRunner:
             await bot.connect(reconnect=True)  # returns when the client is closed; reconnects on its own
         except asyncio.CancelledError:
             raise
-        except Exception:  # a refused gateway (e.g. intents) must not go unnoticed, nor stop the other platforms
-            log.exception("Discord: the gateway connection ended for good; commands and digests stop on Discord")
+        except Exception as exc:  # a refused gateway (e.g. intents) must not go unnoticed, nor stop the other platforms
+            log.error("Discord: the gateway connection ended for good (%s: %s); commands and digests stop on "
+                      "Discord until the bot is restarted", type(exc).__name__, describe(exc))
 
     async def stop(self) -> None:
-        if self.bot is not None:
-            await self.bot.close()
-        if self._gateway is not None:
+        bot, self.bot = self.bot, None
+        if bot is not None:
+            await self._close(bot)
+        gateway, self._gateway = self._gateway, None
+        if gateway is not None:
             with contextlib.suppress(TimeoutError):  # wait_for cancels a task that does not end in time
-                await asyncio.wait_for(self._gateway, STOP_TIMEOUT)
-            self._gateway = None
-        self.bot = None
+                await asyncio.wait_for(gateway, STOP_TIMEOUT)

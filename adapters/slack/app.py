@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -22,6 +25,7 @@ from adapters.slack.blocks import (
     ABSTRACT_ACTION,
     CRITERIA_CALLBACK,
     CRITERIA_ERROR_BLOCK,
+    CRITERIA_INPUT_ACTION,
     VOTE_DOWN_ACTION,
     VOTE_UP_ACTION,
     Message,
@@ -31,6 +35,7 @@ from adapters.slack.blocks import (
     text_message,
 )
 from adapters.slack.config import SlackSettings
+from adapters.slack.http import clip, request_kind
 from adapters.slack.markup import SlackMarkup
 from adapters.slack.poster import SlackPoster
 from bot.commands import DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Reply, parse
@@ -38,6 +43,7 @@ from bot.errors import CriteriaError
 
 log = logging.getLogger(__name__)
 MARKUP = SlackMarkup()
+FAILED = "Sorry, that failed on our side. It was logged; try again in a minute."
 ADMIN_RULE = "workspace admins, the channel's creator"
 COMMAND = "/arxiv"
 WORKING = {
@@ -84,6 +90,9 @@ class SlackBot:
             installation_store=installation_store,
             # Socket Mode requests are authenticated by the websocket itself, not by a signature.
             request_verification_enabled=settings.mode != "socket",
+            # Requests no listener takes go to on_error, which logs one line and acknowledges them
+            # (bolt's own warning prints the whole body; a 404 makes Slack retry the event).
+            raise_error_for_unhandled_request=True,
         )
         self.poster = SlackPoster(self.client_for, interval=settings.post_interval)
         core.service.register(self.poster)
@@ -125,41 +134,70 @@ class SlackBot:
         app.event("reaction_removed")(self.on_reaction)
         app.error(self.on_error)
 
-    async def on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
-        invocation = parse(body.get("text", ""))
+    async def on_command(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None
+    ) -> None:
+        channel, user = _text(body, "channel_id"), _text(body, "user_id")
+        if channel is None or user is None or respond is None or not _can_respond(body):
+            await ack()
+            _ignored("slash command", "no channel_id, user_id or response_url")
+            return
+        invocation = parse(_text(body, "text") or "")
         await ack(WORKING.get(invocation.name, ""))
-        caller = self.caller(client, body.get("team_id", ""), body["channel_id"], body["user_id"])
+        caller = self.caller(client, _text(body, "team_id") or "", channel, user)
         reply = await self.core.execute(caller, invocation, MARKUP)
         if reply.editor is not None:
+            trigger = _text(body, "trigger_id")
+            if trigger is None:
+                _ignored("slash command", "no trigger_id to open the editor with")
+                return
             metadata = json.dumps({"team": caller.workspace, "channel": caller.channel})
             view = criteria_modal(reply.editor, max_chars=self.core.settings.max_criteria_chars,
                                   private_metadata=metadata)
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
+            await client.views_open(trigger_id=trigger, view=view)
             return
         if reply.direct:
             await self._respond_directly(reply, caller.user, client, respond)
             return
         await self._respond(reply, respond)
 
-    async def on_abstract(self, ack: Any, action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await self._respond(await self.core.abstract(action["value"]), respond)
-
-    async def on_vote(
-        self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    async def on_abstract(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None
     ) -> None:
         await ack()
-        kind = "positive" if action["action_id"] == VOTE_UP_ACTION else "negative"
-        caller = self.caller(client, body["team"]["id"], body["channel"]["id"], body["user"]["id"])
-        await self._respond(self.core.vote(caller, action["value"], kind), respond)
+        value = _text(action, "value")
+        if value is None or respond is None or not _can_respond(body):
+            _ignored("Abstract click", "no value or response_url")
+            return
+        await self._respond(await self.core.abstract(value), respond)
+
+    async def on_vote(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+        respond: AsyncRespond | None,
+    ) -> None:
+        await ack()
+        channel = _text(body, "channel", "id") or _text(body, "container", "channel_id")
+        user, value = _text(body, "user", "id"), _text(action, "value")
+        if channel is None or user is None or value is None or respond is None or not _can_respond(body):
+            _ignored("vote click", "no channel, user, value or response_url")
+            return
+        kind = "positive" if action.get("action_id") == VOTE_UP_ACTION else "negative"
+        caller = self.caller(client, _text(body, "team", "id") or "", channel, user)
+        await self._respond(self.core.vote(caller, value, kind), respond)
 
     async def on_criteria_submitted(
         self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        caller = self.caller(client, metadata.get("team", ""), metadata.get("channel", ""), body["user"]["id"])
+        metadata = _metadata(view.get("private_metadata"))
+        channel, user = _text(metadata, "channel"), _text(body, "user", "id")
+        values = _criteria_values(view.get("state"))
+        if channel is None or user is None or values is None:
+            await ack()
+            _ignored("criteria submission", "no channel in its metadata, no user or no input values")
+            return
+        caller = self.caller(client, _text(metadata, "team") or "", channel, user)
         try:
-            reply = await self.core.save_criteria(caller, criteria_from_submission(view["state"]["values"]), MARKUP)
+            reply = await self.core.save_criteria(caller, criteria_from_submission(values), MARKUP)
         except CriteriaError as exc:
             await ack(response_action="errors", errors={CRITERIA_ERROR_BLOCK: str(exc)})
             return
@@ -171,21 +209,29 @@ class SlackBot:
             await client.chat_postEphemeral(channel=caller.channel, user=caller.user, **message)
 
     async def on_reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
-        if item.get("type") != "message":
+        if _text(event, "item", "type") != "message":
+            return  # a reaction on a file or a file comment: not a paper
+        channel, ts = _text(event, "item", "channel"), _text(event, "item", "ts")
+        user, name = _text(event, "user"), _text(event, "reaction")
+        if channel is None or ts is None or user is None or name is None:
+            _ignored("reaction event", "no channel, ts, user or reaction")
             return
-        self.core.reaction(
-            "slack", item["channel"], item["ts"], event["user"], event["reaction"],
-            added=event["type"] == "reaction_added", event_id=body.get("event_id"),
-        )
+        self.core.reaction("slack", channel, ts, user, name, added=event.get("type") == "reaction_added",
+                           event_id=_text(body, "event_id"))
 
-    async def on_error(self, error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:
-        log.error("Slack request failed: %s", error, exc_info=error)
-        if respond is not None and body.get("response_url"):
-            await respond(
-                text=f"Sorry, that failed: {error}. It was logged; try again in a minute.",
-                response_type="ephemeral", replace_original=False,
-            )
+    async def on_error(
+        self, error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):  # an event or action this app does not handle
+            log.info("Slack: acknowledged a %s request no listener handles", clip(request_kind(body), 40))
+            return BoltResponse(status=200, body="")
+        log.error("Slack request failed: %s", clip(error, 300), exc_info=error)
+        if respond is not None and isinstance(body, dict) and body.get("response_url"):
+            try:
+                await respond(text=FAILED, response_type="ephemeral", replace_original=False)
+            except Exception as exc:  # the response_url is gone or unreachable: the log line above suffices
+                log.warning("Slack: could not tell the user that their request failed (%s)", type(exc).__name__)
+        return None
 
     @staticmethod
     async def _respond(reply: Reply, respond: AsyncRespond) -> None:
@@ -204,12 +250,54 @@ class SlackBot:
             await client.chat_postMessage(channel=opened["channel"]["id"], **message.payload(), unfurl_links=False)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
-            log.warning("Slack: could not send %s a direct message (%s)", user, error)
+            log.warning("Slack: could not send %s a direct message (%s)", clip(user, 40), clip(error, 60))
             fix = _DIRECT_FIXES.get(error, f"Slack refused it ({error}); try again later")
             for shown in (text_message(DIRECT_FAILED.format(fix=fix)), message):
                 await respond(**shown.payload(), response_type="ephemeral", replace_original=False)
             return
         await respond(**text_message(DIRECT_SENT).payload(), response_type="ephemeral", replace_original=False)
+
+
+def _text(node: object, *path: str) -> str | None:
+    """The non-empty string at ``path`` in a payload, or None where anything on the way is missing or of
+    another type (Slack's payloads are checked here, not trusted)."""
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node if isinstance(node, str) and node else None
+
+
+def _can_respond(body: dict[str, Any]) -> bool:
+    """Whether the payload carries a response_url that can be answered (an http(s) URL with a host)."""
+    url = urlsplit(_text(body, "response_url") or "")
+    return url.scheme in {"http", "https"} and bool(url.hostname)
+
+
+def _metadata(raw: object) -> dict[str, Any]:
+    """The criteria modal's private_metadata (JSON we wrote), or {} when it is not that."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _criteria_values(state: object) -> dict[str, Any] | None:
+    """``view.state.values`` reduced to the well-formed text inputs, or None when there is no such mapping."""
+    values = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(values, dict):
+        return None
+    clean: dict[str, Any] = {}
+    for block_id, actions in values.items():
+        field = actions.get(CRITERIA_INPUT_ACTION) if isinstance(actions, dict) else None
+        value = field.get("value") if isinstance(field, dict) else None
+        clean[block_id] = {CRITERIA_INPUT_ACTION: {"value": value if isinstance(value, str) else None}}
+    return clean
+
+
+def _ignored(what: str, why: str) -> None:
+    log.warning("Slack: ignored a malformed %s (%s)", what, why)
 
 
 def _message(reply: Reply) -> Message:

@@ -62,10 +62,20 @@ class SlackPoster:
             self._last[place.channel] = time.monotonic()
         return str(response["ts"])
 
+    def summary_parts(self, digest: Digest) -> int:
+        return len(summary_messages(digest))
+
+    async def post_summary_part(self, place: Place, digest: Digest, number: int, parent: str | None) -> str:
+        # The parent opens the day's thread; "Ranked list, continued" parts go into it.
+        message = summary_messages(digest)[number - 1]
+        return await self._post(place, message, thread=None if number == 1 else parent)
+
     async def post_summary(self, place: Place, digest: Digest) -> list[str]:
-        parent, *continued = summary_messages(digest)
-        first = await self._post(place, parent)
-        return [first] + [await self._post(place, message, thread=first) for message in continued]
+        """The whole summary at once (benchmarks); the service posts and records it part by part."""
+        ids: list[str] = []
+        for number in range(1, self.summary_parts(digest) + 1):
+            ids.append(await self.post_summary_part(place, digest, number, ids[0] if ids else None))
+        return ids
 
     async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str:
         return await self._post(place, paper_message(digest, item), thread=parent)

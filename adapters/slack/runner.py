@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.app.async_server import AsyncSlackAppServer
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.health import HEALTH_PATH, health_handler
+from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, Unavailable, describe, retrying
 from adapters.slack.app import SlackBot
 from adapters.slack.config import SlackSettings
+from adapters.slack.http import EVENTS_PATH, slack_web_app
 from adapters.slack.installs import oauth_settings
+from adapters.slack.scopes import report_missing_history_scopes
+from adapters.slack.socket_mode import SocketModeConnection
+from adapters.slack.tokens import check_bot_token, checking_client
 from bot.commands import CommandCore
 
 log = logging.getLogger(__name__)
-EVENTS_PATH = "/slack/events"
+__all__ = ["EVENTS_PATH", "SlackRunner"]
+STOP_STEP_TIMEOUT = 5.0  # seconds for each step of stop(); a stuck close must not hold the process
 
 
 class SlackRunner:
@@ -23,16 +30,24 @@ class SlackRunner:
 
     name = "Slack"
 
-    def __init__(self, core: CommandCore, settings: SlackSettings, *, host: str = "0.0.0.0") -> None:
+    def __init__(
+        self, core: CommandCore, settings: SlackSettings, *, host: str = "0.0.0.0", backoff: Backoff = RECONNECT
+    ) -> None:
         self.core = core
         self.settings = settings
         self.host = host
+        self.backoff = backoff
         self.bot: SlackBot | None = None
-        self._socket: AsyncSocketModeHandler | None = None
+        self.identity: AsyncSlackResponse | None = None  # auth.test's answer for SLACK_BOT_TOKEN (scopes in headers)
+        self._socket: SocketModeConnection | None = None
         self._web: web.AppRunner | None = None
         self.port: int | None = None
 
     async def start(self) -> None:
+        """Check the tokens, then connect (Socket Mode) or listen (HTTP). A refused token raises TokenRefused.
+
+        Cancellable at every step; stop() cleans up whatever part had started.
+        """
         settings = self.settings
         oauth = None
         if settings.mode == "http" and settings.oauth:
@@ -41,15 +56,22 @@ class SlackRunner:
             self.core, settings, oauth_settings=oauth,
             installation_store=oauth.installation_store if oauth else None,
         )
+        if settings.bot_token is not None and oauth is None:  # with OAuth each install brings its own token
+            await self._check_bot_token(settings.bot_token.get_secret_value(), wait=settings.mode == "socket")
+            if self.identity is not None:  # say now whether resumed digests can avoid repeating a message
+                report_missing_history_scopes(dict(self.identity.headers))
         if settings.mode == "socket":
             assert settings.app_token is not None
-            self._socket = AsyncSocketModeHandler(self.bot.app, settings.app_token.get_secret_value())
-            await self._socket.connect_async()
+            self._socket = SocketModeConnection(
+                self.bot.app, settings.app_token.get_secret_value(), api_url=settings.api_url, backoff=self.backoff
+            )
+            await self._socket.open()
             log.info("Slack: connected in Socket Mode")
             return
-        server = AsyncSlackAppServer(port=settings.port, path=EVENTS_PATH, app=self.bot.app)
-        server.web_app.router.add_get(HEALTH_PATH, health_handler(self.core))
-        self._web = web.AppRunner(server.web_app, access_log=None)
+        assert settings.signing_secret is not None
+        web_app = slack_web_app(self.bot.app, settings.signing_secret.get_secret_value(), path=EVENTS_PATH)
+        web_app.router.add_get(HEALTH_PATH, health_handler(self.core))
+        self._web = web.AppRunner(web_app, access_log=None)
         await self._web.setup()
         site = web.TCPSite(self._web, self.host, settings.port)
         await site.start()
@@ -57,10 +79,31 @@ class SlackRunner:
         log.info("Slack: listening on %s:%s%s%s", self.host, self.port, EVENTS_PATH,
                  " (OAuth installs at /slack/install)" if oauth else "")
 
+    async def _check_bot_token(self, token: str, *, wait: bool) -> None:
+        """auth.test before anything else. Socket Mode cannot work without Slack, so it waits for Slack;
+        HTTP mode can take requests meanwhile, so it only says Slack is out of reach."""
+        client = checking_client(self.settings.api_url, token)
+        where = f"Slack: cannot reach Slack's Web API at {client.base_url}"
+        if wait:
+            self.identity = await retrying(lambda: check_bot_token(client), where, log, self.backoff)
+            return
+        try:
+            self.identity = await check_bot_token(client)
+        except (*NETWORK_ERRORS, Unavailable) as exc:
+            log.warning("%s (%s) to check SLACK_BOT_TOKEN; listening anyway, replies fail until it is reachable",
+                        where, describe(exc))
+
     async def stop(self) -> None:
-        if self._socket is not None:
-            await self._socket.close_async()
-            self._socket = None
-        if self._web is not None:
-            await self._web.cleanup()
-            self._web = None
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            await _bounded(socket.close_async(), "closing the Socket Mode connection")
+        web_runner, self._web = self._web, None
+        if web_runner is not None:
+            await _bounded(web_runner.cleanup(), "stopping the HTTP server")
+
+
+async def _bounded(step: Awaitable[None], what: str) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_STEP_TIMEOUT)
+    except TimeoutError:
+        log.warning("Slack: %s took over %g s; going on without it", what, STOP_STEP_TIMEOUT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import arxiv as arxiv_package
 import pytest
@@ -237,3 +238,66 @@ def test_unreachable_api_raises_digest_error() -> None:
 
     with pytest.raises(DigestError, match="ARXIV_API_URL"):
         ArxivLookup(url, delay_seconds=0, num_retries=1).lookup_sync(["2503.03213"])
+
+
+# --- real-world text and networks (issue 13) -----------------------------------------------------------
+
+# 2508.09752 as the export API serves it: TeX in the title, the names and the abstract.
+MU_P = make_paper(
+    "2508.09752",
+    "$\\mu$-Parametrization for Mixture of Experts",
+    "We introduce $\\mu$-Parametrization ($\\mu$P) for MoE, with \\emph{theoretical} guarantees and $\\sim$44% gains.",
+    authors=["Jan Ma{\\l}a\\'snicki", "Kamil Ciebiera", "Mateusz Boru\\'n", "Micha{\\l} Krutul"],
+    categories=["cs.LG"],
+)
+
+
+def test_tex_in_api_answers_is_decoded_once_at_ingestion(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers([MU_P])
+
+    paper = lookup(arxiv, ["2508.09752"])["2508.09752"]
+
+    assert paper.title == "μ-Parametrization for Mixture of Experts"
+    assert paper.authors == ("Jan Małaśnicki", "Kamil Ciebiera", "Mateusz Boruń", "Michał Krutul")
+    assert paper.abstract == (
+        "We introduce μ-Parametrization (μP) for MoE, with theoretical guarantees and ~44% gains."
+    )
+
+
+def test_unresolvable_api_host_says_so() -> None:
+    with pytest.raises(DigestError) as caught:
+        ArxivLookup("http://export.arxiv.invalid/api/query", delay_seconds=0, num_retries=0).lookup_sync(
+            ["2503.03213"]
+        )
+
+    message = str(caught.value)
+    assert "export.arxiv.invalid could not be resolved" in message
+    assert "network" in message and "ARXIV_API_URL" in message
+
+
+def test_refused_api_connection_says_the_network_is_unreachable(caplog: pytest.LogCaptureFixture) -> None:
+    with ArxivStandIn() as gone:
+        url = gone.api_url
+
+    with caplog.at_level("WARNING", logger="adapters.arxiv_api"), pytest.raises(DigestError) as caught:
+        ArxivLookup(url, delay_seconds=0, num_retries=1).lookup_sync(["2503.03213"])
+
+    assert "could not connect to 127.0.0.1" in str(caught.value)
+    failures = [r.getMessage() for r in caplog.records if r.name == "adapters.arxiv_api"]
+    assert len(failures) == 2  # one line per attempt, as it happens
+    assert "attempt 1 of 2 failed (could not connect to 127.0.0.1" in failures[0]
+    assert failures[0].endswith("retrying in 0 s")
+    assert "attempt 2 of 2 failed" in failures[1] and failures[1].endswith("giving up")
+
+
+def test_a_recorded_api_answer_gives_clean_names_without_affiliations(arxiv: ArxivStandIn) -> None:
+    """The manual's example answer: each <author> has <arxiv:affiliation>, which must not reach the names."""
+    recorded = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv" / "api_cond-mat_0102536.xml"
+    arxiv.raw_api = recorded.read_text(encoding="utf-8")
+
+    paper = lookup(arxiv, ["cond-mat/0102536"])["cond-mat/0102536"]
+
+    assert paper.title == "Impact of Electron-Electron Cusp on Configuration Interaction Energies"
+    assert paper.authors == ("David Prendergast", "M. Nolan", "Claudia Filippi", "Stephen Fahy", "J. C. Greer")
+    assert paper.abstract.startswith("The effect of the electron-electron cusp on the convergence of configuration")
+    assert paper.categories == ("cond-mat.str-el",)

@@ -337,3 +337,24 @@ def test_the_standin_understands_boolean_queries_and_ranges(
 
     assert [r.get_short_id().removesuffix("v1") for r in found] == expected
     assert days.errors == []
+
+
+def test_a_past_mailing_decodes_tex_in_names_titles_and_abstracts(arxiv: ArxivStandIn) -> None:
+    arxiv.add_papers(
+        [
+            paper(
+                18301,
+                "2025-03-24T10:00:00Z",
+                ["cs.LG"],
+                title="L$^2$M: Mutual Information Scaling Law for Long-Context Language Modeling",
+                authors=["Zhuo Chen", "Oriol Mayn\\'e i Comas", "Marin Solja\\v{c}i\\'c"],
+                abstract="A bipartite mutual information scaling law, \\emph{distinct} from $\\sim$conventional ones.",
+            )
+        ]
+    )
+
+    (found,) = announcement(client(arxiv), TUESDAY).papers
+
+    assert found.title == "L^2M: Mutual Information Scaling Law for Long-Context Language Modeling"
+    assert found.authors == ("Zhuo Chen", "Oriol Mayné i Comas", "Marin Soljačić")
+    assert found.abstract == "A bipartite mutual information scaling law, distinct from ~conventional ones."

@@ -388,3 +388,176 @@ def test_abstract_keeps_tag_like_text(arxiv: ArxivStandIn) -> None:
     (paper,) = fetch(feed_url(arxiv)).papers
 
     assert paper.abstract == abstract
+
+
+# --- real feeds: affiliations, TeX, arXiv's error feed, other formats (tests/fixtures/arxiv/SOURCES.md) -------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv"
+REAL_DAY = (FIXTURES / "rss_cs.LG+cs.AI_2025-03-25.xml").read_bytes()
+ERROR_FEED = (FIXTURES / "rss_error_bad_subject_class.xml").read_text(encoding="utf-8")
+RDF_FEED = (FIXTURES / "rdf_hep-ex_2018-05-23.xml").read_text(encoding="utf-8")
+ALL_TYPES = ("new", "cross", "replace", "replace-cross")
+
+
+def real_papers() -> dict[str, Any]:
+    return {p.arxiv_id: p for p in parse_feed(REAL_DAY, keep_types=ALL_TYPES, source="fixture").papers}
+
+
+def test_real_feed_splits_authors_at_top_level_commas_and_keeps_affiliations_apart() -> None:
+    paper = real_papers()["2503.17407"]
+
+    assert paper.authors == (
+        "Ana Araujo",
+        "Breno Costa",
+        "Carla Dias",
+        "Przemysław Nowak",
+        "Rémy Dubois",
+        "Hyvärinen Aapo",
+        "João Silva",
+        "Otávio Lima",
+    )
+    assert paper.affiliations == (
+        "University of Brasilia Brazil, The University of Melbourne Australia",
+        "University of Brasilia Brazil",
+        "Department of Physics and Astronomy, University of Brasilia",
+        "Faculty of Mathematics, Informatics and Mechanics, University of Warsaw, Poland",
+        "Université Paris-Saclay, CNRS, Inria",
+        "University of Helsinki, Finland and University College London, UK",
+        "",
+        "Federal University of Minas Gerais, Brazil",
+    )
+
+
+def test_real_feed_decodes_tex_in_names_titles_and_abstracts() -> None:
+    papers = real_papers()
+
+    assert papers["2503.18758"].authors == (
+        "Yunus Can Gültekin",
+        "Péter Scheepers",
+        "Yuncheng Yuan",
+        "Federico Corradi",
+        "Alex Alvarado",
+    )
+    assert papers["2503.18758"].affiliations[0] == "Eindhoven University of Technology, Eindhoven, The Netherlands"
+    rana = papers["2503.18216"].abstract
+    assert "~44%" in rana and "$" not in rana and "\\" not in rana
+    completion = papers["2503.17514"].abstract
+    assert "A completion test is often" in completion and "\\emph" not in completion
+    assert "n-gram" in completion  # "$n$-gram": math stays readable, nothing lost
+    survey = papers["2503.17407"].abstract
+    assert "LCLM-Horizon (https://github.com/LCLM-Horizon/" in survey  # \href keeps its link
+    assert all("\\" not in p.title and "\\" not in "".join(p.authors) for p in papers.values())
+
+
+def test_real_feed_keeps_its_announcement_date_and_types() -> None:
+    announcement = parse_feed(REAL_DAY, keep_types=("new", "cross"), source="fixture")
+
+    assert announcement.date == dt.date(2025, 3, 25)
+    assert announcement.total_in_feed == 4
+    assert ids(announcement) == ["2503.18216", "2503.18758", "2503.17407"]
+
+
+@pytest.mark.parametrize("status", [400, 200])
+def test_arxivs_error_feed_is_an_error_naming_arxivs_message(arxiv: ArxivStandIn, status: int) -> None:
+    arxiv.set_raw_feed(ERROR_FEED, status=status)
+
+    with pytest.raises(FeedError) as caught:
+        fetch(feed_url(arxiv))
+
+    message = str(caught.value)
+    assert "Bad subject class 'XY'" in message and "cs.SY. Check DIGEST_CATEGORIES" in message
+    assert "DIGEST_CATEGORIES" in message
+    assert "no new papers" not in message.lower() and "may be down" not in message
+    assert len(arxiv.requests) == 1  # a bad query does not get better by asking again
+
+
+def test_pre_2024_rdf_feed_is_an_error_saying_what_arrived(arxiv: ArxivStandIn) -> None:
+    arxiv.set_raw_feed(RDF_FEED)
+
+    with pytest.raises(FeedError) as caught:
+        fetch(feed_url(arxiv))
+
+    message = str(caught.value)
+    assert "RSS 1.0 (RDF)" in message and "before 2024" in message
+    assert "https://rss.arxiv.org/rss/" in message
+    assert len(arxiv.requests) == 1
+
+
+def test_html_page_is_an_error_saying_what_arrived(arxiv: ArxivStandIn) -> None:
+    page = "<!DOCTYPE html>\n<html><head><title>Sign in - Campus Wi-Fi</title></head><body><p>Log in</p></body></html>"
+    arxiv.set_raw_feed(page)
+
+    with pytest.raises(FeedError) as caught:
+        fetch(feed_url(arxiv))
+
+    assert "an HTML page" in str(caught.value)
+    assert "Sign in - Campus Wi-Fi" in str(caught.value)
+    assert len(arxiv.requests) == 1
+
+
+def test_unresolvable_host_says_so_not_that_arxiv_may_be_down() -> None:
+    with pytest.raises(FeedError) as caught:
+        fetch("http://rss.arxiv.invalid/rss/cs.LG", retries=1)
+
+    message = str(caught.value)
+    assert "rss.arxiv.invalid could not be resolved" in message
+    assert "may be down" not in message
+
+
+def test_refused_connection_says_the_network_is_unreachable(arxiv: ArxivStandIn) -> None:
+    closed_port = arxiv.url.rsplit(":", 1)[0] + ":9"  # discard: nothing listens there
+
+    with pytest.raises(FeedError) as caught:
+        fetch(closed_port + "/rss/cs.LG", retries=1)
+
+    message = str(caught.value)
+    assert "could not connect" in message
+    assert "may be down" not in message
+
+
+def test_each_retry_logs_a_line_as_it_happens(arxiv: ArxivStandIn, caplog: pytest.LogCaptureFixture) -> None:
+    arxiv.set_day(DAY, [make_paper("2503.00150")])
+    arxiv.add_fault(Status(503), Malformed())
+
+    with caplog.at_level("WARNING", logger="adapters.arxiv_rss"):
+        fetch(feed_url(arxiv), retries=3)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "adapters.arxiv_rss"]
+    assert len(lines) == 2
+    assert "attempt 1 of 4" in lines[0] and "HTTP 503" in lines[0] and "retrying in 0.01 s" in lines[0]
+    assert "attempt 2 of 4" in lines[1] and "not well-formed XML" in lines[1] and "retrying in 0.02 s" in lines[1]
+
+
+def test_stand_in_feed_carries_affiliations_and_tex_like_the_real_one(arxiv: ArxivStandIn) -> None:
+    day = [
+        make_paper(
+            "2503.00160",
+            title="L$^2$M: Mutual Information Scaling Law  for Long-Context Language Modeling",
+            authors=["Zhuo Chen", "Oriol Mayn\\'e i Comas", "Marin Solja\\v{c}i\\'c"],
+            affiliations=["MIT, Cambridge and Harvard", "", "MIT"],
+        )
+    ]
+    arxiv.set_day(DAY, day)
+
+    (paper,) = fetch(feed_url(arxiv)).papers
+
+    assert paper.title == "L^2M: Mutual Information Scaling Law for Long-Context Language Modeling"
+    assert paper.authors == ("Zhuo Chen", "Oriol Mayné i Comas", "Marin Soljačić")
+    assert paper.affiliations == ("MIT, Cambridge and Harvard", "", "MIT")
+    xml = build_rss(day, date=DAY, categories=["cs.LG"])
+    assert "<dc:creator>Zhuo Chen (MIT, Cambridge and Harvard), Oriol Mayn\\'e i Comas, " in xml
+    assert "<lastBuildDate>" in xml and " +0000</lastBuildDate>" in xml  # arXiv builds at 04:00/05:00 UTC
+
+
+def test_a_misspelt_category_gets_arxivs_refusal_not_an_empty_day(arxiv: ArxivStandIn) -> None:
+    arxiv.filter_categories = True
+    arxiv.set_day(DAY, [make_paper("2503.00170", categories=["cs.LG"])])
+
+    with pytest.raises(FeedError) as caught:
+        fetch(arxiv.rss_url + "cs.LG+cs.XY")
+
+    assert "arXiv refused the feed query: Bad subject class 'XY'. Valid subject classes for the archive 'cs'" in str(
+        caught.value
+    )
+    assert [r.status for r in arxiv.requests] == [400]
+    assert ids(fetch(arxiv.rss_url + "cs.LG")) == ["2503.00170"]

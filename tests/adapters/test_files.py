@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 
-from adapters.files import render_markdown, write_digest
+from adapters.files import digest_json, render_markdown, write_digest
 from bot.models import Digest, Judgment, Paper, RankedPaper, Usage
 from tests.support.digests import digest_of
 
@@ -86,3 +86,39 @@ def test_files_are_written_by_month_with_a_json_twin(tmp_path):
     }
     assert set(first) >= {"arxiv_id", "title", "authors", "abstract", "comment", "relevance", "novelty", "score"}
     assert data["unscored"][0]["arxiv_id"] == "2503.00003"
+
+
+def test_affiliations_from_the_feed_are_shown_apart_from_the_names():
+    paper = Paper(
+        "2503.17407",
+        "A Survey",
+        ("Ana Araujo", "Breno Costa", "Przemysław Nowak"),
+        "Abstract.",
+        affiliations=(
+            "University of Brasilia Brazil, The University of Melbourne Australia",
+            "",
+            "University of Warsaw",
+        ),
+    )
+    digest = digest_of([RankedPaper(paper, Judgment(paper.arxiv_id, 9, 8, ""), 1)])
+
+    md = render_markdown(digest)
+    record = json.loads(json.dumps(digest_json(digest)))
+
+    assert md.count("**Authors:** Ana Araujo, Breno Costa, Przemysław Nowak") == 2  # contents and section
+    assert (
+        "**Affiliations:** Ana Araujo: University of Brasilia Brazil, The University of Melbourne Australia; "
+        "Przemysław Nowak: University of Warsaw"
+    ) in md
+    assert record["papers"][0]["authors"] == ["Ana Araujo", "Breno Costa", "Przemysław Nowak"]
+    assert record["papers"][0]["affiliations"] == [
+        "University of Brasilia Brazil, The University of Melbourne Australia",
+        "",
+        "University of Warsaw",
+    ]
+
+
+def test_papers_without_affiliations_get_no_affiliation_line():
+    md = render_markdown(make_digest())
+
+    assert "Affiliations" not in md

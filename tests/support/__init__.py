@@ -1,7 +1,7 @@
 """Local fake services (arXiv RSS/API, the OpenAI chat and Batch APIs) for tests; see each module's docstring."""
 
 from .arxiv_server import ArxivStandIn
-from .feeds import Paper, build_atom, build_rss, make_paper, rfc822, versioned_id
+from .feeds import Paper, build_atom, build_error_rss, build_rss, make_paper, rfc822, versioned_id
 from .http import Delay, Fault, Headers, Malformed, Recorded, Response, StandIn, Status
 from .openai_server import (
     KEYWORDS,
@@ -44,6 +44,7 @@ __all__ = [
     "StandIn",
     "Status",
     "build_atom",
+    "build_error_rss",
     "build_rss",
     "judge",
     "make_paper",

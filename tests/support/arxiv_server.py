@@ -8,7 +8,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from .feeds import Paper, build_atom, build_rss, published_at
+from bot.taxonomy import CATEGORIES
+
+from .feeds import Paper, build_atom, build_error_rss, build_rss, published_at
 from .http import Fault, Malformed, Recorded, Response, Route, StandIn, Status
 
 __all__ = ["ArxivStandIn"]
@@ -44,7 +46,10 @@ class ArxivStandIn(StandIn):
         self.day_papers: list[dict[str, Any]] = []
         self.known: dict[str, dict[str, Any]] = {}  # bare id -> paper, insertion ordered
         self.raw_feed: str | None = None
-        # Real arXiv only lists papers of the requested categories; off by default so tests stay simple.
+        self.raw_status = 200
+        self.raw_api: str | None = None  # served verbatim on /api/query when set (a recorded answer)
+        # Real arXiv only lists papers of the requested categories and refuses unknown ones with its error
+        # feed; off by default so tests stay simple.
         self.filter_categories: bool = False
         if papers:
             self.set_day(day, papers)
@@ -70,7 +75,7 @@ class ArxivStandIn(StandIn):
         with self._data_lock:
             self.day = date
             self.day_papers = stored
-            self.raw_feed = None
+            self.raw_feed, self.raw_status = None, 200
             for paper in stored:
                 self.known[_bare_id(paper["arxiv_id"])] = paper
 
@@ -92,10 +97,15 @@ class ArxivStandIn(StandIn):
             for p in papers:
                 self.known[_bare_id(p["arxiv_id"])] = dict(p)
 
-    def set_raw_feed(self, xml: str | None) -> None:
-        """Serve this text verbatim on /rss/* (None goes back to the built feed)."""
+    def set_raw_feed(self, xml: str | None, *, status: int = 200) -> None:
+        """Serve this text verbatim on /rss/* with this status (None goes back to the built feed).
+
+        rss.arxiv.org answers a bad category with its error feed and HTTP 400:
+        ``set_raw_feed(build_error_rss("cs.XY", "Bad subject class 'XY'. …", date=day), status=400)``.
+        """
         with self._data_lock:
             self.raw_feed = xml
+            self.raw_status = status
 
     # routing
 
@@ -118,9 +128,12 @@ class ArxivStandIn(StandIn):
         # rec.path is already percent-decoded, so "cs.LG%2Bcs.AI" arrives as "cs.LG+cs.AI".
         categories = [c for c in rec.path[len("/rss/") :].strip("/").split("+") if c]
         with self._data_lock:
-            raw, day, papers = self.raw_feed, self.day, list(self.day_papers)
+            raw, status, day, papers = self.raw_feed, self.raw_status, self.day, list(self.day_papers)
         if raw is not None:
             xml = raw
+        elif self.filter_categories and (refusal := _refusal(categories)) is not None:
+            # Real arXiv validates the query and answers its error feed with a 400.
+            return Response(400, build_error_rss("+".join(categories), refusal, date=day), "application/rss+xml")
         else:
             if self.filter_categories:
                 wanted = set(categories)
@@ -128,9 +141,13 @@ class ArxivStandIn(StandIn):
             xml = build_rss(papers, date=day, categories=categories)
         if isinstance(fault, Malformed):
             xml = _broken(xml)
-        return Response(200, xml, "application/rss+xml; charset=utf-8")
+        return Response(status if raw is not None else 200, xml, "application/rss+xml; charset=utf-8")
 
     def _api(self, rec: Recorded, fault: Fault | None) -> Response:
+        with self._data_lock:
+            raw_api = self.raw_api
+        if raw_api is not None:
+            return Response(200, raw_api, "application/atom+xml; charset=utf-8")
         q = rec.query
         ids = [_bare_id(i) for i in q.get("id_list", "").split(",") if i.strip()]
         with self._data_lock:
@@ -152,6 +169,22 @@ class ArxivStandIn(StandIn):
         if isinstance(fault, Malformed):
             xml = _broken(xml)
         return Response(200, xml, "application/atom+xml; charset=utf-8")
+
+
+def _refusal(categories: list[str]) -> str | None:
+    """arXiv's message for the first unknown category of a feed query (arXiv/arxiv-feed feed/fetch_data.py)."""
+    archives = sorted(c for c in CATEGORIES if "." not in c)
+    for category in categories:
+        archive, _, subject = category.partition(".")
+        if archive.lower() not in archives:
+            return f"Bad archive '{archive.lower()}'. Valid archive names are: {', '.join(archives)}."
+        if subject and category not in CATEGORIES and f"{archive}.{subject.upper()}" not in CATEGORIES:
+            valid = sorted(c for c in CATEGORIES if c.startswith(archive.lower() + "."))
+            return (
+                f"Bad subject class '{subject}'. Valid subject classes for the archive '{archive.lower()}' "
+                f"are: {', '.join(valid)}."
+            )
+    return None
 
 
 def _sorted(papers: list[dict[str, Any]], sort_by: str, order: str) -> list[dict[str, Any]]:

@@ -24,8 +24,11 @@ class MemoryPoster:
         self.messages.append((channel, kind, content))
         return f"m{len(self.messages)}"
 
-    async def post_summary(self, place: Place, digest: Digest) -> list[str]:
-        return [self._post(place.channel, "summary", digest.date)]
+    def summary_parts(self, digest: Digest) -> int:
+        return 1
+
+    async def post_summary_part(self, place: Place, digest: Digest, number: int, parent: str | None) -> str:
+        return self._post(place.channel, "summary", digest.date)
 
     async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str:
         return self._post(place.channel, "paper", (parent, item.rank, item.paper.arxiv_id))

@@ -327,6 +327,9 @@ class DiscordStandIn(StandIn):
         self.enforce_interaction_deadline: bool = False  # True: callbacks > 3 s after the id's time get 10062
         self.ratelimit_limit: int = 5  # X-RateLimit-Limit on normal answers; Remaining stays limit - 1
         self.default_retry_after: float = 0.1  # retry_after for a bare Status(429)
+        # enforce_nonce: a message with a nonce the same author used in the channel this recently is not
+        # created again; Discord answers with the first one ("checked for uniqueness in the past few minutes").
+        self.nonce_window: float = 300.0
         self._data_lock = threading.Lock()
         self._channels: dict[int, dict[str, Any]] = {}
         self._members: dict[tuple[int, int], dict[str, Any]] = {}
@@ -722,6 +725,12 @@ class DiscordStandIn(StandIn):
             return _discord_error(400, "Cannot send an empty message", 50006)
         message = self._new_message(int(channel_id), body)
         with self._data_lock:
+            if body.get("enforce_nonce") and body.get("nonce") is not None:
+                since = snowflake_time(message["id"]) - self.nonce_window
+                for earlier in self._messages.get(int(channel_id), []):
+                    if (earlier.get("nonce") == body["nonce"] and earlier["author"]["id"] == message["author"]["id"]
+                            and snowflake_time(earlier["id"]) >= since):
+                        return _json(200, earlier)
             self._messages.setdefault(int(channel_id), []).append(message)
             return _json(200, message)
 

@@ -2,8 +2,13 @@
 
 A paper dict: arxiv_id ("2503.03213", no version), version (int, default 1), title, authors (list[str]),
 abstract, categories (list[str], first = primary), announce_type ("new" | "cross" | "replace" |
-"replace-cross", default "new"), and for the API optionally published / updated (ISO date or datetime),
-primary_category (default: the first category), comment, journal_ref, doi.
+"replace-cross", default "new"), optionally affiliations (list[str], one per author, "" for none), and for
+the API optionally published / updated (ISO date or datetime), primary_category (default: the first
+category), comment, journal_ref, doi.
+
+Text is written as given: pass TeX (``R\\'emy``, ``$\\sim$44%``) as arXiv writes it. The RSS follows
+arXiv/arxiv-feed's serializer: ``dc:creator`` is ``Name (Affiliation, …), Name, …``; ``pubDate`` is
+midnight in New York and ``lastBuildDate`` a few seconds later in UTC. Real samples: tests/fixtures/arxiv/.
 """
 
 from __future__ import annotations
@@ -13,8 +18,20 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+from zoneinfo import ZoneInfo
 
-__all__ = ["Paper", "build_atom", "build_rss", "make_paper", "published_at", "rfc822", "versioned_id"]
+__all__ = [
+    "Paper",
+    "build_atom",
+    "build_error_rss",
+    "build_rss",
+    "creator",
+    "last_build_date",
+    "make_paper",
+    "published_at",
+    "rfc822",
+    "versioned_id",
+]
 
 Paper = Mapping[str, Any]
 
@@ -23,6 +40,7 @@ _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 # Characters XML 1.0 forbids outright; escaping cannot save them, so drop them.
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _RIGHTS = "http://creativecommons.org/licenses/by/4.0/"
+_ARXIV_TZ = ZoneInfo("America/New_York")  # arXiv's business day, whose midnight dates the feed
 
 
 def _x(text: object) -> str:
@@ -33,9 +51,54 @@ def _attr(text: object) -> str:
     return quoteattr(_BAD_XML_CHARS.sub("", str(text)))
 
 
+def _rfc822(moment: dt.datetime) -> str:
+    offset = moment.utcoffset() or dt.timedelta()
+    sign, minutes = ("-" if offset < dt.timedelta() else "+"), abs(int(offset.total_seconds())) // 60
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year} "
+        f"{moment:%H:%M:%S} {sign}{minutes // 60:02d}{minutes % 60:02d}"
+    )
+
+
 def rfc822(date: dt.date) -> str:
-    """arXiv's RSS date style, locale-independent: 'Thu, 06 Mar 2025 00:00:00 -0500'."""
-    return f"{_DAYS[date.weekday()]}, {date.day:02d} {_MONTHS[date.month - 1]} {date.year} 00:00:00 -0500"
+    """arXiv's RSS pubDate, locale-independent: 'Thu, 06 Mar 2025 00:00:00 -0500' (-0400 in summer)."""
+    return _rfc822(dt.datetime(date.year, date.month, date.day, tzinfo=_ARXIV_TZ))
+
+
+def last_build_date(date: dt.date) -> str:
+    """arXiv's RSS lastBuildDate: built just after midnight New York, written in UTC ('… 04:00:09 +0000')."""
+    built = dt.datetime(date.year, date.month, date.day, 0, 0, 9, tzinfo=_ARXIV_TZ).astimezone(dt.UTC)
+    return _rfc822(built)
+
+
+def creator(paper: Paper) -> str:
+    """``dc:creator`` as arXiv writes it: names joined by ", ", each with its affiliations in parentheses."""
+    authors = list(paper.get("authors") or [])
+    affiliations = list(paper.get("affiliations") or [])
+    affiliations += [""] * (len(authors) - len(affiliations))
+    return ", ".join(f"{name} ({aff})" if aff else name for name, aff in zip(authors, affiliations, strict=False))
+
+
+def build_error_rss(query: str, message: str, *, date: dt.date) -> str:
+    """The document rss.arxiv.org answers (with HTTP 400) for a bad query: titled "Feed error for query", no items."""
+    link = _x("http://rss.arxiv.org/rss/" + query)
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/" \
+xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/" \
+version="2.0">
+  <channel>
+    <title>Feed error for query: {link}</title>
+    <link>{link}</link>
+    <description>{_x(message)}</description>
+    <atom:link href="{link}" rel="self" type="application/rss+xml"/>
+    <docs>http://www.rssboard.org/rss-specification</docs>
+    <language>en-us</language>
+    <lastBuildDate>{last_build_date(date)}</lastBuildDate>
+    <managingEditor>rss-help.arxiv.org</managingEditor>
+    <pubDate>{rfc822(date)}</pubDate>
+  </channel>
+</rss>
+"""
 
 
 def versioned_id(paper: Paper) -> str:
@@ -76,7 +139,7 @@ def _rss_item(paper: Paper, pub: str, fallback_categories: list[str]) -> str:
         f"<pubDate>{pub}</pubDate>",
         f"<arxiv:announce_type>{_x(announce)}</arxiv:announce_type>",
         f"<dc:rights>{_RIGHTS}</dc:rights>",
-        f"<dc:creator>{_x(', '.join(paper.get('authors') or []))}</dc:creator>",
+        f"<dc:creator>{_x(creator(paper))}</dc:creator>",
         "</item>",
     ]
     return "\n      ".join(lines)
@@ -92,13 +155,13 @@ def build_rss(papers: Iterable[Paper], *, date: dt.date, categories: list[str]) 
 xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/" \
 version="2.0">
   <channel>
-    <title>{_x(cats)} updates on arXiv.org</title>
+    <title>{_x(", ".join(categories))} updates on arXiv.org</title>
     <link>http://rss.arxiv.org/rss/{_x(cats)}</link>
-    <description>{_x(cats)} updates on the arXiv.org e-print archive.</description>
+    <description>{_x(", ".join(categories))} updates on the arXiv.org e-print archive.</description>
     <atom:link href={_attr("http://rss.arxiv.org/rss/" + cats)} rel="self" type="application/rss+xml"/>
     <docs>http://www.rssboard.org/rss-specification</docs>
     <language>en-us</language>
-    <lastBuildDate>{pub}</lastBuildDate>
+    <lastBuildDate>{last_build_date(date)}</lastBuildDate>
     <managingEditor>rss-help@arxiv.org</managingEditor>
     <pubDate>{pub}</pubDate>
     <skipDays>

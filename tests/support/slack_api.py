@@ -254,7 +254,9 @@ class SlackStandIn(StandIn):
         self.client_secret: str = "standin-client-secret"
         self.oauth_codes: dict[str, str] = {}  # OAuth code -> team id it installs into (single use)
         self.installer_id: str = "UINSTALLER"  # authed_user of every installation
-        self.bot_scopes: str = "commands,chat:write,chat:write.public,users:read"
+        # The bot scopes of an install from our manifest.yml (set fewer to play an older install).
+        self.bot_scopes: str = ("commands,chat:write,chat:write.public,reactions:read,channels:read,groups:read,"
+                                "users:read,channels:history,groups:history,im:write")
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.channel_errors: dict[str, str] = {}  # channel -> error chat.* answers for it (see fail_channel)
@@ -486,6 +488,9 @@ class SlackStandIn(StandIn):
                 result = self._auth_error(kind, token) or (dict(failure) if failure else handler(args, token, rec))
             self.calls.append(SlackCall(method, args, token, rec.time, result))
         headers = {"x-slack-req-id": uuid.uuid4().hex}
+        if entry is not None and entry[0] == "bot" and token in self.tokens:
+            # Like Slack, every answer to a bot token lists the token's scopes (bolt reads them from auth.test).
+            headers["x-oauth-scopes"] = self.bot_scopes
         if isinstance(fault, Malformed):
             # The call went through (it is in self.calls, messages are stored) but the answer is cut off.
             body = json.dumps(result)
@@ -661,10 +666,18 @@ class SlackStandIn(StandIn):
         channel = self.channels.get(str(args.get("channel", "")))
         return {"ok": True, "channel": dict(channel)} if channel else _fail("channel_not_found")
 
+    def _history_scope_error(self, channel: Any) -> _Result | None:
+        """Reading a channel needs channels:history (groups:history for a private one), else missing_scope."""
+        private = bool((self.channels.get(str(channel)) or {}).get("is_private"))
+        needed = "groups:history" if private else "channels:history"
+        if needed in self.bot_scopes.split(","):
+            return None
+        return _fail("missing_scope", needed=needed, provided=self.bot_scopes)
+
     def _conversations_history(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
         """Top-level messages, newest first; metadata only with include_all_metadata, like Slack."""
         channel = args.get("channel")
-        error = self._channel_error(channel)
+        error = self._history_scope_error(channel) or self._channel_error(channel)
         if error:
             return error
         found = [m for (c, _), m in self.messages.items() if c == channel and m.get("thread_ts") in (None, m["ts"])]
@@ -674,7 +687,7 @@ class SlackStandIn(StandIn):
     def _conversations_replies(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
         """A thread: its parent first, then replies oldest first."""
         channel, ts = args.get("channel"), str(args.get("ts") or "")
-        error = self._channel_error(channel)
+        error = self._history_scope_error(channel) or self._channel_error(channel)
         if error:
             return error
         if (channel, ts) not in self.messages:

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
 from adapters.discord.app import DiscordBot
 from adapters.discord.config import DiscordSettings
 from adapters.discord.markup import SUBCOMMANDS
-from adapters.discord.runner import DiscordRunner
+from adapters.discord.runner import DiscordRunner, TokenRefused
+from adapters.reconnect import Backoff
 from bot.app import build_core
 from bot.commands import COMMANDS, CommandCore
-from bot.errors import DigestError
 from storage.store import Store
 from tests.support.discord_api import GUILD_ID, DiscordStandIn
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "process"
 
 
 @pytest.fixture
@@ -83,11 +91,52 @@ def test_a_refused_token_stops_the_start_with_what_to_do(
 
     async def main() -> None:
         runner = DiscordRunner(core, discord_settings(token="an-old-token"), connect=False)
-        with pytest.raises(DigestError, match="Reset Token"):
+        with pytest.raises(TokenRefused) as refused:
             await runner.start()
+        await runner.stop()
+        assert str(refused.value).startswith("DISCORD_TOKEN was refused by Discord (401): copy the bot token again")
+        assert "Reset Token" in str(refused.value) and "an-old-token" not in str(refused.value)
+
+    asyncio.run(main())
+    assert [r.path for r in discord_api.requests] == ["/api/v10/users/@me"]  # once: retrying cannot help
+
+
+def test_the_stand_in_refuses_a_token_as_discord_does(discord_api: DiscordStandIn) -> None:
+    import httpx
+
+    discord_api.token = "the-real-token"
+    answer = httpx.get(f"{discord_api.api_base}/users/@me", headers={"Authorization": "Bot an-old-token"})
+    assert answer.status_code == 401
+    assert answer.json() == json.loads((FIXTURES / "discord_unauthorized.json").read_text())
+
+
+def test_an_unreachable_discord_is_retried_with_backoff_one_line_each_until_cancelled(
+    core: CommandCore, discord_settings: Callable[..., DiscordSettings], caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/v10"
+    runner = DiscordRunner(core, discord_settings(api_url=url), backoff=Backoff(first=0.01, cap=0.02))
+
+    def retries() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "trying again" in r.getMessage()]
+
+    async def main() -> None:
+        starting = asyncio.create_task(runner.start())
+        while len(retries()) < 3:
+            await asyncio.sleep(0.01)
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
         await runner.stop()
 
     asyncio.run(main())
+    assert [r.getMessage() for r in retries()[:3]] == [
+        f"Discord: cannot reach Discord's API at {url} (connection refused); trying again in {delay} s"
+        for delay in ("0.01", "0.02", "0.02")
+    ]
+    assert all(r.exc_info is None for r in retries())
+    assert not any("Unclosed" in r.getMessage() for r in caplog.records)  # each failed client was closed
 
 
 def test_the_gateway_runs_in_the_background_until_stop(
@@ -132,7 +181,23 @@ def test_a_gateway_that_fails_is_logged_not_raised(
         await runner.stop()
 
     asyncio.run(main())
-    assert any("gateway connection ended" in r.getMessage() for r in caplog.records)
+    [ended] = [r for r in caplog.records if "gateway connection ended" in r.getMessage()]
+    assert "(RuntimeError: Shard ID None is requesting privileged intents)" in ended.getMessage()
+    assert ended.exc_info is None  # one line, no traceback
+
+
+def test_discord_py_reconnect_messages_lose_their_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """discord.py logs every gateway reconnect with log.exception; the operator gets one line each."""
+    import adapters.discord.runner  # noqa: F401  (installs the filter)
+
+    try:
+        raise aiohttp.ClientConnectorError(
+            ConnectionKey("gateway.discord.gg", 443, True, True, None, None, None), ConnectionRefusedError(111, "no")
+        )
+    except aiohttp.ClientError:
+        logging.getLogger("discord.client").exception("Attempting a reconnect in %.2fs", 1.5)
+    [record] = caplog.records
+    assert record.exc_info is None and record.getMessage() == "Attempting a reconnect in 1.50s (connection refused)"
 
 
 def test_the_bot_process_serves_discord_until_told_to_stop(
@@ -161,3 +226,15 @@ def test_the_bot_process_serves_discord_until_told_to_stop(
         assert bot.is_closed()
 
     asyncio.run(main())
+
+
+def test_a_bug_in_a_handler_keeps_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """discord.py reports handler errors on the same logger; those are bugs to debug, not network weather."""
+    import adapters.discord.runner  # noqa: F401  (installs the filter)
+
+    try:
+        raise KeyError("channel")
+    except KeyError:
+        logging.getLogger("discord.client").exception("Ignoring exception in %s", "on_interaction")
+    [record] = caplog.records
+    assert record.exc_info is not None and record.getMessage() == "Ignoring exception in on_interaction"

@@ -77,11 +77,13 @@ def test_a_forged_or_stale_signature_is_refused_with_401_and_does_nothing(scenar
 
 def test_health_endpoint_reports_the_database_and_platforms(scenario):
     async def test(h: SlackHarness) -> None:
-        response = await h.http.get(f"http://127.0.0.1:{h.runner.port}/healthz")
-        assert response.status_code == 200
-        assert response.json() == {"status": "ok", "platforms": ["slack"]}
+        url = f"http://127.0.0.1:{h.runner.port}/healthz"
+        response = await h.http.get(url)
+        assert response.status_code == 200 and response.json() == {"status": "ok"}  # anyone: no details
+        detailed = await h.http.get(url, headers={"Authorization": "Bearer health-token"})
+        assert detailed.json() == {"status": "ok", "platforms": ["slack"]}
 
-    scenario(test)
+    scenario(test, health_token="health-token")
 
 
 # --- commands -----------------------------------------------------------------------------------------

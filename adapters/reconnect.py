@@ -1,0 +1,95 @@
+"""Reaching a chat service that may be down: capped exponential backoff with one log line per attempt.
+
+An operator reads these lines while Slack or Discord is unreachable, possibly for hours, so each
+failure is one line saying what failed and when the next try is; tracebacks say nothing more here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import aiohttp
+
+T = TypeVar("T")
+
+# What "the service is unreachable" looks like from aiohttp-based clients (timeouts are OSErrors too).
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, aiohttp.ClientError, asyncio.TimeoutError)
+
+
+class Unavailable(Exception):
+    """The service answered but cannot serve now (5xx, rate limited): worth trying again later."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays of first, first·2, first·4, … seconds, never more than ``cap``."""
+
+    first: float = 1.0
+    cap: float = 60.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * 2, self.cap)
+
+
+RECONNECT = Backoff()  # 1, 2, 4, … 60 s: quick after a blip, one line a minute during an outage
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a network failure, without the chain of wrapped exceptions."""
+    cause = exc
+    while isinstance(cause, aiohttp.ClientError):  # aiohttp wraps the OSError that says what happened
+        inner = getattr(cause, "os_error", None) or cause.__cause__
+        if inner is None:
+            break
+        cause = inner
+    if isinstance(cause, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"DNS lookup failed: {cause.strerror or cause}"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, TimeoutError) and not str(cause):
+        return "timed out"
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return text if len(text) <= 200 else text[:197] + "…"
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[T]], what: str, log: logging.Logger, backoff: Backoff = RECONNECT,
+) -> T:
+    """``attempt()`` until it succeeds; network failures and :class:`Unavailable` wait and try again.
+
+    Every other exception (a refused token) ends it at once. Cancellable while it waits.
+    """
+    for delay in backoff.delays():
+        try:
+            return await attempt()
+        except (*NETWORK_ERRORS, Unavailable) as exc:
+            log.warning("%s (%s); trying again in %g s", what, describe(exc), delay)
+        await asyncio.sleep(delay)
+    raise AssertionError("unreachable: the delays never end")
+
+
+class OneLineErrors(logging.Filter):
+    """Keeps a library's own reconnect messages but replaces their traceback by the error's one line.
+
+    Only for the connection failures in ``kinds``: any other exception (a bug in a handler) keeps its traceback.
+    """
+
+    def __init__(self, kinds: tuple[type[BaseException], ...] = NETWORK_ERRORS) -> None:
+        super().__init__()
+        self.kinds = kinds
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], self.kinds):
+            record.msg = f"{record.getMessage()} ({describe(record.exc_info[1])})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
