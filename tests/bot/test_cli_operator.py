@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import logging
 import subprocess
 import sys
 import tomllib
@@ -36,6 +37,15 @@ def env(monkeypatch, arxiv, llm, tmp_path):
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """`run` configures the root logger with a handler on CliRunner's stream, closed after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 def assert_one_line_error(result, *phrases: str) -> None:
