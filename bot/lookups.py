@@ -9,6 +9,7 @@ so the default pool never holds one; each person has only a few in the lane, and
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bot.errors import DigestError
 from bot.models import Paper
 
+log = logging.getLogger(__name__)
 Fetch = Callable[[Sequence[str]], dict[str, Paper]]  # blocking: arXiv IDs → the papers arXiv knows
 
 # One thread: the arXiv client lets one request out at a time anyway (its rate rule), so a second thread
@@ -27,6 +29,10 @@ CAPACITY = 20  # look-ups running or waiting; at one request every 3 s that is a
 
 class LookupBusy(DigestError):
     """Refused before asking arXiv: the person, or the lane as a whole, has enough look-ups under way."""
+
+
+class LookupFailed(DigestError):
+    """arXiv could not be asked or did not answer; the details (URLs, the HTTP client's words) are in the log."""
 
 
 class LookupLane:
@@ -64,6 +70,11 @@ class LookupLane:
         try:
             # A cancelled wait (shutdown, a dropped request) also takes the job out of the queue if not started.
             found = await asyncio.get_running_loop().run_in_executor(self._executor, self._fetch, [arxiv_id])
+        except DigestError as exc:
+            log.warning("arXiv look-up of %s failed: %s", arxiv_id, str(exc)[:500])
+            raise LookupFailed(
+                f"arXiv did not answer the look-up of {arxiv_id}; it may be busy or down. Try again in a few minutes."
+            ) from exc
         finally:
             self._total -= 1
             if person is not None:

@@ -19,6 +19,7 @@ from tests.bot.test_commands import PlainMarkup
 from tests.conftest import DAY, sample_papers
 from tests.support import ArxivStandIn
 from tests.support.chat import MemoryPoster
+from tests.support.http import Status
 
 API_LATENCY = 1.0  # seconds per arXiv API answer: the full lane takes CAPACITY × this to drain
 
@@ -124,3 +125,19 @@ def test_a_digest_does_not_wait_behind_a_full_lane(core: CommandCore, slow_api: 
     assert seen["digest"].text.startswith("Posted the digest of"), seen["digest"].text
     assert seen["still_in_lane"] > 0, seen  # the digest did not wait for them
     assert seen["asked"] < CAPACITY  # the look-ups still waiting were dropped, never sent
+
+
+def test_a_failed_look_up_says_arxiv_did_not_answer_without_the_clients_words(
+    core: CommandCore, slow_api: ArxivStandIn
+) -> None:
+    slow_api.latency = 0
+    slow_api.add_fault(*[Status(503)] * 8)  # every try, the client's retries included
+
+    async def main() -> Reply:
+        await ask(core, "subscribe", member("U1"))
+        return await ask(core, f"abstract {unknown(1)}", member("U1"))
+
+    text = asyncio.run(main()).text
+    assert text == (f"arXiv did not answer the look-up of {unknown(1)}; it may be busy or down. Try again in a few "
+                    "minutes.")
+    assert core.lookups.in_lane == 0
