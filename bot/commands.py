@@ -241,7 +241,14 @@ class CommandCore:
             return Reply(report_failure(log, "an abstract look-up", exc))
 
     def vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
-        """A 👍/👎 button: pressing it again takes the vote back."""
+        """A 👍/👎 button: pressing it again takes the vote back. Never raises, like execute(): an exception
+        escaping a Slack listener after its ack makes bolt drop the ack, and Slack then shows a 404."""
+        try:
+            return self._vote(caller, arxiv_id, kind)
+        except Exception as exc:
+            return Reply(report_failure(log, f"a {kind} vote in {caller.platform} {caller.channel}", exc))
+
+    def _vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
         emoji = VOTE_EMOJI[kind]
         paper = self.store.get_paper(arxiv_id)
         title = f" for “{truncate(paper.title, 80)}”" if paper else ""
