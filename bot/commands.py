@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -133,7 +134,7 @@ def parse(text: str) -> Invocation:
     Text over MAX_COMMAND_CHARS is not split: only its command is read, and execute() refuses it.
     """
     oversize = len(text) if len(text) > MAX_COMMAND_CHARS else 0
-    words = text[:MAX_COMMAND_CHARS].split()
+    words = [word for word in map(clean, text[:MAX_COMMAND_CHARS].split()) if word]
     if not words:
         return Invocation("help", oversize=oversize)
     name, args = words[0].lower(), tuple(words[1:])
@@ -143,6 +144,13 @@ def parse(text: str) -> Invocation:
     elif name == "suggest" and args and args[0].lower() == "apply":
         name, args = "suggest apply", args[1:]
     return Invocation(name, () if oversize else args, oversize=oversize)
+
+
+def clean(text: str) -> str:
+    """``text`` as chat platforms and databases take it: a lone surrogate (JSON can carry one, no UTF-8 text can)
+    becomes "?", and control characters such as NUL, which PostgreSQL refuses, are dropped."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c for c in text if unicodedata.category(c) != "Cc")
 
 
 def whole_number(text: str, *, low: int, high: int) -> int | None:
@@ -178,22 +186,23 @@ class CommandCore:
         answer gives instead of the exception's text."""
         spec = COMMANDS.get(invocation.name)
         if spec is None:
-            shown = markup.code(markup.escape(truncate(invocation.name, 40)))
+            shown = markup.code(markup.escape(truncate(clean(invocation.name), 40)))
             return Reply(f"Unknown command {shown}.\n\n" + self._help(markup))
         if invocation.size > spec.max_chars:
             return Reply(
                 f"That is too long for {markup.command(invocation.name)}: {invocation.size:,} characters, and it "
                 f"takes at most {spec.max_chars:,}, e.g. {markup.command(spec.usage)}. Nothing was changed."
             )
+        args = tuple(word for word in map(clean, invocation.args) if word)
         try:
             subscription = self.store.get_subscription(caller.platform, caller.channel)
             if spec.subscribed and (subscription is None or not subscription.active):
                 return Reply(f"This channel is not subscribed. {markup.command('subscribe')} first.")
-            changes = spec.admin and not (invocation.name in _READ_ONLY_WITH_NO_ARGS and not invocation.args)
+            changes = spec.admin and not (invocation.name in _READ_ONLY_WITH_NO_ARGS and not args)
             if changes and not await self.may_change(caller):
                 return self._refusal(caller)
             handler = getattr(self, "_cmd_" + invocation.name.replace(" ", "_").replace("-", "_"))
-            return await handler(caller, subscription, invocation.args, markup)
+            return await handler(caller, subscription, args, markup)
         except DigestError as exc:
             return Reply(str(exc))
         except Exception as exc:
@@ -224,7 +233,7 @@ class CommandCore:
         try:
             arxiv_id = normalize_arxiv_id(raw)
             if arxiv_id is None:
-                shown = truncate(" ".join(raw.split()), 60)
+                shown = truncate(" ".join(clean(raw).split()), 60)
                 return Reply(f"“{shown}” is not an arXiv ID (expected e.g. 2503.03213, or a rank from the latest "
                              "digest).")
             paper = self.store.get_paper(arxiv_id)
@@ -248,8 +257,11 @@ class CommandCore:
         except Exception as exc:
             return Reply(report_failure(log, f"a {kind} vote in {caller.platform} {caller.channel}", exc))
 
-    def _vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
+    def _vote(self, caller: Caller, value: str, kind: str) -> Reply:
         emoji = VOTE_EMOJI[kind]
+        arxiv_id = normalize_arxiv_id(value)
+        if arxiv_id is None:  # buttons are ours, but a request can be crafted with any value
+            return Reply("That button does not name an arXiv paper, so nothing was counted.")
         paper = self.store.get_paper(arxiv_id)
         title = f" for “{truncate(paper.title, 80)}”" if paper else ""
         if self.store.add_feedback(

@@ -159,3 +159,17 @@ def test_a_categories_argument_within_the_limit_is_answered_quickly(core: Comman
 def test_a_huge_unknown_command_is_echoed_short(core: CommandCore) -> None:
     reply = say(core, "x" * 900)
     assert reply.text.startswith("Unknown command `xxx") and len(reply.text.split("\n")[0]) < 80
+
+
+def test_a_vote_button_with_a_crafted_value_counts_nothing(core: CommandCore) -> None:
+    for value in ("junk id", "\ud800", "x\x00y", ""):
+        reply = core.vote(person("U2", admin=False), value, "positive")
+        assert reply.text == "That button does not name an arXiv paper, so nothing was counted.", value
+    assert core.store.feedback_for("chat", "C1") == []
+
+
+def test_lone_surrogates_and_control_characters_never_reach_a_reply_or_the_database(core: CommandCore) -> None:
+    for text in ("search \ud800 experts", "abstract \ud800", "schedule 09:00 Europe/\x00Berlin", "categories \x00"):
+        reply = say(core, text)
+        reply.text.encode("utf-8")
+        assert "\x00" not in reply.text and "Sorry" not in reply.text, text

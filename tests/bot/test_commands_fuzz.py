@@ -92,6 +92,8 @@ def check(reply: Any, arguments: list[str], errors: list[logging.LogRecord]) -> 
     leak = LEAKS.search(text)
     assert leak is None, f"{leak[0]!r} in {text[:500]!r}"
     assert len(text) <= REPLY_LIMIT, len(text)
+    text.encode("utf-8")  # no lone surrogate: no platform would take the reply
+    assert "\x00" not in text
     for argument in arguments:
         if len(argument) > ECHO_LIMIT:
             assert argument not in text, "a long argument came back whole"
@@ -156,3 +158,16 @@ def test_every_command_with_the_classic_odd_arguments(core: CommandCore, errors:
     reply = asyncio.run(core.execute(who(admin=True), parse(f"{name} {arguments}"), PlainMarkup()))
     check(reply, [arguments], errors.records)
     keep_subscribed(core)
+
+
+BUTTON_VALUES = ["2503.10003", "2503.10003v2", "2601.99999", "\ud800", "2503.10003\x00", "junk id"]
+
+
+@settings(FUZZ, max_examples=150)
+@given(value=st.one_of(word, st.sampled_from(BUTTON_VALUES)), up=st.booleans())
+def test_button_values_with_any_content(core: CommandCore, errors: Errors, value: str, up: bool) -> None:
+    """Buttons carry the arXiv ID in their value, which a crafted request can set to anything."""
+    errors.records.clear()
+    for reply in (asyncio.run(core.abstract(value, who(admin=False))),
+                  core.vote(who(admin=False), value, "positive" if up else "negative")):
+        check(reply, [value], errors.records)
