@@ -32,6 +32,7 @@ DIRECT_FAILED = "I could not send you a direct message: {fix}. Here it is instea
 log = logging.getLogger(__name__)
 MAX_RANK = 999  # "abstract 12" is a rank; anything longer must be an arXiv ID
 MAX_SUGGESTION = 1_000_000
+MAX_CATEGORY_CHARS = 40  # the longest arXiv category name has 18
 # Longer command text is refused whole, before it is split: no command takes more (see _Spec.max_chars).
 MAX_COMMAND_CHARS = 1_000
 # Numbers are ASCII digits: str.isdigit() also accepts "²" and "٣", which int() refuses or reads unexpectedly.
@@ -442,8 +443,12 @@ class CommandCore:
                 f"This channel reads {m.code(' '.join(profile.categories))}. Change with "
                 f"{m.command('categories cs.LG cs.CL …')} (arXiv category names)."
             )
+        words = " ".join(args).replace(",", " ").split()
+        if any(len(word) > MAX_CATEGORY_CHARS for word in words):  # not worth a "did you mean", nor an echo
+            return Reply(f"arXiv category names are short, like cs.LG or cond-mat.stat-mech; give them separated by "
+                         f"spaces, e.g. {m.command('categories cs.LG cs.CL')}. Nothing was changed.")
         try:
-            categories = validate_categories(" ".join(args).replace(",", " ").split())
+            categories = validate_categories(words)
         except ValueError as exc:
             return Reply(f"{exc}. Nothing was changed.")
         self.store.update_profile(profile.id, categories=categories)

@@ -173,3 +173,10 @@ def test_lone_surrogates_and_control_characters_never_reach_a_reply_or_the_datab
         reply = say(core, text)
         reply.text.encode("utf-8")
         assert "\x00" not in reply.text and "Sorry" not in reply.text, text
+
+
+def test_a_long_word_in_categories_is_refused_without_echoing_it(core: CommandCore) -> None:
+    word = "cs." + "Q" * 200
+    reply = say(core, f"categories cs.LG {word}")
+    assert word not in reply.text and "arXiv category names are short" in reply.text
+    assert "cs.LG cs.AI" in say(core, "categories").text  # unchanged

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import build_core
@@ -129,6 +129,7 @@ FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database
 
 @FUZZ
 @given(name=names, arguments=st.lists(word, max_size=6), admin=st.booleans())
+@example(name="categories", arguments=["cs.X" * 40], admin=True)  # once echoed whole in "unknown category"
 def test_typed_commands_with_any_arguments(core: CommandCore, errors: Errors, name: str, arguments: list[str],
                                            admin: bool) -> None:
     errors.records.clear()
@@ -140,6 +141,7 @@ def test_typed_commands_with_any_arguments(core: CommandCore, errors: Errors, na
 
 @FUZZ
 @given(name=st.sampled_from(sorted(COMMANDS)), arguments=st.lists(word, max_size=6), admin=st.booleans())
+@example(name="categories", arguments=["cs.X" * 40], admin=True)
 def test_option_words_with_any_content(core: CommandCore, errors: Errors, name: str, arguments: list[str],
                                        admin: bool) -> None:
     """The Discord adapter builds Invocations from option values itself: words may hold anything but spaces."""
