@@ -7,6 +7,9 @@ render the :class:`Reply`; who may change what, and every answer's wording, are 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,8 +18,9 @@ import prompts
 from bot import schedule
 from bot.criteria import validate_criteria
 from bot.digest_text import truncate
-from bot.errors import CriteriaError, DigestError
+from bot.errors import CriteriaError, DigestError, report_failure
 from bot.feedback import KINDS, canonical
+from bot.lookups import LookupLane
 from bot.models import Paper, Profile, Subscription, normalize_arxiv_id
 from bot.pricing import format_cost
 from bot.service import DigestService
@@ -25,7 +29,14 @@ from bot.taxonomy import validate_categories
 # Direct replies (Reply.direct): the caller's private confirmation, and the lead when a DM was refused.
 DIRECT_SENT = "Sent you a direct message."
 DIRECT_FAILED = "I could not send you a direct message: {fix}. Here it is instead:"
+log = logging.getLogger(__name__)
 MAX_RANK = 999  # "abstract 12" is a rank; anything longer must be an arXiv ID
+MAX_SUGGESTION = 1_000_000
+MAX_CATEGORY_CHARS = 40  # the longest arXiv category name has 18
+# Longer command text is refused whole, before it is split: no command takes more (see _Spec.max_chars).
+MAX_COMMAND_CHARS = 1_000
+# Numbers are ASCII digits: str.isdigit() also accepts "²" and "٣", which int() refuses or reads unexpectedly.
+_NUMBER = re.compile(r"[0-9]{1,12}")
 VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
 
 
@@ -59,6 +70,12 @@ class Caller:
 class Invocation:
     name: str
     args: tuple[str, ...] = ()
+    oversize: int = 0  # the text's length when parse() refused it as too long (args are then empty)
+
+    @property
+    def size(self) -> int:
+        """Characters of the arguments, as checked against the command's limit."""
+        return self.oversize or len(" ".join(self.args))
 
     @property
     def slow(self) -> bool:
@@ -81,6 +98,9 @@ class _Spec:
     summary: str
     admin: bool = False
     subscribed: bool = True
+    # Characters of arguments accepted, checked before anything else runs on them (criteria are written in the
+    # editor and have their own limit, DIGEST_MAX_CRITERIA_CHARS).
+    max_chars: int = 100
 
 
 COMMANDS: dict[str, _Spec] = {
@@ -92,14 +112,14 @@ COMMANDS: dict[str, _Spec] = {
     "criteria history": _Spec("criteria history", "every version of the criteria"),
     "criteria undo": _Spec("criteria undo", "go back to the previous criteria", admin=True),
     "threshold": _Spec("threshold <relevance> <novelty>", "minimum scores (1–10) for a paper to be posted",
-                       admin=True),
-    "categories": _Spec("categories cs.LG cs.CL …", "the arXiv categories to read", admin=True),
-    "schedule": _Spec("schedule HH:MM [Area/City]", "when the digest is posted", admin=True),
+                       admin=True, max_chars=20),
+    "categories": _Spec("categories cs.LG cs.CL …", "the arXiv categories to read", admin=True, max_chars=500),
+    "schedule": _Spec("schedule HH:MM [Area/City]", "when the digest is posted", admin=True, max_chars=80),
     "empty-days": _Spec("empty-days on|off", "one short line on days without papers", admin=True),
     "abstract": _Spec("abstract <arXiv ID | rank>", "a paper's full abstract", subscribed=False),
     "run": _Spec("run", "post today's digest now (only what is not posted yet)"),
     "stats": _Spec("stats", "papers, cost and reactions this month"),
-    "search": _Spec("search <words>", "find papers in past digests"),
+    "search": _Spec("search <words>", "find papers in past digests", max_chars=300),
     "feedback": _Spec("feedback on|off|reset", "whether reactions move papers up and down; reset forgets them",
                       admin=True),
     "me": _Spec("me", "your own ranking of the latest digest, by direct message"),
@@ -110,17 +130,36 @@ _READ_ONLY_WITH_NO_ARGS = {"threshold", "categories", "schedule", "empty-days", 
 
 
 def parse(text: str) -> Invocation:
-    """``"criteria  Edit"`` → Invocation("criteria edit"); ``"threshold 8 7"`` → ("threshold", ("8", "7"))."""
-    words = text.split()
+    """``"criteria  Edit"`` → Invocation("criteria edit"); ``"threshold 8 7"`` → ("threshold", ("8", "7")).
+
+    Text over MAX_COMMAND_CHARS is not split: only its command is read, and execute() refuses it.
+    """
+    oversize = len(text) if len(text) > MAX_COMMAND_CHARS else 0
+    words = [word for word in map(clean, text[:MAX_COMMAND_CHARS].split()) if word]
     if not words:
-        return Invocation("help")
+        return Invocation("help", oversize=oversize)
     name, args = words[0].lower(), tuple(words[1:])
     if name == "criteria" and args and args[0].lower() in {"edit", "history", "undo", "show"}:
         sub = args[0].lower()
         name, args = ("criteria" if sub == "show" else f"criteria {sub}"), args[1:]
     elif name == "suggest" and args and args[0].lower() == "apply":
         name, args = "suggest apply", args[1:]
-    return Invocation(name, args)
+    return Invocation(name, () if oversize else args, oversize=oversize)
+
+
+def clean(text: str) -> str:
+    """``text`` as chat platforms and databases take it: a lone surrogate (JSON can carry one, no UTF-8 text can)
+    becomes "?", and control characters such as NUL, which PostgreSQL refuses, are dropped."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c for c in text if unicodedata.category(c) != "Cc")
+
+
+def whole_number(text: str, *, low: int, high: int) -> int | None:
+    """``text`` as a number from ``low`` to ``high``, written in ASCII digits; None for anything else."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
 
 
 class CommandCore:
@@ -128,24 +167,47 @@ class CommandCore:
         self.service = service
         self.store = service.store
         self.settings = service.settings
+        self._lookups: LookupLane | None = None
+
+    @property
+    def lookups(self) -> LookupLane:
+        """arXiv look-ups for people, on threads of their own (made on first use: not every core needs them)."""
+        if self._lookups is None:
+            self._lookups = LookupLane(lambda ids: self.service.lookup.lookup_sync(ids))
+        return self._lookups
+
+    def close(self) -> None:
+        if self._lookups is not None:
+            self._lookups.close()
 
     # entry points --------------------------------------------------------------------------
 
     async def execute(self, caller: Caller, invocation: Invocation, markup: Markup) -> Reply:
+        """The answer to a command. Never raises: an unexpected failure is logged under a reference that the
+        answer gives instead of the exception's text."""
         spec = COMMANDS.get(invocation.name)
         if spec is None:
-            return Reply(f"Unknown command {markup.code(invocation.name)}.\n\n" + self._help(markup))
-        subscription = self.store.get_subscription(caller.platform, caller.channel)
-        if spec.subscribed and (subscription is None or not subscription.active):
-            return Reply(f"This channel is not subscribed. {markup.command('subscribe')} first.")
-        changes = spec.admin and not (invocation.name in _READ_ONLY_WITH_NO_ARGS and not invocation.args)
-        if changes and not await self.may_change(caller):
-            return self._refusal(caller)
-        handler = getattr(self, "_cmd_" + invocation.name.replace(" ", "_").replace("-", "_"))
+            shown = markup.code(markup.escape(truncate(clean(invocation.name), 40)))
+            return Reply(f"Unknown command {shown}.\n\n" + self._help(markup))
+        if invocation.size > spec.max_chars:
+            return Reply(
+                f"That is too long for {markup.command(invocation.name)}: {invocation.size:,} characters, and it "
+                f"takes at most {spec.max_chars:,}, e.g. {markup.command(spec.usage)}. Nothing was changed."
+            )
+        args = tuple(word for word in map(clean, invocation.args) if word)
         try:
-            return await handler(caller, subscription, invocation.args, markup)
+            subscription = self.store.get_subscription(caller.platform, caller.channel)
+            if spec.subscribed and (subscription is None or not subscription.active):
+                return Reply(f"This channel is not subscribed. {markup.command('subscribe')} first.")
+            changes = spec.admin and not (invocation.name in _READ_ONLY_WITH_NO_ARGS and not args)
+            if changes and not await self.may_change(caller):
+                return self._refusal(caller)
+            handler = getattr(self, "_cmd_" + invocation.name.replace(" ", "_").replace("-", "_"))
+            return await handler(caller, subscription, args, markup)
         except DigestError as exc:
             return Reply(str(exc))
+        except Exception as exc:
+            return Reply(report_failure(log, f"/arxiv {invocation.name} in {caller.platform} {caller.channel}", exc))
 
     async def may_change(self, caller: Caller) -> bool:
         return caller.user in self.settings.admins or await caller.is_admin()
@@ -166,23 +228,41 @@ class CommandCore:
             public=True,
         )
 
-    async def abstract(self, raw: str) -> Reply:
-        """A paper by arXiv ID: from our database, else from the arXiv API."""
-        arxiv_id = normalize_arxiv_id(raw)
-        if arxiv_id is None:
-            return Reply(f"{raw!r} is not an arXiv ID (expected e.g. 2503.03213, or a rank from the latest digest).")
-        paper = self.store.get_paper(arxiv_id)
-        if paper is None:
-            found = await self.service.lookup.lookup([arxiv_id])
-            paper = found.get(arxiv_id)
+    async def abstract(self, raw: str, caller: Caller | None = None) -> Reply:
+        """A paper by arXiv ID: from our database, else from the arXiv API in the look-up lane, where ``caller``
+        (when known) may have only a few look-ups at once. Never raises, like execute()."""
+        try:
+            arxiv_id = normalize_arxiv_id(raw)
+            if arxiv_id is None:
+                shown = truncate(" ".join(clean(raw).split()), 60)
+                return Reply(f"“{shown}” is not an arXiv ID (expected e.g. 2503.03213, or a rank from the latest "
+                             "digest).")
+            paper = self.store.get_paper(arxiv_id)
             if paper is None:
-                return Reply(f"arXiv has no paper {arxiv_id}. Check the ID.")
-            self.store.save_papers([paper])
-        return Reply(paper=paper)
+                person = f"{caller.platform}:{caller.workspace}:{caller.user}" if caller else None
+                paper = await self.lookups.lookup(arxiv_id, person=person)
+                if paper is None:
+                    return Reply(f"arXiv has no paper {arxiv_id}. Check the ID.")
+                self.store.save_papers([paper])
+            return Reply(paper=paper)
+        except DigestError as exc:
+            return Reply(str(exc))
+        except Exception as exc:
+            return Reply(report_failure(log, "an abstract look-up", exc))
 
     def vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
-        """A 👍/👎 button: pressing it again takes the vote back."""
+        """A 👍/👎 button: pressing it again takes the vote back. Never raises, like execute(): an exception
+        escaping a Slack listener after its ack makes bolt drop the ack, and Slack then shows a 404."""
+        try:
+            return self._vote(caller, arxiv_id, kind)
+        except Exception as exc:
+            return Reply(report_failure(log, f"a {kind} vote in {caller.platform} {caller.channel}", exc))
+
+    def _vote(self, caller: Caller, value: str, kind: str) -> Reply:
         emoji = VOTE_EMOJI[kind]
+        arxiv_id = normalize_arxiv_id(value)
+        if arxiv_id is None:  # buttons are ours, but a request can be crafted with any value
+            return Reply("That button does not name an arXiv paper, so nothing was counted.")
         paper = self.store.get_paper(arxiv_id)
         title = f" for “{truncate(paper.title, 80)}”" if paper else ""
         if self.store.add_feedback(
@@ -343,12 +423,10 @@ class CommandCore:
                 f"Papers are posted when relevance ≥ {profile.min_relevance} and novelty ≥ {profile.min_novelty}. "
                 f"Change with {m.command('threshold <relevance> <novelty>')}, e.g. {m.command('threshold 8 6')}."
             )
-        try:
-            relevance, novelty = (int(a) for a in args)
-            if not (1 <= relevance <= 10 and 1 <= novelty <= 10):
-                raise ValueError
-        except ValueError:
+        numbers = [whole_number(a, low=1, high=10) for a in args]
+        if len(numbers) != 2 or None in numbers:
             return Reply(f"Give two whole numbers from 1 to 10, e.g. {m.command('threshold 8 6')}.")
+        relevance, novelty = (n for n in numbers if n is not None)
         self.store.update_profile(profile.id, min_relevance=relevance, min_novelty=novelty)
         return Reply(
             f"{m.mention(caller.user)} set the thresholds: papers are posted when relevance ≥ {relevance} and "
@@ -365,8 +443,12 @@ class CommandCore:
                 f"This channel reads {m.code(' '.join(profile.categories))}. Change with "
                 f"{m.command('categories cs.LG cs.CL …')} (arXiv category names)."
             )
+        words = " ".join(args).replace(",", " ").split()
+        if any(len(word) > MAX_CATEGORY_CHARS for word in words):  # not worth a "did you mean", nor an echo
+            return Reply(f"arXiv category names are short, like cs.LG or cond-mat.stat-mech; give them separated by "
+                         f"spaces, e.g. {m.command('categories cs.LG cs.CL')}. Nothing was changed.")
         try:
-            categories = validate_categories(" ".join(args).replace(",", " ").split())
+            categories = validate_categories(words)
         except ValueError as exc:
             return Reply(f"{exc}. Nothing was changed.")
         self.store.update_profile(profile.id, categories=categories)
@@ -421,14 +503,15 @@ class CommandCore:
             return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.command('abstract 3')} "
                          f"or {m.command('abstract 2503.03213')}.")
         target = args[0]
-        if target.isdigit() and len(target) <= len(str(MAX_RANK)):
-            found = self.store.paper_at_rank(caller.platform, caller.channel, int(target))
+        rank = whole_number(target, low=0, high=MAX_RANK)
+        if rank is not None:
+            found = self.store.paper_at_rank(caller.platform, caller.channel, rank)
             if found is None:
                 latest = self.store.latest_posted_day(caller.platform, caller.channel)
                 where = f"the digest of {latest}" if latest else "any digest posted in this channel"
-                return Reply(f"There is no rank {target} in {where}. Give an arXiv ID instead.")
+                return Reply(f"There is no rank {rank} in {where}. Give an arXiv ID instead.")
             target = found[1]
-        return await self.abstract(target)
+        return await self.abstract(target, caller)
 
     async def _cmd_run(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
         assert sub is not None
@@ -519,9 +602,10 @@ class CommandCore:
         self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
     ) -> Reply:
         profile = self._profile(sub)
-        if len(args) != 1 or not args[0].isdigit():
-            return Reply(f"Give the suggestion's number, e.g. {m.command('suggest apply 3')}.")
-        number = int(args[0])
+        number = whole_number(args[0], low=1, high=MAX_SUGGESTION) if len(args) == 1 else None
+        if number is None:
+            return Reply(f"Give the number {m.command('suggest')} showed, in digits 0–9, e.g. "
+                         f"{m.command('suggest apply 3')}.")
         proposal = self.store.get_suggestion(profile.id, number)
         if proposal is None:
             return Reply(f"There is no suggestion {number} for this channel; {m.command('suggest')} makes one.")

@@ -75,6 +75,10 @@ class PaperLookup(PastDays, Protocol):
 
     async def lookup(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]: ...
 
+    def lookup_sync(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        """The same, blocking: the command core runs people's look-ups on threads of their own."""
+        ...
+
 
 @dataclass(frozen=True)
 class Delivery:

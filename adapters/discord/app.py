@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Literal
 
 import discord
@@ -27,7 +29,7 @@ from adapters.discord.markup import FENCE, DiscordMarkup
 from adapters.discord.poster import DiscordPoster
 from bot.commands import COMMANDS, DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Invocation, Reply
 from bot.digest_text import join_pieces, split_text
-from bot.errors import CriteriaError
+from bot.errors import CriteriaError, report_failure
 
 log = logging.getLogger(__name__)
 MARKUP = DiscordMarkup()
@@ -40,7 +42,9 @@ INPUT_ID = "criteria:"  # + the box's index
 INPUT_LIMIT = 4000  # Discord's maximum for one text input
 MODAL_INPUTS = 5  # and for the inputs in one modal
 EDITOR_TIMEOUT = 15 * 60  # how long discord.py keeps an open editor's object; submissions don't need it
-FAILED = "Sorry, that failed: {error}. It was logged; try again in a minute."
+NO_CHANNEL = ("Discord did not say which channel this came from, so nothing was done. Try again in the channel "
+              "itself; if it keeps happening, tell whoever runs the bot.")
+REMEMBERED_CHANNELS = 1024  # interactions whose channel came only as channel_id; each is answered within minutes
 DIRECT_REFUSED = DIRECT_FAILED.format(
     fix="allow direct messages from members of this server in Discord's privacy settings (the server's name → "
     "Privacy Settings → Direct Messages), and check that you have not blocked the bot"
@@ -131,9 +135,10 @@ async def send_direct(interaction: discord.Interaction[Any], messages: list[list
     await send(interaction, reply_messages(DIRECT_SENT), public=False)
 
 
-async def send_failure(interaction: discord.Interaction[Any], error: BaseException) -> None:
-    """Tell the person something broke (Discord would only say "the application did not respond")."""
-    messages = reply_messages(FAILED.format(error=error))
+async def send_failure(interaction: discord.Interaction[Any], error: BaseException, what: str) -> None:
+    """Log ``error`` under a reference and tell the person something broke, with that reference but never the
+    error's own text (Discord would only say "the application did not respond")."""
+    messages = reply_messages(report_failure(log, what, error))
     try:
         await send(interaction, messages, public=False)
     except discord.HTTPException:
@@ -387,9 +392,8 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
 class CommandTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        log.error("Discord command %s failed: %s", interaction.command and interaction.command.qualified_name, cause,
-                  exc_info=cause)
-        await send_failure(interaction, cause)
+        name = interaction.command.qualified_name if interaction.command else "(unknown)"
+        await send_failure(interaction, cause, f"Discord command {name}")
 
 
 # --- the client ------------------------------------------------------------------------------------------
@@ -412,6 +416,29 @@ class DiscordBot(discord.Client):
         self.add_dynamic_items(AbstractButton, VoteButton)
         self.poster = DiscordPoster(self, paper_view, interval=settings.post_interval)
         core.service.register(self.poster)
+        self._channels: OrderedDict[int, int] = OrderedDict()  # interaction ID → channel_id, see _keep_channel_id
+        parsers = self._connection.parsers
+        parsers["INTERACTION_CREATE"] = self._keep_channel_id(parsers["INTERACTION_CREATE"])
+
+    def _keep_channel_id(self, parse: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        """discord.py takes an interaction's channel from its ``channel`` object only, but Discord's documented
+        payloads may name it by ``channel_id`` alone: remember that ID (for the few minutes an interaction is
+        answered in) before discord.py parses the payload, and read it in :meth:`channel_of`."""
+
+        def keep_then_parse(data: dict[str, Any]) -> None:
+            channel, key = str(data.get("channel_id") or ""), str(data.get("id") or "")
+            if not data.get("channel") and channel.isascii() and channel.isdigit() and key.isascii() and key.isdigit():
+                self._channels[int(key)] = int(channel)
+                while len(self._channels) > REMEMBERED_CHANNELS:
+                    self._channels.popitem(last=False)
+            parse(data)
+
+        return keep_then_parse
+
+    def channel_of(self, interaction: discord.Interaction[Any]) -> str | None:
+        """The channel an interaction came from, from its ``channel`` object or its ``channel_id``."""
+        channel = interaction.channel_id or self._channels.get(interaction.id)
+        return str(channel) if channel else None
 
     async def setup_hook(self) -> None:
         """Register /arxiv with Discord: in one guild at once (DISCORD_GUILD_ID), else globally."""
@@ -425,13 +452,24 @@ class DiscordBot(discord.Client):
         async def is_admin() -> bool:
             return may_change(interaction, role)
 
-        return Caller(PLATFORM, str(interaction.guild_id or ""), str(interaction.channel_id or ""),
+        return Caller(PLATFORM, str(interaction.guild_id or ""), self.channel_of(interaction) or "",
                       str(interaction.user.id), is_admin, admin_rule(role))
+
+    async def refuse_without_channel(self, interaction: discord.Interaction[Any]) -> bool:
+        """Answer and return True when the interaction names no channel: nothing may be stored under ''."""
+        if self.channel_of(interaction) is not None:
+            return False
+        log.warning("Discord: interaction %s (type %s) names no channel; answered without acting",
+                    interaction.id, interaction.type.name)
+        await send(interaction, reply_messages(NO_CHANNEL), public=False)
+        return True
 
     # commands, buttons and the editor ----------------------------------------------------------------
 
     async def invoke(self, interaction: discord.Interaction[Any], invocation: Invocation) -> None:
         """One path for every subcommand: acknowledge slow ones, let the core decide, render its reply."""
+        if await self.refuse_without_channel(interaction):
+            return
         if invocation.slow:
             await interaction.response.defer(ephemeral=True, thinking=True)
         reply = await self.core.execute(self.caller(interaction), invocation, MARKUP)
@@ -458,6 +496,8 @@ class DiscordBot(discord.Client):
         await interaction.response.send_modal(CriteriaEditor(boxes, max_chars=max_chars, unique=interaction.id))
 
     async def save_criteria(self, interaction: discord.Interaction[Any]) -> None:
+        if await self.refuse_without_channel(interaction):
+            return
         caller = self.caller(interaction)
         boxes = submitted_boxes(interaction.data or {})  # type: ignore[arg-type]
         text = join_pieces(boxes)
@@ -478,17 +518,17 @@ class DiscordBot(discord.Client):
     async def show_abstract(self, interaction: discord.Interaction[Any], arxiv_id: str) -> None:
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)  # it may ask the arXiv API
-            await self.answer(interaction, await self.core.abstract(arxiv_id))
+            await self.answer(interaction, await self.core.abstract(arxiv_id, self.caller(interaction)))
         except Exception as exc:
-            log.exception("Discord: the Abstract button failed")
-            await send_failure(interaction, exc)
+            await send_failure(interaction, exc, "Discord: the Abstract button")
 
     async def vote(self, interaction: discord.Interaction[Any], arxiv_id: str, kind: str) -> None:
         try:
+            if await self.refuse_without_channel(interaction):
+                return
             await self.answer(interaction, self.core.vote(self.caller(interaction), arxiv_id, kind))
         except Exception as exc:
-            log.exception("Discord: a vote button failed")
-            await send_failure(interaction, exc)
+            await send_failure(interaction, exc, "Discord: a vote button")
 
     # gateway events ---------------------------------------------------------------------------------
 
@@ -502,8 +542,7 @@ class DiscordBot(discord.Client):
         try:
             await self.save_criteria(interaction)
         except Exception as exc:
-            log.exception("Discord: saving criteria failed")
-            await send_failure(interaction, exc)
+            await send_failure(interaction, exc, "Discord: saving criteria")
 
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
         self._reaction(event, added=True)

@@ -104,16 +104,23 @@ def test_threshold_categories_schedule_and_empty_days_change_the_channel(scenari
 
 
 def test_a_failing_command_is_answered_and_logged(scenario: Scenario, caplog: Any) -> None:
+    reference = ""
+
     async def test(h: DiscordHarness) -> None:
+        nonlocal reference
+
         async def broken(*args: Any) -> Reply:
             raise RuntimeError("database is locked")
 
         h.core.execute = broken  # type: ignore[method-assign]
         answer = await h.command("stats", user=MEMBER)
-        assert answer.ephemeral and "Sorry, that failed: database is locked" in answer.text
+        assert answer.ephemeral and "Sorry, that failed on the bot's side (reference " in answer.text
+        assert "database is locked" not in answer.text and "RuntimeError" not in answer.text
+        reference = answer.text.split("(reference ", 1)[1][:8]
 
     scenario(test)
-    assert any("Discord command arxiv stats failed" in r.getMessage() for r in caplog.records)
+    [logged] = [r.getMessage() for r in caplog.records if "Discord command arxiv stats failed" in r.getMessage()]
+    assert "database is locked" in logged and f"[ref {reference}]" in logged
 
 
 def test_a_public_answer_to_a_deferred_command_is_posted_visibly(scenario: Scenario) -> None:
