@@ -24,20 +24,23 @@ _memory_locks: dict[str, threading.Lock] = {}
 _memory_guard = threading.Lock()
 
 
-def run_lock_key(profile_id: int, date: dt.date) -> int:
-    """A stable signed 32-bit key for (profile, day)."""
-    return zlib.crc32(f"{profile_id}:{date.isoformat()}".encode()) - 2**31
+def run_lock_key(profile_id: int, date: dt.date, schema: str = "") -> int:
+    """A stable signed 32-bit key for (profile, day) in one schema (the default schema keeps the key it always
+    had, so processes of the previous release still exclude each other during an upgrade)."""
+    scope = f"{schema}/" if schema not in ("", "public") else ""
+    return zlib.crc32(f"{scope}{profile_id}:{date.isoformat()}".encode()) - 2**31
 
 
 @contextlib.contextmanager
 def try_run_lock(engine: Engine, profile_id: int, date: dt.date) -> Iterator[bool]:
     """Hold the run's lock for the ``with`` block if nobody else does; yields whether we got it."""
-    key = run_lock_key(profile_id, date)
     backend = engine.url.get_backend_name()
     if backend == "postgresql":
-        with _pg_lock(engine, key) as held:
+        with _pg_lock(engine, profile_id, date) as held:
             yield held
-    elif backend == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        return
+    key = run_lock_key(profile_id, date)
+    if backend == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         with _file_lock(Path(str(engine.url.database)), key) as held:
             yield held
     else:
@@ -46,9 +49,12 @@ def try_run_lock(engine: Engine, profile_id: int, date: dt.date) -> Iterator[boo
 
 
 @contextlib.contextmanager
-def _pg_lock(engine: Engine, key: int) -> Iterator[bool]:
+def _pg_lock(engine: Engine, profile_id: int, date: dt.date) -> Iterator[bool]:
     # A session lock on a connection of its own, held while the run works in other short transactions.
     with engine.connect() as connection:
+        # Advisory locks are database-wide but runs live in a schema: two deployments (or two test runs)
+        # in separate schemas of one database must not take each other's locks.
+        key = run_lock_key(profile_id, date, str(connection.execute(text("SELECT current_schema()")).scalar()))
         held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"),
                                        {"ns": LOCK_NAMESPACE, "key": key}).scalar())
         connection.commit()
