@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.daily import DailyRuns, DueOutcome
 from bot.models import Subscription
+from bot.shutdown import finish_within
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +71,9 @@ class DigestScheduler:
         self._stopping = True
         if self.scheduler.running:
             self.scheduler.pause()
-        running = [task for task in self._tasks if not task.done()]
-        if running:
-            log.info("Waiting up to %.0f s for %d running digest(s)", grace, len(running))
-            _, pending = await asyncio.wait(running, timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=5)
-                log.warning("Stopped %d digest(s) mid-run; the next start finishes them", len(pending))
+        cut_off = await finish_within(self._tasks, grace, "running digest(s)")
+        if cut_off:
+            log.warning("Stopped %d digest(s) mid-run; the next start finishes them", cut_off)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 

@@ -20,6 +20,7 @@ from bot.pipeline import Fetcher, PastDays, get_announcement, run_digest
 from bot.pricing import format_cost
 from bot.scoring import ChatModel
 from bot.settings import Settings
+from bot.shutdown import finish_within
 from storage.locks import try_run_lock
 from storage.store import Store
 
@@ -182,16 +183,9 @@ class DigestService:
         """Take no more requested runs, give the running ones ``grace`` seconds (as the scheduler gives its
         digests), then cancel them; each then tells its requester, before the platforms close."""
         self.stopping = True
-        running = [task for task in self._requested if not task.done()]
-        if not running:
-            return
-        log.info("Waiting up to %.0f s for %d requested digest(s)", grace, len(running))
-        _, pending = await asyncio.wait(running, timeout=grace)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=5)
-            log.warning("Stopped %d requested digest(s) mid-run; %s", len(pending),
+        cut_off = await finish_within(self._requested, grace, "requested digest(s)")
+        if cut_off:
+            log.warning("Stopped %d requested digest(s) mid-run; %s", cut_off,
                         "the next start finishes them" if self.resumes_interrupted else "/arxiv run finishes them")
 
     async def run_day(self, subscription: Subscription, announcement: Announcement) -> Delivery:

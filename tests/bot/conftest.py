@@ -87,3 +87,21 @@ def world(make_settings, arxiv: ArxivStandIn, llm: OpenAIStandIn):
     yield build
     for built in worlds:
         built.store.close()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, arxiv: ArxivStandIn, llm: OpenAIStandIn, tmp_path: Any) -> dict[str, str]:
+    """The CLI's documented variable names, pointed at the stand-ins."""
+    values = {
+        "OPENAI_API_KEY": "sk-test-secret-value",
+        "OPENAI_BASE_URL": llm.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "ARXIV_RSS_URL": arxiv.rss_url,
+        "ARXIV_API_URL": arxiv.api_url,
+        "DIGEST_RETRY_BASE_DELAY": "0.01",
+        "DIGEST_FETCH_RETRIES": "1",
+        "DIGEST_ARXIV_API_DELAY": "0",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values

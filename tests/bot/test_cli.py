@@ -17,24 +17,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(monkeypatch, arxiv, llm, tmp_path):
-    """The documented variable names, pointed at the stand-ins."""
-    values = {
-        "OPENAI_API_KEY": "sk-test-secret-value",
-        "OPENAI_BASE_URL": llm.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "ARXIV_RSS_URL": arxiv.rss_url,
-        "ARXIV_API_URL": arxiv.api_url,
-        "DIGEST_RETRY_BASE_DELAY": "0.01",
-        "DIGEST_FETCH_RETRIES": "1",
-        "DIGEST_ARXIV_API_DELAY": "0",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
-
-
-@pytest.fixture
 def no_network(monkeypatch):
     def refuse(self, address):
         raise OSError(f"network use in an offline test: {address}")

@@ -22,23 +22,6 @@ runner = CliRunner()
 SECRET = "hunter2"  # a password in DATABASE_URL must never be echoed
 
 
-@pytest.fixture
-def env(monkeypatch, arxiv, llm, tmp_path):
-    values = {
-        "OPENAI_API_KEY": "sk-test-secret-value",
-        "OPENAI_BASE_URL": llm.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "ARXIV_RSS_URL": arxiv.rss_url,
-        "ARXIV_API_URL": arxiv.api_url,
-        "DIGEST_RETRY_BASE_DELAY": "0.01",
-        "DIGEST_FETCH_RETRIES": "1",
-        "DIGEST_ARXIV_API_DELAY": "0",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
-
-
 @pytest.fixture(autouse=True)
 def _restore_logging():
     """`run` configures the root logger with a handler on CliRunner's stream, closed after the test."""
