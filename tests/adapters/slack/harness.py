@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +13,11 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.blocks import CRITERIA_INPUT_ACTION
+from adapters.slack.config import SlackSettings
 from adapters.slack.runner import EVENTS_PATH, SlackRunner
+from bot.app import build_core
+from bot.settings import Settings
+from storage.store import Store
 from tests.support.slack_api import SlackStandIn
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -27,6 +31,27 @@ async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the Slack app")
         await asyncio.sleep(0.02)
+
+
+def serve_http(settings: Settings, slack: SlackStandIn, test: Callable[[SlackHarness], Awaitable[None]]) -> None:
+    """Run ``test(harness)`` against the Slack app started in HTTP mode on the stand-in, then stop it."""
+    store = Store.open(settings.database_url)
+    slack_settings = SlackSettings(_env_file=None, bot_token="xoxb-test", signing_secret=SECRET,
+                                   api_url=slack.base_url, post_interval=0, port=0)
+
+    async def main() -> None:
+        runner = SlackRunner(build_core(settings, store), slack_settings, host="127.0.0.1")
+        await runner.start()
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                await test(SlackHarness(slack, runner, http))
+        finally:
+            await runner.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        store.close()
 
 
 class SlackHarness:

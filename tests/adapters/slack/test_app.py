@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from adapters.slack.blocks import ABSTRACT_ACTION, CRITERIA_CALLBACK, VOTE_UP_ACTION
@@ -22,8 +21,8 @@ from tests.adapters.slack.harness import (
     CHANNEL,
     CREATOR,
     MEMBER,
-    SECRET,
     SlackHarness,
+    serve_http,
     text_of,
     until,
 )
@@ -37,26 +36,7 @@ def scenario(make_settings, arxiv, slack) -> Callable[..., Any]:
 
     def run(test: Callable[[SlackHarness], Awaitable[None]], *, papers: int = 12, **overrides: Any) -> None:
         arxiv.set_day(DAY, sample_papers(papers))
-        settings = make_settings(**overrides)
-        store = Store.open(settings.database_url)
-        slack_settings = SlackSettings(
-            _env_file=None, bot_token="xoxb-test", signing_secret=SECRET, api_url=slack.base_url,
-            post_interval=0, port=0,
-        )
-
-        async def main() -> None:
-            runner = SlackRunner(build_core(settings, store), slack_settings, host="127.0.0.1")
-            await runner.start()
-            try:
-                async with httpx.AsyncClient(timeout=10) as http:
-                    await test(SlackHarness(slack, runner, http))
-            finally:
-                await runner.stop()
-
-        try:
-            asyncio.run(main())
-        finally:
-            store.close()
+        serve_http(make_settings(**overrides), slack, test)
         assert not slack.errors, slack.errors
 
     return run

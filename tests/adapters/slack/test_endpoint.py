@@ -17,12 +17,8 @@ import httpx
 import pytest
 
 from adapters.slack.blocks import ABSTRACT_ACTION, CRITERIA_CALLBACK, VOTE_UP_ACTION
-from adapters.slack.config import SlackSettings
-from adapters.slack.runner import SlackRunner
 from bench.fuzz_slack import LogMeter, load_samples, metered_logs, signature
-from bot.app import build_core
-from storage.store import Store
-from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SECRET, SlackHarness, until
+from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SECRET, SlackHarness, serve_http, until
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
@@ -34,25 +30,11 @@ def endpoint(make_settings, slack) -> Callable[[Test], None]:
     """Run ``test(harness, log meter)`` against the app in HTTP mode; the meter sees every log record."""
 
     def run(test: Test) -> None:
-        settings = make_settings()
-        store = Store.open(settings.database_url)
-        slack_settings = SlackSettings(_env_file=None, bot_token="xoxb-test", signing_secret=SECRET,
-                                       api_url=slack.base_url, post_interval=0, port=0)
+        async def metered(harness: SlackHarness) -> None:
+            with metered_logs() as meter:
+                await test(harness, meter)
 
-        async def main() -> None:
-            runner = SlackRunner(build_core(settings, store), slack_settings, host="127.0.0.1")
-            await runner.start()
-            try:
-                async with httpx.AsyncClient(timeout=10) as http:
-                    with metered_logs() as meter:
-                        await test(SlackHarness(slack, runner, http), meter)
-            finally:
-                await runner.stop()
-
-        try:
-            asyncio.run(main())
-        finally:
-            store.close()
+        serve_http(make_settings(), slack, metered)
 
     return run
 
