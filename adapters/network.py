@@ -35,7 +35,7 @@ def connection_failure(host: str, exc: BaseException) -> str:
             reason = item.strerror if isinstance(item, socket.gaierror) and item.strerror else _last_line(item)
             return f"the host {host} could not be resolved (DNS lookup failed: {reason})"
     errors = [item for item in chain if isinstance(item, OSError) and item.strerror]
-    reason = errors[0].strerror if errors else _last_line(exc)
+    reason = str(errors[0].strerror) if errors else _last_line(exc)
     return f"could not connect to {host} (network unreachable or connection refused: {reason})"
 
 

@@ -18,7 +18,7 @@ import aiohttp
 T = TypeVar("T")
 
 # What "the service is unreachable" looks like from aiohttp-based clients (timeouts are OSErrors too).
-NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, aiohttp.ClientError, asyncio.TimeoutError)
+NETWORK_ERRORS: tuple[type[Exception], ...] = (OSError, aiohttp.ClientError, asyncio.TimeoutError)
 
 
 class Unavailable(Exception):
@@ -51,7 +51,7 @@ def describe(exc: BaseException) -> str:
             break
         cause = inner
     if isinstance(cause, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return f"DNS lookup failed: {cause.strerror or cause}"
+        return f"DNS lookup failed: {getattr(cause, 'strerror', None) or cause}"
     if isinstance(cause, ConnectionRefusedError):
         return "connection refused"
     if isinstance(cause, TimeoutError) and not str(cause):

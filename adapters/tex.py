@@ -131,13 +131,13 @@ def _escape_stray_dollars(text: str) -> str:
             out.append(r"\$\$")
             i += 2
             continue
-        end = _closing_dollar(text, i)
-        if end is None:
+        closing = _closing_dollar(text, i)
+        if closing is None:
             out.append(r"\$")
             i += 1
         else:
-            out.append(text[i : end + 1])
-            i = end + 1
+            out.append(text[i : closing + 1])
+            i = closing + 1
     return "".join(out)
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import discord
@@ -66,8 +67,10 @@ class DiscordPoster:
             try:
                 # With a nonce discord.py sets enforce_nonce: Discord answers a repeat within a few minutes
                 # with the message it already created, so a run resumed after a crash does not post twice.
-                message = await channel.send(embeds=embeds, view=view, allowed_mentions=discord.AllowedMentions.none(),
-                                             nonce=nonce)
+                options: dict[str, Any] = {"view": view} if view is not None else {}
+                if nonce is not None:
+                    options["nonce"] = nonce
+                message = await channel.send(embeds=embeds, allowed_mentions=discord.AllowedMentions.none(), **options)
             except discord.HTTPException as exc:
                 fix = _FIXES.get(exc.code, "try again later; the messages posted so far are kept")
                 raise PostError(

@@ -1151,7 +1151,7 @@ def gateway_dispatch(client: discord.Client, event: str, payload: dict[str, Any]
 _DISPATCHED_TASKS = ("CommandTree-invoker", "discord.py: ", "discord-ui-")
 
 
-async def settle(timeout: float = 5.0) -> None:
+async def settle(timeout: float = 30.0) -> None:
     """Wait for what a dispatch started: command invocations, event handlers, view/modal/dynamic item callbacks.
 
     Matched by discord.py's task names, so view timeout timers (unnamed, possibly minutes long) are not awaited.
