@@ -25,6 +25,10 @@ class Unavailable(Exception):
     """The service answered but cannot serve now (5xx, rate limited): worth trying again later."""
 
 
+# Everything worth trying again later: out of reach, or there but not serving.
+RETRYABLE: tuple[type[Exception], ...] = (*NETWORK_ERRORS, Unavailable)
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Delays of first, first·2, first·4, … seconds, never more than ``cap``."""
@@ -70,7 +74,7 @@ async def retrying(
     for delay in backoff.delays():
         try:
             return await attempt()
-        except (*NETWORK_ERRORS, Unavailable) as exc:
+        except RETRYABLE as exc:
             log.warning("%s (%s); trying again in %g s", what, describe(exc), delay)
         await asyncio.sleep(delay)
     raise AssertionError("unreachable: the delays never end")

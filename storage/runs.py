@@ -61,8 +61,8 @@ class RunQueries:
         """Days after ``day`` whose run was cut off, oldest first: an ``/arxiv run`` a restart interrupted."""
         with Session(self.engine) as session:
             return list(session.exec(
-                select(RunRow.date)
-                .where(RunRow.profile_id == profile_id, RunRow.date > day, col(RunRow.status).in_(UNFINISHED))
+                select(col(RunRow.date))
+                .where(RunRow.profile_id == profile_id, col(RunRow.date) > day, col(RunRow.status).in_(UNFINISHED))
                 .order_by(col(RunRow.date))
             ))
 

@@ -93,7 +93,7 @@ class DiscordRunner:
     async def _close(bot: DiscordBot) -> None:
         try:
             await asyncio.wait_for(bot.close(), STOP_TIMEOUT)
-        except (TimeoutError, *NETWORK_ERRORS) as exc:
+        except NETWORK_ERRORS as exc:  # asyncio.TimeoutError is TimeoutError
             log.warning("Discord: closing the client did not finish (%s)", describe(exc))
 
     @staticmethod

@@ -10,7 +10,7 @@ from aiohttp import web
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.health import HEALTH_PATH, health_handler
-from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, Unavailable, describe, retrying
+from adapters.reconnect import RECONNECT, RETRYABLE, Backoff, describe, retrying
 from adapters.slack.app import SlackBot
 from adapters.slack.config import SlackSettings
 from adapters.slack.http import EVENTS_PATH, slack_web_app
@@ -89,7 +89,7 @@ class SlackRunner:
             return
         try:
             self.identity = await check_bot_token(client)
-        except (*NETWORK_ERRORS, Unavailable) as exc:
+        except RETRYABLE as exc:
             log.warning("%s (%s) to check SLACK_BOT_TOKEN; listening anyway, replies fail until it is reachable",
                         where, describe(exc))
 
