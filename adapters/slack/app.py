@@ -161,14 +161,18 @@ class SlackBot:
         await self._respond(reply, respond)
 
     async def on_abstract(
-        self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+        respond: AsyncRespond | None,
     ) -> None:
         await ack()
-        value = _text(action, "value")
-        if value is None or respond is None or not _can_respond(body):
-            _ignored("Abstract click", "no value or response_url")
+        user, value = _text(body, "user", "id"), _text(action, "value")
+        if user is None or value is None or respond is None or not _can_respond(body):
+            _ignored("Abstract click", "no user, value or response_url")
             return
-        await self._respond(await self.core.abstract(value), respond)
+        # Whoever clicked: their look-ups count against the same per-person limit as /arxiv abstract.
+        channel = _text(body, "channel", "id") or _text(body, "container", "channel_id") or ""
+        caller = self.caller(client, _text(body, "team", "id") or "", channel, user)
+        await self._respond(await self.core.abstract(value, caller), respond)
 
     async def on_vote(
         self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
