@@ -67,6 +67,8 @@ class _OneLineErrors(_Group):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except typer.Exit:  # how --help and a finished command end: nothing to explain (nor to import for it)
+            raise
         except Exception as exc:
             message = explain(exc)
             if message is None:

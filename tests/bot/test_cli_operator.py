@@ -209,7 +209,7 @@ def test_a_day_not_announced_yet_is_said_so(env, arxiv):
 
 # pydantic: typer validates an unset --help flag with a pydantic TypeAdapter unless the flag's value is a bool.
 HEAVY = ("openai", "sklearn", "slack_bolt", "discord", "sqlalchemy", "alembic", "numpy", "jinja2", "feedparser",
-         "pydantic")
+         "pydantic", "bot.errors")  # bot.errors: how a failure is explained, and --help is none
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["criteria", "--help"], ["abstract", "--help"], ["digest", "--help"],
