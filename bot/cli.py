@@ -40,7 +40,23 @@ DEMO_DATABASE = "demo.sqlite"
 COMMAND_ORDER = ("demo", "digest", "abstract", "criteria", "run", "site", "eval", "db")  # a newcomer's order
 
 
-class _OneLineErrors(TyperGroup):
+class _Group(TyperGroup):
+    """A command group whose --help flag, when not given, is False rather than None (click's default).
+
+    Typer takes a bool flag's bool value as it is, but checks any other value with a pydantic TypeAdapter: every
+    group above the command asked for ``--help`` would import pydantic for it, doubling the time
+    ``arxiv-digest criteria --help`` takes. ``default`` is click's own attribute, so this stays correct whatever
+    typer does; only the saving depends on typer (test_help_imports_no_heavy_library notices if it goes).
+    """
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
+
+class _OneLineErrors(_Group):
     """Turns the failures an operator can fix into one line with what to do, whichever command hit them,
     and lists the commands in the order a newcomer needs them."""
 
@@ -51,6 +67,8 @@ class _OneLineErrors(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except typer.Exit:  # how --help and a finished command end: nothing to explain (nor to import for it)
+            raise
         except Exception as exc:
             message = explain(exc)
             if message is None:
@@ -79,6 +97,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 criteria_app = typer.Typer(
+    cls=_Group,
     help="Show, replace, list or undo the criteria the default profile's papers are scored against.",
     short_help="Show, replace, list or undo the criteria papers are scored against.",
     no_args_is_help=True,
@@ -456,7 +475,7 @@ def _register_late_commands() -> None:
     app.command(
         name="eval", short_help="Replay labelled days through the prefilter: recall and LLM cost saved."
     )(cli_eval.evaluate)
-    app.add_typer(cli_db.db_app, name="db")
+    app.add_typer(cli_db.db_app, name="db", cls=_Group)
 
 
 _register_late_commands()

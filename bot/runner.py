@@ -160,6 +160,8 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
             await finishing(0)
         for platform in reversed(started):
             await _stop_platform(platform)
+        if core is not None:  # no platform asks for look-ups any more: drop the waiting ones, end the lane
+            core.close()
         if store is not None:
             store.close()
         requests.remove()

@@ -39,11 +39,10 @@ from adapters.slack.http import clip, request_kind
 from adapters.slack.markup import SlackMarkup
 from adapters.slack.poster import SlackPoster
 from bot.commands import DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Reply, parse
-from bot.errors import CriteriaError
+from bot.errors import CriteriaError, report_failure
 
 log = logging.getLogger(__name__)
 MARKUP = SlackMarkup()
-FAILED = "Sorry, that failed on our side. It was logged; try again in a minute."
 ADMIN_RULE = "workspace admins, the channel's creator"
 COMMAND = "/arxiv"
 WORKING = {
@@ -162,14 +161,18 @@ class SlackBot:
         await self._respond(reply, respond)
 
     async def on_abstract(
-        self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+        respond: AsyncRespond | None,
     ) -> None:
         await ack()
-        value = _text(action, "value")
-        if value is None or respond is None or not _can_respond(body):
-            _ignored("Abstract click", "no value or response_url")
+        user, value = _text(body, "user", "id"), _text(action, "value")
+        if user is None or value is None or respond is None or not _can_respond(body):
+            _ignored("Abstract click", "no user, value or response_url")
             return
-        await self._respond(await self.core.abstract(value), respond)
+        # Whoever clicked: their look-ups count against the same per-person limit as /arxiv abstract.
+        channel = _text(body, "channel", "id") or _text(body, "container", "channel_id") or ""
+        caller = self.caller(client, _text(body, "team", "id") or "", channel, user)
+        await self._respond(await self.core.abstract(value, caller), respond)
 
     async def on_vote(
         self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
@@ -225,10 +228,11 @@ class SlackBot:
         if isinstance(error, BoltUnhandledRequestError):  # an event or action this app does not handle
             log.info("Slack: acknowledged a %s request no listener handles", clip(request_kind(body), 40))
             return BoltResponse(status=200, body="")
-        log.error("Slack request failed: %s", clip(error, 300), exc_info=error)
+        # The core's wording and log reference, as for a failure inside a command.
+        text = report_failure(log, f"Slack {clip(request_kind(body), 40)} request", error)
         if respond is not None and isinstance(body, dict) and body.get("response_url"):
             try:
-                await respond(text=FAILED, response_type="ephemeral", replace_original=False)
+                await respond(text=text, response_type="ephemeral", replace_original=False)
             except Exception as exc:  # the response_url is gone or unreachable: the log line above suffices
                 log.warning("Slack: could not tell the user that their request failed (%s)", type(exc).__name__)
         return None

@@ -218,3 +218,52 @@ def test_a_refused_token_stops_the_platforms_already_started(make_settings) -> N
     with pytest.raises(DigestError, match="SLACK_BOT_TOKEN was refused"):
         asyncio.run(serve(make_settings(), lambda core: [first, second]))
     assert first.stopped and second.stopped
+
+
+def test_look_ups_still_waiting_at_shutdown_are_dropped_and_the_lane_thread_ends(make_settings) -> None:
+    """The look-up lane is closed after the platforms stop: a look-up waiting its turn never asks arXiv, and
+    the lane's thread ends once the one already asking has its answer."""
+    from bot.commands import Caller, CommandCore
+    from bot.runner import serve
+    from tests.support import ArxivStandIn
+
+    async def no() -> bool:
+        return False
+
+    platform = Hanging(start_hangs=False)
+    cores: list[CommandCore] = []
+
+    def platforms(core: CommandCore) -> list[Hanging]:
+        cores.append(core)
+        return [platform]
+
+    def lane_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("arxiv-lookup")}
+
+    before = lane_threads()  # left by other tests in this process, if any
+    with ArxivStandIn() as slow_api:
+        slow_api.latency = 1.0  # the first look-up is still asking arXiv when the stop arrives
+
+        async def main() -> bool:
+            serving = asyncio.create_task(serve(make_settings(arxiv_api_url=slow_api.api_url, scheduler=False),
+                                                platforms))
+            await asyncio.wait_for(platform.entered.wait(), 30)
+            lookups = [
+                asyncio.create_task(cores[0].abstract(f"2601.{90000 + n}", Caller("chat", "T1", "C1", f"U{n}", no, "")))
+                for n in range(3)
+            ]
+            while not slow_api.requests:  # the first is asking arXiv, the other two wait their turn
+                await asyncio.sleep(0.01)
+            await send(signal.SIGTERM)
+            await asyncio.wait_for(serving, 5)
+            await asyncio.sleep(0)  # the dropped look-ups' tasks see their cancellation
+            waiting_dropped = all(task.cancelled() for task in lookups[1:])
+            await asyncio.wait(lookups, timeout=5)
+            return waiting_dropped
+
+        waiting_dropped = asyncio.run(main())
+        asked = len(slow_api.requests)
+    assert waiting_dropped and asked == 1
+    for thread in lane_threads() - before:
+        thread.join(timeout=5)
+        assert not thread.is_alive()

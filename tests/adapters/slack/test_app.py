@@ -15,6 +15,7 @@ from adapters.slack.blocks import ABSTRACT_ACTION, CRITERIA_CALLBACK, VOTE_UP_AC
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
 from bot.app import build_core
+from bot.lookups import PER_PERSON
 from storage.store import Store
 from tests.adapters.slack.harness import (
     ADMIN,
@@ -273,6 +274,27 @@ def test_abstract_by_rank_and_by_button_is_ephemeral_and_complete(scenario, slac
         await until(lambda: len(slack.responses) > before)
         assert "mixture of experts" in text_of(slack.responses[-1])
         assert "no paper 2401.99999" in text_of(await h.say("abstract 2401.99999", MEMBER))
+
+    scenario(test)
+
+
+def test_abstract_buttons_and_the_command_share_the_per_person_look_up_limit(scenario, arxiv, slack):
+    """Two Abstract clicks on papers arXiv must be asked about are the person's two look-ups: a third, by
+    command, waits for them like a third command would."""
+
+    async def test(h: SlackHarness) -> None:
+        arxiv.latency = 1.0  # each look-up is still under way when the next request arrives
+        asked = len(arxiv.requests)
+        for n in range(PER_PERSON):
+            await h.click(ABSTRACT_ACTION, f"2601.{90000 + n}")
+        await until(lambda: len(arxiv.requests) > asked)  # the lane is asking arXiv for the first click
+        await h.command("abstract 2601.90009", MEMBER)
+        await until(lambda: len(slack.responses) == 1 + PER_PERSON)
+        texts = sorted(r["text"] for r in slack.responses)
+        assert texts == [
+            f"One moment: you already have {PER_PERSON} look-ups running. Ask again when they have been answered.",
+            *(f"arXiv has no paper 2601.9000{n}. Check the ID." for n in range(PER_PERSON)),
+        ]
 
     scenario(test)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from adapters.slack.blocks import ABSTRACT_ACTION, CRITERIA_CALLBACK, VOTE_UP_ACTION
 from bench.fuzz_slack import LogMeter, load_samples, metered_logs, signature
+from bot.errors import FAILED
 from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SECRET, SlackHarness, serve_http, until
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
@@ -208,9 +210,13 @@ def test_a_failing_command_tells_the_user_without_internal_text_and_logs_the_tra
 
         h.core.execute = broken  # type: ignore[method-assign]  # a bug in the command core
         reply = await h.say("stats", MEMBER)
-        assert reply["text"] == "Sorry, that failed on our side. It was logged; try again in a minute."
+        # The command core's wording, with the reference that finds the log entry; never the error's text.
+        found = re.fullmatch(re.escape(FAILED).replace(re.escape("{reference}"), "([0-9a-f]{8})"), reply["text"])
+        assert found, reply["text"]
         assert reply["response_type"] == "ephemeral"
-        assert logs.tracebacks == 1 and "RuntimeError" in logs.longest  # a real bug is logged in full
+        assert f"[ref {found[1]}]" in logs.longest  # the log entry the reference finds …
+        assert "RuntimeError" in logs.longest and "in broken" in logs.longest  # … with the error and its frames
+
 
     endpoint(test)
 
