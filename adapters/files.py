@@ -123,7 +123,7 @@ def digest_json(digest: Digest) -> dict[str, Any]:
                 "arxiv_id": item.paper.arxiv_id,
                 "title": item.paper.title,
                 "authors": list(item.paper.authors),
-                # One per author ("" unknown); absent when the day was read back from the database.
+                # One per author ("" unknown); absent when the source gave none (the arXiv API never does).
                 **({"affiliations": list(item.paper.affiliations)} if item.paper.affiliations else {}),
                 "abstract": item.paper.abstract,
                 "categories": list(item.paper.categories),

@@ -28,8 +28,8 @@ class Paper:
     abstract: str
     categories: tuple[str, ...] = ()
     announce_type: str = "new"
-    # One entry per author ("" when the feed gives none), as rss.arxiv.org lists them. Kept apart from the
-    # names and not stored in the database: a paper read back from storage has none. Not part of equality.
+    # One entry per author ("" when the feed gives none), as rss.arxiv.org lists them; () when unknown (the arXiv
+    # API gives none). Kept apart from the names, stored with the paper. Not part of equality.
     affiliations: tuple[str, ...] = field(default=(), compare=False)
 
     @property

@@ -34,6 +34,8 @@ def feed_key(categories: Iterable[str]) -> str:
 
 
 def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
+    # Affiliations pair with the authors by position: a list that no longer lines up with them is dropped.
+    affiliations = row.affiliations or []
     return Paper(
         arxiv_id=row.arxiv_id,
         title=row.title,
@@ -41,6 +43,7 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
         abstract=row.abstract,
         categories=tuple(row.categories),
         announce_type=announce_type,
+        affiliations=tuple(affiliations) if len(affiliations) == len(row.authors) and any(affiliations) else (),
     )
 
 
@@ -71,12 +74,14 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
             paper.arxiv_id: {
                 "arxiv_id": paper.arxiv_id, "title": paper.title, "abstract": paper.abstract,
                 "authors": list(paper.authors), "categories": list(paper.categories), "updated_at": now,
+                "affiliations": list(paper.affiliations) if any(paper.affiliations) else None,
             }
             for paper in papers
         }
         with Session(self.engine) as session:
+            # Affiliations come from the RSS feed only: an arXiv API look-up of the same paper keeps them.
             upsert(session, PaperRow, list(rows.values()), ["arxiv_id"],
-                   ["title", "abstract", "authors", "categories", "updated_at"])
+                   ["title", "abstract", "authors", "categories", "updated_at"], keep_unless_given=["affiliations"])
             session.commit()
 
     def get_paper(self, arxiv_id: str) -> Paper | None:

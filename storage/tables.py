@@ -20,6 +20,9 @@ class PaperRow(SQLModel, table=True):
     authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     abstract: str
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # One per author ("" when none), as the RSS feed gives them; NULL when unknown (the arXiv API gives none,
+    # papers stored before 0005): a later save without any keeps the ones already stored.
+    affiliations: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     updated_at: dt.datetime = Field(default_factory=_now)
 
 

@@ -4,9 +4,10 @@ looked up first and inserted after, which fails on a unique constraint when two 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,11 +29,19 @@ def insert_missing(session: Session, table: Any, rows: list[dict[str, Any]], key
         session.execute(insert(session, table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
-def upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str], update: list[str]) -> None:
-    """Insert the rows, or set the ``update`` columns of the row already there with the same ``keys``."""
+def upsert(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    update: list[str],
+    keep_unless_given: Sequence[str] = (),
+) -> None:
+    """Insert the rows, or set the ``update`` columns of the row already there with the same ``keys``; a
+    ``keep_unless_given`` column is set only when the new row's value is not NULL (else the stored one stays)."""
     if rows:
         statement = insert(session, table)
-        statement = statement.on_conflict_do_update(
-            index_elements=keys, set_={column: statement.excluded[column] for column in update}
-        )
-        session.execute(statement, rows)
+        target: Table = getattr(table, "__table__", table)
+        values: dict[str, Any] = {column: statement.excluded[column] for column in update}
+        values |= {column: func.coalesce(statement.excluded[column], target.c[column]) for column in keep_unless_given}
+        session.execute(statement.on_conflict_do_update(index_elements=keys, set_=values), rows)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +27,14 @@ from bot.errors import StorageError
 from storage import migrate
 from storage.db import make_engine
 from storage.search import FTS_TABLES
-from storage.store import Store
+from storage.store import Store, feed_key
 from storage.tables import RunRow
 from tests.storage.conftest import postgres_schema
 
 BOLT_TABLES = {"slack_installations", "slack_bots", "slack_oauth_states"}
 NEW_RUN_COLUMNS = {"owner", "heartbeat_at", "attempts", "llm_batch_id", "criteria_version", "prompt_examples"}
 WHEN = dt.datetime(2025, 3, 6, 9, 30, tzinfo=dt.UTC)
+REAL_FEED = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
 DAY = dt.date(2025, 3, 6)
 runner = CliRunner()
 
@@ -152,13 +155,14 @@ def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
     after = rows(engine)
-    changed = {"run", "subscription"}  # tables that gained columns
+    changed = {"run", "subscription", "paper"}  # tables that gained columns
     assert {name: data for name, data in after.items() if name not in changed and name in before} == {
         name: data for name, data in before.items() if name not in changed
     }
     for name in changed:
         assert [{key: row[key] for key in before[name][0]} for row in after[name]] == before[name]
     assert [(row["learn_from_feedback"], row["feedback_since"]) for row in after["subscription"]] == [(True, None)]
+    assert [row["affiliations"] for row in after["paper"]] == [None]
     [run] = after["run"]
     assert {key: run[key] for key in before["run"][0]} == before["run"][0]
     assert (run["owner"], run["heartbeat_at"], run["attempts"], run["llm_batch_id"]) == ("", None, 0, "")
@@ -198,6 +202,66 @@ def test_sqlite_batch_mode_can_rebuild_a_table_that_rows_point_at(tmp_path):
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def stored_before_tex_decoding(feed: Path) -> list[dict[str, Any]]:
+    """The feed's papers as the code before TeX decoding stored them: raw TeX, authors split at every comma."""
+    dc = "{http://purl.org/dc/elements/1.1/}creator"
+    return [
+        dict(
+            arxiv_id=item.findtext("link", "").rsplit("/", 1)[-1],
+            title=item.findtext("title", ""),
+            abstract=item.findtext("description", "").split("Abstract:", 1)[-1].strip(),
+            authors=[name.strip() for name in item.findtext(dc, "").split(",")],
+            categories=["cs.LG"],
+            updated_at=WHEN,
+        )
+        for item in ET.parse(feed).iter("item")
+    ]
+
+
+def test_papers_stored_with_raw_tex_read_back_decoded_and_are_found_by_their_decoded_words(engine):
+    migrate.upgrade(engine, "0004_search")
+    papers = stored_before_tex_decoding(REAL_FEED)
+    feed, day = feed_key(["cs.LG"]), dt.date(2025, 3, 25)
+    tables = our_tables(engine)
+    with engine.begin() as connection:
+        connection.execute(tables["paper"].insert(), papers)
+        connection.execute(tables["feed_day"].insert(), [dict(feed=feed, date=day, total_in_feed=4, source="rss",
+                                                              fetched_at=WHEN)])
+        connection.execute(tables["announcement"].insert(), [
+            dict(feed=feed, date=day, arxiv_id=paper["arxiv_id"], announce_type="new", position=position)
+            for position, paper in enumerate(papers)
+        ])  # fmt: skip
+    raw = {paper["arxiv_id"]: paper for paper in papers}
+    assert "$\\sim$44%" in raw["2503.18216"]["abstract"] and "Jo\\~ao Silva" in raw["2503.17407"]["authors"]
+
+    migrate.upgrade(engine)
+    store = Store(engine)
+    rana, survey = store.get_paper("2503.18216"), store.get_paper("2503.17407")
+    assert rana is not None and survey is not None
+    assert "reducing FLOPs by ~44% in state-of-the-art" in rana.abstract
+    assert "João Silva" in survey.authors
+    assert "Przemysław Nowak (Faculty of Mathematics" in survey.authors  # the old split is not repaired
+    loaded = store.load_announcement(feed, day)
+    assert loaded is not None and [p.arxiv_id for p in loaded.papers] == list(raw)
+    assert not any("\\" in text for p in loaded.papers for text in (p.title, p.abstract, *p.authors))
+    # The search index holds the decoded text (SQLite's triggers reindexed the rewritten rows).
+    profile = store.ensure_profile(
+        "default", categories=["cs.LG"], min_relevance=7, min_novelty=6, top_n=None, default_criteria="1. MoE"
+    )
+    store.start_run(profile.id, day, model="gpt-4o-mini", criteria_key="k")
+    assert [hit.arxiv_id for hit in store.search_papers(profile.id, "Przemysław")] == ["2503.17407"]
+    assert [hit.arxiv_id for hit in store.search_papers(profile.id, "Gültekin")] == ["2503.18758"]
+
+    # Downgrading drops the column in place: the text stays decoded and the search index keeps working.
+    migrate.downgrade(engine, "0004_search")
+    assert "affiliations" not in {column["name"] for column in sa.inspect(engine).get_columns("paper")}
+    assert {row["arxiv_id"]: row["abstract"] for row in rows(engine)["paper"]}["2503.18216"] == rana.abstract
+    if engine.dialect.name == "sqlite":  # a rebuilt paper table would have lost the FTS triggers
+        with engine.connect() as connection:
+            triggers = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars()
+            assert set(triggers) == {"paper_fts_insert", "paper_fts_delete", "paper_fts_update"}
 
 
 # prepare: what Store.open runs -------------------------------------------------------------------------
@@ -335,15 +399,15 @@ def test_cli_db_current_and_upgrade(database_url, monkeypatch):
 
     result = runner.invoke(app, ["db", "upgrade", "--revision", "0001_initial"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0004_search).\n"
+    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0005_affiliations).\n"
     result = runner.invoke(app, ["db", "current"])
-    assert result.output == "0001_initial; head is 0004_search — run `arxiv-digest db upgrade`\n"
+    assert result.output == "0001_initial; head is 0005_affiliations — run `arxiv-digest db upgrade`\n"
 
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "from 0001_initial to 0004_search (head)" in result.output, result.output
-    assert runner.invoke(app, ["db", "current"]).output == "0004_search (head)\n"
+    assert result.exit_code == 0 and "from 0001_initial to 0005_affiliations (head)" in result.output, result.output
+    assert runner.invoke(app, ["db", "current"]).output == "0005_affiliations (head)\n"
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "Nothing to do: the database is at 0004_search (head)" in result.output
+    assert result.exit_code == 0 and "Nothing to do: the database is at 0005_affiliations (head)" in result.output
 
 
 def test_cli_db_errors_are_one_clear_line_and_exit_1(database_url, monkeypatch):

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.models import Announcement, Judgment, Paper, Profile
@@ -201,10 +202,23 @@ def test_revision_0004_makes_the_search_objects_create_all_makes_and_removes_the
 
 def test_revision_0004_indexes_the_papers_stored_before_it(engine):
     migrate.upgrade(engine, "0003_learning")
-    db = Store(engine)  # no schema change in 0004: the store works at 0003, without search
-    me = make_profile(db)
-    add_day(db, me, MON, [paper("2503.00001", "Sparse mixture of experts", authors=["Jürgen Müller"])])
+    tables = sa.MetaData()
+    tables.reflect(engine, only=["paper", "feed_day", "announcement"])
+    with engine.begin() as connection:  # the day as the code of 0003 stored it (today's store needs 0005)
+        connection.execute(tables.tables["paper"].insert(), [dict(
+            arxiv_id="2503.00001", title="Sparse mixture of experts", authors=["Jürgen Müller"],
+            abstract="We report results.", categories=["cs.LG"], updated_at=dt.datetime(2025, 3, 3, tzinfo=dt.UTC),
+        )])
+        connection.execute(tables.tables["feed_day"].insert(), [dict(
+            feed="cs.LG", date=MON, total_in_feed=1, source="rss", fetched_at=dt.datetime(2025, 3, 3, tzinfo=dt.UTC)
+        )])
+        connection.execute(tables.tables["announcement"].insert(), [dict(
+            feed="cs.LG", date=MON, arxiv_id="2503.00001", announce_type="new", position=0
+        )])  # fmt: skip
     migrate.upgrade(engine)
+    db = Store(engine)
+    me = make_profile(db)
+    db.start_run(me.id, MON, model=MODEL, criteria_key=KEY)
     assert ids(db, me, "experts") == ["2503.00001"] and ids(db, me, "Müller") == ["2503.00001"]
     db.save_papers([paper("2503.00002", "Experts again")])  # and the triggers keep it in step from now on
     add_day(db, me, TUE, [paper("2503.00002", "Experts again")])

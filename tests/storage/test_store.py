@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from adapters.arxiv_rss import parse_feed
 from bot.models import Announcement, Judgment, Paper, Usage
 from storage.store import Store, feed_key
 
@@ -37,6 +40,31 @@ def test_an_announcement_round_trips_in_feed_order(db):
     loaded = db.load_announcement(feed_key(["cs.AI", "cs.LG"]), day)
     assert loaded == announcement
     assert db.load_announcement("cs.LG+cs.AI", dt.date(2025, 3, 7)) is None
+
+
+def test_affiliations_round_trip_apart_from_the_names_and_a_save_without_them_keeps_them(db):
+    real_day = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
+    announcement = parse_feed(real_day.read_bytes(), keep_types=("new", "cross", "replace"), source="rss")
+    db.save_announcement("cs.AI+cs.LG", announcement)
+    loaded = db.load_announcement("cs.AI+cs.LG", announcement.date)
+    assert loaded == announcement  # equality leaves affiliations out: compare them apart
+    assert [p.affiliations for p in loaded.papers] == [p.affiliations for p in announcement.papers]
+    survey = {p.arxiv_id: p for p in loaded.papers}["2503.17407"]
+    assert survey.authors[:2] == ("Ana Araujo", "Breno Costa") and survey.authors[-2] == "João Silva"
+    assert survey.affiliations[:2] == (
+        "University of Brasilia Brazil, The University of Melbourne Australia", "University of Brasilia Brazil",
+    )
+    assert survey.affiliations[-2] == "" and len(survey.affiliations) == len(survey.authors) == 8
+    assert {p.arxiv_id: p.affiliations for p in loaded.papers}["2503.18216"] == ()  # the feed gives none
+
+    db.save_papers([replace(survey, affiliations=())])  # an arXiv API look-up of the same paper has none
+    assert db.get_paper("2503.17407").affiliations == survey.affiliations
+    db.save_papers([replace(paper(9), affiliations=())])  # stored without, then fetched from the feed with
+    db.save_papers([replace(paper(9), affiliations=("MIT", ""))])
+    assert db.get_paper("2503.00009").affiliations == ("MIT", "")
+    # A later save whose author list no longer lines up with the stored affiliations: they are not shown.
+    db.save_papers([replace(survey, authors=survey.authors[:3], affiliations=())])
+    assert db.get_paper("2503.17407").affiliations == ()
 
 
 def test_an_empty_day_is_remembered_as_fetched(db):
