@@ -65,6 +65,16 @@ def authors_line(authors: tuple[str, ...] | list[str], limit: int = 12) -> str:
     return ", ".join(names[:limit]) + f", et al. ({len(names)} authors)"
 
 
+def affiliations_line(affiliations: tuple[str, ...] | list[str], limit: int = 300, shown: int = 4) -> str:
+    """The distinct affiliations in author order, ``; ``-joined and bounded: ``A; B; C; D and 3 more``
+    ("" when none). They name places, not people: a reader matches them to names in the full listing."""
+    distinct = list(dict.fromkeys(where for where in affiliations if where))
+    text = "; ".join(distinct[:shown])
+    if len(distinct) > shown:
+        text += f" and {len(distinct) - shown} more"
+    return truncate(text, limit)
+
+
 def truncate(text: str, limit: int) -> str:
     """At most ``limit`` characters, cut at a word boundary when one is near, ending in ``…``."""
     if len(text) <= limit:

@@ -17,6 +17,7 @@ import re
 import discord
 
 from bot.digest_text import (
+    affiliations_line,
     authors_line,
     chunk_lines,
     cost_line,
@@ -43,6 +44,7 @@ MESSAGE_BUDGET = 5800
 
 TABLE_TITLE_LIMIT = 150  # per ranked line: a 60-paper day stays within a couple of messages
 AUTHORS_LIMIT = 1000
+AFFILIATIONS_LIMIT = 300
 CATEGORIES_LIMIT = 200
 NOTES_LIMIT = 1000
 BLANK_FIELD_NAME = "\u200b"  # Discord requires a field name; a zero-width space lets the text flow on
@@ -240,7 +242,10 @@ def abstract_embeds(paper: Paper) -> list[discord.Embed]:
     The first embed carries the linked title, ID and authors. Send the result with :func:`pack_embeds`:
     arXiv's own 1,920-character cap keeps real abstracts in one message, but nothing here relies on it.
     """
-    header = "\n".join(_paper_lines(paper))
+    lines = _paper_lines(paper)
+    if where := affiliations_line(paper.affiliations, AFFILIATIONS_LIMIT):  # a line of their own, not in the names
+        lines.append(f"*Affiliations: {_fit(where, AFFILIATIONS_LIMIT)}*")
+    header = "\n".join(lines)
     title = _fit(paper.title, TITLE_LIMIT)
     abstract = paper.abstract.strip()
     if not abstract:

@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from adapters.files import APPROXIMATE_BANNER, read_thresholds
 from bot.archive import stored_digests
-from bot.digest_text import authors_line, cost_line, totals_line
+from bot.digest_text import affiliations_line, authors_line, cost_line, totals_line
 from bot.models import Digest, Profile, RankedPaper
 from storage.store import Store
 
@@ -71,6 +71,11 @@ def level(score: int) -> str:
     return "high" if score >= 8 else "mid" if score >= 6 else "low"
 
 
+def _affiliations(affiliations: tuple[str, ...]) -> str:
+    """A page has more room than a chat message: more distinct affiliations, still bounded."""
+    return affiliations_line(affiliations, limit=1000, shown=12)
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("adapters.site", "templates"),
@@ -80,7 +85,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(anchor=anchor, level=level, authors=authors_line)
+    env.filters.update(anchor=anchor, level=level, authors=authors_line, affiliations=_affiliations)
     return env
 
 

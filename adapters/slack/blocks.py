@@ -34,6 +34,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.digest_text import (
+    affiliations_line,
     authors_line,
     chunk_lines,
     cost_line,
@@ -72,6 +73,7 @@ MESSAGE_TEXT_BUDGET = 11_500
 TABLE_TITLE_LIMIT = 150  # per line of the ranked table: 60 papers should fit the parent message
 TITLE_LIMIT = 300  # arXiv titles are shorter; bounds a hostile one (escaping can grow it 5x)
 AUTHORS_LIMIT = 600
+AFFILIATIONS_LIMIT = 300  # before escaping; a context element holds 3,000
 CATEGORIES_LIMIT = 200
 COMMENT_LIMIT = 10_000  # keeps one paper's reply inside MESSAGE_TEXT_BUDGET
 NOTES_LIMIT = 2000
@@ -268,6 +270,8 @@ def abstract_message(paper: Paper) -> Message:
         SectionBlock(text=_md(f"*{link(paper.url, truncate(paper.title, TITLE_LIMIT))}*")),
         _paper_context(paper),
     ]
+    if where := affiliations_line(paper.affiliations, AFFILIATIONS_LIMIT):  # a line of their own, not in the names
+        blocks.append(ContextBlock(elements=[_md(f"Affiliations: {literal(where)}")]))
     blocks += _plain_sections(paper.abstract) or [SectionBlock(text=_md("_No abstract._"))]
     return Message(_fallback(f"Abstract: {paper.title}"), blocks)
 

@@ -12,7 +12,7 @@ import struct
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from adapters.arxiv_rss import parse_feed
 from adapters.files import write_digest
 from adapters.site.build import day_path, publish_site
 from bot import local_scorer
@@ -249,6 +250,28 @@ def test_a_day_page_shows_badges_comment_explanation_folded_abstract_authors_and
     assert '<a href="https://arxiv.org/abs/2503.10002">arXiv:2503.10002</a>' in html
     assert "2 arXiv · 2 scanned · 2 relevant (R ≥ 7, N ≥ 6)" in page.plain
     assert "Approximate scores" not in page.plain
+
+
+def test_a_day_page_shows_the_stored_affiliations_apart_from_the_names(store, profile, tmp_path):
+    real_day = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
+    announcement = parse_feed(real_day.read_bytes(), keep_types=("new", "cross", "replace"), source="rss")
+    papers = {paper.arxiv_id: paper for paper in announcement.papers}
+    hostile = replace(papers["2503.18758"], affiliations=(EVIL, "", "", "", ""))
+    add_day(store, profile, announcement.date, [papers["2503.17407"], papers["2503.18216"], hostile],
+            {"2503.17407": (9, 8), "2503.18216": (8, 7), "2503.18758": (7, 6)})  # read back from the database
+    publish_site(store, profile, tmp_path / "site")
+    html = (tmp_path / "site" / day_path(announcement.date)).read_text()
+    authors = re.findall(r'<p class="authors">(.*?)</p>', html)
+    affiliations = re.findall(r'<p class="affiliations">(.*?)</p>', html)
+    assert authors[0].startswith("Ana Araujo, Breno Costa, Carla Dias, Przemysław Nowak, Rémy Dubois")
+    assert not any("Brasilia" in line or "Eindhoven" in line for line in authors)
+    assert affiliations == [  # every distinct one in author order (a page has room); none for a paper without
+        "University of Brasilia Brazil, The University of Melbourne Australia; University of Brasilia Brazil; "
+        "Department of Physics and Astronomy, University of Brasilia; Faculty of Mathematics, Informatics and "
+        "Mechanics, University of Warsaw, Poland; Université Paris-Saclay, CNRS, Inria; University of Helsinki, "
+        "Finland and University College London, UK; Federal University of Minas Gerais, Brazil",
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34;",
+    ]
 
 
 def test_untrusted_text_is_escaped_everywhere(site):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
 
+from adapters.arxiv_rss import parse_feed
 from adapters.discord.embeds import (
     BLANK_FIELD_NAME,
     TABLE_TITLE_LIMIT,
@@ -25,6 +28,8 @@ from bot.digest_text import headline, truncate
 from bot.models import Digest, Judgment, Paper, RankedPaper
 from tests.support.digests import digest_of
 from tests.support.discord_api import CHANNEL_ID, DiscordStandIn, embed_size, form_errors, logged_in
+
+REAL_DAY = Path(__file__).parents[2] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
 
 HOSTILE_TITLES = [
     "Attention [Is] All (You) Need *Bold* _Claim_ ~~Revisited~~ | with `code` \\ and ]( brackets",
@@ -220,6 +225,32 @@ def test_short_and_missing_abstracts() -> None:
     assert (embed.description or "").endswith("\n\nA short abstract with $x\\_i$ and \\*stars\\*.")
     [empty] = abstract_embeds(Paper("2503.00002", "T", ("A",), "   "))
     assert (empty.description or "").endswith("*No abstract.*")
+
+
+def real_paper(arxiv_id: str) -> Paper:
+    announcement = parse_feed(REAL_DAY.read_bytes(), keep_types=("new", "cross", "replace"), source="rss")
+    return {paper.arxiv_id: paper for paper in announcement.papers}[arxiv_id]
+
+
+def test_abstract_embeds_show_distinct_affiliations_apart_from_the_names() -> None:
+    survey = real_paper("2503.17407")  # 8 authors, 7 distinct affiliations, one author without
+    [embed] = abstract_embeds(survey)
+    header, abstract = (embed.description or "").split("\n\n", 1)
+    _, names, where = header.split("\n")
+    assert names.startswith("Ana Araujo, Breno Costa, Carla Dias, Przemysław Nowak") and "Brasilia" not in names
+    assert where == (
+        "*Affiliations: University of Brasilia Brazil, The University of Melbourne Australia; University of "
+        "Brasilia Brazil; Department of Physics and Astronomy, University of Brasilia; Faculty of Mathematics, "
+        "Informatics and Mechanics, University of Warsaw, Poland and 3 more*"
+    )
+    assert unescape(abstract) == survey.abstract
+    assert_sendable([embed])
+
+    hostile = replace(survey, affiliations=("@everyone *Lab* " + "x" * 5000,) * 8)
+    where = (abstract_embeds(hostile)[0].description or "").split("\n\n")[0].split("\n")[2]
+    assert where.startswith("*Affiliations: @everyone \\*Lab\\* xxx") and len(where) < 400
+    for plain in (real_paper("2503.18216"), replace(survey, affiliations=())):  # none given, or none stored
+        assert "Affiliations" not in (abstract_embeds(plain)[0].description or "")
 
 
 def test_text_embeds_split_at_line_breaks_and_keep_markdown() -> None:

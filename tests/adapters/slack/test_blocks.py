@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adapters.arxiv_rss import parse_feed
 from adapters.slack.blocks import (
     ABSTRACT_ACTION,
     CRITERIA_CALLBACK,
@@ -28,6 +31,8 @@ from adapters.slack.blocks import (
 from bot.digest_text import split_text
 from bot.models import Digest, Judgment, Paper, RankedPaper, Usage
 from tests.support.digests import digest_of
+
+REAL_DAY = Path(__file__).parents[2] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
 
 HOSTILE_TITLE = "Attention <Is> All You Need & More | A *Bold* _Claim_ ~Revisited~ with `code`"
 TITLES = [
@@ -264,6 +269,33 @@ def test_abstract_message_links_the_title_and_names_the_authors() -> None:
     blocks = abstract_message(paper).payload()["blocks"]
     assert blocks[0]["text"]["text"].startswith(f"*<{paper.url}|")
     assert any("Author0" in text for text in walk_texts(blocks[1]))
+
+
+def real_paper(arxiv_id: str) -> Paper:
+    announcement = parse_feed(REAL_DAY.read_bytes(), keep_types=("new", "cross", "replace"), source="rss")
+    return {paper.arxiv_id: paper for paper in announcement.papers}[arxiv_id]
+
+
+def test_abstract_message_shows_distinct_affiliations_apart_from_the_names() -> None:
+    survey = real_paper("2503.17407")  # 8 authors, 7 distinct affiliations, one author without
+    blocks = abstract_message(survey).payload()["blocks"]
+    names = " ".join(walk_texts(blocks[1]))
+    assert "Ana Araujo, Breno Costa, Carla Dias, Przemysław Nowak" in names and "Brasilia" not in names
+    assert blocks[2]["type"] == "context"
+    [where] = walk_texts(blocks[2])
+    assert where == (
+        "Affiliations: University of Brasilia Brazil, The University of Melbourne Australia; University of "
+        "Brasilia Brazil; Department of Physics and Astronomy, University of Brasilia; Faculty of Mathematics, "
+        "Informatics and Mechanics, University of Warsaw, Poland and 3 more"
+    )
+    assert blocks[3]["type"] == "section" and blocks[3]["text"]["text"].startswith("Efficient processing of long")
+    assert_within_slack_limits(abstract_message(survey))
+
+    hostile = replace(survey, affiliations=("<!channel> *Lab* & " + "x" * 5000,) * 8)
+    [where] = walk_texts(abstract_message(hostile).payload()["blocks"][2])
+    assert where.startswith("Affiliations: &lt;!channel&gt; ∗Lab∗ &amp; xxx") and len(where) < 400
+    for plain in (real_paper("2503.18216"), replace(survey, affiliations=())):  # none given, or none stored
+        assert not any("Affiliations" in text for text in walk_texts(abstract_message(plain).payload()["blocks"]))
 
 
 def test_text_message_splits_long_replies_at_line_breaks() -> None:
