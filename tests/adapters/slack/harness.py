@@ -16,6 +16,7 @@ from adapters.slack.blocks import CRITERIA_INPUT_ACTION
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import EVENTS_PATH, SlackRunner
 from bot.app import build_core
+from bot.commands import CommandCore
 from bot.settings import Settings
 from storage.store import Store
 from tests.support.slack_api import SlackStandIn
@@ -33,14 +34,17 @@ async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def serve_http(settings: Settings, slack: SlackStandIn, test: Callable[[SlackHarness], Awaitable[None]]) -> None:
+def serve_http(
+    settings: Settings, slack: SlackStandIn, test: Callable[[SlackHarness], Awaitable[None]],
+    core_for: Callable[[Settings, Store], CommandCore] = build_core,
+) -> None:
     """Run ``test(harness)`` against the Slack app started in HTTP mode on the stand-in, then stop it."""
     store = Store.open(settings.database_url)
     slack_settings = SlackSettings(_env_file=None, bot_token="xoxb-test", signing_secret=SECRET,
                                    api_url=slack.base_url, post_interval=0, port=0)
 
     async def main() -> None:
-        runner = SlackRunner(build_core(settings, store), slack_settings, host="127.0.0.1")
+        runner = SlackRunner(core_for(settings, store), slack_settings, host="127.0.0.1")
         await runner.start()
         try:
             async with httpx.AsyncClient(timeout=10) as http:

@@ -10,17 +10,14 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.config import BOT_SCOPES, SlackSettings
-from adapters.slack.runner import SlackRunner
 from bot.app import build_service
 from bot.commands import DIRECT_SENT
-from storage.store import Store
-from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SECRET, SlackHarness, text_of, until
+from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SlackHarness, serve_http, text_of, until
 from tests.support.chat import DirectCore
 from tests.support.slack_api import SlackStandIn
 
@@ -30,26 +27,12 @@ Scenario = Callable[[Callable[[SlackHarness], Awaitable[None]]], None]
 @pytest.fixture
 def scenario(make_settings: Callable[..., Any], slack: SlackStandIn) -> Iterator[Scenario]:
     """Run ``test(harness)`` against the Slack app (HTTP mode) with a DirectCore."""
-    settings = make_settings()
-    store = Store.open(settings.database_url)
-    slack_settings = SlackSettings(_env_file=None, bot_token="xoxb-test", signing_secret=SECRET,
-                                   api_url=slack.base_url, post_interval=0, port=0)
 
     def run(test: Callable[[SlackHarness], Awaitable[None]]) -> None:
-        async def main() -> None:
-            runner = SlackRunner(DirectCore(build_service(settings, store)), slack_settings, host="127.0.0.1")
-            await runner.start()
-            try:
-                async with httpx.AsyncClient(timeout=10) as http:
-                    await test(SlackHarness(slack, runner, http))
-            finally:
-                await runner.stop()
-
-        asyncio.run(main())
+        serve_http(make_settings(), slack, test, lambda settings, store: DirectCore(build_service(settings, store)))
         assert not slack.errors, slack.errors
 
     yield run
-    store.close()
 
 
 async def responses(slack: SlackStandIn, count: int) -> list[dict[str, Any]]:
