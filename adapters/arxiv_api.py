@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import arxiv
 import requests
@@ -50,7 +51,7 @@ class _TimeoutAdapter(HTTPAdapter):
     def reset(self) -> None:
         self._failures = 0
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def, override]
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # requests passes its options by keyword
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         host = request.url.split("/")[2] if "://" in request.url else request.url

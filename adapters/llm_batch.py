@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import openai
 import pydantic
@@ -23,7 +23,7 @@ from bot.batch_scoring import BatchRequest, BatchState, RequestCounts, UnknownBa
 from bot.errors import LLMError, LLMUnusableError
 from bot.models import Completion
 
-ENDPOINT = "/v1/chat/completions"
+ENDPOINT: Final = "/v1/chat/completions"
 INPUT_FILENAME = "arxiv-digest-batch.jsonl"  # the Batch API takes .jsonl files only
 
 
@@ -120,7 +120,9 @@ class OpenAIBatch(OpenAIClientOwner):
         error = line.get("error")
         if isinstance(error, dict):  # the request never ran (batch_expired, batch_cancelled, …)
             return f"{error.get('code') or 'error'}: {error.get('message') or 'no message'}", False
-        response = line.get("response") if isinstance(line.get("response"), dict) else {}
+        response = line.get("response")
+        if not isinstance(response, dict):
+            response = {}
         status, body = response.get("status_code"), response.get("body")
         if status == 200 and isinstance(body, dict):
             try:

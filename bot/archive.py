@@ -77,6 +77,7 @@ def as_posted(ranked: list[RankedPaper], decisions: Mapping[str, DecisionRow]) -
     result = []
     for number, item in enumerate(sorted(ranked, key=posted), start=1):
         row = decisions.get(item.paper.arxiv_id)
-        notes = {"adjustment": row.adjustment, "explanation": row.explanation} if row is not None else {}
-        result.append(replace(item, rank=number, **notes))
+        if row is not None:
+            item = replace(item, adjustment=row.adjustment, explanation=row.explanation)
+        result.append(replace(item, rank=number))
     return result

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
@@ -271,7 +271,8 @@ def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, folder: 
         out().print(result.message)
         return result
     print_digest(result.digest)
-    for md_path, json_path in result.outputs:  # type: ignore[misc]
+    for written in result.outputs:  # each file output returns its (Markdown, JSON) paths
+        md_path, json_path = cast("tuple[Path, Path]", written)
         out().print(f"Wrote {md_path} and {json_path}")
     if site is not None:
         _print_site(site)

@@ -23,6 +23,7 @@ import random
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -336,17 +337,15 @@ def _route(
         # Standardized against the whole day, as production does before comparing with the cutoff.
         docs = [prefilter.document(r.title, r.abstract) for r in judged]
         scores = prefilter.standardize(training.model.scores(docs))
-    common = {"day": day, "labels": labels, "scores": scores, "cutoff": training.cutoff,
-              "train_labels": training.labels, "train_seconds": training.seconds}
+    common = partial(DayResult, day=day, labels=labels, scores=scores, cutoff=training.cutoff,
+                     train_labels=training.labels, train_seconds=training.seconds)
     if training.cutoff is None or scores is None:
         reason = str(training.metrics.get("reason", "no cutoff yet"))
-        return DayResult(cold=True, reason=reason, above=len(labels), sampled=0, recalled=int(labels.sum()),
-                         **common)
+        return common(cold=True, reason=reason, above=len(labels), sampled=0, recalled=int(labels.sum()))
     above = scores >= training.cutoff
     below = np.flatnonzero(~above).tolist()
     # The same sample size as learning.route: a share of the papers below the cutoff, at least MIN_SAMPLE.
     size = min(len(below), max(MIN_SAMPLE, math.ceil(sample * len(below))))
     sent = above.copy()
     sent[rng.sample(below, size)] = True
-    return DayResult(cold=False, reason="", above=int(above.sum()), sampled=size,
-                     recalled=int(labels[sent].sum()), **common)
+    return common(cold=False, reason="", above=int(above.sum()), sampled=size, recalled=int(labels[sent].sum()))

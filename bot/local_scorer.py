@@ -42,7 +42,7 @@ def parse_topics(criteria: str) -> tuple[list[Topic], list[str]]:
     sections: list[Topic] = []
     loose: list[Topic] = []  # paragraphs outside numbered sections: topics only if there are no sections
     negatives: list[str] = []
-    current_name, current_lines = "", []
+    current_name, current_lines = "", list[str]()
     in_keywords = False  # inside a top-level keywords block
 
     def flush() -> None:
@@ -65,7 +65,8 @@ def parse_topics(criteria: str) -> tuple[list[Topic], list[str]]:
             current_name, current_lines, in_keywords = "", [], True
         elif numbered or heading:
             flush()
-            name = (numbered.group(2) if numbered else heading.group(1)).strip("*: ")
+            title = numbered.group(2) if numbered else heading.group(1) if heading else ""
+            name = title.strip("*: ")
             current_name, current_lines, in_keywords = name, [name] if numbered else [], False
         elif current_name:
             current_lines.append(stripped)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot import learning, local_scorer, preferences, prompt
-from bot.batch_scoring import BatchModel, score_with_batch_api
+from bot.batch_scoring import BatchModel, BatchOutcome, score_with_batch_api
 from bot.calendar import ArxivCalendar
 from bot.errors import BudgetError, DigestError
 from bot.models import Announcement, Digest, Paper, Profile, RankedPaper, Usage
@@ -269,7 +269,7 @@ async def score_papers(
         return ScoreOutcome(judgments=fresh, cost_usd=0.0)
     if chat_factory is None:
         raise DigestError("An OPENAI_API_KEY is set but no LLM client was configured.")
-    batched: ScoreOutcome | None = None
+    batched: BatchOutcome | None = None
     if batch_factory is not None:
         batched = await _score_by_batch(settings, store, profile, papers, batch_factory, model, price, run_id)
         if batched.pending or batched.unusable is not None or not batched.failed:
@@ -281,6 +281,9 @@ async def score_papers(
     spent = store.get_run_by_id(run_id).cost_usd
     if budget is not None and spent:
         budget = max(budget - spent, 0.0)  # an attempt after a crash spends only what is left of the day's budget
+    def record_usage(usage: Usage, cost: float | None) -> None:
+        store.add_run_usage(run_id, usage, cost if price is not None else None)
+
     scorer = LLMScorer(
         chat,
         criteria=profile.criteria,
@@ -291,7 +294,7 @@ async def score_papers(
         structured_output=settings.structured_output,
         on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
         on_progress=progress.advance,
-        on_usage=lambda usage, cost: store.add_run_usage(run_id, usage, cost if price is not None else None),
+        on_usage=record_usage,
     )
     progress.start(len(papers), f"Scoring {len(papers)} papers with {model}")
     try:
@@ -305,7 +308,7 @@ async def score_papers(
 async def _score_by_batch(
     settings: Settings, store: Store, profile: Profile, papers: Sequence[Paper],
     batch_factory: Callable[[], BatchModel], model: str, price: Price | None, run_id: int,
-) -> ScoreOutcome:
+) -> BatchOutcome:
     """DIGEST_USE_BATCH_API: one OpenAI batch for the day, its ID stored before waiting so a restarted
     process waits for the same batch instead of paying for a second one."""
     key = prompt.criteria_key(profile.criteria)

@@ -20,6 +20,7 @@ import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class PrefilterModel:
     intercept: float
     topics: list[str]
 
-    def _vectorizer(self):  # type: ignore[no-untyped-def]
+    def _vectorizer(self) -> Any:
         vectorizer = _vectorizer(min_df=1)
         vectorizer.vocabulary_ = {word: i for i, word in enumerate(self.vocabulary)}
         vectorizer.idf_ = self.idf  # a fitted vectorizer's state: its words and their weights
@@ -107,14 +108,14 @@ class Training:
     seconds: float = 0.0
 
 
-def _vectorizer(min_df: int):  # type: ignore[no-untyped-def]
+def _vectorizer(min_df: int) -> Any:
     # Imported here: scikit-learn takes a second to import and most commands never need it.
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=min_df, dtype=np.float64)
 
 
-def _with_topics(words, topic_vectors):  # type: ignore[no-untyped-def]
+def _with_topics(words: Any, topic_vectors: Any) -> Any:
     from scipy.sparse import csr_matrix, hstack
 
     if topic_vectors is None:
@@ -128,7 +129,7 @@ def topic_texts(criteria: str) -> list[str]:
     return [topic.text for topic in topics] + negatives
 
 
-def _regression(features, labels: np.ndarray, weights: np.ndarray):  # type: ignore[no-untyped-def]
+def _regression(features: Any, labels: np.ndarray, weights: np.ndarray) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(features, labels, sample_weight=weights)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.tables import (
@@ -55,17 +56,17 @@ class Reaction:
 class LearningQueries:
     """Mixed into :class:`storage.store.Store`."""
 
-    engine: object
+    engine: Engine
 
     # labels --------------------------------------------------------------------------------------
 
     def scored_papers(self, profile_id: int) -> list[ScoredPaper]:
         """Every LLM judgment (not approximate) made for the profile's runs, dated by the run's day."""
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             runs = session.exec(
-                select(RunRow.date, RunRow.criteria_key, RunRow.model, RunRow.criteria_version).where(
-                    RunRow.profile_id == profile_id
-                )
+                select(
+                    col(RunRow.date), col(RunRow.criteria_key), col(RunRow.model), col(RunRow.criteria_version)
+                ).where(RunRow.profile_id == profile_id)
             ).all()
             found: dict[str, ScoredPaper] = {}
             for day, key, model, version in sorted(runs):
@@ -88,7 +89,7 @@ class LearningQueries:
     def reactions(self, profile_id: int, *, user: str | None = None) -> list[Reaction]:
         """👍/👎 on papers in the profile's channels, after each channel's ``feedback reset``; the newest
         signal of a person on a paper wins."""
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             channels = session.exec(select(SubscriptionRow).where(SubscriptionRow.profile_id == profile_id)).all()
             reactions: dict[tuple[str, str], Reaction] = {}
             for channel in channels:
@@ -119,7 +120,7 @@ class LearningQueries:
         cutoff: float | None, metrics: Mapping[str, object], weights: bytes, train_seconds: float,
     ) -> int:
         """Store a new model version (the newest is in force); returns its version number."""
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             latest = session.exec(
                 select(func.max(LearnedModelRow.version)).where(LearnedModelRow.profile_id == profile_id)
             ).one()
@@ -142,7 +143,7 @@ class LearningQueries:
 
     def feedback_enabled(self, profile_id: int) -> bool:
         """Whether reactions may shape the profile's ranking and prompt (a channel's ``feedback on|off``)."""
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             rows = session.exec(
                 select(SubscriptionRow.learn_from_feedback).where(
                     SubscriptionRow.profile_id == profile_id, col(SubscriptionRow.active).is_(True)
@@ -151,7 +152,7 @@ class LearningQueries:
         return any(rows)
 
     def latest_model(self, profile_id: int) -> LearnedModelRow | None:
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             return session.exec(
                 select(LearnedModelRow)
                 .where(LearnedModelRow.profile_id == profile_id)
@@ -162,7 +163,7 @@ class LearningQueries:
     # decisions -----------------------------------------------------------------------------------
 
     def decisions(self, profile_id: int, date: dt.date) -> dict[str, DecisionRow]:
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             rows = session.exec(
                 select(DecisionRow).where(DecisionRow.profile_id == profile_id, DecisionRow.date == date)
             ).all()
@@ -170,7 +171,7 @@ class LearningQueries:
 
     def save_decisions(self, profile_id: int, date: dt.date, rows: Iterable[DecisionRow]) -> None:
         """Add the prefilter's routes for papers that have none yet (a re-run keeps the day's routes)."""
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             known = set(
                 session.exec(
                     select(DecisionRow.arxiv_id).where(DecisionRow.profile_id == profile_id, DecisionRow.date == date)
@@ -187,7 +188,7 @@ class LearningQueries:
         self, profile_id: int, date: dt.date, notes: Mapping[str, tuple[int, int, float, str]]
     ) -> None:
         """Per posted paper: (LLM rank, final rank, feedback adjustment, explanation)."""
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             rows = {
                 row.arxiv_id: row
                 for row in session.exec(
@@ -201,7 +202,7 @@ class LearningQueries:
             session.commit()
 
     def decisions_since(self, profile_id: int, since: dt.date) -> list[DecisionRow]:
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             return list(
                 session.exec(
                     select(DecisionRow).where(DecisionRow.profile_id == profile_id, col(DecisionRow.date) >= since)
@@ -211,9 +212,9 @@ class LearningQueries:
     def sample_weights(self, profile_id: int) -> dict[str, float]:
         """Papers scored as the random sample below the cutoff stand for all the skipped ones of their day:
         arXiv ID → how many papers each stands for."""
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             rows = session.exec(
-                select(DecisionRow.date, DecisionRow.arxiv_id, DecisionRow.route).where(
+                select(col(DecisionRow.date), col(DecisionRow.arxiv_id), col(DecisionRow.route)).where(
                     DecisionRow.profile_id == profile_id, col(DecisionRow.route).in_(("sample", "skipped"))
                 )
             ).all()
@@ -224,7 +225,7 @@ class LearningQueries:
     # suggestions ---------------------------------------------------------------------------------
 
     def add_suggestion(self, profile_id: int, text: str, rationale: str, requested_by: str) -> int:
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             row = SuggestionRow(profile_id=profile_id, text=text, rationale=rationale, requested_by=requested_by)
             session.add(row)
             session.commit()
@@ -232,12 +233,12 @@ class LearningQueries:
             return row.id
 
     def get_suggestion(self, profile_id: int, suggestion_id: int) -> SuggestionRow | None:
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             row = session.get(SuggestionRow, suggestion_id)
             return row if row is not None and row.profile_id == profile_id else None
 
     def mark_suggestion_applied(self, suggestion_id: int, version: int) -> None:
-        with Session(self.engine) as session:  # type: ignore[arg-type]
+        with Session(self.engine) as session:
             row = session.get(SuggestionRow, suggestion_id)
             if row is not None:
                 row.applied_version = version

@@ -44,7 +44,8 @@ class RunQueries:
             return {}
         with Session(self.engine) as session:
             rows = session.exec(
-                select(RunRow.date, RunRow.status).where(RunRow.profile_id == profile_id, col(RunRow.date).in_(wanted))
+                select(col(RunRow.date), col(RunRow.status))
+                .where(RunRow.profile_id == profile_id, col(RunRow.date).in_(wanted))
             ).all()
             return {date: status for date, status in rows}
 
@@ -52,7 +53,7 @@ class RunQueries:
         """The newest day this profile's channel has fully received (posted, empty or skipped)."""
         with Session(self.engine) as session:
             return session.exec(
-                select(RunRow.date)
+                select(col(RunRow.date))
                 .where(RunRow.profile_id == profile_id, col(RunRow.status).in_(FINAL))
                 .order_by(col(RunRow.date).desc())
             ).first()

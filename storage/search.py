@@ -58,10 +58,11 @@ SQLITE_INDEX_EXISTING = (
 PG_DOCUMENT = "to_tsvector('english', title || ' ' || abstract || ' ' || authors::jsonb::text)"
 PG_DDL = f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON paper USING gin (({PG_DOCUMENT}))"
 
+_PAPER_TABLE: sa.Table = PaperRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it; its stubs do not say so
 for _statement in SQLITE_DDL:
-    event.listen(PaperRow.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-event.listen(PaperRow.__table__, "after_create", DDL(PG_DDL).execute_if(dialect="postgresql"))
-event.listen(PaperRow.__table__, "after_drop", DDL(f"DROP TABLE IF EXISTS {FTS_TABLE}").execute_if(dialect="sqlite"))
+    event.listen(_PAPER_TABLE, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+event.listen(_PAPER_TABLE, "after_create", DDL(PG_DDL).execute_if(dialect="postgresql"))
+event.listen(_PAPER_TABLE, "after_drop", DDL(f"DROP TABLE IF EXISTS {FTS_TABLE}").execute_if(dialect="sqlite"))
 
 
 def search_words(text: str) -> list[str]:

@@ -231,12 +231,12 @@ class AbstractButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AbstractButton:
         return cls(match["id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: DiscordBot = interaction.client  # type: ignore[assignment]
+        bot: DiscordBot = interaction.client
         await bot.show_abstract(interaction, self.arxiv_id)
 
 
@@ -254,12 +254,12 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> VoteButton:
         return cls(match["way"], match["id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: DiscordBot = interaction.client  # type: ignore[assignment]
+        bot: DiscordBot = interaction.client
         await bot.vote(interaction, self.arxiv_id, self.kind)
 
 

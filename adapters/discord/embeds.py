@@ -13,6 +13,7 @@ text is split first and escaped per piece (:func:`_escaped_pieces`); markdown ne
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import discord
 
@@ -101,7 +102,7 @@ def _escaped_pieces(text: str, limit: int) -> list[str]:
 
 def embed_chars(embed: discord.Embed) -> int:
     """Characters Discord counts towards a message's 6,000: title, description, fields, footer, author."""
-    data = embed.to_dict()
+    data: dict[str, Any] = dict(embed.to_dict())  # a TypedDict in discord.py's stubs; read as a plain dict
     total = len(data.get("title") or "") + len(data.get("description") or "")
     total += sum(len(f.get("name") or "") + len(f.get("value") or "") for f in data.get("fields") or [])
     total += len((data.get("footer") or {}).get("text") or "")

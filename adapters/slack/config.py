@@ -14,8 +14,11 @@ BOT_SCOPES = [
 ]
 
 
-def _split(value: object) -> object:
-    return value.replace(",", " ").split() if isinstance(value, str) else value
+def _split(value: object) -> list[str]:
+    """A list given as "a,b c" in the environment, or already as a list."""
+    if isinstance(value, str):
+        return value.replace(",", " ").split()
+    return [str(item) for item in value] if isinstance(value, list | tuple) else []
 
 
 class SlackSettings(BaseSettings):
@@ -32,7 +35,7 @@ class SlackSettings(BaseSettings):
     port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "port"))
 
     def model_post_init(self, _context: object) -> None:
-        self.scopes = list(_split(self.scopes))  # type: ignore[arg-type]
+        self.scopes = _split(self.scopes)
         if not self.api_url.endswith("/"):
             self.api_url += "/"
 

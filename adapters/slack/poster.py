@@ -92,7 +92,8 @@ class SlackPoster:
             history = await client.conversations_history(
                 channel=place.channel, include_all_metadata=True, limit=RECOVERY_SCAN
             )
-            for message in history.get("messages", []):
+            messages: list[dict[str, Any]] = history.get("messages", [])
+            for message in messages:
                 part = _part_of(message, date)
                 if part == SUMMARY:
                     found[part] = str(message["ts"])
