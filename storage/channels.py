@@ -183,7 +183,7 @@ class ChannelQueries:
                 )
             )
             session.commit()
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has rowcount; the stubs say Result
 
     def feedback_for(self, platform: str, channel: str) -> list[FeedbackRow]:
         with Session(self.engine) as session:

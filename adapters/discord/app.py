@@ -499,7 +499,7 @@ class DiscordBot(discord.Client):
         if await self.refuse_without_channel(interaction):
             return
         caller = self.caller(interaction)
-        boxes = submitted_boxes(interaction.data or {})  # type: ignore[arg-type]
+        boxes = submitted_boxes(interaction.data or {})  # type: ignore[arg-type]  # a modal's data, typed as any interaction's
         text = join_pieces(boxes)
         try:
             reply = await self.core.save_criteria(caller, text, MARKUP)
@@ -536,7 +536,7 @@ class DiscordBot(discord.Client):
         """Criteria editor submissions, whether or not discord.py still holds the modal that was opened."""
         if interaction.type != discord.InteractionType.modal_submit:
             return
-        data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+        data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]  # a TypedDict union in discord.py's stubs
         if not str(data.get("custom_id", "")).startswith(EDITOR_ID):
             return
         try:

@@ -43,7 +43,7 @@ class SocketModeConnection(AsyncSocketModeHandler):
             app_token=app_token, logger=log, web_client=checking_client(api_url), ping_interval=PING_INTERVAL
         )
         self.client.backoff = backoff
-        self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
+        self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]  # slack_sdk types listeners loosely
 
     async def open(self) -> None:
         """Check the app token and connect, retrying while Slack is unreachable; cancellable throughout."""
