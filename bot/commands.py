@@ -252,7 +252,7 @@ class CommandCore:
 
     def vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
         """A 👍/👎 button: pressing it again takes the vote back. Never raises, like execute(): an exception
-        escaping a Slack listener after its ack makes bolt drop the ack, and Slack then shows a 404."""
+        escaping into a platform's handler after it acknowledged the click can turn that ack into an error."""
         try:
             return self._vote(caller, arxiv_id, kind)
         except Exception as exc:

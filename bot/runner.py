@@ -1,7 +1,7 @@
 """The long-running bot process: every configured chat platform in one asyncio loop until SIGTERM/SIGINT.
 
 A stop request is honoured in every state: while the database opens, while a platform is still trying to
-reach Slack or Discord, while connected, and while shutting down (a second signal skips the rest of the
+reach its service, while connected, and while shutting down (a second signal skips the rest of the
 grace). Starting a platform is cancelled when a stop arrives; each stopping step has a time limit.
 """
 

@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.discord_api import DiscordStandIn
 from tests.support.slack_api import SlackStandIn, SocketModeStandIn
+from tests.support.unreachable import closed_port
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +31,6 @@ GRACE = 2.0  # DIGEST_SHUTDOWN_GRACE_SECONDS for these processes
 MARGIN = 5.0  # the interpreter's exit on a busy machine
 STARTUP = 90.0  # imports alone take seconds on a loaded CI machine; states are awaited by their log lines
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: ")
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class BotProcess:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from bot.app import build_core
 from bot.commands import COMMANDS, CommandCore
 from storage.store import Store
 from tests.support.discord_api import GUILD_ID, DiscordStandIn
+from tests.support.unreachable import closed_port, start_until_retried
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "process"
 
@@ -113,29 +113,14 @@ def test_the_stand_in_refuses_a_token_as_discord_does(discord_api: DiscordStandI
 def test_an_unreachable_discord_is_retried_with_backoff_one_line_each_until_cancelled(
     core: CommandCore, discord_settings: Callable[..., DiscordSettings], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/v10"
+    url = f"http://127.0.0.1:{closed_port()}/api/v10"
     runner = DiscordRunner(core, discord_settings(api_url=url), backoff=Backoff(first=0.01, cap=0.02))
-
-    def retries() -> list[logging.LogRecord]:
-        return [r for r in caplog.records if "trying again" in r.getMessage()]
-
-    async def main() -> None:
-        starting = asyncio.create_task(runner.start())
-        while len(retries()) < 3:
-            await asyncio.sleep(0.01)
-        starting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await starting
-        await runner.stop()
-
-    asyncio.run(main())
-    assert [r.getMessage() for r in retries()[:3]] == [
+    retries = start_until_retried(runner, caplog, 3)
+    assert [r.getMessage() for r in retries[:3]] == [
         f"Discord: cannot reach Discord's API at {url} (connection refused); trying again in {delay} s"
         for delay in ("0.01", "0.02", "0.02")
     ]
-    assert all(r.exc_info is None for r in retries())
+    assert all(r.exc_info is None for r in retries)
     assert not any("Unclosed" in r.getMessage() for r in caplog.records)  # each failed client was closed
 
 

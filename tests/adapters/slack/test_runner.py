@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from bot.app import build_core
 from bot.commands import CommandCore
 from storage.store import Store
 from tests.support.slack_api import SlackStandIn, SocketModeStandIn
+from tests.support.unreachable import closed_port, retry_lines, start_until_retried
 
 FAST = Backoff(first=0.01, cap=0.04)
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "process"
@@ -40,9 +39,7 @@ def settings(api_url: str, **overrides: Any) -> SlackSettings:
 
 
 def closed_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}/api/"
+    return f"http://127.0.0.1:{closed_port()}/api/"
 
 
 def test_the_stand_in_refuses_a_token_as_slack_does(slack: SlackStandIn) -> None:
@@ -104,27 +101,11 @@ def test_socket_mode_checks_both_tokens_then_connects(core: CommandCore, slack: 
                                                           ("apps.connections.open", "xapp-test")]
 
 
-def retry_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if "trying again" in r.getMessage()]
-
-
 def test_an_unreachable_slack_is_retried_with_backoff_one_line_each_until_cancelled(
     core: CommandCore, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = closed_url()
-    runner = SlackRunner(core, settings(url), backoff=FAST)
-
-    async def main() -> None:
-        starting = asyncio.create_task(runner.start())
-        while len(retry_lines(caplog)) < 5:
-            await asyncio.sleep(0.01)
-        starting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await starting
-        await runner.stop()
-
-    asyncio.run(main())
-    lines = retry_lines(caplog)
+    lines = start_until_retried(SlackRunner(core, settings(url), backoff=FAST), caplog, 5)
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in lines)  # no traceback
     assert lines[0].getMessage() == (
         f"Slack: cannot reach Slack's Web API at {url} (connection refused); trying again in 0.01 s"
