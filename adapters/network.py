@@ -1,13 +1,16 @@
 """Connection failures in words an operator can act on: which host, and whether DNS or the network failed.
 
 A failed DNS lookup or a refused connection is a problem on this machine's side (offline, a proxy, a typo
-in a URL), not arXiv being down, and the messages say so.
+in a URL), not arXiv being down, and the messages say so. ``connection_failure`` words a failed request
+with its host; ``describe`` gives the short reason a reconnect loop logs on each try.
 """
 
 from __future__ import annotations
 
 import re
 import socket
+
+import aiohttp
 
 _DNS_TEXT = re.compile(r"name or service not known|nodename nor servname|name resolution|failed to resolve", re.I)
 
@@ -45,3 +48,21 @@ def _last_line(exc: BaseException) -> str:
 
 
 NETWORK_ADVICE = "Check this machine's network connection, DNS and any proxy, then try again"
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a network failure, without the chain of wrapped exceptions."""
+    cause = exc
+    while isinstance(cause, aiohttp.ClientError):  # aiohttp wraps the OSError that says what happened
+        inner = getattr(cause, "os_error", None) or cause.__cause__
+        if inner is None:
+            break
+        cause = inner
+    if isinstance(cause, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"DNS lookup failed: {getattr(cause, 'strerror', None) or cause}"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, TimeoutError) and not str(cause):
+        return "timed out"
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return text if len(text) <= 200 else text[:197] + "…"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import aiohttp
+
+from adapters.network import describe
 
 T = TypeVar("T")
 
@@ -44,24 +45,6 @@ class Backoff:
 
 
 RECONNECT = Backoff()  # 1, 2, 4, … 60 s: quick after a blip, one line a minute during an outage
-
-
-def describe(exc: BaseException) -> str:
-    """One line for a network failure, without the chain of wrapped exceptions."""
-    cause = exc
-    while isinstance(cause, aiohttp.ClientError):  # aiohttp wraps the OSError that says what happened
-        inner = getattr(cause, "os_error", None) or cause.__cause__
-        if inner is None:
-            break
-        cause = inner
-    if isinstance(cause, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return f"DNS lookup failed: {getattr(cause, 'strerror', None) or cause}"
-    if isinstance(cause, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(cause, TimeoutError) and not str(cause):
-        return "timed out"
-    text = " ".join(str(cause).split()) or type(cause).__name__
-    return text if len(text) <= 200 else text[:197] + "…"
 
 
 async def retrying(

@@ -12,7 +12,8 @@ from discord.gateway import DiscordWebSocket
 
 from adapters.discord.app import DiscordBot
 from adapters.discord.config import DiscordSettings
-from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, OneLineErrors, Unavailable, describe, retrying
+from adapters.network import describe
+from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, OneLineErrors, Unavailable, retrying
 from bot.commands import CommandCore
 from bot.errors import DigestError
 

@@ -10,7 +10,8 @@ from aiohttp import web
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.health import HEALTH_PATH, health_handler
-from adapters.reconnect import RECONNECT, RETRYABLE, Backoff, describe, retrying
+from adapters.network import describe
+from adapters.reconnect import RECONNECT, RETRYABLE, Backoff, retrying
 from adapters.slack.app import SlackBot
 from adapters.slack.config import SlackSettings
 from adapters.slack.http import EVENTS_PATH, slack_web_app

@@ -9,7 +9,8 @@ import socket
 
 import pytest
 
-from adapters.reconnect import Backoff, Unavailable, describe, retrying
+from adapters.network import describe
+from adapters.reconnect import Backoff, Unavailable, retrying
 from bot.errors import DigestError
 
 log = logging.getLogger("tests.reconnect")
