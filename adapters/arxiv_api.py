@@ -23,8 +23,8 @@ from requests.adapters import HTTPAdapter
 
 from adapters.network import NETWORK_ADVICE, connection_failure
 from adapters.tex import decode_tex
-from bot.errors import DigestError
-from bot.models import Announcement, Paper, normalize_arxiv_id
+from bot.domain.errors import DigestError
+from bot.domain.models import Announcement, Paper, normalize_arxiv_id
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from adapters.network import NETWORK_ADVICE, connection_failure
 from adapters.tex import decode_tex, split_creators
-from bot.errors import FeedError
-from bot.models import Announcement, Paper, normalize_arxiv_id
+from bot.domain.errors import FeedError
+from bot.domain.models import Announcement, Paper, normalize_arxiv_id
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.digest_text import why_line
-from bot.models import Digest, Paper, Usage
-from bot.pricing import cost_of, format_cost
+from bot.digest.text import why_line
+from bot.domain.models import Digest, Paper, Usage
+from bot.domain.pricing import cost_of, format_cost
 
 APPROXIMATE_BANNER = (
     "> **Approximate scores.** No OPENAI_API_KEY was set, so these papers were ranked by local TF-IDF "

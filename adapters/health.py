@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.commands import CommandCore
+from bot.chat.commands import CommandCore
 
 log = logging.getLogger(__name__)
 HEALTH_PATH = "/healthz"

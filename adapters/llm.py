@@ -14,9 +14,9 @@ from typing import Any, Self
 import openai
 from openai.types.chat import ChatCompletion
 
-from bot.errors import LLMError, LLMUnusableError
-from bot.models import Completion, Usage
-from bot.settings import Settings
+from bot.domain.errors import LLMError, LLMUnusableError
+from bot.domain.models import Completion, Usage
+from bot.domain.settings import Settings
 
 REFUSED_KEY = "the LLM endpoint refused the API key: check OPENAI_API_KEY"
 

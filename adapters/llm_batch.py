@@ -19,9 +19,9 @@ from openai.types import Batch
 from openai.types.chat import ChatCompletion
 
 from adapters.llm import REFUSED_KEY, OpenAIClientOwner, completion_of, llm_error, unknown_model
-from bot.batch_scoring import BatchRequest, BatchState, RequestCounts, UnknownBatchError
-from bot.errors import LLMError, LLMUnusableError
-from bot.models import Completion
+from bot.domain.errors import LLMError, LLMUnusableError
+from bot.domain.models import Completion
+from bot.scoring.batch_scoring import BatchRequest, BatchState, RequestCounts, UnknownBatchError
 
 ENDPOINT: Final = "/v1/chat/completions"
 INPUT_FILENAME = "arxiv-digest-batch.jsonl"  # the Batch API takes .jsonl files only

@@ -9,9 +9,9 @@ from adapters.discord.runner import DiscordRunner
 from adapters.health import HealthServer
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
-from bot.commands import CommandCore
-from bot.errors import DigestError
-from bot.runner import Platform
+from bot.chat.commands import CommandCore
+from bot.domain.errors import DigestError
+from bot.entrypoints.runner import Platform
 
 NO_PLATFORM = (
     "No chat platform is configured. For Slack set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or "

@@ -1,4 +1,4 @@
-"""arXiv's ``dc:creator`` split into authors and their affiliations, decoded (the decoder is bot/tex.py's).
+"""arXiv's ``dc:creator`` split into authors and their affiliations, decoded (the decoder is bot/domain/tex.py's).
 
 rss.arxiv.org lists ``Name (Affiliation 1, Affiliation 2), Name, …``; older feeds end with "A, B and C".
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.tex import decode_tex
+from bot.domain.tex import decode_tex
 
 __all__ = ["decode_tex", "split_creators"]
 

@@ -384,8 +384,8 @@ async def running_app(tmp: Path) -> AsyncIterator[tuple[str, Any]]:
     """The Slack app in HTTP mode on a free port against the Slack/arXiv/OpenAI stand-ins: (events URL, Slack)."""
     from adapters.slack.config import SlackSettings
     from adapters.slack.runner import EVENTS_PATH, SlackRunner
-    from bot.app import build_core
-    from bot.settings import Settings
+    from bot.bootstrap import build_core
+    from bot.domain.settings import Settings
     from storage.store import Store
     from tests.support import ArxivStandIn, OpenAIStandIn
     from tests.support.slack_api import SlackStandIn

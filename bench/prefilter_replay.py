@@ -2,7 +2,7 @@
 
 What it measures. The 12 days of ``dw_crosslisted_lg_ai_joined_12days_2025.jsonl`` (papers cross-listed to
 cs.LG/cs.AI, labelled by whether the seed's gpt-4o selected them) are replayed in date order through
-``bot.evaluation.replay``: for each day after the first, the prefilter is trained on the days before it
+``bot.learning.evaluation.replay``: for each day after the first, the prefilter is trained on the days before it
 (plus the seed's published selections dated before it, from ``daizedong_selected_…jsonl``, as extra
 positives), then routes the day as production does: papers at or above the automatic cutoff, plus a 5%
 random sample (at least 2) of the rest, go to the LLM; a day without a cutoff yet (cold start) sends all.
@@ -16,7 +16,7 @@ when chosen knowing the labels (the oracle, one cutoff on standardized scores fo
 automatic cutoff's share sent and recall (all test days; days it was active), training time per day
 (max, median) and peak memory (tracemalloc over a second, traced run; ru_maxrss). In the same run it
 compares with the seed's way (every paper to the LLM: 100% sent, 100% recall) and with zero-shot TF-IDF
-similarity to the criteria (``bot.local_scorer.score_locally``'s relevance, novelty breaking ties).
+similarity to the criteria (``bot.scoring.local_scorer.score_locally``'s relevance, novelty breaking ties).
 
 Targets: at most 30% of papers sent for 95% recall (oracle), and an LLM cost per paper at most 50% of
 no prefilter on the days the prefilter was active (the cost is proportional to papers sent: the prompt
@@ -43,15 +43,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Imported up front (bot.prefilter imports them lazily): the first day's training time must not include them.
+# Imported up front (bot.learning.prefilter imports them lazily): the first day's training time must not include them.
 import sklearn.feature_extraction.text
 import sklearn.linear_model  # noqa: F401
 
 from bench.shared_data import DAIZEDONG, DATA, DW
-from bot import evaluation, prefilter
-from bot.errors import DigestError
-from bot.local_scorer import score_locally
-from bot.models import Paper
+from bot.domain.errors import DigestError
+from bot.domain.models import Paper
+from bot.learning import evaluation, prefilter
+from bot.scoring.local_scorer import score_locally
 
 CRITERIA = "daizedong_prompt_3924e50/paper_topics.txt"
 MIN_RELEVANCE, MIN_NOVELTY = 8, 7  # the seed's thresholds from 2025-03-25, the first test day

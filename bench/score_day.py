@@ -5,11 +5,11 @@ is scored twice against ``tests.support.openai_server.OpenAIStandIn``, a local O
 answers every request after a fixed latency (1.0 s by default) and reports token usage, including prompt
 tokens it would serve from the provider's prompt cache:
 
-* "ours": ``bot.scoring.LLMScorer`` over ``adapters.llm.OpenAIChat`` (batches of 25, 8 requests in flight;
+* "ours": ``bot.scoring.llm_scorer.LLMScorer`` over ``adapters.llm.OpenAIChat`` (batches of 25, 8 requests in flight;
   the static prompt in the system message, so it is cacheable, and the papers in the user message);
 * "seed": gpt_paper_assistant's loop: one request at a time, batches of 4 papers, the whole prompt (base
   prompt, criteria, rubric, papers, instructions) in ONE user message, so nothing is ever cacheable,
-  through the synchronous ``openai.OpenAI`` client, replies read with ``bot.replies.parse_reply``.
+  through the synchronous ``openai.OpenAI`` client, replies read with ``bot.scoring.replies.parse_reply``.
 
 For both it prints requests, wall time, papers/s, prompt / cached / completion tokens per paper, the cost
 at gpt-4o-mini list prices, and how many papers got a score; then the speed-up (seed wall / ours wall)
@@ -45,11 +45,11 @@ import openai
 import prompts
 from adapters.llm import OpenAIChat
 from bench.shared_data import all_papers
-from bot import prompt
-from bot.models import Paper, Usage
-from bot.pricing import cost_of, format_cost, price_for
-from bot.replies import parse_reply
-from bot.scoring import LLMScorer, ScoreOutcome
+from bot.domain.models import Paper, Usage
+from bot.domain.pricing import cost_of, format_cost, price_for
+from bot.scoring import prompt
+from bot.scoring.llm_scorer import LLMScorer, ScoreOutcome
+from bot.scoring.replies import parse_reply
 from tests.support.openai_server import OpenAIStandIn
 
 DAY_SIZE = 1_000

@@ -1,5 +1,5 @@
 """``python -m bot`` is the ``arxiv-digest`` command."""
 
-from bot.cli import app
+from bot.entrypoints.cli import app
 
 app()

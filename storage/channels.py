@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.models import Subscription
+from bot.domain.models import Subscription
 from storage.tables import FeedbackRow, PostRow, RunRow, SeenEventRow, SubscriptionRow
 
 

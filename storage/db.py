@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import create_engine
 
-from bot.errors import StorageError
+from bot.domain.errors import StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 EXAMPLES = "sqlite:///arxiv_digest.db or postgresql+psycopg://user:password@host:5432/dbname"

@@ -29,7 +29,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
-from bot.errors import StorageError
+from bot.domain.errors import StorageError
 from storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.search import PG_INDEX  # importing it adds the search objects to what create_all makes
 

@@ -21,7 +21,7 @@ from sqlalchemy import DDL, event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
-from bot.models import normalize_arxiv_id
+from bot.domain.models import normalize_arxiv_id
 from storage.tables import PaperRow, ProfileRow
 
 FTS_TABLE = "paper_fts"

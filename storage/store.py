@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.models import Announcement, Judgment, Paper, Profile, Usage
+from bot.domain.models import Announcement, Judgment, Paper, Profile, Usage
 from storage.channels import ChannelQueries
 from storage.db import make_engine
 from storage.learning import LearningQueries

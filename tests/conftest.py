@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.models import Paper
-from bot.profiles import default_profile  # noqa: F401  (re-exported for tests)
-from bot.settings import Settings
+from bot.digest.profiles import default_profile  # noqa: F401  (re-exported for tests)
+from bot.domain.models import Paper
+from bot.domain.settings import Settings
 from storage.store import Store
 from tests.support import ArxivStandIn, OpenAIStandIn, make_paper
 

@@ -1,6 +1,6 @@
 """Discord embed rendering of digests, papers, abstracts and command replies.
 
-The wording comes from :mod:`bot.digest_text`; this module adds only Discord markdown and Discord's limits:
+The wording comes from :mod:`bot.digest.text`; this module adds only Discord markdown and Discord's limits:
 title 256, description 4,096, 25 fields of 1,024 (names 256), footer 2,048, author 256, and at most
 10 embeds and 6,000 counted characters (:func:`embed_chars`) per message. Every embed built here is
 within those limits, and every list of messages can be sent as is.
@@ -17,7 +17,7 @@ from typing import Any
 
 import discord
 
-from bot.digest_text import (
+from bot.digest.text import (
     affiliations_line,
     authors_line,
     chunk_lines,
@@ -32,7 +32,7 @@ from bot.digest_text import (
     unscored_line,
     why_line,
 )
-from bot.models import Digest, Paper, RankedPaper
+from bot.domain.models import Digest, Paper, RankedPaper
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096

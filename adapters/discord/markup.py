@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.discord.embeds import escape
-from bot.commands import COMMANDS, parse
+from bot.chat.commands import COMMANDS, parse
 
 FENCE = "```"
 _LOOKALIKE = "ˋ"  # a modifier letter that looks like a backtick but never closes code

@@ -14,8 +14,8 @@ from adapters.discord.app import DiscordBot
 from adapters.discord.config import DiscordSettings
 from adapters.network import describe
 from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, OneLineErrors, Unavailable, retrying
-from bot.commands import CommandCore
-from bot.errors import DigestError
+from bot.chat.commands import CommandCore
+from bot.domain.errors import DigestError
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 5.0  # seconds for each step of stop(); a stuck close must not hold the process

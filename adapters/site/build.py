@@ -22,9 +22,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from adapters.files import APPROXIMATE_BANNER, read_thresholds
-from bot.archive import stored_digests
-from bot.digest_text import affiliations_line, authors_line, cost_line, totals_line
-from bot.models import Digest, Profile, RankedPaper
+from bot.digest.archive import stored_digests
+from bot.digest.text import affiliations_line, authors_line, cost_line, totals_line
+from bot.domain.models import Digest, Profile, RankedPaper
 from storage.store import Store
 
 STATIC_FILES = ("site.css", "search.js")

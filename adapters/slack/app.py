@@ -1,7 +1,7 @@
 """The Slack app: bolt listeners that translate Slack's requests into calls on the command core.
 
 Every listener acknowledges first (Slack waits 3 s at most) and does the work after; what to answer
-is decided in :mod:`bot.commands`, how it looks in :mod:`adapters.slack.blocks`.
+is decided in :mod:`bot.chat.commands`, how it looks in :mod:`adapters.slack.blocks`.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from adapters.slack.config import SlackSettings
 from adapters.slack.http import clip, request_kind
 from adapters.slack.markup import SlackMarkup
 from adapters.slack.poster import SlackPoster
-from bot.commands import DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Reply, parse
-from bot.errors import CriteriaError, report_failure
+from bot.chat.commands import DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Reply, parse
+from bot.domain.errors import CriteriaError, report_failure
 
 log = logging.getLogger(__name__)
 MARKUP = SlackMarkup()

@@ -1,13 +1,13 @@
 """Slack Block Kit rendering of digests, papers, command replies and the criteria modal.
 
 Built from slack_sdk's block classes (not dicts) so their validators catch limit mistakes in tests.
-The wording comes from :mod:`bot.digest_text`; this module adds only Slack markup and Slack's limits:
+The wording comes from :mod:`bot.digest.text`; this module adds only Slack markup and Slack's limits:
 3,000 characters per section, 150 per header, 50 blocks and roughly 12,000 characters of block text
 per message, 3,000 characters per modal text input.
 
 Paper text (titles, authors) goes into ``mrkdwn`` escaped with :func:`literal`; long free text
 (abstracts, LLM comments) goes into ``plain_text`` sections, which Slack shows verbatim, so it can be
-split with :func:`~bot.digest_text.split_text` and never needs escaping.
+split with :func:`~bot.digest.text.split_text` and never needs escaping.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.digest_text import (
+from bot.digest.service import SUMMARY
+from bot.digest.text import (
     affiliations_line,
     authors_line,
     chunk_lines,
@@ -49,8 +50,7 @@ from bot.digest_text import (
     unscored_line,
     why_line,
 )
-from bot.models import Digest, Paper, RankedPaper
-from bot.service import SUMMARY
+from bot.domain.models import Digest, Paper, RankedPaper
 
 ABSTRACT_ACTION = "digest_abstract"
 VOTE_UP_ACTION = "digest_vote_up"

@@ -19,7 +19,7 @@ from adapters.slack.installs import oauth_settings
 from adapters.slack.scopes import report_missing_history_scopes
 from adapters.slack.socket_mode import SocketModeConnection
 from adapters.slack.tokens import check_bot_token, checking_client
-from bot.commands import CommandCore
+from bot.chat.commands import CommandCore
 
 log = logging.getLogger(__name__)
 __all__ = ["EVENTS_PATH", "SlackRunner"]

@@ -13,7 +13,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
 from adapters.reconnect import NETWORK_ERRORS, RECONNECT, Backoff, OneLineErrors, retrying
 from adapters.slack.tokens import checking_client, open_connection
-from bot.errors import DigestError
+from bot.domain.errors import DigestError
 
 log = logging.getLogger(__name__)
 PING_INTERVAL = 10.0  # bolt's default: seconds between pings, and between the SDK's own websocket retries

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.reconnect import Unavailable
-from bot.errors import DigestError
+from bot.domain.errors import DigestError
 
 # Slack's errors that are about the token itself (the "Errors" of auth.test and apps.connections.open);
 # anything else (ratelimited, fatal_error, HTTP 5xx) is Slack having trouble, worth another try.

@@ -9,8 +9,8 @@ import arxiv as arxiv_package
 import pytest
 
 from adapters.arxiv_api import ArxivLookup
-from bot.errors import DigestError
-from bot.models import Paper
+from bot.domain.errors import DigestError
+from bot.domain.models import Paper
 from tests.support import ArxivStandIn, Malformed, Status, make_paper
 
 MOE = make_paper(

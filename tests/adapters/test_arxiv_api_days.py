@@ -12,9 +12,9 @@ import arxiv as arxiv_package
 import pytest
 
 from adapters.arxiv_api import ArxivLookup, window_query
-from bot.calendar import ArxivCalendar
-from bot.errors import DigestError
-from bot.models import Announcement, Paper
+from bot.domain.calendar import ArxivCalendar
+from bot.domain.errors import DigestError
+from bot.domain.models import Announcement, Paper
 from tests.support import ArxivStandIn, Delay, Malformed, Status, make_paper
 
 CALENDAR = ArxivCalendar(holidays=frozenset())

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from adapters.arxiv_rss import RSSFetcher, parse_feed, split_authors, strip_abstract_prefix
-from bot.errors import FeedError
-from bot.models import Announcement
-from bot.settings import Settings
+from bot.domain.errors import FeedError
+from bot.domain.models import Announcement
+from bot.domain.settings import Settings
 from tests.conftest import DAY
 from tests.support import ArxivStandIn, Delay, Malformed, Status, build_rss, make_paper
 

@@ -7,7 +7,7 @@ import json
 import re
 
 from adapters.files import digest_json, render_markdown, write_digest
-from bot.models import Digest, Judgment, Paper, RankedPaper, Usage
+from bot.domain.models import Digest, Judgment, Paper, RankedPaper, Usage
 from tests.support.digests import digest_of
 
 

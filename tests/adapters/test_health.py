@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from adapters.health import HealthServer
-from bot.app import build_core
+from bot.bootstrap import build_core
 from storage.db import make_engine
 from storage.store import Store
 

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import pytest
 
 from adapters.llm import OpenAIChat
-from bot.errors import LLMError
-from bot.models import Completion
+from bot.domain.errors import LLMError
+from bot.domain.models import Completion
 from tests.support import Delay, OpenAIStandIn, Reply, Status, make_paper
 
 T = TypeVar("T")

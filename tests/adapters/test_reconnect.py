@@ -11,7 +11,7 @@ import pytest
 
 from adapters.network import describe
 from adapters.reconnect import Backoff, Unavailable, retrying
-from bot.errors import DigestError
+from bot.domain.errors import DigestError
 
 log = logging.getLogger("tests.reconnect")
 

@@ -24,10 +24,10 @@ from typer.testing import CliRunner
 from adapters.arxiv_rss import parse_feed
 from adapters.files import write_digest
 from adapters.site.build import day_path, publish_site
-from bot import local_scorer
-from bot.archive import stored_digests
-from bot.cli import app
-from bot.models import Announcement, Judgment, Paper, Profile
+from bot.digest.archive import stored_digests
+from bot.domain.models import Announcement, Judgment, Paper, Profile
+from bot.entrypoints.cli import app
+from bot.scoring import local_scorer
 from storage.store import Store
 from storage.tables import DecisionRow
 from tests.conftest import DAY, sample_papers

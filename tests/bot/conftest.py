@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import build_service
-from bot.calendar import ArxivCalendar
-from bot.daily import DailyRuns, DueOutcome
-from bot.models import Subscription
-from bot.settings import Settings
+from bot.bootstrap import build_service
+from bot.digest.daily import DailyRuns, DueOutcome
+from bot.domain.calendar import ArxivCalendar
+from bot.domain.models import Subscription
+from bot.domain.settings import Settings
 from storage.store import Store
 from tests.conftest import sample_papers
 from tests.support import ArxivStandIn, OpenAIStandIn

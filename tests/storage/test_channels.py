@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from bot.models import Usage
+from bot.domain.models import Usage
 from storage.store import Store
 
 DAY = dt.date(2025, 3, 6)

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bot.models import Announcement, Judgment, Subscription
-from bot.service import DigestService
-from bot.settings import Settings
+from bot.digest.service import DigestService
+from bot.domain.models import Announcement, Judgment, Subscription
+from bot.domain.settings import Settings
 from storage.store import Store, feed_key
 from tests.conftest import as_paper, sample_papers
 from tests.support.chat import MemoryPoster

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.errors import StorageError
+from bot.domain.errors import StorageError
+from bot.entrypoints.cli import app
 from storage import migrate
 from storage.db import make_engine
 from storage.search import FTS_TABLES

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.models import Announcement, Judgment, Paper, Profile
+from bot.domain.models import Announcement, Judgment, Paper, Profile
 from storage import migrate
 from storage.db import make_engine
 from storage.search import FTS_TABLES, PG_INDEX, fts5_query, search_words

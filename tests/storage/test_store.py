@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from adapters.arxiv_rss import parse_feed
-from bot.models import Announcement, Judgment, Paper, Usage
+from bot.domain.models import Announcement, Judgment, Paper, Usage
 from storage.store import Store, feed_key
 
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from bot.taxonomy import CATEGORIES
+from bot.domain.taxonomy import CATEGORIES
 
 from .feeds import Paper, build_atom, build_error_rss, build_rss, published_at
 from .http import Fault, Malformed, Recorded, Response, Route, StandIn, Status

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import Caller, CommandCore, Invocation, Markup, Reply
-from bot.models import Digest, RankedPaper
-from bot.service import Place
+from bot.chat.commands import Caller, CommandCore, Invocation, Markup, Reply
+from bot.digest.service import Place
+from bot.domain.models import Digest, RankedPaper
 
 
 class MemoryPoster:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.models import Digest, RankedPaper, Usage
+from bot.domain.models import Digest, RankedPaper, Usage
 
 
 def digest_of(ranked: list[RankedPaper], **changes: Any) -> Digest:

@@ -4,7 +4,7 @@ Revision ID: 0005_affiliations
 Revises: 0004_search
 Create Date: 2026-11-30
 
-The feeds decode TeX at ingestion now (bot/tex.py); rows stored before still read ``Przemys{\\l}aw`` and
+The feeds decode TeX at ingestion now (bot/domain/tex.py); rows stored before still read ``Przemys{\\l}aw`` and
 ``$\\sim$44%``. Decoding them here, once, fixes every reader at the root: the renderers, the prefilter's text
 and the search index (SQLite's FTS triggers reindex the changed rows; PostgreSQL's index follows the
 columns). The decoder is imported from bot/, which storage may import (never adapters/): it is today's
@@ -43,7 +43,7 @@ def upgrade() -> None:
 
 def decode_stored_papers(connection: sa.Connection) -> None:
     """Rewrite the title, abstract and authors of every paper whose text still holds TeX."""
-    from bot.tex import decode_tex  # pylatexenc loads only when a database is upgraded
+    from bot.domain.tex import decode_tex  # pylatexenc loads only when a database is upgraded
 
     after = ""
     while True:

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.discord.config import DiscordSettings
 from adapters.discord.runner import DiscordRunner
-from bot.app import build_core
+from bot.bootstrap import build_core
 from storage.store import Store
 from tests.adapters.discord.harness import DiscordHarness
 from tests.conftest import DAY, sample_papers

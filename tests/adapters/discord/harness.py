@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.discord.app import DiscordBot
-from bot.commands import CommandCore
+from bot.chat.commands import CommandCore
 from tests.support.discord_api import (
     BOT_USER_ID,
     CHANNEL_ID,

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from adapters.discord.runner import DiscordRunner
-from bot.app import build_service
-from bot.commands import DIRECT_SENT
+from bot.bootstrap import build_service
+from bot.chat.commands import DIRECT_SENT
 from storage.store import Store
 from tests.adapters.discord.harness import ADMIN, MEMBER, DiscordHarness, text_of
 from tests.support.chat import DirectCore

@@ -24,8 +24,8 @@ from adapters.discord.embeds import (
     summary_messages,
     text_embeds,
 )
-from bot.digest_text import headline, truncate
-from bot.models import Digest, Judgment, Paper, RankedPaper
+from bot.digest.text import headline, truncate
+from bot.domain.models import Digest, Judgment, Paper, RankedPaper
 from tests.support.digests import digest_of
 from tests.support.discord_api import CHANNEL_ID, DiscordStandIn, embed_size, form_errors, logged_in
 

@@ -19,8 +19,8 @@ from adapters.discord.config import DiscordSettings
 from adapters.discord.markup import SUBCOMMANDS
 from adapters.discord.runner import DiscordRunner, TokenRefused
 from adapters.reconnect import Backoff
-from bot.app import build_core
-from bot.commands import COMMANDS, CommandCore
+from bot.bootstrap import build_core
+from bot.chat.commands import COMMANDS, CommandCore
 from storage.store import Store
 from tests.support.discord_api import GUILD_ID, DiscordStandIn
 from tests.support.unreachable import closed_port, start_until_retried
@@ -188,7 +188,7 @@ def test_discord_py_reconnect_messages_lose_their_traceback(caplog: pytest.LogCa
 def test_the_bot_process_serves_discord_until_told_to_stop(
     make_settings: Callable[..., Any], discord_api: DiscordStandIn, discord_settings: Callable[..., DiscordSettings]
 ) -> None:
-    from bot.runner import serve
+    from bot.entrypoints.runner import serve
     from tests.adapters.discord.harness import DiscordHarness
 
     runners: list[DiscordRunner] = []

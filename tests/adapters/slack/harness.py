@@ -15,9 +15,9 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.slack.blocks import CRITERIA_INPUT_ACTION
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import EVENTS_PATH, SlackRunner
-from bot.app import build_core
-from bot.commands import CommandCore
-from bot.settings import Settings
+from bot.bootstrap import build_core
+from bot.chat.commands import CommandCore
+from bot.domain.settings import Settings
 from storage.store import Store
 from tests.support.slack_api import SlackStandIn
 

@@ -14,8 +14,8 @@ import pytest
 from adapters.slack.blocks import ABSTRACT_ACTION, CRITERIA_CALLBACK, VOTE_UP_ACTION
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
-from bot.app import build_core
-from bot.lookups import PER_PERSON
+from bot.bootstrap import build_core
+from bot.chat.lookups import PER_PERSON
 from storage.store import Store
 from tests.adapters.slack.harness import (
     ADMIN,
@@ -239,7 +239,7 @@ def test_rate_limited_posts_are_retried_after_retry_after_and_never_lost_or_doub
 def test_posts_to_one_channel_are_paced(make_settings, arxiv, slack, tmp_path):
     from adapters.slack.app import make_client
     from adapters.slack.poster import SlackPoster
-    from bot.service import Place
+    from bot.digest.service import Place
 
     settings = SlackSettings(_env_file=None, bot_token="xoxb-test", api_url=slack.base_url)
 

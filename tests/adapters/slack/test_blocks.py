@@ -28,8 +28,8 @@ from adapters.slack.blocks import (
     summary_messages,
     text_message,
 )
-from bot.digest_text import split_text
-from bot.models import Digest, Judgment, Paper, RankedPaper, Usage
+from bot.digest.text import split_text
+from bot.domain.models import Digest, Judgment, Paper, RankedPaper, Usage
 from tests.support.digests import digest_of
 
 REAL_DAY = Path(__file__).parents[2] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"

@@ -15,8 +15,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.config import BOT_SCOPES, SlackSettings
-from bot.app import build_service
-from bot.commands import DIRECT_SENT
+from bot.bootstrap import build_service
+from bot.chat.commands import DIRECT_SENT
 from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SlackHarness, serve_http, text_of, until
 from tests.support.chat import DirectCore
 from tests.support.slack_api import SlackStandIn

@@ -19,7 +19,7 @@ import pytest
 
 from adapters.slack.blocks import ABSTRACT_ACTION, CRITERIA_CALLBACK, VOTE_UP_ACTION
 from bench.fuzz_slack import LogMeter, load_samples, metered_logs, signature
-from bot.errors import FAILED
+from bot.domain.errors import FAILED
 from tests.adapters.slack.harness import ADMIN, CHANNEL, MEMBER, SECRET, SlackHarness, serve_http, until
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
@@ -206,7 +206,7 @@ def test_url_verification_ssl_check_and_real_payloads_still_work(endpoint, slack
 def test_a_failing_command_tells_the_user_without_internal_text_and_logs_the_traceback(endpoint, slack):
     async def test(h: SlackHarness, logs: LogMeter) -> None:
         async def broken(*_args: Any) -> None:
-            raise RuntimeError("invalid literal at /srv/bot/commands.py line 425")
+            raise RuntimeError("invalid literal at /srv/bot/chat/commands.py line 425")
 
         h.core.execute = broken  # type: ignore[method-assign]  # a bug in the command core
         reply = await h.say("stats", MEMBER)

@@ -11,8 +11,8 @@ import httpx
 
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
-from bot.app import build_core
-from bot.service import Place
+from bot.bootstrap import build_core
+from bot.digest.service import Place
 from storage.store import Store
 from tests.adapters.slack.harness import CHANNEL, MEMBER, SECRET, SlackHarness, text_of, until
 

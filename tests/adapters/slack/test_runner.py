@@ -15,8 +15,8 @@ from adapters.reconnect import Backoff
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
 from adapters.slack.tokens import TokenRefused
-from bot.app import build_core
-from bot.commands import CommandCore
+from bot.bootstrap import build_core
+from bot.chat.commands import CommandCore
 from storage.store import Store
 from tests.support.slack_api import SlackStandIn, SocketModeStandIn
 from tests.support.unreachable import closed_port, retry_lines, start_until_retried

@@ -16,8 +16,8 @@ from adapters.slack.config import SlackSettings
 from adapters.slack.poster import SlackPoster
 from adapters.slack.runner import SlackRunner
 from adapters.slack.scopes import check_history_scopes, granted_scopes
-from bot.app import build_core
-from bot.service import Place
+from bot.bootstrap import build_core
+from bot.digest.service import Place
 from storage.store import Store
 from tests.support.slack_api import SlackStandIn
 

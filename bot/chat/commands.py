@@ -1,0 +1,673 @@
+"""The ``/arxiv …`` commands, once for every chat platform.
+
+Adapters translate a platform's slash command, modal, button or reaction into a call here and
+render the :class:`Reply`; who may change what, and every answer's wording, are decided here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import prompts
+from bot.chat.lookups import LookupLane
+from bot.digest.service import DigestService
+from bot.digest.text import truncate
+from bot.domain import schedule
+from bot.domain.criteria import validate_criteria
+from bot.domain.errors import CriteriaError, DigestError, report_failure
+from bot.domain.feedback import KINDS, canonical
+from bot.domain.models import Paper, Profile, Subscription, normalize_arxiv_id
+from bot.domain.pricing import format_cost
+from bot.domain.taxonomy import validate_categories
+
+# Direct replies (Reply.direct): the caller's private confirmation, and the lead when a DM was refused.
+DIRECT_SENT = "Sent you a direct message."
+DIRECT_FAILED = "I could not send you a direct message: {fix}. Here it is instead:"
+log = logging.getLogger(__name__)
+MAX_RANK = 999  # "abstract 12" is a rank; anything longer must be an arXiv ID
+MAX_SUGGESTION = 1_000_000
+MAX_CATEGORY_CHARS = 40  # the longest arXiv category name has 18
+# Longer command text is refused whole, before it is split: no command takes more (see _Spec.max_chars).
+MAX_COMMAND_CHARS = 1_000
+# Numbers are ASCII digits: str.isdigit() also accepts "²" and "٣", which int() refuses or reads unexpectedly.
+_NUMBER = re.compile(r"[0-9]{1,12}")
+VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
+
+
+class Markup(Protocol):
+    """A platform's inline formatting (Slack mrkdwn, Discord markdown)."""
+
+    def bold(self, text: str) -> str: ...
+    def code(self, text: str) -> str: ...
+    def command(self, text: str) -> str:
+        """An ``/arxiv`` command as the platform spells it: ``command("threshold 8 6")``."""
+        ...
+    def block(self, text: str) -> str: ...
+    def link(self, url: str, text: str) -> str: ...
+    def mention(self, user: str) -> str: ...
+    def escape(self, text: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who invoked a command where; ``is_admin`` asks the platform lazily (it may cost an API call)."""
+
+    platform: str
+    workspace: str
+    channel: str
+    user: str
+    is_admin: Callable[[], Awaitable[bool]]
+    admin_rule: str  # the platform's rule in words, for refusals: "workspace admins and the channel's creator"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    name: str
+    args: tuple[str, ...] = ()
+    oversize: int = 0  # the text's length when parse() refused it as too long (args are then empty)
+
+    @property
+    def size(self) -> int:
+        """Characters of the arguments, as checked against the command's limit."""
+        return self.oversize or len(" ".join(self.args))
+
+    @property
+    def slow(self) -> bool:
+        """May take longer than a chat platform waits for an answer (3 s): acknowledge first."""
+        return self.name in {"run", "abstract", "suggest", "me"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str = ""
+    public: bool = False  # shown to the channel; otherwise only to the caller
+    paper: Paper | None = None  # show this paper's full abstract
+    editor: str | None = None  # open the criteria editor prefilled with this text
+    direct: bool = False  # send ``text`` to the caller as a direct message (too personal for the channel)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    usage: str
+    summary: str
+    admin: bool = False
+    subscribed: bool = True
+    # Characters of arguments accepted, checked before anything else runs on them (criteria are written in the
+    # editor and have their own limit, DIGEST_MAX_CRITERIA_CHARS).
+    max_chars: int = 100
+
+
+COMMANDS: dict[str, _Spec] = {
+    "help": _Spec("help", "this list", subscribed=False),
+    "subscribe": _Spec("subscribe", "post the daily digest in this channel", subscribed=False),
+    "unsubscribe": _Spec("unsubscribe", "stop posting here (settings are kept)"),
+    "criteria": _Spec("criteria", "show the criteria papers are scored against"),
+    "criteria edit": _Spec("criteria edit", "change the criteria in an editor", admin=True),
+    "criteria history": _Spec("criteria history", "every version of the criteria"),
+    "criteria undo": _Spec("criteria undo", "go back to the previous criteria", admin=True),
+    "threshold": _Spec("threshold <relevance> <novelty>", "minimum scores (1–10) for a paper to be posted",
+                       admin=True, max_chars=20),
+    "categories": _Spec("categories cs.LG cs.CL …", "the arXiv categories to read", admin=True, max_chars=500),
+    "schedule": _Spec("schedule HH:MM [Area/City]", "when the digest is posted", admin=True, max_chars=80),
+    "empty-days": _Spec("empty-days on|off", "one short line on days without papers", admin=True),
+    "abstract": _Spec("abstract <arXiv ID | rank>", "a paper's full abstract", subscribed=False),
+    "run": _Spec("run", "post today's digest now (only what is not posted yet)"),
+    "stats": _Spec("stats", "papers, cost and reactions this month"),
+    "search": _Spec("search <words>", "find papers in past digests", max_chars=300),
+    "feedback": _Spec("feedback on|off|reset", "whether reactions move papers up and down; reset forgets them",
+                      admin=True),
+    "me": _Spec("me", "your own ranking of the latest digest, by direct message"),
+    "suggest": _Spec("suggest", "criteria edits the LLM proposes from the channel's reactions"),
+    "suggest apply": _Spec("suggest apply <N>", "make suggestion N the criteria (undo goes back)", admin=True),
+}
+_READ_ONLY_WITH_NO_ARGS = {"threshold", "categories", "schedule", "empty-days", "feedback"}
+
+
+def parse(text: str) -> Invocation:
+    """``"criteria  Edit"`` → Invocation("criteria edit"); ``"threshold 8 7"`` → ("threshold", ("8", "7")).
+
+    Text over MAX_COMMAND_CHARS is not split: only its command is read, and execute() refuses it.
+    """
+    oversize = len(text) if len(text) > MAX_COMMAND_CHARS else 0
+    words = [word for word in map(clean, text[:MAX_COMMAND_CHARS].split()) if word]
+    if not words:
+        return Invocation("help", oversize=oversize)
+    name, args = words[0].lower(), tuple(words[1:])
+    if name == "criteria" and args and args[0].lower() in {"edit", "history", "undo", "show"}:
+        sub = args[0].lower()
+        name, args = ("criteria" if sub == "show" else f"criteria {sub}"), args[1:]
+    elif name == "suggest" and args and args[0].lower() == "apply":
+        name, args = "suggest apply", args[1:]
+    return Invocation(name, () if oversize else args, oversize=oversize)
+
+
+def clean(text: str) -> str:
+    """``text`` as chat platforms and databases take it: a lone surrogate (JSON can carry one, no UTF-8 text can)
+    becomes "?", and control characters such as NUL, which PostgreSQL refuses, are dropped."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c for c in text if unicodedata.category(c) != "Cc")
+
+
+def whole_number(text: str, *, low: int, high: int) -> int | None:
+    """``text`` as a number from ``low`` to ``high``, written in ASCII digits; None for anything else."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+class CommandCore:
+    def __init__(self, service: DigestService) -> None:
+        self.service = service
+        self.store = service.store
+        self.settings = service.settings
+        self._lookups: LookupLane | None = None
+
+    @property
+    def lookups(self) -> LookupLane:
+        """arXiv look-ups for people, on threads of their own (made on first use: not every core needs them)."""
+        if self._lookups is None:
+            self._lookups = LookupLane(lambda ids: self.service.lookup.lookup_sync(ids))
+        return self._lookups
+
+    def close(self) -> None:
+        if self._lookups is not None:
+            self._lookups.close()
+
+    # entry points --------------------------------------------------------------------------
+
+    async def execute(self, caller: Caller, invocation: Invocation, markup: Markup) -> Reply:
+        """The answer to a command. Never raises: an unexpected failure is logged under a reference that the
+        answer gives instead of the exception's text."""
+        spec = COMMANDS.get(invocation.name)
+        if spec is None:
+            shown = markup.code(markup.escape(truncate(clean(invocation.name), 40)))
+            return Reply(f"Unknown command {shown}.\n\n" + self._help(markup))
+        if invocation.size > spec.max_chars:
+            return Reply(
+                f"That is too long for {markup.command(invocation.name)}: {invocation.size:,} characters, and it "
+                f"takes at most {spec.max_chars:,}, e.g. {markup.command(spec.usage)}. Nothing was changed."
+            )
+        args = tuple(word for word in map(clean, invocation.args) if word)
+        try:
+            subscription = self.store.get_subscription(caller.platform, caller.channel)
+            if spec.subscribed and (subscription is None or not subscription.active):
+                return Reply(f"This channel is not subscribed. {markup.command('subscribe')} first.")
+            changes = spec.admin and not (invocation.name in _READ_ONLY_WITH_NO_ARGS and not args)
+            if changes and not await self.may_change(caller):
+                return self._refusal(caller)
+            handler = getattr(self, "_cmd_" + invocation.name.replace(" ", "_").replace("-", "_"))
+            return await handler(caller, subscription, args, markup)
+        except DigestError as exc:
+            return Reply(str(exc))
+        except Exception as exc:
+            return Reply(report_failure(log, f"/arxiv {invocation.name} in {caller.platform} {caller.channel}", exc))
+
+    async def may_change(self, caller: Caller) -> bool:
+        return caller.user in self.settings.admins or await caller.is_admin()
+
+    async def save_criteria(self, caller: Caller, text: str, markup: Markup) -> Reply:
+        """The editor's submission. Raises CriteriaError (with the limit) for text to show in the editor."""
+        subscription = self._subscription(caller)
+        if not await self.may_change(caller):
+            raise CriteriaError(self._refusal(caller).text)
+        cleaned = validate_criteria(text, self.settings.max_criteria_chars)
+        profile = self.store.profile_by_id(subscription.profile_id)
+        if cleaned == profile.criteria:
+            return Reply("The criteria are unchanged.")
+        version = self.store.set_criteria(profile.id, cleaned, author=caller.user)
+        return Reply(
+            f"{markup.mention(caller.user)} changed the criteria (v{version}, {len(cleaned):,} characters). "
+            f"The next digest scores papers against them; {markup.command('criteria undo')} goes back.",
+            public=True,
+        )
+
+    async def abstract(self, raw: str, caller: Caller | None = None) -> Reply:
+        """A paper by arXiv ID: from our database, else from the arXiv API in the look-up lane, where ``caller``
+        (when known) may have only a few look-ups at once. Never raises, like execute()."""
+        try:
+            arxiv_id = normalize_arxiv_id(raw)
+            if arxiv_id is None:
+                shown = truncate(" ".join(clean(raw).split()), 60)
+                return Reply(f"“{shown}” is not an arXiv ID (expected e.g. 2503.03213, or a rank from the latest "
+                             "digest).")
+            paper = self.store.get_paper(arxiv_id)
+            if paper is None:
+                person = f"{caller.platform}:{caller.workspace}:{caller.user}" if caller else None
+                paper = await self.lookups.lookup(arxiv_id, person=person)
+                if paper is None:
+                    return Reply(f"arXiv has no paper {arxiv_id}. Check the ID.")
+                self.store.save_papers([paper])
+            return Reply(paper=paper)
+        except DigestError as exc:
+            return Reply(str(exc))
+        except Exception as exc:
+            return Reply(report_failure(log, "an abstract look-up", exc))
+
+    def vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
+        """A 👍/👎 button: pressing it again takes the vote back. Never raises, like execute(): an exception
+        escaping into a platform's handler after it acknowledged the click can turn that ack into an error."""
+        try:
+            return self._vote(caller, arxiv_id, kind)
+        except Exception as exc:
+            return Reply(report_failure(log, f"a {kind} vote in {caller.platform} {caller.channel}", exc))
+
+    def _vote(self, caller: Caller, value: str, kind: str) -> Reply:
+        emoji = VOTE_EMOJI[kind]
+        arxiv_id = normalize_arxiv_id(value)
+        if arxiv_id is None:  # buttons are ours, but a request can be crafted with any value
+            return Reply("That button does not name an arXiv paper, so nothing was counted.")
+        paper = self.store.get_paper(arxiv_id)
+        title = f" for “{truncate(paper.title, 80)}”" if paper else ""
+        if self.store.add_feedback(
+            caller.platform, caller.channel, caller.user, arxiv_id, kind=kind, emoji=emoji, source="button"
+        ):
+            return Reply(f"Noted: {emoji}{title}. Press it again to take it back.")
+        self.store.remove_feedback(caller.platform, caller.channel, caller.user, arxiv_id, emoji)
+        return Reply(f"Took back your {emoji}{title}.")
+
+    def reaction(
+        self, platform: str, channel: str, message_id: str, user: str, emoji: str, *, added: bool,
+        event_id: str | None = None,
+    ) -> str | None:
+        """Store a reaction on a paper message; returns its kind, or None when it means nothing to us
+        (another message, an emoji outside the map, or an event already handled)."""
+        kind = self.settings.reactions.get(canonical(emoji))
+        if kind is None:
+            return None
+        arxiv_id = self.store.paper_of_message(platform, channel, message_id)
+        if arxiv_id is None:
+            return None
+        if event_id is not None and not self.store.first_sighting(f"{platform}:{event_id}"):
+            return None
+        if added:
+            self.store.add_feedback(
+                platform, channel, user, arxiv_id, kind=kind, emoji=canonical(emoji), source="reaction"
+            )
+        else:
+            self.store.remove_feedback(platform, channel, user, arxiv_id, canonical(emoji))
+        return kind
+
+    # helpers -------------------------------------------------------------------------------
+
+    def _subscription(self, caller: Caller) -> Subscription:
+        subscription = self.store.get_subscription(caller.platform, caller.channel)
+        if subscription is None or not subscription.active:
+            raise CriteriaError("This channel is not subscribed any more; /arxiv subscribe first.")
+        return subscription
+
+    def _refusal(self, caller: Caller) -> Reply:
+        return Reply(
+            f"Only {caller.admin_rule} or people listed in DIGEST_ADMINS can change this channel's digest "
+            "settings. Ask one of them; everyone can read them with the same command without arguments."
+        )
+
+    def _help(self, markup: Markup) -> str:
+        lines = [markup.bold("arXiv digest commands")]
+        for spec in COMMANDS.values():
+            lines.append(f"{markup.command(spec.usage)}: {spec.summary}" + (" (admins)" if spec.admin else ""))
+        reactions = "  ".join(
+            f"{' '.join(e for e, k in self.settings.reactions.items() if k == kind)} {kind}"
+            for kind in KINDS
+            if kind in self.settings.reactions.values()
+        )
+        lines.append(f"React on a paper to teach the digest what you like: {reactions}.")
+        return "\n".join(lines)
+
+    def _profile(self, subscription: Subscription | None) -> Profile:
+        assert subscription is not None
+        return self.store.profile_by_id(subscription.profile_id)
+
+    def _schedule_text(self, subscription: Subscription) -> str:
+        default_time, default_zone = self.settings.schedule.split()
+        return f"{subscription.schedule_time or default_time} {subscription.timezone or default_zone}"
+
+    def _settings_text(self, subscription: Subscription, markup: Markup) -> str:
+        profile = self._profile(subscription)
+        return (
+            f"categories {markup.code(' '.join(profile.categories))} · posted when R ≥ {profile.min_relevance} "
+            f"and N ≥ {profile.min_novelty} · daily at {self._schedule_text(subscription)} · criteria "
+            f"v{profile.criteria_version}"
+        )
+
+    # commands ------------------------------------------------------------------------------
+    # Each takes (caller, subscription or None, args, markup) and returns a Reply.
+
+    async def _cmd_help(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        return Reply(self._help(m))
+
+    async def _cmd_subscribe(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        if sub is not None and sub.active:
+            return Reply(f"This channel already gets the digest: {self._settings_text(sub, m)}.")
+        profile = self.store.ensure_profile(
+            f"{caller.platform}:{caller.channel}",
+            categories=self.settings.categories,
+            min_relevance=self.settings.min_relevance,
+            min_novelty=self.settings.min_novelty,
+            top_n=self.settings.top_n,
+            default_criteria=prompts.default_criteria(),
+        )
+        sub = self.store.subscribe(caller.platform, caller.workspace, caller.channel, caller.user, profile.id)
+        self.service.subscriptions_changed()
+        return Reply(
+            f"{m.mention(caller.user)} subscribed this channel to the arXiv digest: {self._settings_text(sub, m)}. "
+            f"See {m.command('criteria')} for what papers are scored against and {m.command('help')} "
+            "for the rest.",
+            public=True,
+        )
+
+    async def _cmd_unsubscribe(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        assert sub is not None
+        if caller.user != sub.created_by and not await self.may_change(caller):
+            return Reply(
+                f"Only the person who subscribed this channel, {caller.admin_rule} or people listed in "
+                "DIGEST_ADMINS can unsubscribe it."
+            )
+        self.store.update_subscription(caller.platform, caller.channel, active=False)
+        self.service.subscriptions_changed()
+        return Reply(
+            f"{m.mention(caller.user)} unsubscribed this channel: no more digests here. Its criteria and settings "
+            f"are kept; {m.command('subscribe')} brings them back.",
+            public=True,
+        )
+
+    async def _cmd_criteria(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        profile = self._profile(sub)
+        return Reply(
+            f"{m.bold(f'Criteria v{profile.criteria_version}')} ({len(profile.criteria):,} of "
+            f"{self.settings.max_criteria_chars:,} characters; change them with "
+            f"{m.command('criteria edit')}):\n{m.block(profile.criteria)}"
+        )
+
+    async def _cmd_criteria_edit(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        return Reply(editor=self._profile(sub).criteria)
+
+    async def _cmd_criteria_history(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        profile = self._profile(sub)
+        lines = [m.bold("Criteria versions, newest first")]
+        for row in self.store.criteria_history(profile.id):
+            state = " · undone" if row.reverted else (" · in force" if row.version == profile.criteria_version else "")
+            who = "default" if row.author in ("", "default") else m.mention(row.author)
+            first = next((line.strip() for line in row.text.splitlines() if line.strip()), "")
+            lines.append(
+                f"v{row.version} · {row.created_at:%Y-%m-%d %H:%M} UTC · {who}{state} · "
+                f"{len(row.text):,} chars · {m.escape(truncate(first, 80))}"
+            )
+        return Reply("\n".join(lines))
+
+    async def _cmd_criteria_undo(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        version = self.store.undo_criteria(self._profile(sub).id)
+        if version is None:
+            return Reply("Nothing to undo: these are the first criteria this channel has had.")
+        return Reply(f"{m.mention(caller.user)} undid the latest criteria change: v{version} is back in force.",
+                     public=True)
+
+    async def _cmd_threshold(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        profile = self._profile(sub)
+        if not args:
+            return Reply(
+                f"Papers are posted when relevance ≥ {profile.min_relevance} and novelty ≥ {profile.min_novelty}. "
+                f"Change with {m.command('threshold <relevance> <novelty>')}, e.g. {m.command('threshold 8 6')}."
+            )
+        numbers = [whole_number(a, low=1, high=10) for a in args]
+        if len(numbers) != 2 or None in numbers:
+            return Reply(f"Give two whole numbers from 1 to 10, e.g. {m.command('threshold 8 6')}.")
+        relevance, novelty = (n for n in numbers if n is not None)
+        self.store.update_profile(profile.id, min_relevance=relevance, min_novelty=novelty)
+        return Reply(
+            f"{m.mention(caller.user)} set the thresholds: papers are posted when relevance ≥ {relevance} and "
+            f"novelty ≥ {novelty} (was {profile.min_relevance} and {profile.min_novelty}).",
+            public=True,
+        )
+
+    async def _cmd_categories(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        profile = self._profile(sub)
+        if not args:
+            return Reply(
+                f"This channel reads {m.code(' '.join(profile.categories))}. Change with "
+                f"{m.command('categories cs.LG cs.CL …')} (arXiv category names)."
+            )
+        words = " ".join(args).replace(",", " ").split()
+        if any(len(word) > MAX_CATEGORY_CHARS for word in words):  # not worth a "did you mean", nor an echo
+            return Reply(f"arXiv category names are short, like cs.LG or cond-mat.stat-mech; give them separated by "
+                         f"spaces, e.g. {m.command('categories cs.LG cs.CL')}. Nothing was changed.")
+        try:
+            categories = validate_categories(words)
+        except ValueError as exc:
+            return Reply(f"{exc}. Nothing was changed.")
+        self.store.update_profile(profile.id, categories=categories)
+        return Reply(
+            f"{m.mention(caller.user)} set the categories to {m.code(' '.join(categories))} "
+            f"(was {m.code(' '.join(profile.categories))}). The next digest reads them.",
+            public=True,
+        )
+
+    async def _cmd_schedule(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        assert sub is not None
+        if not args:
+            return Reply(
+                f"The digest is posted daily at {self._schedule_text(sub)}, on days arXiv announces papers. "
+                f"Change with {m.command('schedule HH:MM [Area/City]')}, "
+                f"e.g. {m.command('schedule 09:00 Europe/Berlin')}."
+            )
+        current_zone = sub.timezone or self.settings.schedule.split()[1]
+        try:
+            time, zone = schedule.parse_schedule(" ".join(args), default_zone=current_zone)
+        except ValueError as exc:
+            return Reply(f"{exc} Nothing was changed.")
+        sub = self.store.update_subscription(caller.platform, caller.channel, schedule_time=f"{time:%H:%M}",
+                                             timezone=zone)
+        self.service.subscriptions_changed()
+        return Reply(
+            f"{m.mention(caller.user)} set the schedule: the digest is posted daily at {self._schedule_text(sub)}, "
+            "on days arXiv announces papers (Sunday to Thursday evenings, US Eastern).",
+            public=True,
+        )
+
+    async def _cmd_empty_days(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        assert sub is not None
+        if not args:
+            state = "on" if sub.post_empty_days else "off"
+            return Reply(f"Empty days are {state}: " + (
+                "a short line is posted on days without papers." if sub.post_empty_days
+                else "nothing is posted on days without papers."
+            ))
+        choice = args[0].lower()
+        if choice not in {"on", "off"}:
+            return Reply(f"Use {m.command('empty-days on')} or {m.command('empty-days off')}.")
+        self.store.update_subscription(caller.platform, caller.channel, post_empty_days=choice == "on")
+        what = "a short line is posted" if choice == "on" else "nothing is posted"
+        return Reply(f"{m.mention(caller.user)} turned empty days {choice}: {what} on days without papers.",
+                     public=True)
+
+    async def _cmd_abstract(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        if len(args) != 1:
+            return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.command('abstract 3')} "
+                         f"or {m.command('abstract 2503.03213')}.")
+        target = args[0]
+        rank = whole_number(target, low=0, high=MAX_RANK)
+        if rank is not None:
+            found = self.store.paper_at_rank(caller.platform, caller.channel, rank)
+            if found is None:
+                latest = self.store.latest_posted_day(caller.platform, caller.channel)
+                where = f"the digest of {latest}" if latest else "any digest posted in this channel"
+                return Reply(f"There is no rank {rank} in {where}. Give an arXiv ID instead.")
+            target = found[1]
+        return await self.abstract(target, caller)
+
+    async def _cmd_run(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        assert sub is not None
+        try:
+            delivery = await self.service.run_requested(sub)
+        except LookupError as exc:
+            return Reply(f"Cannot post here right now: {exc}.")
+        return Reply(delivery.message)
+
+    async def _cmd_feedback(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        assert sub is not None
+        profile = self._profile(sub)
+        choice = args[0].lower() if args else ""
+        if choice in {"on", "off"}:
+            self.store.update_subscription(caller.platform, caller.channel, learn_from_feedback=choice == "on")
+            what = ("reactions now move similar papers up and down (by at most "
+                    f"{self.settings.feedback_weight:g} points of R+N) and a few liked titles go into the prompt"
+                    if choice == "on" else "the ranking is the LLM's alone; reactions are still recorded")
+            return Reply(f"{m.mention(caller.user)} turned feedback {choice}: {what}.", public=True)
+        if choice == "reset":
+            self.store.update_subscription(caller.platform, caller.channel, feedback_since=dt.datetime.now(dt.UTC))
+            return Reply(f"{m.mention(caller.user)} reset the feedback: reactions given before now no longer shape "
+                         "the ranking, the prompt or the prefilter (they are kept, and still counted in stats).",
+                         public=True)
+        if choice:
+            return Reply(f"Use {m.command('feedback on')}, {m.command('feedback off')} or "
+                         f"{m.command('feedback reset')}.")
+        used = self.store.reactions(profile.id)
+        liked = sum(1 for r in used if r.kind == "positive")
+        since = f" since the reset on {sub.feedback_since:%d %B %Y}" if sub.feedback_since else ""
+        state = "on" if sub.learn_from_feedback else "off"
+        return Reply(f"Feedback is {state}: {_count(liked, 'liked paper')} and "
+                     f"{_count(len(used) - liked, 'disliked paper')} count{since}. "
+                     f"{m.command('feedback reset')} forgets them; {m.command('me')} shows your own ranking.")
+
+    async def _cmd_me(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        from bot.learning import personal
+
+        day = self.store.latest_posted_day(caller.platform, caller.channel)
+        if day is None:
+            return Reply("No digest has been posted in this channel yet.")
+        mine = personal.personal_ranking(self.store, self.settings, self._profile(sub), day, caller.user)
+        if not mine.ranked:
+            return Reply(f"The digest of {day} has no ranked papers.")
+        lines = [m.bold(f"Your ranking of the digest of {day:%a %d %B %Y}")]
+        lines.append(
+            f"From the channel's reactions and your {_count(mine.own_reactions, 'reaction')}, counted double."
+            if mine.own_reactions else
+            "You have not reacted to any paper yet, so this is the channel's ranking: react with 👍 or 👎 to "
+            "make it yours."
+        )
+        for item in mine.ranked:
+            channel_rank = mine.channel_rank.get(item.paper.arxiv_id)
+            where = f", #{channel_rank} in the channel" if channel_rank and channel_rank != item.rank else ""
+            why = f"\n    {m.escape(item.explanation)}" if item.explanation else ""
+            lines.append(f"{item.rank}. {m.link(item.paper.url, m.escape(item.paper.title))} "
+                         f"(R {item.judgment.relevance} · N {item.judgment.novelty}{where}){why}")
+        return Reply("\n".join(lines), direct=True)
+
+    async def _cmd_suggest(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        from bot.learning import suggest
+
+        profile = self._profile(sub)
+        if args:
+            return Reply(f"Use {m.command('suggest')} for a proposal, {m.command('suggest apply 1')} to apply one.")
+        if self.service.chat_factory is None:
+            return Reply("Suggestions need an LLM: set OPENAI_API_KEY for the bot.")
+        liked, disliked = suggest.recent(self.store.reactions(profile.id), dt.datetime.now(dt.UTC))
+        if len(liked) + len(disliked) < suggest.MIN_REACTIONS:
+            return Reply(f"The channel reacted to {_count(len(liked) + len(disliked), 'paper')} in the last four "
+                         f"weeks; react with 👍 or 👎 on at least {suggest.MIN_REACTIONS} before asking.")
+        chat = self.service.chat_factory()
+        try:
+            proposal = await suggest.propose(chat, profile.criteria, liked, disliked,
+                                             max_chars=self.settings.max_criteria_chars)
+        finally:
+            await chat.aclose()
+        number = self.store.add_suggestion(profile.id, proposal.criteria, "\n".join(proposal.changes), caller.user)
+        changes = "\n".join(f"• {m.escape(change)}" for change in proposal.changes) or "• (no summary given)"
+        return Reply(
+            f"{m.bold(f'Suggestion {number}')} from {_count(len(liked), 'liked paper')} and "
+            f"{_count(len(disliked), 'disliked paper')}:\n{changes}\n\n{m.block(truncate(proposal.criteria, 2500))}\n"
+            f"{m.command(f'suggest apply {number}')} makes it the criteria (undo with "
+            f"{m.command('criteria undo')})."
+        )
+
+    async def _cmd_suggest_apply(
+        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
+    ) -> Reply:
+        profile = self._profile(sub)
+        number = whole_number(args[0], low=1, high=MAX_SUGGESTION) if len(args) == 1 else None
+        if number is None:
+            return Reply(f"Give the number {m.command('suggest')} showed, in digits 0–9, e.g. "
+                         f"{m.command('suggest apply 3')}.")
+        proposal = self.store.get_suggestion(profile.id, number)
+        if proposal is None:
+            return Reply(f"There is no suggestion {number} for this channel; {m.command('suggest')} makes one.")
+        if proposal.applied_version is not None:
+            return Reply(f"Suggestion {number} was applied already (criteria v{proposal.applied_version}).")
+        text = validate_criteria(proposal.text, self.settings.max_criteria_chars)
+        version = self.store.set_criteria(profile.id, text, author=f"{caller.user} (suggestion {number})")
+        self.store.mark_suggestion_applied(number, version)
+        return Reply(f"{m.mention(caller.user)} applied suggestion {number}: the criteria are now v{version}. "
+                     f"{m.command('criteria undo')} goes back.", public=True)
+
+    async def _cmd_stats(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        profile = self._profile(sub)
+        today = dt.date.today()
+        since = today.replace(day=1)
+        stats = self.store.channel_stats(caller.platform, caller.channel, profile.id, since)
+        reactions = stats["reactions"]
+        reaction_text = (
+            ", ".join(f"{reactions[kind]} {kind}" for kind in KINDS if kind in reactions) or "none yet"
+        )
+        return Reply(
+            "\n".join(
+                [
+                    m.bold(f"This channel since {since:%d %B %Y}"),
+                    f"Digests posted: {_count(stats['days_posted'], 'day')}, {_count(stats['papers_posted'], 'paper')}",
+                    f"Papers scored: {stats['papers_scanned']:,} of {stats['papers_announced']:,} announced",
+                    f"LLM use: {stats['requests']:,} requests, {stats['tokens']:,} tokens, "
+                    f"{format_cost(stats['cost_usd'])}",
+                    f"Reactions: {reaction_text} (from {_count(stats['people'], 'person', 'people')})",
+                    *self._learning_lines(profile, today),
+                ]
+            )
+        )
+
+    def _learning_lines(self, profile: Profile, today: dt.date) -> list[str]:
+        from bot.learning import personal
+        from bot.learning import training as learning
+
+        week = personal.feedback_week(self.store, profile, today)
+        moved = f"raised {_count(week.raised, 'paper')} and lowered {week.lowered} in the last 7 days"
+        if week.biggest is not None:
+            title, before, after = week.biggest
+            moved += f"; most: “{truncate(title, 80)}” from #{before} to #{after}"
+        report = learning.report(self.store, profile, today - dt.timedelta(days=30))
+        lines = [f"Feedback {moved}" if week.raised + week.lowered else "Feedback moved no paper in the last 7 days"]
+        prefilter = f"Prefilter: {report.status}"
+        if report.papers and report.skipped:
+            prefilter += (f"; in 30 days it sent {report.sent:,} of {report.papers:,} papers to the LLM "
+                          f"({report.sent / report.papers:.0%})")
+            if report.estimated_recall is not None:
+                prefilter += (f", estimated recall {report.estimated_recall:.0%} (from {report.sampled} papers "
+                              f"scored below its cutoff, {report.selected_in_sample} of them selected)")
+        return [*lines, prefilter]
+
+    async def _cmd_search(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+        from bot.chat import search  # the reply's wording and the number of results
+
+        words = " ".join(args)
+        hits = self.store.search_papers(self._profile(sub).id, words, limit=search.RESULTS) if args else []
+        return Reply(search.search_text(words, hits, m))
+
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"

@@ -1,0 +1,399 @@
+"""The daily job: fetch → score → rank → deliver, for one profile and one announcement day.
+
+Judgments are stored as each LLM reply arrives, so an interrupted run loses at most the batches in
+flight and a repeated run asks the LLM nothing it has already answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.domain.calendar import ArxivCalendar
+from bot.domain.errors import BudgetError, DigestError
+from bot.domain.models import Announcement, Digest, Paper, Profile, RankedPaper, Usage
+from bot.domain.pricing import Price, price_for
+from bot.domain.settings import Settings
+from bot.learning import preferences
+from bot.learning import training as learning
+from bot.scoring import local_scorer, prompt
+from bot.scoring.batch_scoring import BatchModel, BatchOutcome, score_with_batch_api
+from bot.scoring.llm_scorer import ChatModel, LLMScorer, ScoreOutcome
+from bot.scoring.ranking import rank
+from storage.learning import Reaction
+from storage.store import Store, feed_key
+
+log = logging.getLogger(__name__)
+
+
+class Fetcher(Protocol):
+    async def fetch(self) -> Announcement: ...
+
+
+class Progress(Protocol):
+    def start(self, total: int, description: str) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total: int, description: str) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class RunResult:
+    status: str  # done | partial | empty
+    date: dt.date | None
+    message: str
+    digest: Digest | None = None
+    outputs: list[object] = field(default_factory=list)
+
+
+def empty_day_message(feed: str, date: dt.date | None) -> str:
+    day = f" dated {date:%a %Y-%m-%d}" if date else ""
+    return (
+        f"The arXiv feed for {feed} has no new papers{day}. arXiv announces Sunday to Thursday evenings "
+        "(US Eastern); weekends and holidays have no announcement. Nothing to digest today."
+    )
+
+
+class PastDays(Protocol):
+    """The arXiv API's view of a past announcement day (the RSS feed only holds the newest)."""
+
+    async def announcement(
+        self, categories: Sequence[str], mailing: dt.date, window: tuple[dt.datetime, dt.datetime], *,
+        keep_types: Iterable[str],
+    ) -> Announcement: ...
+
+
+async def past_announcement(
+    store: Store, api: PastDays, calendar: ArxivCalendar, categories: Sequence[str], day: dt.date, *,
+    keep_types: Iterable[str],
+) -> Announcement:
+    """A past day rebuilt from the arXiv API (papers first submitted in its window), minus papers a
+    later day of the feed already carries: an announcement that did not happen (an unlisted holiday)
+    moves its papers to the next day, and they must not appear twice. Stored when not empty."""
+    feed = feed_key(categories)
+    fetched = await api.announcement(categories, day, calendar.submission_window(day), keep_types=keep_types)
+    later = store.announced_later(feed, day)
+    papers = tuple(p for p in fetched.papers if p.arxiv_id not in later)
+    announcement = Announcement(day, papers, fetched.total_in_feed, fetched.source)
+    if papers:
+        store.save_announcement(feed, announcement)
+    return announcement
+
+
+async def get_announcement(
+    store: Store, fetcher: Fetcher, categories: Sequence[str], date: dt.date | None, *,
+    past: tuple[PastDays, ArxivCalendar, Iterable[str]] | None = None,
+) -> Announcement:
+    """The requested day from our database if we have it, else the feed's current announcement; a past
+    day the feed no longer carries comes from the arXiv API when ``past`` (API, calendar, announce
+    types) is given."""
+    feed = feed_key(categories)
+    if date is not None:
+        stored = store.load_announcement(feed, date)
+        if stored is not None:
+            return stored
+        if past is not None:
+            api, calendar, keep_types = past
+            if not calendar.is_mailing(date):
+                raise DigestError(f"arXiv made no announcement dated {date:%a %Y-%m-%d} (weekend or holiday).")
+            if date < calendar.latest_mailing(dt.datetime.now(dt.UTC)):
+                # The feed holds the newest day only: an older one comes from the API, as the bot's catch-up.
+                return await past_announcement(store, api, calendar, categories, date, keep_types=keep_types)
+    announcement = await fetcher.fetch()
+    store.save_announcement(feed, announcement)
+    if date is None or announcement.date == date:
+        return announcement
+    if past is not None and date < announcement.date:  # the feed is ahead of our clock's calendar
+        api, calendar, keep_types = past
+        return await past_announcement(store, api, calendar, categories, date, keep_types=keep_types)
+    raise DigestError(
+        f"The arXiv feed now carries the announcement of {announcement.date}, and {date} is not in the "
+        f"database. The RSS feed only holds the newest day; run without --date for "
+        f"{announcement.date}, or pick a day that was fetched before."
+    )
+
+
+def resolve_model(settings: Settings) -> tuple[str, Price | None, bool]:
+    """(model name, price, approximate). Without an API key the local scorer stands in, for free."""
+    if not settings.has_llm:
+        return local_scorer.MODEL_NAME, (0.0, 0.0, 0.0), True
+    price = price_for(settings.model, settings.prices)
+    if price is None and settings.max_cost_usd is not None:
+        raise BudgetError(
+            f"DIGEST_MAX_COST_USD is set but no price is known for model {settings.model!r}, so the budget "
+            f"cannot be enforced. Add one, e.g. DIGEST_PRICES='{{\"{settings.model}\": [0.15, 0.075, 0.6]}}' "
+            "(USD per 1M input, cached input and output tokens), or unset DIGEST_MAX_COST_USD."
+        )
+    return settings.model, price, False
+
+
+async def run_digest(
+    settings: Settings,
+    store: Store,
+    profile: Profile,
+    fetcher: Fetcher,
+    *,
+    chat_factory: Callable[[], ChatModel] | None = None,
+    batch_factory: Callable[[], BatchModel] | None = None,
+    date: dt.date | None = None,
+    announcement: Announcement | None = None,
+    past: tuple[PastDays, ArxivCalendar, Iterable[str]] | None = None,
+    deliver: Sequence[Callable[[Digest], object]] = (),
+    progress: Progress | None = None,
+) -> RunResult:
+    """Score and rank one day. ``announcement`` is used as given (the bot fetched it already); else
+    the day comes from the database or the feed."""
+    progress = progress or _NoProgress()
+    model, price, approximate = resolve_model(settings)
+    if announcement is None:
+        announcement = await get_announcement(store, fetcher, profile.categories, date, past=past)
+    if announcement.is_empty:
+        return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
+
+    papers = list(announcement.papers)
+    # The channel's reactions, read once: they shape the prompt's examples and the ranking.
+    reactions = store.reactions(profile.id) if store.feedback_enabled(profile.id) else []
+    scoring, examples = _scoring_profile(settings, store, profile, announcement.date, model, approximate, reactions)
+    key = prompt.criteria_key(scoring.criteria)
+    judgments = store.get_judgments((p.arxiv_id for p in papers), key, model)
+    todo = [p for p in papers if p.arxiv_id not in judgments]
+    run_id = store.start_run(
+        profile.id, announcement.date, model=model, criteria_key=key, criteria_version=profile.criteria_version,
+        prompt_examples=examples,
+    )
+    # The local approximation costs nothing, so there is nothing for the prefilter to save.
+    routing = learning.route(store, settings, profile, announcement.date, papers, todo) if not approximate else None
+    send = routing.send if routing is not None else todo
+    skipped = {p.arxiv_id for p in routing.skipped} if routing is not None else set()
+
+    outcome = ScoreOutcome(cost_usd=0.0)
+    if send:
+        outcome = await score_papers(
+            settings, store, scoring, send, model=model, price=price, approximate=approximate,
+            chat_factory=chat_factory, batch_factory=batch_factory, progress=progress, run_id=run_id,
+        )
+    run = store.add_run_usage(run_id, Usage(), 0.0 if price is not None else None)
+    if outcome.unusable is not None:
+        # Nothing more can be scored (what was is stored): a digest of unscored papers helps nobody.
+        store.finish_run(
+            run_id, status="failed", total_arxiv=len(papers), scanned=len(judgments) + len(outcome.judgments),
+            relevant=0, unscored=len(outcome.failed), message=str(outcome.unusable),
+        )
+        raise DigestError(f"Scoring stopped: {outcome.unusable}.")
+    judgments.update(outcome.judgments)
+    failed, flagged, notes = outcome.failed, outcome.flagged, _summarize(outcome.notes)
+
+    notes.extend(
+        f"{pid}: its abstract contains text addressed to the model; it was scored on its own so it "
+        "cannot affect other papers." for pid in sorted(flagged)
+    )
+    if routing is not None and routing.note:
+        notes.append(routing.note)
+    ranked = rank(
+        papers, judgments, min_relevance=profile.min_relevance, min_novelty=profile.min_novelty, top_n=profile.top_n
+    )
+    ranked = _with_feedback(settings, store, profile, announcement.date, ranked, reactions)
+    unscored = [
+        (p, failed.get(p.arxiv_id, "not scored"))
+        for p in papers if p.arxiv_id not in judgments and p.arxiv_id not in skipped
+    ]
+    day_usage = Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests)
+    digest = Digest(
+        date=announcement.date,
+        profile=profile.name,
+        model=model,
+        approximate=approximate,
+        total_arxiv=len(papers),
+        scanned=len(papers) - len(unscored) - len(skipped),
+        ranked=ranked,
+        unscored=unscored,
+        usage=day_usage,
+        cost_usd=run.cost_usd if price is not None else None,
+        prompt=prompt.display_prompt(scoring.criteria),
+        min_relevance=profile.min_relevance,
+        min_novelty=profile.min_novelty,
+        price=price,
+        notes=notes,
+        prefiltered=len(skipped),
+    )
+    status = "partial" if unscored else "done"
+    message = (
+        f"{announcement.date}: {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant"
+        + (f", {len(skipped)} skipped by the prefilter" if skipped else "")
+        + (f", {len(unscored)} without a score" if unscored else "")
+        + (f"; {len(send)} sent for scoring" if send else "; all scores were already stored")
+    )
+    store.finish_run(
+        run_id,
+        status=status,
+        total_arxiv=digest.total_arxiv,
+        scanned=digest.scanned,
+        relevant=digest.relevant,
+        unscored=len(unscored),
+        message=message,
+    )
+    if send and not approximate:
+        await _retrain(store, settings, profile)
+    outputs = [send(digest) for send in deliver]
+    return RunResult(status, announcement.date, message, digest, outputs)
+
+
+async def score_papers(
+    settings: Settings,
+    store: Store,
+    profile: Profile,
+    papers: Sequence[Paper],
+    *,
+    model: str,
+    price: Price | None,
+    approximate: bool,
+    chat_factory: Callable[[], ChatModel] | None,
+    progress: Progress,
+    run_id: int,
+    batch_factory: Callable[[], BatchModel] | None = None,
+) -> ScoreOutcome:
+    """Judge papers that have no stored judgment yet. Each judgment and each reply's usage is stored
+    as soon as it exists, so a process killed mid-run loses only the requests in flight."""
+    key = prompt.criteria_key(profile.criteria)
+    if approximate:
+        fresh = local_scorer.score_locally(papers, profile.criteria)
+        store.save_judgments(fresh.values(), key, model)
+        return ScoreOutcome(judgments=fresh, cost_usd=0.0)
+    if chat_factory is None:
+        raise DigestError("An OPENAI_API_KEY is set but no LLM client was configured.")
+    batched: BatchOutcome | None = None
+    if batch_factory is not None:
+        batched = await _score_by_batch(settings, store, profile, papers, batch_factory, model, price, run_id)
+        if batched.pending or batched.unusable is not None or not batched.failed:
+            return batched
+        # What the batch could not score (a malformed line, an expired request) is scored live now.
+        papers = [p for p in papers if p.arxiv_id in batched.failed]
+    chat = chat_factory()
+    budget = settings.max_cost_usd
+    spent = store.get_run_by_id(run_id).cost_usd
+    if budget is not None and spent:
+        budget = max(budget - spent, 0.0)  # an attempt after a crash spends only what is left of the day's budget
+    def record_usage(usage: Usage, cost: float | None) -> None:
+        store.add_run_usage(run_id, usage, cost if price is not None else None)
+
+    scorer = LLMScorer(
+        chat,
+        criteria=profile.criteria,
+        batch_size=settings.batch_size,
+        concurrency=settings.concurrency,
+        price=price,
+        max_cost_usd=budget,
+        structured_output=settings.structured_output,
+        on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
+        on_progress=progress.advance,
+        on_usage=record_usage,
+    )
+    progress.start(len(papers), f"Scoring {len(papers)} papers with {model}")
+    try:
+        live = await scorer.score(papers)
+    finally:
+        progress.stop()
+        await chat.aclose()
+    return live if batched is None else _merge(batched, live)
+
+
+async def _score_by_batch(
+    settings: Settings, store: Store, profile: Profile, papers: Sequence[Paper],
+    batch_factory: Callable[[], BatchModel], model: str, price: Price | None, run_id: int,
+) -> BatchOutcome:
+    """DIGEST_USE_BATCH_API: one OpenAI batch for the day, its ID stored before waiting so a restarted
+    process waits for the same batch instead of paying for a second one."""
+    key = prompt.criteria_key(profile.criteria)
+    client = batch_factory()
+    try:
+        outcome = await score_with_batch_api(
+            client, papers, criteria=profile.criteria, batch_size=settings.batch_size, price=price,
+            structured_output=settings.structured_output,
+            batch_id=store.get_run_by_id(run_id).llm_batch_id or None,
+            on_submitted=lambda batch_id: store.set_batch_id(run_id, batch_id),
+            on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
+            poll_interval=settings.batch_poll_seconds, max_wait=settings.batch_max_wait_hours * 3600,
+        )
+    finally:
+        await client.aclose()
+    store.add_run_usage(run_id, outcome.usage, outcome.cost_usd if price is not None else None)
+    if not outcome.pending:
+        store.set_batch_id(run_id, "")
+    return outcome
+
+
+def _merge(batched: ScoreOutcome, live: ScoreOutcome) -> ScoreOutcome:
+    cost = None if batched.cost_usd is None or live.cost_usd is None else batched.cost_usd + live.cost_usd
+    usage = Usage()
+    usage.add(batched.usage)
+    usage.add(live.usage)
+    return ScoreOutcome(
+        judgments={**batched.judgments, **live.judgments}, failed=live.failed, flagged=batched.flagged | live.flagged,
+        usage=usage, cost_usd=cost, budget_stop=live.budget_stop, unusable=live.unusable,
+        notes=batched.notes + live.notes,
+    )
+
+
+def _scoring_profile(
+    settings: Settings, store: Store, profile: Profile, date: dt.date, model: str, approximate: bool,
+    reactions: Sequence[Reaction],
+) -> tuple[Profile, str]:
+    """The profile as the LLM sees it: the criteria plus a few titles the channel liked and disliked. The
+    titles are fixed at the day's first attempt, so a re-run finds its stored scores."""
+    run = store.get_run(profile.id, date)
+    if run is not None and run.model == model and (
+        run.criteria_version == profile.criteria_version or run.criteria_key == prompt.criteria_key(profile.criteria)
+    ):
+        examples = run.prompt_examples
+    elif approximate:
+        examples = ""
+    else:
+        examples = preferences.prompt_examples(reactions, settings.feedback_examples)
+    return (dataclasses.replace(profile, criteria=profile.criteria + examples) if examples else profile), examples
+
+
+def _with_feedback(
+    settings: Settings, store: Store, profile: Profile, date: dt.date, ranked: list[RankedPaper],
+    reactions: Sequence[Reaction],
+) -> list[RankedPaper]:
+    """The ranking with the channel's bounded feedback adjustment (none when feedback is off) and an
+    explanation per paper; both are stored for ``/arxiv stats``."""
+    adjusted = preferences.adjust(
+        ranked, preferences.signals(reactions), profile.criteria, max_points=settings.feedback_weight
+    )
+    llm_rank = {item.paper.arxiv_id: item.rank for item in ranked}
+    store.save_ranking_notes(
+        profile.id, date,
+        {i.paper.arxiv_id: (llm_rank[i.paper.arxiv_id], i.rank, i.adjustment, i.explanation) for i in adjusted},
+    )
+    return adjusted
+
+
+async def _retrain(store: Store, settings: Settings, profile: Profile) -> None:
+    """The next prefilter version, off the event loop; a failure costs the next run its prefilter, never
+    this digest."""
+    try:
+        await asyncio.to_thread(learning.retrain, store, settings, profile)
+    except Exception:
+        log.exception("training the prefilter of %s failed; the next run sends every paper to the LLM", profile.name)
+
+
+def _summarize(notes: list[str]) -> list[str]:
+    """Collapse repeated parser notes ("ignored a judgment for …") into one line each kind."""
+    ignored = [n for n in notes if n.startswith("ignored")]
+    others = [n for n in notes if not n.startswith("ignored")]
+    if ignored:
+        others.append(f"The LLM's replies held {len(ignored)} judgment(s) that were ignored (IDs not asked "
+                      "about or scores that were not numbers).")
+    return list(dict.fromkeys(others))
+

@@ -1,0 +1,24 @@
+"""The profile the command line runs for, taken from the settings."""
+
+from __future__ import annotations
+
+import prompts
+from bot.domain.models import Profile
+from bot.domain.settings import Settings
+from storage.store import Store
+
+
+def default_profile(store: Store, settings: Settings, *, update: bool = False) -> Profile:
+    """The settings' profile (DIGEST_PROFILE), created with the default criteria on first use.
+
+    ``update`` applies DIGEST_CATEGORIES and the thresholds from the environment to it.
+    """
+    return store.ensure_profile(
+        settings.profile,
+        categories=settings.categories,
+        min_relevance=settings.min_relevance,
+        min_novelty=settings.min_novelty,
+        top_n=settings.top_n,
+        default_criteria=prompts.default_criteria(),
+        update=update,
+    )

@@ -1,0 +1,158 @@
+"""Each subscribed channel's daily time as an APScheduler job, in the bot's own event loop.
+
+Jobs live in memory and are rebuilt from the subscription table at start and whenever it changes
+(here or, every minute, in another replica), so restarts never duplicate them. What a job does is
+:meth:`bot.digest.daily.DailyRuns.run_due`, which is safe to repeat; the scheduler only decides when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.digest.daily import DailyRuns, DueOutcome
+from bot.digest.shutdown import finish_within
+from bot.domain.models import Subscription
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 60
+CHANNELS_AT_ONCE = 4  # channel runs in parallel; each already has DIGEST_CONCURRENCY LLM requests in flight
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DigestScheduler:
+    def __init__(self, daily: DailyRuns, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self.daily = daily
+        self.store = daily.store
+        self.settings = daily.settings
+        self.clock = clock
+        self.scheduler = AsyncIOScheduler(
+            timezone=dt.UTC,
+            job_defaults={
+                "coalesce": True,  # a day missed several times runs once
+                "max_instances": 1,
+                "misfire_grace_time": int(self.settings.misfire_grace_hours * 3600),
+            },
+        )
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._channel_locks: dict[int, asyncio.Lock] = {}
+        self._slots = asyncio.Semaphore(CHANNELS_AT_ONCE)
+        self._stopping = False
+        self.last_run: dict[str, Any] | None = None
+
+    # lifecycle ------------------------------------------------------------------------------
+
+    async def start(self, *, catch_up: bool = True) -> None:
+        self.scheduler.start()
+        self.sync()
+        self.scheduler.add_job(self.sync, IntervalTrigger(seconds=SYNC_SECONDS), id="sync", replace_existing=True)
+        self.daily.service.on_subscriptions_changed(self.sync)
+        if catch_up:  # whatever was due while the process was down, oldest first per channel
+            self.daily.service.resumes_interrupted = True
+            for sub in self.store.active_subscriptions():
+                self._spawn(self.run_now(sub.id))
+        log.info("Scheduler: %d channel(s) scheduled", len(self.channel_jobs()))
+
+    async def stop(self, grace: float) -> None:
+        """Take no more work, give running digests ``grace`` seconds, then cancel them (what they
+        stored stays: the next start finishes those runs)."""
+        self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+        cut_off = await finish_within(self._tasks, grace, "running digest(s)")
+        if cut_off:
+            log.warning("Stopped %d digest(s) mid-run; the next start finishes them", cut_off)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    # jobs -------------------------------------------------------------------------------------
+
+    def channel_jobs(self) -> dict[str, Any]:
+        return {job.id: job for job in self.scheduler.get_jobs() if job.id.startswith("digest:")}
+
+    def trigger_for(self, sub: Subscription) -> CronTrigger:
+        time, zone = self.daily.schedule_of(sub)
+        return CronTrigger(hour=time.hour, minute=time.minute, timezone=zone)
+
+    def sync(self) -> None:
+        """Make the jobs match the active subscriptions: add new ones, move changed ones, drop old ones."""
+        if self._stopping:
+            return
+        wanted = {f"digest:{sub.id}": sub for sub in self.store.active_subscriptions()}
+        jobs = self.channel_jobs()
+        for job_id, job in jobs.items():
+            if job_id not in wanted:
+                job.remove()
+                self._remove(f"retry:{job_id.removeprefix('digest:')}")
+        for job_id, sub in wanted.items():
+            trigger = self.trigger_for(sub)
+            current = jobs.get(job_id)
+            if current is not None and str(current.trigger) == str(trigger):
+                continue
+            self.scheduler.add_job(self._fire, trigger, args=[sub.id], id=job_id, replace_existing=True,
+                                   name=f"{sub.platform}:{sub.channel}")
+
+    def _remove(self, job_id: str) -> None:
+        if self.scheduler.get_job(job_id) is not None:
+            self.scheduler.remove_job(job_id)
+
+    async def _fire(self, subscription_id: int) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        await self.run_now(subscription_id)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run_now(self, subscription_id: int) -> DueOutcome | None:
+        """Post whatever the channel is owed now; schedule a retry when arXiv is late or busy."""
+        sub = self.store.subscription_by_id(subscription_id)
+        if sub is None or not sub.active or self._stopping:
+            return None
+        lock = self._channel_locks.setdefault(sub.id, asyncio.Lock())
+        async with self._slots, lock:
+            try:
+                outcome = await self.daily.run_due(sub, self.clock())
+            except LookupError as exc:  # the channel's platform is not connected in this process
+                log.warning("%s:%s: %s", sub.platform, sub.channel, exc)
+                return None
+            except Exception:
+                log.exception("%s:%s: the scheduled digest failed", sub.platform, sub.channel)
+                outcome = DueOutcome(retry_at=self.clock() + dt.timedelta(minutes=self.settings.feed_retry_minutes))
+        for result in outcome.results:
+            self.last_run = {"channel": f"{sub.platform}:{sub.channel}", "date": str(result.date),
+                             "status": result.status, "at": self.clock().isoformat(timespec="seconds")}
+            if result.status in {"waiting", "failed", "busy", "late", "holiday", "skipped"}:
+                log.info("%s:%s %s %s: %s", sub.platform, sub.channel, result.date, result.status, result.message)
+        if outcome.retry_at is not None and not self._stopping:
+            self.scheduler.add_job(self._fire, DateTrigger(outcome.retry_at), args=[sub.id], id=f"retry:{sub.id}",
+                                   replace_existing=True, name=f"retry {sub.platform}:{sub.channel}")
+        return outcome
+
+    def health(self) -> dict[str, Any]:
+        """The scheduler's part of /healthz."""
+        jobs = self.channel_jobs() if self.scheduler.running else {}
+        times = [job.next_run_time for job in jobs.values() if job.next_run_time is not None]
+        return {
+            "scheduler": "running" if self.scheduler.running and not self._stopping else "stopped",
+            "channels": len(jobs),
+            "next_run": min(times).astimezone(dt.UTC).isoformat(timespec="seconds") if times else None,
+            "running": sum(1 for task in self._tasks if not task.done()),
+            "last_run": self.last_run,
+        }

@@ -1,0 +1,189 @@
+"""Learning from what the bot already has: the LLM's past judgments and the channel's reactions.
+
+Before scoring, :func:`route` lets the profile's prefilter decide which of the day's papers the LLM
+sees; after the run, :func:`retrain` trains the next model version. Both leave a row per paper in the
+database, so ``/arxiv stats`` can say what the prefilter saved and the recall it really kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.domain.models import Paper, Profile
+from bot.domain.settings import Settings
+from bot.learning import prefilter
+from bot.learning.prefilter import Example, PrefilterModel, Training
+from bot.scoring import prompt
+from storage.store import Store
+from storage.tables import DecisionRow
+
+log = logging.getLogger(__name__)
+
+OLD_CRITERIA_WEIGHT = 0.3  # labels judged under other criteria still teach the vocabulary, less loudly
+REACTION_WEIGHT = 3.0  # a person's 👍/👎 says more than the LLM's guess about what the channel wants
+MAX_SAMPLE_WEIGHT = 20.0
+MIN_SAMPLE = 2  # papers below the cutoff scored each day, however small the sample share
+
+
+@dataclass
+class Routing:
+    """Which new papers go to the LLM today, and why."""
+
+    send: list[Paper]
+    skipped: list[Paper] = field(default_factory=list)
+    sampled: int = 0
+    model_version: int = 0
+    note: str = ""  # one line for the digest; empty when the prefilter did not skip anything
+
+
+def examples(store: Store, profile: Profile) -> tuple[list[Example], int]:
+    """The profile's labels: each LLM judgment (selected = above the profile's thresholds) and each
+    reaction; returns them and the number of reactions among them."""
+    base_key = prompt.criteria_key(profile.criteria)
+    sample_weights = store.sample_weights(profile.id)
+    found: list[Example] = []
+    for scored in store.scored_papers(profile.id):
+        current = scored.criteria_version == profile.criteria_version or scored.criteria_key == base_key
+        weight = min(sample_weights.get(scored.arxiv_id, 1.0), MAX_SAMPLE_WEIGHT)
+        found.append(
+            Example(
+                scored.arxiv_id, scored.title, scored.abstract,
+                label=int(scored.relevance >= profile.min_relevance and scored.novelty >= profile.min_novelty),
+                day=scored.day, weight=weight * (1.0 if current else OLD_CRITERIA_WEIGHT), current=current,
+            )
+        )
+    reactions = store.reactions(profile.id)
+    for reaction in reactions:
+        found.append(
+            Example(
+                reaction.arxiv_id, reaction.title, reaction.abstract, label=int(reaction.kind == "positive"),
+                day=reaction.at.date(), weight=REACTION_WEIGHT, complete=False,
+            )
+        )
+    return found, len(reactions)
+
+
+def retrain(store: Store, settings: Settings, profile: Profile) -> tuple[int, Training]:
+    """Train and store the profile's next model version (cold ones too: they record why)."""
+    labelled, reactions = examples(store, profile)
+    training = prefilter.train(
+        labelled, profile.criteria, recall=settings.prefilter_recall, min_labels=settings.prefilter_min_labels
+    )
+    version = store.save_model(
+        profile.id, criteria_version=profile.criteria_version, labels=training.labels,
+        positives=training.positives, reactions=reactions, cutoff=training.cutoff, metrics=training.metrics,
+        weights=training.model.to_bytes() if training.model is not None else b"", train_seconds=training.seconds,
+    )
+    log.info(
+        "prefilter %s v%d: %d labels (%d selected, %d reactions), %s, %.2f s", profile.name, version,
+        training.labels, training.positives, reactions,
+        f"cutoff {training.cutoff:.2f}" if training.cutoff is not None else training.metrics.get("reason", "cold"),
+        training.seconds,
+    )
+    return version, training
+
+
+def active_model(store: Store, profile: Profile) -> tuple[int, PrefilterModel, float] | None:
+    """The newest model, when it has a cutoff and was trained for the criteria in force."""
+    row = store.latest_model(profile.id)
+    if row is None or row.cutoff is None or not row.weights or row.criteria_version != profile.criteria_version:
+        return None
+    return row.version, PrefilterModel.from_bytes(row.weights), row.cutoff
+
+
+def route(
+    store: Store, settings: Settings, profile: Profile, date: dt.date, papers: Sequence[Paper], todo: Sequence[Paper]
+) -> Routing:
+    """Decide for each paper of ``todo`` (the day's papers without a judgment) whether the LLM sees it.
+    A re-run of the day keeps the routes it had; the sample is the same for the same day."""
+    if not todo:
+        return Routing(send=[])
+    known = store.decisions(profile.id, date)
+    fresh = [p for p in todo if p.arxiv_id not in known]
+    active = active_model(store, profile) if settings.prefilter else None
+    rows: list[DecisionRow] = []
+    if active is None:
+        rows = [DecisionRow(profile_id=profile.id, date=date, arxiv_id=p.arxiv_id, route="llm") for p in fresh]
+    elif fresh:
+        version, model, cutoff = active
+        # Standardized against the whole day, so the cutoff means the same on a re-run with fewer new papers.
+        scores = prefilter.standardize(model.scores([prefilter.document(p.title, p.abstract) for p in papers]))
+        by_id = {p.arxiv_id: float(s) for p, s in zip(papers, scores, strict=True)}
+        below = [p for p in fresh if by_id[p.arxiv_id] < cutoff]
+        size = min(len(below), max(MIN_SAMPLE, math.ceil(settings.prefilter_sample * len(below))))
+        sample = {p.arxiv_id for p in random.Random(f"{profile.id}:{date}").sample(below, size)}
+        for paper in fresh:
+            score = by_id[paper.arxiv_id]
+            kind = "above" if score >= cutoff else "sample" if paper.arxiv_id in sample else "skipped"
+            rows.append(DecisionRow(profile_id=profile.id, date=date, arxiv_id=paper.arxiv_id, model_version=version,
+                                    prefilter_score=score, route=kind))
+    routes = {**{k: v.route for k, v in known.items()}, **{r.arxiv_id: r.route for r in rows}}
+    store.save_decisions(profile.id, date, rows)
+    send = [p for p in todo if routes.get(p.arxiv_id) != "skipped"]
+    skipped = [p for p in todo if routes.get(p.arxiv_id) == "skipped"]
+    sampled = sum(1 for p in todo if routes.get(p.arxiv_id) == "sample")
+    version = active[0] if active else max((r.model_version for r in known.values()), default=0)
+    note = ""
+    if skipped:
+        note = (f"The prefilter (model v{version}) kept {len(send) - sampled} of {len(todo)} papers for the LLM and "
+                f"skipped {len(skipped)}; {sampled} of the skipped ones were scored anyway to measure its recall.")
+    return Routing(send=send, skipped=skipped, sampled=sampled, model_version=version, note=note)
+
+
+@dataclass(frozen=True)
+class PrefilterReport:
+    """The prefilter over a period, for ``/arxiv stats``."""
+
+    papers: int
+    sent: int
+    skipped: int  # not scored (the sample below the cutoff is not counted here)
+    sampled: int
+    selected_above: int
+    selected_in_sample: int
+    estimated_recall: float | None
+    model_version: int
+    status: str  # "active (cutoff …)" or the reason it is not
+
+
+def report(store: Store, profile: Profile, since: dt.date) -> PrefilterReport:
+    decisions = store.decisions_since(profile.id, since)
+    routed = [d for d in decisions if d.route in {"llm", "above", "sample", "skipped"}]
+    selected_above = selected_in_sample = 0
+    below = sampled = 0
+    for day in sorted({d.date for d in routed}):
+        run = store.get_run(profile.id, day)
+        on_day = [d for d in routed if d.date == day]
+        if run is None:
+            continue
+        judged = store.get_judgments((d.arxiv_id for d in on_day), run.criteria_key, run.model)
+
+        def selected(arxiv_id: str, judged: dict = judged) -> bool:
+            j = judged.get(arxiv_id)
+            return j is not None and j.relevance >= profile.min_relevance and j.novelty >= profile.min_novelty
+
+        selected_above += sum(selected(d.arxiv_id) for d in on_day if d.route == "above")
+        selected_in_sample += sum(selected(d.arxiv_id) for d in on_day if d.route == "sample")
+        below += sum(1 for d in on_day if d.route in {"sample", "skipped"})
+        sampled += sum(1 for d in on_day if d.route == "sample")
+    missed = selected_in_sample * below / sampled if sampled else 0.0
+    recall = selected_above / (selected_above + missed) if selected_above + missed > 0 and sampled else None
+    row = store.latest_model(profile.id)
+    if row is None:
+        status = "not trained yet (it trains after the first scored day)"
+    elif row.cutoff is None:
+        status = f"learning: {row.metrics.get('reason', 'too few labels')}"
+    elif row.criteria_version != profile.criteria_version:
+        status = "learning the new criteria: everything goes to the LLM until the next model"
+    else:
+        status = f"active, trained on {row.labels:,} papers ({row.positives:,} selected, {row.reactions} reactions)"
+    skipped = sum(1 for d in routed if d.route == "skipped")
+    return PrefilterReport(
+        papers=len(routed), sent=len(routed) - skipped, skipped=skipped, sampled=sampled,
+        selected_above=selected_above, selected_in_sample=selected_in_sample, estimated_recall=recall,
+        model_version=row.version if row else 0, status=status,
+    )

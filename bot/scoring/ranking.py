@@ -1,0 +1,32 @@
+"""Which papers make the digest and in what order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from bot.domain.models import Judgment, Paper, RankedPaper
+
+
+def rank(
+    papers: Iterable[Paper],
+    judgments: Mapping[str, Judgment],
+    *,
+    min_relevance: int,
+    min_novelty: int,
+    top_n: int | None = None,
+) -> list[RankedPaper]:
+    """Papers at or above both thresholds, by relevance + novelty, then relevance (the seed's order).
+
+    Ties keep the feed's order, so a digest is stable from one run to the next.
+    """
+    kept = [
+        (paper, judgments[paper.arxiv_id])
+        for paper in papers
+        if paper.arxiv_id in judgments
+        and judgments[paper.arxiv_id].relevance >= min_relevance
+        and judgments[paper.arxiv_id].novelty >= min_novelty
+    ]
+    kept.sort(key=lambda pair: (-pair[1].score, -pair[1].relevance))
+    if top_n is not None:
+        kept = kept[:top_n]
+    return [RankedPaper(paper=p, judgment=j, rank=i) for i, (p, j) in enumerate(kept, start=1)]

@@ -1,0 +1,63 @@
+from bot.scoring.replies import parse_reply
+
+IDS = ["2503.00001", "2503.00002"]
+
+
+def test_reads_json_lines():
+    text = (
+        '{"ARXIVID": "2503.00001", "COMMENT": "MoE", "RELEVANCE": 9, "NOVELTY": 7}\n'
+        '{"ARXIVID": "2503.00002", "COMMENT": "", "RELEVANCE": 2, "NOVELTY": 3}'
+    )
+    found, notes = parse_reply(text, IDS)
+    assert found["2503.00001"].relevance == 9 and found["2503.00001"].comment == "MoE"
+    assert found["2503.00002"].novelty == 3
+    assert notes == []
+
+
+def test_reads_array_object_and_code_fences():
+    array = '[{"ARXIVID": "2503.00001", "RELEVANCE": 5, "NOVELTY": 5, "COMMENT": ""}]'
+    wrapped = '{"papers": [{"ARXIVID": "2503.00002", "RELEVANCE": 6, "NOVELTY": 4, "COMMENT": "x"}]}'
+    fenced = "Here you go:\n```json\n" + array + "\n```\nHope this helps."
+    assert set(parse_reply(array, IDS)[0]) == {"2503.00001"}
+    assert set(parse_reply(wrapped, IDS)[0]) == {"2503.00002"}
+    assert parse_reply(fenced, IDS)[0]["2503.00001"].relevance == 5
+
+
+def test_prose_and_broken_json_give_nothing_and_no_exception():
+    found, _ = parse_reply("Sure! {ARXIVID: 2503.00001, RELEVANCE: nine", IDS)
+    assert found == {}
+
+
+def test_invented_ids_are_ignored_with_a_note():
+    text = '{"ARXIVID": "9999.99999", "RELEVANCE": 10, "NOVELTY": 10, "COMMENT": "made up"}'
+    found, notes = parse_reply(text, IDS)
+    assert found == {}
+    assert "not in the request" in notes[0]
+
+
+def test_scores_are_clamped_and_strings_accepted():
+    text = (
+        '{"ARXIVID": "2503.00001", "RELEVANCE": 14, "NOVELTY": 0, "COMMENT": ""}\n'
+        '{"ARXIVID": "arXiv:2503.00002v2", "RELEVANCE": "8", "NOVELTY": "7/10", "COMMENT": ""}'
+    )
+    found, _ = parse_reply(text, IDS)
+    assert (found["2503.00001"].relevance, found["2503.00001"].novelty) == (10, 1)
+    assert (found["2503.00002"].relevance, found["2503.00002"].novelty) == (8, 7)
+
+
+def test_non_numeric_scores_are_ignored():
+    found, notes = parse_reply('{"ARXIVID": "2503.00001", "RELEVANCE": "high", "NOVELTY": 5}', IDS)
+    assert found == {} and "numeric" in notes[0]
+
+
+def test_first_judgment_of_a_paper_wins():
+    text = (
+        '{"ARXIVID": "2503.00001", "RELEVANCE": 3, "NOVELTY": 3}\n'
+        '{"ARXIVID": "2503.00001", "RELEVANCE": 10, "NOVELTY": 10}'
+    )
+    assert parse_reply(text, IDS)[0]["2503.00001"].relevance == 3
+
+
+def test_lowercase_keys_are_accepted():
+    found, _ = parse_reply('{"arxivid": "2503.00001", "relevance": 7, "novelty": 6, "comment": "ok"}', IDS)
+    assert found["2503.00001"].comment == "ok"
