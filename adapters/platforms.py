@@ -11,7 +11,7 @@ from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
 from bot.chat.commands import CommandCore
 from bot.domain.errors import DigestError
-from bot.entrypoints.runner import Platform
+from bot.domain.platform import Platform
 
 NO_PLATFORM = (
     "No chat platform is configured. For Slack set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or "

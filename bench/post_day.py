@@ -34,8 +34,8 @@ from adapters.slack.blocks import paper_message, summary_messages
 from adapters.slack.config import SlackSettings
 from adapters.slack.poster import SlackPoster
 from bench.shared_data import day_papers
-from bot.digest.service import Place
 from bot.domain.models import Digest, Paper, Usage
+from bot.domain.platform import Place
 from bot.scoring import local_scorer
 from bot.scoring.ranking import rank
 from prompts import default_criteria

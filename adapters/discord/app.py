@@ -27,9 +27,10 @@ from adapters.discord.config import DiscordSettings
 from adapters.discord.embeds import DESCRIPTION_LIMIT, abstract_embeds, pack_embeds, text_embeds
 from adapters.discord.markup import FENCE, DiscordMarkup
 from adapters.discord.poster import DiscordPoster
-from bot.chat.commands import COMMANDS, DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Invocation, Reply
+from bot.chat.commands import COMMANDS, DIRECT_FAILED, DIRECT_SENT, CommandCore, Invocation
 from bot.digest.text import join_pieces, split_text
 from bot.domain.errors import CriteriaError, report_failure
+from bot.domain.platform import Caller, Reply
 
 log = logging.getLogger(__name__)
 MARKUP = DiscordMarkup()

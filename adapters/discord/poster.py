@@ -18,9 +18,10 @@ import aiohttp
 import discord
 
 from adapters.discord.embeds import pack_embeds, paper_embed, summary_messages, text_embeds
-from bot.digest.service import Place, summary_part
+from bot.digest.service import summary_part
 from bot.domain.errors import PostError
 from bot.domain.models import Digest, RankedPaper
+from bot.domain.platform import Place
 
 PERMISSIONS_FIX = (
     "give the bot View Channel, Send Messages and Embed Links in this channel (channel settings → Permissions), "

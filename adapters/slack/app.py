@@ -38,8 +38,9 @@ from adapters.slack.config import SlackSettings
 from adapters.slack.http import clip, request_kind
 from adapters.slack.markup import SlackMarkup
 from adapters.slack.poster import SlackPoster
-from bot.chat.commands import DIRECT_FAILED, DIRECT_SENT, Caller, CommandCore, Reply, parse
+from bot.chat.commands import DIRECT_FAILED, DIRECT_SENT, CommandCore, parse
 from bot.domain.errors import CriteriaError, report_failure
+from bot.domain.platform import Caller, Reply
 
 log = logging.getLogger(__name__)
 MARKUP = SlackMarkup()

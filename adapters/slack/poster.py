@@ -13,9 +13,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import PART_EVENT, Message, paper_message, summary_messages, text_message
-from bot.digest.service import SUMMARY, Place
+from bot.digest.service import SUMMARY
 from bot.domain.errors import PostError
 from bot.domain.models import Digest, RankedPaper
+from bot.domain.platform import Place
 
 log = logging.getLogger(__name__)
 RECOVERY_SCAN = 200  # newest channel messages searched for the day's parent message

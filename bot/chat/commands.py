@@ -10,9 +10,7 @@ import datetime as dt
 import logging
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import prompts
 from bot.chat.lookups import LookupLane
@@ -22,7 +20,8 @@ from bot.domain import schedule
 from bot.domain.criteria import validate_criteria
 from bot.domain.errors import CriteriaError, DigestError, report_failure
 from bot.domain.feedback import KINDS, canonical
-from bot.domain.models import Paper, Profile, Subscription, normalize_arxiv_id
+from bot.domain.models import Profile, Subscription, normalize_arxiv_id
+from bot.domain.platform import Caller, Markup, Reply
 from bot.domain.pricing import format_cost
 from bot.domain.taxonomy import validate_categories
 
@@ -40,32 +39,6 @@ _NUMBER = re.compile(r"[0-9]{1,12}")
 VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
 
 
-class Markup(Protocol):
-    """A platform's inline formatting (Slack mrkdwn, Discord markdown)."""
-
-    def bold(self, text: str) -> str: ...
-    def code(self, text: str) -> str: ...
-    def command(self, text: str) -> str:
-        """An ``/arxiv`` command as the platform spells it: ``command("threshold 8 6")``."""
-        ...
-    def block(self, text: str) -> str: ...
-    def link(self, url: str, text: str) -> str: ...
-    def mention(self, user: str) -> str: ...
-    def escape(self, text: str) -> str: ...
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who invoked a command where; ``is_admin`` asks the platform lazily (it may cost an API call)."""
-
-    platform: str
-    workspace: str
-    channel: str
-    user: str
-    is_admin: Callable[[], Awaitable[bool]]
-    admin_rule: str  # the platform's rule in words, for refusals: "workspace admins and the channel's creator"
-
-
 @dataclass(frozen=True)
 class Invocation:
     name: str
@@ -81,15 +54,6 @@ class Invocation:
     def slow(self) -> bool:
         """May take longer than a chat platform waits for an answer (3 s): acknowledge first."""
         return self.name in {"run", "abstract", "suggest", "me"}
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str = ""
-    public: bool = False  # shown to the channel; otherwise only to the caller
-    paper: Paper | None = None  # show this paper's full abstract
-    editor: str | None = None  # open the criteria editor prefilled with this text
-    direct: bool = False  # send ``text`` to the caller as a direct message (too personal for the channel)
 
 
 @dataclass(frozen=True)

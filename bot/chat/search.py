@@ -8,7 +8,7 @@ from bot.digest.text import truncate
 from storage.search import SearchHit, search_words
 
 if TYPE_CHECKING:  # bot.chat.commands imports this module
-    from bot.chat.commands import Markup
+    from bot.domain.platform import Markup
 
 RESULTS = 10
 TITLE_LIMIT = 150

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.digest.pipeline import empty_day_message, past_announcement
-from bot.digest.service import Delivery, DigestService, Place
+from bot.digest.service import Delivery, DigestService
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import DigestError
 from bot.domain.models import Announcement, Profile, Subscription
+from bot.domain.platform import Place
 from bot.domain.schedule import parse_schedule
 from storage.locks import try_run_lock
 from storage.runs import FINAL

@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 from bot.digest.pipeline import Fetcher, PastDays, get_announcement, run_digest
 from bot.digest.shutdown import finish_within
-from bot.domain.models import Announcement, Digest, Paper, RankedPaper, Subscription
+from bot.domain.models import Announcement, Digest, Paper, Subscription
+from bot.domain.platform import ChannelPoster, Place, RecoveringPoster
 from bot.domain.pricing import format_cost
 from bot.domain.settings import Settings
 from bot.scoring.batch_scoring import BatchModel
@@ -33,42 +34,6 @@ EMPTY = "empty"
 def summary_part(number: int) -> str:
     """The post row's name of summary message ``number``: "summary", then "summary.2", "summary.3"…"""
     return SUMMARY if number == 1 else f"{SUMMARY}.{number}"
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where to post: a channel, and the workspace (Slack team, Discord guild) it belongs to."""
-
-    workspace: str
-    channel: str
-
-
-class ChannelPoster(Protocol):
-    """One chat platform's way of putting a digest in a channel."""
-
-    platform: str
-
-    def summary_parts(self, digest: Digest) -> int:
-        """How many messages the day's summary takes: the parent, then "Ranked list, continued" parts."""
-        ...
-
-    async def post_summary_part(self, place: Place, digest: Digest, number: int, parent: str | None) -> str:
-        """Post summary message ``number`` (1 = the parent of the papers; ``parent`` is its ID for the
-        later ones); returns the message ID. Each part is posted and recorded on its own, so a run cut
-        off between two parts posts only the missing ones when it resumes."""
-        ...
-
-    async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str: ...
-
-    async def post_text(self, place: Place, text: str) -> str: ...
-
-
-class RecoveringPoster(Protocol):
-    """A platform that can find the digest parts it posted, e.g. from metadata on its messages."""
-
-    async def recover(self, place: Place, date: dt.date) -> dict[str, str]:
-        """Part name → message ID of the day's digest messages present in the channel."""
-        ...
 
 
 class PaperLookup(PastDays, Protocol):

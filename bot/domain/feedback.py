@@ -1,4 +1,4 @@
-"""What an emoji means: the reaction map shared by Slack (names like ``+1``) and Discord (Unicode)."""
+"""What an emoji means: the reaction map every platform shares, whether it names emoji (``+1``) or sends them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 KINDS = ("positive", "negative", "later")
 DEFAULT_REACTIONS = "👍 ⭐ 🔥 = positive; 👎 = negative; 👀 = later"
 
-# Slack reports reactions by short name; Discord by the character. Both become the character.
+# Some platforms report reactions by short name, others by the character. Both become the character.
 _SHORTCODES = {
     "+1": "👍", "thumbsup": "👍", "-1": "👎", "thumbsdown": "👎", "star": "⭐", "star2": "🌟",
     "fire": "🔥", "eyes": "👀", "heart": "❤", "tada": "🎉", "rocket": "🚀", "bookmark": "🔖",

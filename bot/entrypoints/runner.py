@@ -13,13 +13,14 @@ import logging
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from bot.bootstrap import build_core
 from bot.chat.commands import CommandCore
 from bot.digest.daily import DailyRuns
 from bot.digest.scheduler import DigestScheduler
 from bot.domain.errors import DigestError
+from bot.domain.platform import Platform
 from bot.domain.settings import Settings
 from storage.store import Store
 
@@ -27,13 +28,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 PLATFORM_STOP_TIMEOUT = 5.0  # seconds one platform gets to disconnect before the process goes on without it
-
-
-class Platform(Protocol):
-    name: str
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...  # also after a start() that was cancelled or failed half-way
 
 
 PlatformFactory = Callable[[CommandCore], Sequence[Platform]]

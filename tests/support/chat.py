@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.chat.commands import Caller, CommandCore, Invocation, Markup, Reply
-from bot.digest.service import Place
+from bot.chat.commands import CommandCore, Invocation
 from bot.domain.models import Digest, RankedPaper
+from bot.domain.platform import Caller, Markup, Place, Reply
 
 
 class MemoryPoster:

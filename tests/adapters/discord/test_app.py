@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from adapters.discord.app import EDITOR_ID
-from bot.chat.commands import Reply
 from bot.domain.errors import PostError
+from bot.domain.platform import Reply
 from tests.adapters.discord.conftest import Scenario
 from tests.adapters.discord.harness import ADMIN, MEMBER, ROLE_ID, DiscordHarness, guild_create, text_of
 from tests.conftest import DAY

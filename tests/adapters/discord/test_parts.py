@@ -24,9 +24,9 @@ from adapters.discord.config import DiscordSettings
 from adapters.discord.embeds import DESCRIPTION_LIMIT
 from adapters.discord.markup import SUBCOMMANDS, DiscordMarkup, slash_command
 from adapters.discord.poster import DiscordPoster
-from bot.digest.service import Place
 from bot.digest.text import join_pieces
 from bot.domain.errors import PostError
+from bot.domain.platform import Place
 from tests.support.discord_api import CHANNEL_ID, GUILD_ID, DiscordStandIn, form_errors, logged_in
 from tests.support.http import Status
 

@@ -239,7 +239,7 @@ def test_rate_limited_posts_are_retried_after_retry_after_and_never_lost_or_doub
 def test_posts_to_one_channel_are_paced(make_settings, arxiv, slack, tmp_path):
     from adapters.slack.app import make_client
     from adapters.slack.poster import SlackPoster
-    from bot.digest.service import Place
+    from bot.domain.platform import Place
 
     settings = SlackSettings(_env_file=None, bot_token="xoxb-test", api_url=slack.base_url)
 

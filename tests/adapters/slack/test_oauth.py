@@ -12,7 +12,7 @@ import httpx
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
 from bot.bootstrap import build_core
-from bot.digest.service import Place
+from bot.domain.platform import Place
 from storage.store import Store
 from tests.adapters.slack.harness import CHANNEL, MEMBER, SECRET, SlackHarness, text_of, until
 

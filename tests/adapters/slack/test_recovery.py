@@ -11,7 +11,8 @@ import pytest
 from adapters.slack.app import make_client
 from adapters.slack.config import SlackSettings
 from adapters.slack.poster import SlackPoster
-from bot.digest.service import DigestService, Place
+from bot.digest.service import DigestService
+from bot.domain.platform import Place
 from storage.store import Store
 from tests.adapters.slack.test_blocks import ranked_paper
 from tests.support import Delay, Malformed

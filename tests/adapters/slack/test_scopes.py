@@ -17,7 +17,7 @@ from adapters.slack.poster import SlackPoster
 from adapters.slack.runner import SlackRunner
 from adapters.slack.scopes import check_history_scopes, granted_scopes
 from bot.bootstrap import build_core
-from bot.digest.service import Place
+from bot.domain.platform import Place
 from storage.store import Store
 from tests.support.slack_api import SlackStandIn
 

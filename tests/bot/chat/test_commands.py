@@ -14,8 +14,9 @@ import pytest
 
 import prompts
 from bot.bootstrap import build_core
-from bot.chat.commands import Caller, CommandCore, Reply, parse
+from bot.chat.commands import CommandCore, parse
 from bot.domain.errors import CriteriaError
+from bot.domain.platform import Caller, Reply
 from storage.store import Store
 from tests.conftest import DAY, sample_papers
 from tests.support import make_paper

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from bot.bootstrap import build_core
-from bot.chat.commands import COMMANDS, MAX_COMMAND_CHARS, Caller, CommandCore, Invocation, Reply, parse, whole_number
+from bot.chat.commands import COMMANDS, MAX_COMMAND_CHARS, CommandCore, Invocation, parse, whole_number
 from bot.domain.errors import describe
+from bot.domain.platform import Caller, Reply
 from storage.store import Store
 from tests.bot.chat.test_commands import PlainMarkup
 from tests.conftest import DAY, sample_papers

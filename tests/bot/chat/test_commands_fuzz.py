@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.bootstrap import build_core
-from bot.chat.commands import COMMANDS, MAX_COMMAND_CHARS, Caller, CommandCore, Invocation, Reply, parse
+from bot.chat.commands import COMMANDS, MAX_COMMAND_CHARS, CommandCore, Invocation, parse
+from bot.domain.platform import Caller, Reply
 from storage.store import Store
 from tests.bot.chat.test_commands import PlainMarkup
 from tests.conftest import DAY, sample_papers

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from bot.bootstrap import build_core
-from bot.chat.commands import Caller, CommandCore, Reply, parse
+from bot.chat.commands import CommandCore, parse
 from bot.chat.lookups import CAPACITY, PER_PERSON
+from bot.domain.platform import Caller, Reply
 from storage.store import Store
 from tests.bot.chat.test_commands import PlainMarkup
 from tests.conftest import DAY, sample_papers

@@ -26,8 +26,9 @@ from adapters.slack import blocks
 from adapters.slack.app import make_client
 from adapters.slack.config import SlackSettings
 from adapters.slack.poster import SlackPoster
-from bot.digest.service import ChannelPoster, DigestService, Place, summary_part
+from bot.digest.service import DigestService, summary_part
 from bot.domain.models import Announcement, Subscription
+from bot.domain.platform import ChannelPoster, Place
 from bot.domain.settings import Settings
 from storage.store import Store
 from tests.conftest import as_paper, sample_papers

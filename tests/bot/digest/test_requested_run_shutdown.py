@@ -11,8 +11,8 @@ from typing import Any
 from bot.bootstrap import build_service
 from bot.chat.commands import CommandCore, parse
 from bot.digest.daily import DailyRuns
-from bot.digest.service import Place
 from bot.domain.models import Digest, RankedPaper
+from bot.domain.platform import Place
 from bot.entrypoints.runner import serve
 from storage.store import Store
 from tests.bot.chat.test_commands import PlainMarkup, caller

@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.bootstrap import build_service
 from bot.digest.daily import DailyRuns, DueOutcome
-from bot.digest.service import Place
 from bot.domain.models import Digest, RankedPaper
+from bot.domain.platform import Place
 from storage.store import Store
 from tests.bot.conftest import THU, WED, berlin
 from tests.conftest import sample_papers

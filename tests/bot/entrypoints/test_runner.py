@@ -223,7 +223,8 @@ def test_a_refused_token_stops_the_platforms_already_started(make_settings) -> N
 def test_look_ups_still_waiting_at_shutdown_are_dropped_and_the_lane_thread_ends(make_settings) -> None:
     """The look-up lane is closed after the platforms stop: a look-up waiting its turn never asks arXiv, and
     the lane's thread ends once the one already asking has its answer."""
-    from bot.chat.commands import Caller, CommandCore
+    from bot.chat.commands import CommandCore
+    from bot.domain.platform import Caller
     from bot.entrypoints.runner import serve
     from tests.support import ArxivStandIn
 

@@ -15,9 +15,10 @@ import pytest
 
 from adapters.llm import OpenAIChat
 from bot.bootstrap import build_core
-from bot.chat.commands import CommandCore, Reply
+from bot.chat.commands import CommandCore
 from bot.digest.pipeline import RunResult, run_digest
 from bot.domain.models import Announcement, Paper, Profile
+from bot.domain.platform import Reply
 from bot.domain.settings import Settings
 from bot.learning import training as learning
 from storage.store import Store, feed_key
