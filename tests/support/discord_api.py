@@ -296,6 +296,17 @@ def _iso(ts: float) -> str:
 
 
 Handler = Callable[..., Response]
+_ROUTES: list[tuple[str, str, str, bool]] = []  # (method, path pattern, handler's name, needs a bot token)
+
+
+def serves(method: str, path: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
+    """Serve ``method path`` with the decorated DiscordStandIn method (path groups become its arguments)."""
+
+    def register(handler: Handler) -> Handler:
+        _ROUTES.append((method, path, handler.__name__, auth))
+        return handler
+
+    return register
 
 
 class DiscordStandIn(StandIn):
@@ -341,41 +352,8 @@ class DiscordStandIn(StandIn):
         self._command_ids: dict[tuple[int | None, str, int], str] = {}
         self._dm_channels: dict[int, int] = {}  # user id -> id of the bot's DM channel with them
         self._dms_closed: set[int] = set()  # users who accept no DMs from the bot (see close_dms)
-        routes: list[tuple[str, str, Handler, bool]] = [
-            ("GET", r"/gateway", self._gateway, False),
-            ("GET", r"/gateway/bot", self._gateway_bot, True),
-            ("GET", r"/users/@me", self._me, True),
-            ("POST", r"/users/@me/channels", self._open_dm, True),
-            ("GET", r"/oauth2/applications/@me", self._application, True),
-            ("GET", r"/channels/(?P<channel_id>\d+)", self._get_channel, True),
-            ("POST", r"/channels/(?P<channel_id>\d+)/messages", self._create_message, True),
-            ("GET", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", self._get_message, True),
-            ("PATCH", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", self._edit_message, True),
-            ("DELETE", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", self._delete_message, True),
-            (
-                "PUT",
-                r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/reactions/(?P<emoji>[^/]+)/@me",
-                self._add_reaction,
-                True,
-            ),
-            ("POST", r"/interactions/(?P<interaction_id>\d+)/(?P<token>[^/]+)/callback", self._callback, False),
-            ("GET", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/@original", self._get_original, False),
-            ("PATCH", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/@original", self._edit_original, False),
-            ("POST", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)", self._create_followup, False),
-            (
-                "PATCH",
-                r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>\d+)",
-                self._edit_followup,
-                False,
-            ),
-            ("GET", r"/applications/(?P<app_id>\d+)/commands", self._get_commands, True),
-            ("PUT", r"/applications/(?P<app_id>\d+)/commands", self._put_commands, True),
-            ("GET", r"/applications/(?P<app_id>\d+)/guilds/(?P<guild_id>\d+)/commands", self._get_commands, True),
-            ("PUT", r"/applications/(?P<app_id>\d+)/guilds/(?P<guild_id>\d+)/commands", self._put_commands, True),
-            ("GET", r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)", self._get_member, True),
-        ]
-        # (method, path pattern, handler, needs a bot token)
-        self._compiled = [(m, re.compile(API_PREFIX + p + "/?$"), h, auth) for m, p, h, auth in routes]
+        self._compiled = [(method, re.compile(API_PREFIX + path + "/?$"), getattr(self, name), auth)
+                          for method, path, name, auth in _ROUTES]
 
     # configuration
 
@@ -651,16 +629,20 @@ class DiscordStandIn(StandIn):
 
     # handlers: session
 
+    @serves("GET", r"/gateway", auth=False)
     def _gateway(self, rec: Recorded) -> Response:
         return _json(200, {"url": "wss://gateway.discord.gg"})
 
+    @serves("GET", r"/gateway/bot")
     def _gateway_bot(self, rec: Recorded) -> Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
         return _json(200, {"url": "wss://gateway.discord.gg", "shards": 1, "session_start_limit": limit})
 
+    @serves("GET", r"/users/@me")
     def _me(self, rec: Recorded) -> Response:
         return _json(200, self.bot_user)
 
+    @serves("GET", r"/oauth2/applications/@me")
     def _application(self, rec: Recorded) -> Response:
         owner = {"id": "1350000000000000900", "username": "owner", "discriminator": "0", "avatar": None}
         return _json(
@@ -686,6 +668,7 @@ class DiscordStandIn(StandIn):
 
     # handlers: channels and messages
 
+    @serves("POST", r"/users/@me/channels")
     def _open_dm(self, rec: Recorded) -> Response:
         """``POST /users/@me/channels {"recipient_id"}``: the DM channel with that user, the same one every time."""
         recipient = (rec.json if isinstance(rec.json, dict) else {}).get("recipient_id")
@@ -706,12 +689,14 @@ class DiscordStandIn(StandIn):
                 }
             return _json(200, self._channels[channel_id])
 
+    @serves("GET", r"/channels/(?P<channel_id>\d+)")
     def _get_channel(self, rec: Recorded, channel_id: str) -> Response:
         channel = self._channel(int(channel_id))
         if channel is None:
             return _discord_error(404, "Unknown Channel", 10003)
         return _json(200, channel)
 
+    @serves("POST", r"/channels/(?P<channel_id>\d+)/messages")
     def _create_message(self, rec: Recorded, channel_id: str) -> Response:
         channel = self._channel(int(channel_id))
         if channel is None:
@@ -734,6 +719,7 @@ class DiscordStandIn(StandIn):
             self._messages.setdefault(int(channel_id), []).append(message)
             return _json(200, message)
 
+    @serves("GET", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)")
     def _get_message(self, rec: Recorded, channel_id: str, message_id: str) -> Response:
         with self._data_lock:
             message = self._find(int(channel_id), int(message_id))
@@ -741,6 +727,7 @@ class DiscordStandIn(StandIn):
                 return _discord_error(404, "Unknown Message", 10008)
             return _json(200, message)
 
+    @serves("PATCH", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)")
     def _edit_message(self, rec: Recorded, channel_id: str, message_id: str) -> Response:
         body = rec.json if isinstance(rec.json, dict) else {}
         if errors := _check_message(body):
@@ -756,6 +743,7 @@ class DiscordStandIn(StandIn):
             message.update(edited)
             return _json(200, message)
 
+    @serves("DELETE", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)")
     def _delete_message(self, rec: Recorded, channel_id: str, message_id: str) -> Response:
         with self._data_lock:
             message = self._find(int(channel_id), int(message_id))
@@ -764,6 +752,7 @@ class DiscordStandIn(StandIn):
             self._messages[int(channel_id)].remove(message)
         return Response(204)
 
+    @serves("PUT", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/reactions/(?P<emoji>[^/]+)/@me")
     def _add_reaction(self, rec: Recorded, channel_id: str, message_id: str, emoji: str) -> Response:
         with self._data_lock:
             message = self._find(int(channel_id), int(message_id))
@@ -780,6 +769,7 @@ class DiscordStandIn(StandIn):
 
     # handlers: interactions and their webhooks
 
+    @serves("POST", r"/interactions/(?P<interaction_id>\d+)/(?P<token>[^/]+)/callback", auth=False)
     def _callback(self, rec: Recorded, interaction_id: str, token: str) -> Response:
         body = rec.json if isinstance(rec.json, dict) else {}
         kind = body.get("type")
@@ -836,6 +826,7 @@ class DiscordStandIn(StandIn):
     def _responded(self, token: str) -> bool:
         return any(r["token"] == token for r in self._interaction_responses)
 
+    @serves("GET", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/@original", auth=False)
     def _get_original(self, rec: Recorded, app_id: str, token: str) -> Response:
         with self._data_lock:
             message = self._originals.get(token)
@@ -843,6 +834,7 @@ class DiscordStandIn(StandIn):
                 return _discord_error(404, "Unknown Message", 10008)
             return _json(200, message)
 
+    @serves("PATCH", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/@original", auth=False)
     def _edit_original(self, rec: Recorded, app_id: str, token: str) -> Response:
         body = rec.json if isinstance(rec.json, dict) else {}
         if errors := _check_message(body):
@@ -857,6 +849,7 @@ class DiscordStandIn(StandIn):
             self._followups.append({"token": token, "kind": "original", "message": copy.deepcopy(message)})
             return _json(200, message)
 
+    @serves("POST", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)", auth=False)
     def _create_followup(self, rec: Recorded, app_id: str, token: str) -> Response:
         body = rec.json if isinstance(rec.json, dict) else {}
         if errors := _check_message(body):
@@ -872,6 +865,7 @@ class DiscordStandIn(StandIn):
             return _json(200, message)
         return Response(204)
 
+    @serves("PATCH", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>\d+)", auth=False)
     def _edit_followup(self, rec: Recorded, app_id: str, token: str, message_id: str) -> Response:
         body = rec.json if isinstance(rec.json, dict) else {}
         if errors := _check_message(body):
@@ -887,9 +881,13 @@ class DiscordStandIn(StandIn):
 
     # handlers: commands and members
 
+    @serves("GET", r"/applications/(?P<app_id>\d+)/commands")
+    @serves("GET", r"/applications/(?P<app_id>\d+)/guilds/(?P<guild_id>\d+)/commands")
     def _get_commands(self, rec: Recorded, app_id: str, guild_id: str | None = None) -> Response:
         return _json(200, self.commands(int(guild_id) if guild_id else None))
 
+    @serves("PUT", r"/applications/(?P<app_id>\d+)/commands")
+    @serves("PUT", r"/applications/(?P<app_id>\d+)/guilds/(?P<guild_id>\d+)/commands")
     def _put_commands(self, rec: Recorded, app_id: str, guild_id: str | None = None) -> Response:
         body = rec.json
         if not isinstance(body, list):
@@ -926,6 +924,7 @@ class DiscordStandIn(StandIn):
             self._commands[gid] = synced
             return _json(200, synced)
 
+    @serves("GET", r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)")
     def _get_member(self, rec: Recorded, guild_id: str, user_id: str) -> Response:
         with self._data_lock:
             member = self._members.get((int(guild_id), int(user_id)))

@@ -149,7 +149,27 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
-class StandIn:
+class Served:
+    """A stand-in server's life: ``start()`` it or use it as a context manager; it raises not_running()
+    when asked where it listens before it started."""
+
+    def start(self) -> Any:  # Any so subclasses keep their own type in `with X() as x:`
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def not_running(self) -> RuntimeError:
+        return RuntimeError(f"{type(self).__name__} is not running; call start() or use it as a context manager")
+
+
+class StandIn(Served):
     """Base of the fake services: a ThreadingHTTPServer on 127.0.0.1:<random> in a daemon thread.
 
     Subclasses implement `route()`; the base does logging, latency and the fault queue.
@@ -197,18 +217,10 @@ class StandIn:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> Any:  # Any so subclasses keep their own type in `with X() as x:`
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
         if self._server is None:
-            raise RuntimeError(
-                f"{type(self).__name__} is not running; call start() or use it as a context manager"
-            )
+            raise self.not_running()
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from .http import Fault, Malformed, Recorded, Response, Route, StandIn, Status
+from .http import Fault, Malformed, Recorded, Response, Route, Served, StandIn, Status
 
 __all__ = [
     "MESSAGE_MAX_BLOCKS",
@@ -796,7 +796,7 @@ class SlackStandIn(StandIn):
 # --- Socket Mode ----------------------------------------------------------------------------------------
 
 
-class SocketModeStandIn:
+class SocketModeStandIn(Served):
     """Slack's Socket Mode websocket: greets with "hello", pushes envelopes, collects the client's acks.
 
     An aiohttp server with its own event loop in a daemon thread, so tests can drive it from sync code
@@ -844,17 +844,11 @@ class SocketModeStandIn:
             self._thread = None
         loop.close()
 
-    def __enter__(self) -> SocketModeStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
         """A Socket Mode URL shaped like Slack's (wss://.../link/?ticket=...&app_id=...), but plain ws://."""
         if self._loop is None:
-            raise RuntimeError("SocketModeStandIn is not running; call start() or use it as a context manager")
+            raise self.not_running()
         return f"ws://127.0.0.1:{self._port}/link/?ticket=stand-in&app_id={self.app_id}"
 
     @property
