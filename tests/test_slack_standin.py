@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -23,6 +22,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.support.http import Malformed
 from tests.support.slack_api import SlackStandIn, SocketModeStandIn, block_errors, view_errors
+from tests.support.waiting import until
 
 # --- Block Kit builders ---------------------------------------------------------------------------------
 
@@ -102,14 +102,6 @@ def post_form(url: str, fields: dict[str, str]) -> dict[str, Any]:
     data = urllib.parse.urlencode(fields).encode()
     with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=5) as resp:
         return json.loads(resp.read())
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 # --- the Block Kit validator ----------------------------------------------------------------------------
@@ -616,7 +608,7 @@ def test_disconnect_makes_the_client_reconnect_through_apps_connections_open(
             await socket_mode.wait_connected_async(1)
             socket_mode.send_disconnect()
             await socket_mode.wait_connected_async(2)
-            await eventually(lambda: socket_mode.connections == 1)
+            await until(lambda: socket_mode.connections == 1)
             envelope_id = socket_mode.send_envelope("events_api", {"type": "event_callback", "event": {}})
             return await socket_mode.wait_ack_async(envelope_id)
         finally:
@@ -642,7 +634,7 @@ def test_bolt_app_over_socket_mode_acks_responds_and_posts(slack: SlackStandIn, 
             await handler.connect_async()
             envelope_id = socket_mode.send_envelope("slash_commands", slash_command(slack))
             ack = await socket_mode.wait_ack_async(envelope_id)
-            await eventually(lambda: bool(slack.posted()) and bool(slack.responses))
+            await until(lambda: bool(slack.posted()) and bool(slack.responses))
             return ack
         finally:
             await handler.close_async()

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from tests.conftest import sample_papers
 from tests.storage.conftest import postgres_schema
 from tests.support import ArxivStandIn, Delay, OpenAIStandIn, parse_papers
 from tests.support.slack_api import SlackStandIn
+from tests.support.waiting import until_now
 
 BATCH, IN_FLIGHT = 4, 2
 PAPERS = 40
@@ -104,13 +105,6 @@ class Bot:
         return output
 
 
-def until(condition: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def services() -> Iterator[tuple[ArxivStandIn, OpenAIStandIn, SlackStandIn]]:
     with ArxivStandIn() as arxiv, OpenAIStandIn() as llm, SlackStandIn() as slack:
@@ -141,14 +135,14 @@ def test_killed_mid_run_and_restarted_posts_every_paper_once_and_rescores_only_t
     llm.add_fault(*[Delay(0.25)] * 200)  # slow replies, so the kill lands mid-scoring
 
     first = Bot(env, tmp_path)
-    until(lambda: len(llm.requests) >= 5, what="scoring to start")
+    until_now(lambda: len(llm.requests) >= 5, what="scoring to start")
     first.kill()
     asked_before = papers_asked(llm)
     assert run_status(url, profile_id, due_day()) == ("started", 1)
     assert summaries(slack) == 0
 
     second = Bot(env, tmp_path)
-    until(lambda: (run_status(url, profile_id, due_day()) or ("",))[0] == "posted", what="the digest")
+    until_now(lambda: (run_status(url, profile_id, due_day()) or ("",))[0] == "posted", what="the digest")
     output = second.stop()
 
     asked = papers_asked(llm)
@@ -172,12 +166,12 @@ def test_killed_while_posting_and_restarted_posts_the_missing_papers_only(servic
     env = {**bot_env(arxiv, llm, slack, url), "SLACK_POST_INTERVAL": "0.3"}
 
     first = Bot(env, tmp_path)
-    until(lambda: len(paper_posts(slack)) >= 3, what="papers to be posted")
+    until_now(lambda: len(paper_posts(slack)) >= 3, what="papers to be posted")
     first.kill()
     requests_before = len(llm.requests)
 
     second = Bot(env, tmp_path)
-    until(lambda: (run_status(url, profile_id, due_day()) or ("",))[0] == "posted", what="the digest")
+    until_now(lambda: (run_status(url, profile_id, due_day()) or ("",))[0] == "posted", what="the digest")
     second.stop()
     assert len(llm.requests) == requests_before  # every score was stored: nothing asked again
     posts = paper_posts(slack)
@@ -199,7 +193,7 @@ def test_two_processes_on_one_postgresql_database_post_one_digest(services, pg_u
 
     bots = [Bot(env, tmp_path), Bot(env, tmp_path)]
     try:
-        until(lambda: (run_status(pg_url, profile_id, due_day()) or ("",))[0] == "posted",
+        until_now(lambda: (run_status(pg_url, profile_id, due_day()) or ("",))[0] == "posted",
               what="the digest")
         time.sleep(1.0)  # give a second digest every chance to appear
     finally:

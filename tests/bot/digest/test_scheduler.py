@@ -15,15 +15,9 @@ from bot.digest.scheduler import DigestScheduler
 from tests.bot.conftest import FRI, THU, World, berlin
 from tests.conftest import sample_papers
 from tests.support import Delay
+from tests.support.waiting import until
 
 MARCH_28, MARCH_31 = dt.date(2025, 3, 28), dt.date(2025, 3, 31)  # Berlin moves to summer time on the 30th
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 def scheduled(w: World, body: Callable[[DigestScheduler, time_machine.Coordinates], Awaitable[None]],
