@@ -1,17 +1,32 @@
-"""Wiring: the real arXiv, LLM and storage parts behind the digest service the bot process runs."""
+"""The composition root: the one place in bot/ that builds adapters (arXiv's feed and API, the LLM, the
+digest files, the archive site, the chat platforms) and hands them to the core. The CLI, the bot process
+and the tests get every adapter from here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from adapters.arxiv_api import ArxivLookup
 from adapters.arxiv_rss import RSSFetcher
+from adapters.files import write_digest
 from adapters.llm import OpenAIChat
 from adapters.llm_batch import OpenAIBatch
+from adapters.platforms import configured_platforms
+from adapters.site.build import SiteResult, publish_site
 from bot.chat.commands import CommandCore
 from bot.digest.service import DigestService
+from bot.domain.models import Digest, Profile
+from bot.domain.platform import Platform
 from bot.domain.settings import Settings
 from storage.store import Store
+
+
+def chat_factory(settings: Settings) -> Callable[[], OpenAIChat] | None:
+    """The LLM client when there is a key; None: the local scorer ranks instead."""
+    return (lambda: OpenAIChat.from_settings(settings)) if settings.has_llm else None
 
 
 def batch_factory(settings: Settings) -> Callable[[], OpenAIBatch] | None:
@@ -21,23 +36,55 @@ def batch_factory(settings: Settings) -> Callable[[], OpenAIBatch] | None:
     return lambda: OpenAIBatch.from_settings(settings)
 
 
-def build_service(settings: Settings, store: Store) -> DigestService:
+def arxiv_lookup(settings: Settings) -> ArxivLookup:
+    return ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay, timeout=settings.fetch_timeout)
+
+
+def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Sequence[str]], RSSFetcher]:
+    """The RSS fetcher for a profile's categories: arXiv's feed, or the one file ``feed`` names whatever
+    the categories (the demo's bundled day, read once, so without arXiv's retries and time-outs)."""
     def fetcher_for(categories: Sequence[str]) -> RSSFetcher:
+        if feed is not None:
+            return RSSFetcher(feed, keep_types=settings.announce_types)
         return RSSFetcher(
             settings.feed_url_for(tuple(categories)), keep_types=settings.announce_types,
             retries=settings.fetch_retries, timeout=settings.fetch_timeout, base_delay=settings.retry_base_delay,
         )
 
+    return fetcher_for
+
+
+def build_service(settings: Settings, store: Store, *, feed: str | None = None) -> DigestService:
+    """The digest service on the real arXiv and LLM; ``feed``: see :func:`feed_fetcher`."""
     return DigestService(
         settings,
         store,
-        fetcher_for=fetcher_for,
-        chat_factory=(lambda: OpenAIChat.from_settings(settings)) if settings.has_llm else None,
+        fetcher_for=feed_fetcher(settings, feed),
+        chat_factory=chat_factory(settings),
         batch_factory=batch_factory(settings),
-        lookup=ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay,
-                           timeout=settings.fetch_timeout),
+        lookup=arxiv_lookup(settings),
     )
 
 
 def build_core(settings: Settings, store: Store) -> CommandCore:
     return CommandCore(build_service(settings, store))
+
+
+def chat_platforms(core: CommandCore) -> list[Platform]:
+    """Every chat platform the environment configures (adapters/platforms.py says which), on ``core``."""
+    return configured_platforms(core)
+
+
+@dataclass(frozen=True)
+class OutFolder:
+    """The --out folder the CLI delivers to: each digest's Markdown and JSON files, and the archive site."""
+
+    path: Path
+
+    def write(self, digest: Digest) -> tuple[Path, Path]:
+        """The digest's files (Markdown, JSON) under YYYY-MM/."""
+        return write_digest(digest, self.path)
+
+    def publish_site(self, store: Store, profile: Profile, fresh: Digest | None = None) -> SiteResult:
+        """The whole archive site of ``profile`` again; ``fresh`` is the digest just made."""
+        return publish_site(store, profile, self.path, fresh)

@@ -201,13 +201,10 @@ class CommandCore:
                 shown = truncate(" ".join(clean(raw).split()), 60)
                 return Reply(f"“{shown}” is not an arXiv ID (expected e.g. 2503.03213, or a rank from the latest "
                              "digest).")
-            paper = self.store.get_paper(arxiv_id)
+            person = f"{caller.platform}:{caller.workspace}:{caller.user}" if caller else None
+            paper = await self.service.paper(arxiv_id, fetch=lambda pid: self.lookups.lookup(pid, person=person))
             if paper is None:
-                person = f"{caller.platform}:{caller.workspace}:{caller.user}" if caller else None
-                paper = await self.lookups.lookup(arxiv_id, person=person)
-                if paper is None:
-                    return Reply(f"arXiv has no paper {arxiv_id}. Check the ID.")
-                self.store.save_papers([paper])
+                return Reply(f"arXiv has no paper {arxiv_id}. Check the ID.")
             return Reply(paper=paper)
         except DigestError as exc:
             return Reply(str(exc))

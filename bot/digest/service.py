@@ -10,13 +10,13 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.digest.pipeline import Fetcher, PastDays, get_announcement, run_digest
+from bot.digest.pipeline import Fetcher, PastDays, Progress, RunResult, get_announcement, run_digest
 from bot.digest.shutdown import finish_within
-from bot.domain.models import Announcement, Digest, Paper, Subscription
+from bot.domain.models import Announcement, Digest, Paper, Profile, Subscription
 from bot.domain.platform import ChannelPoster, Place, RecoveringPoster
 from bot.domain.pricing import format_cost
 from bot.domain.settings import Settings
@@ -152,6 +152,35 @@ class DigestService:
         if cut_off:
             log.warning("Stopped %d requested digest(s) mid-run; %s", cut_off,
                         "the next start finishes them" if self.resumes_interrupted else "/arxiv run finishes them")
+
+    async def run_profile(
+        self, profile: Profile, *, date: dt.date | None = None, deliver: Sequence[Callable[[Digest], object]] = (),
+        progress: Progress | None = None,
+    ) -> RunResult:
+        """``profile``'s digest of ``date`` (default: the feed's newest) handed to ``deliver`` (files, not a
+        channel: the command line's run). A past day the feed no longer carries is rebuilt from the arXiv API."""
+        return await run_digest(
+            self.settings, self.store, profile, self.fetcher_for(profile.categories),
+            chat_factory=self.chat_factory, batch_factory=self.batch_factory, date=date,
+            past=(self.lookup, self.settings.calendar, self.settings.announce_types), deliver=deliver,
+            progress=progress,
+        )
+
+    async def paper(
+        self, arxiv_id: str, *, fetch: Callable[[str], Awaitable[Paper | None]] | None = None
+    ) -> Paper | None:
+        """A paper by (normalized) arXiv ID: from the database, else from arXiv and then kept; None when arXiv
+        does not know it. ``fetch`` asks arXiv (default: the API client at once; the chat core queues people's
+        look-ups in a lane of their own)."""
+        paper = self.store.get_paper(arxiv_id)
+        if paper is None:
+            paper = await (fetch or self._lookup_one)(arxiv_id)
+            if paper is not None:
+                self.store.save_papers([paper])
+        return paper
+
+    async def _lookup_one(self, arxiv_id: str) -> Paper | None:
+        return (await self.lookup.lookup([arxiv_id])).get(arxiv_id)
 
     async def run_day(self, subscription: Subscription, announcement: Announcement) -> Delivery:
         """Score one announcement for the channel and post what it does not have yet, as the only

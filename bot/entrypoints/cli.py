@@ -1,8 +1,9 @@
 """The ``arxiv-digest`` command line.
 
 Start-up time matters here (``--help``, ``criteria``, ``abstract`` are typed by hand), so this module
-imports only typer and the standard library at the top: every command imports what it needs, and
-``--help`` loads neither the database layer nor the LLM, scikit-learn or chat clients.
+imports only typer, the standard library and the other command modules at the top: every command imports
+what it needs (the adapters through bot.bootstrap), and ``--help`` loads neither the database layer nor
+the LLM, scikit-learn or chat clients.
 
 Failures a person can fix (the database, the network, files, settings) end as one line on stderr that
 says what to do, with exit status 1; only a bug shows a traceback.
@@ -11,24 +12,20 @@ says what to do, with exit status 1; only a bug shows a traceback.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
-from collections.abc import Callable
-from functools import cache
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-if TYPE_CHECKING:
-    from rich.console import Console
+from bot.entrypoints import cli_db, cli_eval
+from bot.entrypoints.console import explain, fail, load_settings, out, use_database, writable_folder
 
-    from adapters.arxiv_api import ArxivLookup
-    from adapters.arxiv_rss import RSSFetcher
-    from adapters.llm import OpenAIChat
-    from adapters.site.build import SiteResult
-    from bot.digest.pipeline import RunResult
+if TYPE_CHECKING:
+    from bot.bootstrap import SiteResult
     from bot.domain.models import Digest, Profile
     from bot.domain.settings import Settings
     from storage.store import Store
@@ -88,7 +85,7 @@ class _Command(TyperCommand):
 
 app = typer.Typer(
     cls=_OneLineErrors,
-    help="A daily, LLM-ranked digest of new arXiv papers, for the terminal, Slack and Discord.\n\n"
+    help="A daily, LLM-ranked digest of new arXiv papers, for the terminal and chat channels.\n\n"
     "Start with 'arxiv-digest demo' (offline, no key). Settings are environment variables (DIGEST_*, "
     "OPENAI_API_KEY, DATABASE_URL, ...) or a .env file; README.md lists them all.",
     no_args_is_help=True,
@@ -103,71 +100,6 @@ criteria_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-
-@cache
-def out() -> Console:
-    from rich.console import Console
-
-    return Console(soft_wrap=True)  # a long line (a path, a message) stays whole: terminals wrap it themselves
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr, then exit with ``code``."""
-    typer.echo(f"Error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
-
-
-_database_url: list[str] = []  # the URL the running command opened (for explain), set by _load_settings
-
-
-def explain(exc: BaseException) -> str | None:
-    """What an operator reads for a failure they can fix; None for a bug (it keeps its traceback)."""
-    from bot.domain.errors import DigestError
-
-    if isinstance(exc, DigestError):
-        return str(exc)
-    if "sqlalchemy" in sys.modules:  # the database was used: its errors are explained with the URL
-        from storage.db import explain as explain_database
-
-        found = explain_database(exc, _database_url[-1] if _database_url else os.environ.get("DATABASE_URL", ""))
-        if found is not None:
-            return found
-    if isinstance(exc, OSError) and exc.filename is not None:
-        return f"{exc.filename}: {exc.strerror or exc}. Check the path and its permissions."
-    return None
-
-
-def _load_settings() -> Settings:
-    from pydantic import ValidationError
-
-    from bot.domain.settings import Settings
-
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
-        fail(f"Invalid configuration: {problems}. Fix the DIGEST_* variable (or .env) and retry.", 2)
-    _database_url.append(settings.database_url)
-    return settings
-
-
-def writable_folder(folder: Path) -> Path:
-    """``folder`` if files can be written into it (made later, when there is something to write); else exit."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        fail(f"Cannot write to --out {folder}: {existing} is not a folder. Choose another --out.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        fail(f"Cannot write to --out {folder}: {existing} is not writable. Choose a folder you can write to.")
-    return folder
-
-
-def _chat_factory(settings: Settings) -> Callable[[], OpenAIChat] | None:
-    from adapters.llm import OpenAIChat
-
-    return (lambda: OpenAIChat.from_settings(settings)) if settings.has_llm else None
 
 
 class RichProgress:
@@ -238,56 +170,49 @@ def _open_store(settings: Settings) -> Store:
     return Store.open(settings.database_url)
 
 
-def _run(settings: Settings, fetcher: RSSFetcher, date: dt.date | None, folder: Path, *, api: bool = True) -> RunResult:
-    import asyncio
-
-    from adapters.files import write_digest
-    from adapters.site.build import publish_site
-    from bot.bootstrap import batch_factory
-    from bot.digest.pipeline import run_digest
+@contextmanager
+def _default_profile(settings: Settings) -> Iterator[tuple[Store, Profile]]:
+    """The database, open for the command, and the default profile (DIGEST_PROFILE) as the environment sets it."""
     from bot.digest.profiles import default_profile
 
     store = _open_store(settings)
     try:
-        profile = default_profile(store, settings, update=True)  # follows the environment
+        yield store, default_profile(store, settings, update=True)
+    finally:
+        store.close()
+
+
+def _run(settings: Settings, folder: Path, date: dt.date | None = None, *, feed: str | None = None) -> None:
+    """The default profile's digest into ``folder`` and the terminal; ``feed``: a file read instead of arXiv's."""
+    import asyncio
+
+    from bot.bootstrap import OutFolder, build_service
+
+    files = OutFolder(folder)
+    with _default_profile(settings) as (store, profile):
         if not settings.has_llm:
             out().print(
                 "[bold yellow]No OPENAI_API_KEY set:[/bold yellow] using the local TF-IDF scorer. "
                 "Scores are approximate; set OPENAI_API_KEY for LLM judgments."
             )
-        result = asyncio.run(
-            run_digest(
-                settings, store, profile, fetcher,
-                chat_factory=_chat_factory(settings), batch_factory=batch_factory(settings), date=date,
-                past=(_api(settings), settings.calendar, settings.announce_types) if api else None,
-                deliver=[lambda digest: write_digest(digest, folder)], progress=RichProgress(),
-            )
-        )
+        service = build_service(settings, store, feed=feed)
+        result = asyncio.run(service.run_profile(profile, date=date, deliver=[files.write], progress=RichProgress()))
         # The whole site again: the day before gets its "next" link, and the month page its new day.
-        site = publish_site(store, profile, folder, result.digest) if result.digest is not None else None
-    finally:
-        store.close()
+        site = files.publish_site(store, profile, result.digest) if result.digest is not None else None
     if result.digest is None:
         out().print(result.message)
-        return result
+        return
     print_digest(result.digest)
     for written in result.outputs:  # each file output returns its (Markdown, JSON) paths
         md_path, json_path = cast("tuple[Path, Path]", written)
         out().print(f"Wrote {md_path} and {json_path}")
     if site is not None:
         _print_site(site)
-    return result
 
 
 def _print_site(site: SiteResult) -> None:
     days, months = (f"{n} {word}{'' if n == 1 else 's'}" for n, word in ((site.days, "day"), (site.months, "month")))
     out().print(f"Wrote the archive site ({days}, {months}, {site.seconds:.2f} s): open {site.index}")
-
-
-def _api(settings: Settings) -> ArxivLookup:
-    from adapters.arxiv_api import ArxivLookup
-
-    return ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay, timeout=settings.fetch_timeout)
 
 
 def _parse_date(value: str | None) -> dt.date | None:
@@ -336,16 +261,14 @@ def demo(out_dir: OutOption = Path("digests-demo")) -> None:
     """
     from importlib.resources import as_file, files
 
-    from adapters.arxiv_rss import RSSFetcher
     from bot.domain.settings import sqlite_url_for
 
     folder = writable_folder(out_dir)
-    settings = _load_settings()
+    settings = load_settings()
     settings = settings.model_copy(update={"database_url": sqlite_url_for(folder / DEMO_DATABASE)})
-    _database_url.append(settings.database_url)
+    use_database(settings.database_url)
     with as_file(files("bot").joinpath("sample", SAMPLE_DAY)) as sample:
-        fetcher = RSSFetcher(str(sample), keep_types=settings.announce_types)
-        _run(settings, fetcher, None, folder, api=False)
+        _run(settings, folder, feed=str(sample))
 
 
 @app.command(short_help="Score today's arXiv announcement (or a past day) and write the digest files.")
@@ -362,20 +285,14 @@ def digest(
     Runs for the default profile (DIGEST_PROFILE) with DIGEST_CATEGORIES and the thresholds from the
     environment. Running the same day twice sends nothing to the LLM the second time.
     """
-    from adapters.arxiv_rss import RSSFetcher
-
     day = _parse_date(date)
     folder = writable_folder(out_dir)
-    settings = _load_settings()
+    settings = load_settings()
     if day is not None and (answer := _no_announcement(settings, day)) is not None:
         message, status = answer
         typer.echo(message, err=status != 0)
         raise typer.Exit(status)
-    fetcher = RSSFetcher(
-        settings.feed_url, keep_types=settings.announce_types, retries=settings.fetch_retries,
-        timeout=settings.fetch_timeout, base_delay=settings.retry_base_delay,
-    )
-    _run(settings, fetcher, day, folder)
+    _run(settings, folder, day)
 
 
 @app.command(cls=_Command, short_help="Show a paper's title, authors and full abstract.")
@@ -383,23 +300,22 @@ def abstract(
     arxiv_id: Annotated[str, typer.Argument(metavar="ARXIV_ID", help="An arXiv ID or URL, e.g. 2503.03213.")],
 ) -> None:
     """Show a paper's title, authors and full abstract (from the database, else from the arXiv API)."""
+    import asyncio
+
+    from bot.bootstrap import build_service
     from bot.domain.models import normalize_arxiv_id
 
     pid = normalize_arxiv_id(arxiv_id)
     if pid is None:
         fail(f"{arxiv_id!r} is not an arXiv ID (expected e.g. 2503.03213 or hep-th/9901001).", 2)
-    settings = _load_settings()
+    settings = load_settings()
     store = _open_store(settings)
     try:
-        paper = store.get_paper(pid)
-        if paper is None:
-            found = _api(settings).lookup_sync([pid])
-            paper = found.get(pid)
-            if paper is None:
-                fail(f"arXiv has no paper {pid}. Check the ID.")
-            store.save_papers([paper])
+        paper = asyncio.run(build_service(settings, store).paper(pid))
     finally:
         store.close()
+    if paper is None:
+        fail(f"arXiv has no paper {pid}. Check the ID.")
     out().print(f"[bold]{paper.title}[/bold]\n{paper.url}\n{', '.join(paper.authors)}\n")
     out().print(paper.abstract)
 
@@ -407,7 +323,7 @@ def abstract(
 app.add_typer(criteria_app, name="criteria")
 
 
-@app.command(short_help="Run the chat bot (Slack and/or Discord) with its daily schedule.")
+@app.command(short_help="Run the chat bot on the chat platforms configured, with its daily schedule.")
 def run(
     log_level: Annotated[
         str, typer.Option(metavar="LEVEL", help="Logging level: DEBUG, INFO or WARNING.")
@@ -416,10 +332,9 @@ def run(
         bool, typer.Option("--log-json", help="One JSON object per log line (with the run's counts as fields).")
     ] = False,
 ) -> None:
-    """Run the chat bot: Slack and/or Discord, whichever the environment configures, until stopped.
+    """Run the chat bot on every chat platform the environment configures, until stopped.
 
-    Slack: SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode, no public URL needed) or SLACK_SIGNING_SECRET
-    (HTTP mode on $PORT, path /slack/events). Discord: DISCORD_TOKEN.
+    README.md lists each platform's settings (its tokens, and whether it needs a public URL).
 
     Each subscribed channel gets its digest at its own time (/arxiv schedule; default DIGEST_SCHEDULE) on
     days arXiv announces; days missed while the bot was down are posted at start, in order. Extra HTTP
@@ -430,14 +345,14 @@ def run(
 
     from pydantic import ValidationError
 
-    from adapters.platforms import configured_platforms
+    from bot.bootstrap import chat_platforms
     from bot.entrypoints.logs import configure_logging
     from bot.entrypoints.runner import serve
 
     configure_logging(log_level, json=log_json)
-    settings = _load_settings()
+    settings = load_settings()
     try:
-        asyncio.run(serve(settings, configured_platforms))
+        asyncio.run(serve(settings, chat_platforms))
     except ValidationError as exc:
         fail(str(exc))
 
@@ -448,50 +363,32 @@ def site(
     profile: Annotated[
         str | None,
         typer.Option(metavar="NAME", help="Profile whose digests to publish; default: DIGEST_PROFILE. A channel's "
-                     "profile is slack:<channel ID> or discord:<channel ID>."),
+                     "profile is <platform>:<channel ID>."),
     ] = None,
 ) -> None:
     """Rebuild the archive site from the database: a page per day the profile has a run for, a page per month,
     and index.html with a search box. Static files: serve the folder anywhere or open it from disk.
     """
-    from adapters.site.build import publish_site
+    from bot.bootstrap import OutFolder
 
     folder = writable_folder(out_dir)
-    settings = _load_settings()
+    settings = load_settings()
     store = _open_store(settings)
     try:
         name = profile or settings.profile
         found = store.get_profile(name)
         if found is None:
             fail(f"there is no profile {name!r} in the database; run a digest for it first.")
-        result = publish_site(store, found, folder)
+        result = OutFolder(folder).publish_site(store, found)
     finally:
         store.close()
     _print_site(result)
 
 
-def _register_late_commands() -> None:
-    from bot.entrypoints import cli_db, cli_eval
-
-    app.command(
-        name="eval", short_help="Replay labelled days through the prefilter: recall and LLM cost saved."
-    )(cli_eval.evaluate)
-    app.add_typer(cli_db.db_app, name="db", cls=_Group)
-
-
-_register_late_commands()
-
-
-def _store_and_profile() -> tuple[Store, Profile, Settings]:
-    from bot.digest.profiles import default_profile
-
-    settings = _load_settings()
-    store = _open_store(settings)
-    try:
-        return store, default_profile(store, settings, update=True), settings
-    except BaseException:
-        store.close()
-        raise
+app.command(name="eval", short_help="Replay labelled days through the prefilter: recall and LLM cost saved.")(
+    cli_eval.evaluate
+)
+app.add_typer(cli_db.db_app, name="db", cls=_Group)
 
 
 def _write_stdout(text: str) -> None:
@@ -512,8 +409,8 @@ def criteria_show() -> None:
 
     Only the criteria go to stdout; the version line goes to stderr.
     """
-    store, profile, _ = _store_and_profile()
-    store.close()
+    with _default_profile(load_settings()) as (_, profile):
+        pass
     typer.echo(f"Criteria v{profile.criteria_version} of profile {profile.name!r}:", err=True)
     text = profile.criteria
     _write_stdout(text if text.endswith("\n") else text + "\n")
@@ -532,12 +429,10 @@ def criteria_set(
         raw = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         fail(f"{file} is not UTF-8 text. Save the criteria as UTF-8 (plain text) and try again.")
-    store, profile, settings = _store_and_profile()
-    try:
+    settings = load_settings()
+    with _default_profile(settings) as (store, profile):
         text = validate_criteria(raw, settings.max_criteria_chars)
         version = store.set_criteria(profile.id, text, author="cli")
-    finally:
-        store.close()
     out().print(f"Criteria v{version} is now in force. The next digest scores papers against it.")
 
 
@@ -546,11 +441,8 @@ def criteria_history() -> None:
     """List every criteria version, newest first."""
     from rich.table import Table
 
-    store, profile, _ = _store_and_profile()
-    try:
+    with _default_profile(load_settings()) as (store, profile):
         rows = store.criteria_history(profile.id)
-    finally:
-        store.close()
     table = Table("version", "when (UTC)", "by", "state", "first line")
     for row in rows:
         state = "undone" if row.reverted else ("in force" if row.version == profile.criteria_version else "")
@@ -562,11 +454,8 @@ def criteria_history() -> None:
 @criteria_app.command("undo")
 def criteria_undo() -> None:
     """Undo the latest criteria change."""
-    store, profile, _ = _store_and_profile()
-    try:
+    with _default_profile(load_settings()) as (store, profile):
         version = store.undo_criteria(profile.id)
-    finally:
-        store.close()
     if version is None:
         fail("Nothing to undo: the criteria have not been changed.")
     out().print(f"Criteria v{version} is back in force.")

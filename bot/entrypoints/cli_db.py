@@ -1,8 +1,7 @@
 """``arxiv-digest db``: the database schema's revision, and its migrations.
 
 The bot migrates at every start by itself; these commands are for operators who want to see where a
-database stands or to migrate it before rolling out a release. bot.entrypoints.cli is imported inside the commands:
-it imports this module to register ``db``.
+database stands or to migrate it before rolling out a release. bot.entrypoints.cli registers ``db``.
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+from bot.entrypoints.console import load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -26,11 +27,10 @@ T = TypeVar("T")
 
 
 def _with_engine(work: Callable[[Engine], T]) -> T:
-    """Run ``work`` on DATABASE_URL's database (a failure ends as one line: bot.entrypoints.cli explains it)."""
-    from bot.entrypoints.cli import _load_settings
+    """Run ``work`` on DATABASE_URL's database (a failure ends as one line: bot.entrypoints.console explains it)."""
     from storage.db import make_engine
 
-    settings = _load_settings()
+    settings = load_settings()
     engine = make_engine(settings.database_url)
     try:
         return work(engine)

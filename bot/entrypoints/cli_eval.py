@@ -1,8 +1,7 @@
 """``arxiv-digest eval``: how much the prefilter would save on labelled days, and what recall it keeps.
 
 Replays the days of one or more JSONL files in date order (``bot.learning.evaluation``): the prefilter is trained
-on the days before each test day and routes that day as production would. bot.entrypoints.cli is imported inside
-the command: it imports this module to register ``eval``.
+on the days before each test day and routes that day as production would. bot.entrypoints.cli registers ``eval``.
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from bot.entrypoints.console import fail, load_settings, out
 
 COMPLETION_TOKENS_PER_PAPER = 60  # a reply line per paper: ID, two scores and a one-sentence comment
 CHARS_PER_TOKEN = 4
@@ -75,7 +76,6 @@ def evaluate(
     from bot.domain.errors import DigestError
     from bot.domain.models import Paper
     from bot.domain.pricing import format_cost, price_for
-    from bot.entrypoints.cli import _load_settings, fail, out
     from bot.learning import evaluation
     from bot.scoring import prompt
 
@@ -91,7 +91,7 @@ def evaluate(
         days = evaluation.replay_days(rows)
     except DigestError as exc:
         fail(str(exc))
-    settings = _load_settings()
+    settings = load_settings()
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
