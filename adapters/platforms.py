@@ -1,4 +1,8 @@
-"""Which chat platforms the environment configures, as runnable pieces for the bot process."""
+"""Which chat platforms the environment configures, as runnable pieces for the bot process.
+
+bot/bootstrap.py hands them to the process (``chat_platforms``); the platforms' names and settings stay
+here, among the adapters, so that nothing in bot/ names one.
+"""
 
 from __future__ import annotations
 

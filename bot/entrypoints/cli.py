@@ -323,7 +323,7 @@ def abstract(
 app.add_typer(criteria_app, name="criteria")
 
 
-@app.command(short_help="Run the chat bot on the chat platforms configured, with its daily schedule.")
+@app.command(short_help="Run the chat bot on every configured chat platform, with its daily schedule.")
 def run(
     log_level: Annotated[
         str, typer.Option(metavar="LEVEL", help="Logging level: DEBUG, INFO or WARNING.")
