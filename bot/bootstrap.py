@@ -1,6 +1,9 @@
 """The composition root: the one place in bot/ that builds adapters (arXiv's feed and API, the LLM, the
 digest files, the archive site, the chat platforms) and hands them to the core. The CLI, the bot process
 and the tests get every adapter from here.
+
+Each builder imports what it builds when called: a command loads only the parts it uses (``arxiv-digest
+abstract`` neither the LLM client nor the chat libraries), as the CLI's start-up requires.
 """
 
 from __future__ import annotations
@@ -8,35 +11,43 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from adapters.arxiv_api import ArxivLookup
-from adapters.arxiv_rss import RSSFetcher
-from adapters.files import write_digest
-from adapters.llm import OpenAIChat
-from adapters.llm_batch import OpenAIBatch
-from adapters.platforms import configured_platforms
-from adapters.site.build import SiteResult, publish_site
-from bot.chat.commands import CommandCore
-from bot.digest.service import DigestService
-from bot.domain.models import Digest, Profile
-from bot.domain.platform import Platform
-from bot.domain.settings import Settings
-from storage.store import Store
+if TYPE_CHECKING:
+    from adapters.arxiv_api import ArxivLookup
+    from adapters.arxiv_rss import RSSFetcher
+    from adapters.llm import OpenAIChat
+    from adapters.llm_batch import OpenAIBatch
+    from adapters.site.build import SiteResult
+    from bot.chat.commands import CommandCore
+    from bot.digest.service import DigestService
+    from bot.domain.models import Digest, Profile
+    from bot.domain.platform import Platform
+    from bot.domain.settings import Settings
+    from storage.store import Store
 
 
 def chat_factory(settings: Settings) -> Callable[[], OpenAIChat] | None:
     """The LLM client when there is a key; None: the local scorer ranks instead."""
-    return (lambda: OpenAIChat.from_settings(settings)) if settings.has_llm else None
+    if not settings.has_llm:
+        return None
+    from adapters.llm import OpenAIChat
+
+    return lambda: OpenAIChat.from_settings(settings)
 
 
 def batch_factory(settings: Settings) -> Callable[[], OpenAIBatch] | None:
     """The OpenAI Batch API client when DIGEST_USE_BATCH_API is on (and there is a key)."""
     if not (settings.use_batch_api and settings.has_llm):
         return None
+    from adapters.llm_batch import OpenAIBatch
+
     return lambda: OpenAIBatch.from_settings(settings)
 
 
 def arxiv_lookup(settings: Settings) -> ArxivLookup:
+    from adapters.arxiv_api import ArxivLookup
+
     return ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay, timeout=settings.fetch_timeout)
 
 
@@ -44,6 +55,8 @@ def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Seque
     """The RSS fetcher for a profile's categories: arXiv's feed, or the one file ``feed`` names whatever
     the categories (the demo's bundled day, read once, so without arXiv's retries and time-outs)."""
     def fetcher_for(categories: Sequence[str]) -> RSSFetcher:
+        from adapters.arxiv_rss import RSSFetcher
+
         if feed is not None:
             return RSSFetcher(feed, keep_types=settings.announce_types)
         return RSSFetcher(
@@ -56,6 +69,8 @@ def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Seque
 
 def build_service(settings: Settings, store: Store, *, feed: str | None = None) -> DigestService:
     """The digest service on the real arXiv and LLM; ``feed``: see :func:`feed_fetcher`."""
+    from bot.digest.service import DigestService
+
     return DigestService(
         settings,
         store,
@@ -67,11 +82,15 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
 
 
 def build_core(settings: Settings, store: Store) -> CommandCore:
+    from bot.chat.commands import CommandCore
+
     return CommandCore(build_service(settings, store))
 
 
 def chat_platforms(core: CommandCore) -> list[Platform]:
     """Every chat platform the environment configures (adapters/platforms.py says which), on ``core``."""
+    from adapters.platforms import configured_platforms
+
     return configured_platforms(core)
 
 
@@ -83,8 +102,12 @@ class OutFolder:
 
     def write(self, digest: Digest) -> tuple[Path, Path]:
         """The digest's files (Markdown, JSON) under YYYY-MM/."""
+        from adapters.files import write_digest
+
         return write_digest(digest, self.path)
 
     def publish_site(self, store: Store, profile: Profile, fresh: Digest | None = None) -> SiteResult:
         """The whole archive site of ``profile`` again; ``fresh`` is the digest just made."""
+        from adapters.site.build import publish_site
+
         return publish_site(store, profile, self.path, fresh)

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import os
 import subprocess
 import sys
 import tomllib
@@ -212,19 +213,40 @@ HEAVY = ("openai", "sklearn", "slack_bolt", "discord", "sqlalchemy", "alembic", 
          "pydantic", "bot.domain.errors")  # bot.domain.errors: how a failure is explained, and --help is none
 
 
+def imported_by(argv: list[str], modules: tuple[str, ...], setup: str = "", **env: str) -> tuple[str, str]:
+    """The command's stdout in a fresh interpreter (after ``setup``), and which of ``modules`` it imported."""
+    script = (
+        f"import sys\n{setup}from bot.entrypoints.cli import app\n"
+        f"sys.argv = ['arxiv-digest', *{argv!r}]\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        f"print(','.join(m for m in {modules!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True,
+                          env={**os.environ, **env})
+    return done.stdout, done.stderr.strip()
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["criteria", "--help"], ["abstract", "--help"], ["digest", "--help"],
                                   ["criteria", "show", "--help"], ["criteria", "set", "--help"], ["db", "--help"],
                                   ["db", "upgrade", "--help"]])
 def test_help_imports_no_heavy_library(argv):
-    script = (
-        "import sys\nfrom bot.entrypoints.cli import app\n"
-        f"sys.argv = ['arxiv-digest', *{argv!r}]\n"
-        "try:\n    app()\nexcept SystemExit:\n    pass\n"
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    stdout, loaded = imported_by(argv, HEAVY)
+    assert "Usage: arxiv-digest" in stdout
+    assert loaded == "", f"imported for {argv}: {loaded}"
+
+
+def test_abstract_of_a_stored_paper_loads_neither_the_llm_nor_the_chat_clients(tmp_path):
+    """bot.bootstrap builds only what a command uses: a look-up needs the database and the arXiv client."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    setup = (
+        "from bot.domain.models import Paper\nfrom storage.store import Store\n"
+        f"store = Store.open({url!r})\nstore.save_papers([Paper('2401.00001', 'Stored', ('A. Author',), 'Text.')])\n"
+        "store.close()\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
-    assert "Usage: arxiv-digest" in done.stdout
-    assert done.stderr.strip() == "", f"imported for {argv}: {done.stderr.strip()}"
+    stdout, loaded = imported_by(["abstract", "2401.00001"], ("openai", "slack_bolt", "discord", "jinja2"), setup,
+                                 DATABASE_URL=url)
+    assert "Stored" in stdout
+    assert loaded == "", f"imported for abstract: {loaded}"
 
 
 # 7. --help texts -------------------------------------------------------------------------------------------
