@@ -108,6 +108,7 @@ def test_cold_start_sends_every_paper_and_records_why(learner, llm):
     assert "80 labelled papers" in model.metrics["reason"] and "starts at 150" in model.metrics["reason"]
 
 
+@pytest.mark.slow
 def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_below_its_cutoff(learner, llm):
     settings, store, profile = learner
     dates = days(5)
@@ -135,6 +136,7 @@ def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_be
     assert llm.completions == [] and again.digest is not None and again.digest.prefiltered == digest.prefiltered
 
 
+@pytest.mark.slow
 def test_a_criteria_change_sends_everything_until_a_model_for_the_new_criteria_is_trained(learner, llm):
     settings, store, profile = learner
     dates = days(8)
