@@ -20,7 +20,7 @@ def rank(
     min_novelty: int,
     top_n: int | None = None,
 ) -> list[RankedPaper]:
-    """Papers at or above both thresholds, by relevance + novelty, then relevance (the seed's order).
+    """Papers at or above both thresholds, in ``rank_key`` order (the seed's: relevance + novelty, then relevance).
 
     Ties keep the feed's order, so a digest is stable from one run to the next.
     """
