@@ -14,8 +14,8 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import arxiv
 import requests
@@ -27,6 +27,8 @@ from bot.domain.errors import DigestError
 from bot.domain.models import Announcement, Paper, normalize_arxiv_id
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SEARCH_PAGE_SIZE = 200  # results per request for a mailing's search (the API allows up to 2000)
 # arXiv categories ("cs.LG", "hep-th", "cond-mat.stat-mech"); the API's <category> also carries ACM
@@ -88,19 +90,23 @@ def _names(result: arxiv.Result) -> tuple[str, ...]:
     return tuple(name for name in (decode_tex(a.name) for a in result.authors) if name)
 
 
-def _paper(result: arxiv.Result) -> Paper | None:
+def _paper(result: arxiv.Result, categories: tuple[str, ...], announce_type: str) -> Paper | None:
     """Our Paper from an API entry; None for an entry cut short (arxiv parses garbled XML leniently)."""
     arxiv_id = normalize_arxiv_id(result.entry_id)
-    if arxiv_id is None or not result.title.strip() or not result.summary.strip() or not result.categories:
+    if arxiv_id is None or not categories or not result.title.strip() or not result.summary.strip():
         return None
     return Paper(
         arxiv_id=arxiv_id,
         title=decode_tex(result.title),
         authors=_names(result),
         abstract=decode_tex(result.summary),
-        categories=tuple(result.categories),
-        announce_type="lookup",
+        categories=categories,
+        announce_type=announce_type,
     )
+
+
+def _looked_up(result: arxiv.Result) -> Paper | None:
+    return _paper(result, tuple(result.categories), "lookup")
 
 
 def _in_categories(category: str, wanted: Sequence[str]) -> bool:
@@ -131,19 +137,11 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def _announced(result: arxiv.Result, wanted: Sequence[str]) -> Paper | None:
     """A mailing's Paper from a search result; None when the entry came back incomplete."""
-    arxiv_id = normalize_arxiv_id(result.entry_id)
     primary = (result.primary_category or "").strip()
-    categories = tuple(c for c in (c.strip() for c in result.categories) if _ARXIV_CATEGORY.match(c))
-    if arxiv_id is None or not primary or not categories or not result.title.strip() or not result.summary.strip():
+    if not primary:
         return None
-    return Paper(
-        arxiv_id=arxiv_id,
-        title=decode_tex(result.title),
-        authors=_names(result),
-        abstract=decode_tex(result.summary),
-        categories=categories,
-        announce_type="new" if _in_categories(primary, wanted) else "cross",
-    )
+    categories = tuple(c for c in (c.strip() for c in result.categories) if _ARXIV_CATEGORY.match(c))
+    return _paper(result, categories, "new" if _in_categories(primary, wanted) else "cross")
 
 
 class _Pass:
@@ -153,6 +151,13 @@ class _Pass:
         self.listed = 0  # API results inside the window, complete or not, repeats included
         self.papers: dict[str, tuple[dt.datetime, Paper]] = {}
         self.incomplete: list[str | None] = []  # ids of entries cut short (None: no usable id)
+
+
+def _in_a_thread(blocking: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(blocking, *args, **kwargs)
+
+    return run
 
 
 class ArxivLookup:
@@ -197,7 +202,7 @@ class ArxivLookup:
         try:
             self._adapter.reset()
             for result in self._client.results(arxiv.Search(id_list=ids, max_results=len(ids))):
-                paper = _paper(result)
+                paper = _looked_up(result)
                 if paper is None:
                     incomplete = True
                 else:
@@ -205,9 +210,6 @@ class ArxivLookup:
         except (arxiv.ArxivError, requests.RequestException) as exc:
             raise _failure(exc, "The arXiv API could not be read", self._api_url) from exc
         return incomplete
-
-    async def lookup(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
-        return await asyncio.to_thread(self.lookup_sync, arxiv_ids)
 
     def announcement_sync(
         self,
@@ -250,17 +252,9 @@ class ArxivLookup:
         papers = tuple(paper for _, paper in ordered if paper.announce_type in keep)
         return Announcement(date=mailing, papers=papers, total_in_feed=listed, source="arxiv-api")
 
-    async def announcement(
-        self,
-        categories: Sequence[str],
-        mailing: dt.date,
-        window: tuple[dt.datetime, dt.datetime],
-        *,
-        keep_types: Iterable[str],
-    ) -> Announcement:
-        return await asyncio.to_thread(
-            self.announcement_sync, categories, mailing, window, keep_types=tuple(keep_types)
-        )
+    # The arXiv package blocks: the event loop's callers get the same methods run on a worker thread.
+    lookup = _in_a_thread(lookup_sync)
+    announcement = _in_a_thread(announcement_sync)
 
     def _search_window(
         self, query: str, wanted: Sequence[str], start: dt.datetime, end: dt.datetime, mailing: dt.date

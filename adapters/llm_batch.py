@@ -10,7 +10,7 @@ exactly as for live chat completions (adapters/llm.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import openai
@@ -58,18 +58,10 @@ class OpenAIBatch(OpenAIClientOwner):
         return batch.id
 
     async def poll(self, batch_id: str) -> BatchState:
-        try:
-            batch = await self._client.batches.retrieve(batch_id)
-        except openai.APIError as exc:
-            raise llm_error(exc, not_found=lambda e: UnknownBatchError(_unknown_batch(batch_id, e))) from exc
-        return _state(batch)
+        return await _on_batch(self._client.batches.retrieve, batch_id)
 
     async def cancel(self, batch_id: str) -> BatchState:
-        try:
-            batch = await self._client.batches.cancel(batch_id)
-        except openai.APIError as exc:
-            raise llm_error(exc, not_found=lambda e: UnknownBatchError(_unknown_batch(batch_id, e))) from exc
-        return _state(batch)
+        return await _on_batch(self._client.batches.cancel, batch_id)
 
     async def results(self, state: BatchState) -> dict[str, Completion | str]:
         """custom_id → the completion, or why the request has none, from the output and error files.
@@ -137,6 +129,15 @@ class OpenAIBatch(OpenAIClientOwner):
         if status == 404 and detail.get("code") == "model_not_found":
             return unknown_model(self.model, message), True
         return f"HTTP {status}: {message}", False
+
+
+async def _on_batch(call: Callable[[str], Awaitable[Batch]], batch_id: str) -> BatchState:
+    """One call about an existing batch, as its state; a 404 means the endpoint does not know the ID."""
+    try:
+        batch = await call(batch_id)
+    except openai.APIError as exc:
+        raise llm_error(exc, not_found=lambda e: UnknownBatchError(_unknown_batch(batch_id, e))) from exc
+    return _state(batch)
 
 
 def _state(batch: Batch) -> BatchState:

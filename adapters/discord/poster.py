@@ -2,15 +2,13 @@
 
 Discord has no need for threads here: every paper is its own message in the channel, so ``parent`` is
 ignored. discord.py already waits out 429s (it sleeps ``retry_after`` and sends the same request again);
-the pacing below keeps a long digest from running into them in the first place.
+the pacer (adapters.pacing) keeps a long digest from running into them in the first place.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +16,7 @@ import aiohttp
 import discord
 
 from adapters.discord.embeds import pack_embeds, paper_embed, summary_messages, text_embeds
+from adapters.pacing import ChannelPacer
 from bot.digest.service import summary_part
 from bot.domain.errors import PostError
 from bot.domain.models import Digest, RankedPaper
@@ -52,19 +51,14 @@ class DiscordPoster:
     def __init__(self, client: discord.Client, view_for: ViewFor, *, interval: float = 1.0) -> None:
         self._client = client
         self._view_for = view_for
-        self._interval = interval
-        self._last: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._pacer = ChannelPacer(interval, failures_count=True)
 
     async def _send(
         self, place: Place, embeds: list[discord.Embed], view: discord.ui.View | None = None, *,
         nonce: str | None = None,
     ) -> str:
         channel = self._client.get_partial_messageable(int(place.channel))  # no cache or gateway needed
-        async with self._locks.setdefault(place.channel, asyncio.Lock()):
-            wait = self._last.get(place.channel, 0.0) + self._interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        async with self._pacer.turn(place.channel):
             try:
                 # With a nonce discord.py sets enforce_nonce: Discord answers a repeat within a few minutes
                 # with the message it already created, so a run resumed after a crash does not post twice.
@@ -82,8 +76,6 @@ class DiscordPoster:
                     f"Could not reach Discord to post in channel {place.channel} ({exc}): try again later; "
                     "the messages posted so far are kept"
                 ) from exc
-            finally:
-                self._last[place.channel] = time.monotonic()
         return str(message.id)
 
     def summary_parts(self, digest: Digest) -> int:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.pacing import ChannelPacer
 from adapters.slack.blocks import PART_EVENT, Message, paper_message, summary_messages, text_message
 from bot.digest.service import SUMMARY
 from bot.domain.errors import PostError
@@ -37,18 +36,13 @@ class SlackPoster:
 
     def __init__(self, client_for: ClientFor, *, interval: float = 1.0) -> None:
         self._client_for = client_for
-        self._interval = interval
-        self._last: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Slack allows about one message a second per channel; the client's retry handler covers
+        # the 429s that still happen (it waits Retry-After and sends the same message again).
+        self._pacer = ChannelPacer(interval)
 
     async def _post(self, place: Place, message: Message, thread: str | None = None) -> str:
         client = await self._client_for(place.workspace)
-        # Slack allows about one message a second per channel; the client's retry handler covers
-        # the 429s that still happen (it waits Retry-After and sends the same message again).
-        async with self._locks.setdefault(place.channel, asyncio.Lock()):
-            wait = self._last.get(place.channel, 0.0) + self._interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        async with self._pacer.turn(place.channel):
             kwargs: dict[str, Any] = {"channel": place.channel, **message.payload(), "unfurl_links": False}
             if thread is not None:
                 kwargs["thread_ts"] = thread
@@ -60,7 +54,6 @@ class SlackPoster:
                     f"Slack refused to post in {place.channel} ({error}): "
                     + _FIXES.get(error, "try again later; the messages posted so far are kept")
                 ) from exc
-            self._last[place.channel] = time.monotonic()
         return str(response["ts"])
 
     def summary_parts(self, digest: Digest) -> int:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import BudgetError, DigestError
-from bot.domain.models import Announcement, Digest, Paper, Profile, RankedPaper, Usage
+from bot.domain.models import Announcement, Digest, Judgment, Paper, Profile, RankedPaper, Usage
 from bot.domain.pricing import Price, price_for
 from bot.domain.settings import Settings
 from bot.learning import preferences
@@ -153,13 +153,53 @@ async def run_digest(
 ) -> RunResult:
     """Score and rank one day. ``announcement`` is used as given (the bot fetched it already); else
     the day comes from the database or the feed."""
-    progress = progress or _NoProgress()
-    model, price, approximate = resolve_model(settings)
+    model, price, approximate = resolve_model(settings)  # first: a budget that cannot be enforced stops the run
     if announcement is None:
         announcement = await get_announcement(store, fetcher, profile.categories, date, past=past)
     if announcement.is_empty:
         return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
+    day = _prepare(settings, store, profile, announcement, model, price, approximate)
+    scored = await _route_and_score(
+        settings, store, day, chat_factory=chat_factory, batch_factory=batch_factory, progress=progress or _NoProgress()
+    )
+    digest = _assemble(settings, store, day, scored)
+    return await _finish(settings, store, day, scored, digest, deliver)
 
+
+@dataclass
+class _Day:
+    """A run under way: the day's papers, the judgments known so far and the run's row."""
+
+    profile: Profile
+    scoring: Profile  # the profile as the LLM sees it (see _scoring_profile)
+    date: dt.date
+    papers: list[Paper]
+    model: str
+    price: Price | None
+    approximate: bool
+    reactions: list[Reaction]
+    judgments: dict[str, Judgment]  # stored ones at first; the scoring step adds the fresh ones
+    todo: list[Paper]  # papers without a stored judgment
+    run_id: int
+
+
+@dataclass
+class _Scored:
+    """What routing and scoring leave for the digest."""
+
+    send: list[Paper]  # papers sent to the scorer
+    skipped: set[str]  # IDs the prefilter kept from the LLM
+    failed: dict[str, str]  # arxiv_id → why it has no score
+    notes: list[str]
+    usage: Usage  # the day's totals, every attempt included
+    cost_usd: float | None  # None: price unknown for this model
+
+
+def _prepare(
+    settings: Settings, store: Store, profile: Profile, announcement: Announcement, model: str, price: Price | None,
+    approximate: bool,
+) -> _Day:
+    """Look up what is already known about the day and open (or reopen) its run."""
     papers = list(announcement.papers)
     # The channel's reactions, read once: they shape the prompt's examples and the ranking.
     reactions = store.reactions(profile.id) if store.feedback_enabled(profile.id) else []
@@ -171,81 +211,111 @@ async def run_digest(
         profile.id, announcement.date, model=model, criteria_key=key, criteria_version=profile.criteria_version,
         prompt_examples=examples,
     )
+    return _Day(profile, scoring, announcement.date, papers, model, price, approximate, reactions, judgments, todo,
+                run_id)
+
+
+async def _route_and_score(
+    settings: Settings, store: Store, day: _Day, *, chat_factory: Callable[[], ChatModel] | None,
+    batch_factory: Callable[[], BatchModel] | None, progress: Progress,
+) -> _Scored:
+    """Let the prefilter pick what the LLM sees, score it and add the fresh judgments to ``day``. A
+    scorer that cannot serve us at all fails the run."""
     # The local approximation costs nothing, so there is nothing for the prefilter to save.
-    routing = learning.route(store, settings, profile, announcement.date, papers, todo) if not approximate else None
-    send = routing.send if routing is not None else todo
+    routing = (
+        None if day.approximate
+        else learning.route(store, settings, day.profile, day.date, day.papers, day.todo)
+    )
+    send = routing.send if routing is not None else day.todo
     skipped = {p.arxiv_id for p in routing.skipped} if routing is not None else set()
 
     outcome = ScoreOutcome(cost_usd=0.0)
     if send:
         outcome = await score_papers(
-            settings, store, scoring, send, model=model, price=price, approximate=approximate,
-            chat_factory=chat_factory, batch_factory=batch_factory, progress=progress, run_id=run_id,
+            settings, store, day.scoring, send, model=day.model, price=day.price, approximate=day.approximate,
+            chat_factory=chat_factory, batch_factory=batch_factory, progress=progress, run_id=day.run_id,
         )
-    run = store.add_run_usage(run_id, Usage(), 0.0 if price is not None else None)
+    run = store.add_run_usage(day.run_id, Usage(), 0.0 if day.price is not None else None)
     if outcome.unusable is not None:
         # Nothing more can be scored (what was is stored): a digest of unscored papers helps nobody.
         store.finish_run(
-            run_id, status="failed", total_arxiv=len(papers), scanned=len(judgments) + len(outcome.judgments),
-            relevant=0, unscored=len(outcome.failed), message=str(outcome.unusable),
+            day.run_id, status="failed", total_arxiv=len(day.papers),
+            scanned=len(day.judgments) + len(outcome.judgments), relevant=0, unscored=len(outcome.failed),
+            message=str(outcome.unusable),
         )
         raise DigestError(f"Scoring stopped: {outcome.unusable}.")
-    judgments.update(outcome.judgments)
-    failed, flagged, notes = outcome.failed, outcome.flagged, _summarize(outcome.notes)
-
+    day.judgments.update(outcome.judgments)
+    notes = _summarize(outcome.notes)
     notes.extend(
         f"{pid}: its abstract contains text addressed to the model; it was scored on its own so it "
-        "cannot affect other papers." for pid in sorted(flagged)
+        "cannot affect other papers." for pid in sorted(outcome.flagged)
     )
     if routing is not None and routing.note:
         notes.append(routing.note)
-    ranked = rank(
-        papers, judgments, min_relevance=profile.min_relevance, min_novelty=profile.min_novelty, top_n=profile.top_n
+    return _Scored(
+        send, skipped, outcome.failed, notes,
+        usage=Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests),
+        cost_usd=run.cost_usd if day.price is not None else None,
     )
-    ranked = _with_feedback(settings, store, profile, announcement.date, ranked, reactions)
+
+
+def _assemble(settings: Settings, store: Store, day: _Day, scored: _Scored) -> Digest:
+    """The ranked digest, with the papers that have no score and why."""
+    profile = day.profile
+    ranked = rank(
+        day.papers, day.judgments, min_relevance=profile.min_relevance, min_novelty=profile.min_novelty,
+        top_n=profile.top_n,
+    )
+    ranked = _with_feedback(settings, store, profile, day.date, ranked, day.reactions)
     unscored = [
-        (p, failed.get(p.arxiv_id, "not scored"))
-        for p in papers if p.arxiv_id not in judgments and p.arxiv_id not in skipped
+        (p, scored.failed.get(p.arxiv_id, "not scored"))
+        for p in day.papers if p.arxiv_id not in day.judgments and p.arxiv_id not in scored.skipped
     ]
-    day_usage = Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests)
-    digest = Digest(
-        date=announcement.date,
+    return Digest(
+        date=day.date,
         profile=profile.name,
-        model=model,
-        approximate=approximate,
-        total_arxiv=len(papers),
-        scanned=len(papers) - len(unscored) - len(skipped),
+        model=day.model,
+        approximate=day.approximate,
+        total_arxiv=len(day.papers),
+        scanned=len(day.papers) - len(unscored) - len(scored.skipped),
         ranked=ranked,
         unscored=unscored,
-        usage=day_usage,
-        cost_usd=run.cost_usd if price is not None else None,
-        prompt=prompt.display_prompt(scoring.criteria),
+        usage=scored.usage,
+        cost_usd=scored.cost_usd,
+        prompt=prompt.display_prompt(day.scoring.criteria),
         min_relevance=profile.min_relevance,
         min_novelty=profile.min_novelty,
-        price=price,
-        notes=notes,
-        prefiltered=len(skipped),
+        price=day.price,
+        notes=scored.notes,
+        prefiltered=len(scored.skipped),
     )
-    status = "partial" if unscored else "done"
+
+
+async def _finish(
+    settings: Settings, store: Store, day: _Day, scored: _Scored, digest: Digest,
+    deliver: Sequence[Callable[[Digest], object]],
+) -> RunResult:
+    """Close the run, train the next prefilter on the fresh judgments and hand the digest on."""
+    status = "partial" if digest.unscored else "done"
     message = (
-        f"{announcement.date}: {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant"
-        + (f", {len(skipped)} skipped by the prefilter" if skipped else "")
-        + (f", {len(unscored)} without a score" if unscored else "")
-        + (f"; {len(send)} sent for scoring" if send else "; all scores were already stored")
+        f"{day.date}: {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant"
+        + (f", {digest.prefiltered} skipped by the prefilter" if digest.prefiltered else "")
+        + (f", {len(digest.unscored)} without a score" if digest.unscored else "")
+        + (f"; {len(scored.send)} sent for scoring" if scored.send else "; all scores were already stored")
     )
     store.finish_run(
-        run_id,
+        day.run_id,
         status=status,
         total_arxiv=digest.total_arxiv,
         scanned=digest.scanned,
         relevant=digest.relevant,
-        unscored=len(unscored),
+        unscored=len(digest.unscored),
         message=message,
     )
-    if send and not approximate:
-        await _retrain(store, settings, profile)
+    if scored.send and not day.approximate:
+        await _retrain(store, settings, day.profile)
     outputs = [send(digest) for send in deliver]
-    return RunResult(status, announcement.date, message, digest, outputs)
+    return RunResult(status, day.date, message, digest, outputs)
 
 
 async def score_papers(

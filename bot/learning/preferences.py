@@ -15,6 +15,7 @@ import numpy as np
 
 from bot.domain.models import RankedPaper
 from bot.scoring.local_scorer import parse_topics
+from bot.scoring.ranking import rank_key
 from storage.learning import Reaction
 
 SIMILAR = 0.12  # cosine above which two abstracts are "similar" (related work shares terms, others ~0.02)
@@ -86,9 +87,7 @@ def adjust(
         if disliked:
             parts.append(f"↓ like {_papers(disliked)} {audience} disliked")
         adjusted.append((points, replace(item, adjustment=round(points, 2), explanation="; ".join(parts))))
-    order = sorted(
-        adjusted, key=lambda pair: (-(pair[1].judgment.score + pair[0]), -pair[1].judgment.relevance, pair[1].rank)
-    )
+    order = sorted(adjusted, key=lambda pair: (*rank_key(pair[1].judgment, pair[0]), pair[1].rank))
     return [replace(item, rank=rank) for rank, (_, item) in enumerate(order, start=1)]
 
 

@@ -7,6 +7,11 @@ from collections.abc import Iterable, Mapping
 from bot.domain.models import Judgment, Paper, RankedPaper
 
 
+def rank_key(judgment: Judgment, adjustment: float = 0.0) -> tuple[float, int]:
+    """The ranking policy, smallest first: R+N (plus the feedback adjustment, if any), then relevance."""
+    return -(judgment.score + adjustment), -judgment.relevance
+
+
 def rank(
     papers: Iterable[Paper],
     judgments: Mapping[str, Judgment],
@@ -15,7 +20,7 @@ def rank(
     min_novelty: int,
     top_n: int | None = None,
 ) -> list[RankedPaper]:
-    """Papers at or above both thresholds, by relevance + novelty, then relevance (the seed's order).
+    """Papers at or above both thresholds, in ``rank_key`` order (the seed's: relevance + novelty, then relevance).
 
     Ties keep the feed's order, so a digest is stable from one run to the next.
     """
@@ -26,7 +31,7 @@ def rank(
         and judgments[paper.arxiv_id].relevance >= min_relevance
         and judgments[paper.arxiv_id].novelty >= min_novelty
     ]
-    kept.sort(key=lambda pair: (-pair[1].score, -pair[1].relevance))
+    kept.sort(key=lambda pair: rank_key(pair[1]))
     if top_n is not None:
         kept = kept[:top_n]
     return [RankedPaper(paper=p, judgment=j, rank=i) for i, (p, j) in enumerate(kept, start=1)]

@@ -184,13 +184,19 @@ def test_persistent_503_raises_digest_error_with_a_clear_message(arxiv: ArxivSta
     with pytest.raises(DigestError) as caught:
         lookup(arxiv, ["2503.03213"], num_retries=2)
 
+    assert_gave_up_after_three_503s(caught, arxiv, "arXiv API could not be read", "try again in a minute")
+
+
+def assert_gave_up_after_three_503s(
+    caught: pytest.ExceptionInfo[DigestError], stand_in: ArxivStandIn, *wording: str
+) -> None:
+    """The error after three 503s in a row (two retries): it carries ``wording``, the HTTP status and
+    where the API's address is set, and keeps the package's error as its cause."""
     message = str(caught.value)
-    assert "arXiv API could not be read" in message
-    assert "HTTP 503" in message
-    assert "try again in a minute" in message
-    assert "ARXIV_API_URL" in message
+    for words in (*wording, "HTTP 503", "ARXIV_API_URL"):
+        assert words in message
     assert isinstance(caught.value.__cause__, arxiv_package.HTTPError)
-    assert len(arxiv.requests) == 3
+    assert len(stand_in.requests) == 3
 
 
 def test_malformed_answer_for_one_id_looks_like_an_unknown_id(arxiv: ArxivStandIn) -> None:

@@ -15,6 +15,7 @@ from adapters.arxiv_api import ArxivLookup, window_query
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import DigestError
 from bot.domain.models import Announcement, Paper
+from tests.adapters.test_arxiv_api import assert_gave_up_after_three_503s
 from tests.support import ArxivStandIn, Delay, Malformed, Status, make_paper
 
 CALENDAR = ArxivCalendar(holidays=frozenset())
@@ -258,13 +259,7 @@ def test_persistent_failure_raises_an_actionable_digest_error(days: ArxivStandIn
     with pytest.raises(DigestError) as caught:
         announcement(client(days, num_retries=2), TUESDAY)
 
-    message = str(caught.value)
-    assert "2025-03-25" in message
-    assert "HTTP 503" in message
-    assert "try again in a few minutes" in message
-    assert "ARXIV_API_URL" in message
-    assert isinstance(caught.value.__cause__, arxiv_package.HTTPError)
-    assert len(days.requests) == 3
+    assert_gave_up_after_three_503s(caught, days, "2025-03-25", "try again in a few minutes")
 
 
 def test_unreachable_api_raises_digest_error() -> None:

@@ -152,15 +152,15 @@ def test_abstract_prefix_is_stripped_and_whitespace_collapsed(arxiv: ArxivStandI
     assert [p.abstract for p in papers] == [expected, expected]
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("arXiv:2503.03213v1 Announce Type: new \nAbstract: Text here.", "Text here."),
-        ("arXiv:2502.00004v3 Announce Type: replace-cross \nAbstract:   Multi\n line.", "Multi line."),
-        ("  arxiv:hep-th/9901001v2 announce type: cross\nabstract: Old style.", "Old style."),
-        ("No prefix at all.", "No prefix at all."),
-    ],
-)
+ABSTRACTS = {  # a feed item's description → the abstract in it
+    "arXiv:2503.03213v1 Announce Type: new \nAbstract: Text here.": "Text here.",
+    "arXiv:2502.00004v3 Announce Type: replace-cross \nAbstract:   Multi\n line.": "Multi line.",
+    "  arxiv:hep-th/9901001v2 announce type: cross\nabstract: Old style.": "Old style.",
+    "No prefix at all.": "No prefix at all.",
+}
+
+
+@pytest.mark.parametrize(("raw", "expected"), ABSTRACTS.items())
 def test_strip_abstract_prefix(raw: str, expected: str) -> None:
     assert strip_abstract_prefix(raw) == expected
 

@@ -23,19 +23,10 @@ USER = f"## Papers\n\nArXiv ID: {PAPER['arxiv_id']}\nTitle: {PAPER['title']}\nAb
 
 
 def run_chat(llm: OpenAIStandIn, use: Callable[[OpenAIChat], Awaitable[T]], **options: Any) -> T:
-    """Build an OpenAIChat pointed at the stand-in, run `use` with it, close it, all in one event loop."""
-    options = {"api_key": "test-key", "model": "gpt-4o-mini", "base_url": llm.base_url, **options}
+    options = {"api_key": "test-key", "model": "gpt-4o-mini", **options}
     options.setdefault("timeout", 5.0)
     options.setdefault("max_retries", 2)
-
-    async def main() -> T:
-        chat = OpenAIChat(**options)
-        try:
-            return await use(chat)
-        finally:
-            await chat.aclose()
-
-    return asyncio.run(main())
+    return llm.run_client(OpenAIChat, use, **options)
 
 
 def complete(

@@ -11,6 +11,7 @@ progresses (in progress for N polls, then completed, failed or expired; faults f
 
 from __future__ import annotations
 
+import asyncio
 import email.parser
 import email.policy
 import itertools
@@ -20,11 +21,19 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from .http import Delay, Fault, Headers, Malformed, Recorded, Response, Route, StandIn, Status
+
+
+class _Closing(Protocol):
+    async def aclose(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closing)
+T = TypeVar("T")
 
 __all__ = [
     "KEYWORDS",
@@ -385,6 +394,20 @@ class OpenAIStandIn(StandIn):
     @property
     def base_url(self) -> str:
         return self.url + "/v1"
+
+    def run_client(self, client_type: Callable[..., C], use: Callable[[C], Awaitable[T]], **options: Any) -> T:
+        """Build ``client_type(**options)`` (an adapter over the openai client) pointed here, run ``use``
+        with it and close it, all in one event loop."""
+        options.setdefault("base_url", self.base_url)
+
+        async def main() -> T:
+            client = client_type(**options)
+            try:
+                return await use(client)
+            finally:
+                await client.aclose()
+
+        return asyncio.run(main())
 
     @property
     def completions(self) -> list[Recorded]:

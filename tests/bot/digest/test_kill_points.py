@@ -278,6 +278,7 @@ def report(name: str, row: Row, crossed: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["slack_platform", "discord_platform"])
 def test_a_digest_killed_at_any_boundary_and_resumed_posts_every_message_exactly_once(
     which: str, request: pytest.FixtureRequest, small_messages: None, tmp_path: Path,

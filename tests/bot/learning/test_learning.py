@@ -87,6 +87,15 @@ def selected_by_llm(llm: Any, papers: list[Paper], profile: Profile) -> set[str]
     return found
 
 
+def train_on_four_days(settings: Settings, store: Store, profile: Profile, dates: list[dt.date]) -> Any:
+    """Run the first four of ``dates``: enough labels for a prefilter with a cutoff, which this returns."""
+    for i, date in enumerate(dates[:4]):
+        run_day(settings, store, profile, date, synthetic_day(i + 1))
+    model = store.latest_model(profile.id)
+    assert model is not None and model.cutoff is not None, model and model.metrics
+    return model
+
+
 def test_cold_start_sends_every_paper_and_records_why(learner, llm):
     settings, store, profile = learner
     papers = synthetic_day(1)
@@ -99,13 +108,11 @@ def test_cold_start_sends_every_paper_and_records_why(learner, llm):
     assert "80 labelled papers" in model.metrics["reason"] and "starts at 150" in model.metrics["reason"]
 
 
+@pytest.mark.slow
 def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_below_its_cutoff(learner, llm):
     settings, store, profile = learner
     dates = days(5)
-    for i, date in enumerate(dates[:4]):
-        run_day(settings, store, profile, date, synthetic_day(i + 1))
-    model = store.latest_model(profile.id)
-    assert model is not None and model.cutoff is not None, model and model.metrics
+    model = train_on_four_days(settings, store, profile, dates)
     assert model.train_seconds > 0 and model.metrics["recall"] >= 0.95  # speed is measured in bench/, not asserted
 
     llm.clear()
@@ -129,13 +136,11 @@ def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_be
     assert llm.completions == [] and again.digest is not None and again.digest.prefiltered == digest.prefiltered
 
 
+@pytest.mark.slow
 def test_a_criteria_change_sends_everything_until_a_model_for_the_new_criteria_is_trained(learner, llm):
     settings, store, profile = learner
     dates = days(8)
-    for i, date in enumerate(dates[:4]):
-        run_day(settings, store, profile, date, synthetic_day(i + 1))
-    old = store.latest_model(profile.id)
-    assert old is not None and old.cutoff is not None
+    old = train_on_four_days(settings, store, profile, dates)
 
     store.set_criteria(profile.id, profile.criteria + "\n\n5. Compression of vision models.", author="U1")
     changed = store.profile_by_id(profile.id)

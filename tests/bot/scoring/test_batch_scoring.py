@@ -38,17 +38,9 @@ class Calls:
 
 
 def with_batch_client(llm: OpenAIStandIn, use: Callable[[OpenAIBatch], Awaitable[T]], **options: Any) -> T:
-    options = {"api_key": "test", "model": "gpt-4o-mini", "base_url": llm.base_url, "timeout": 5.0, **options}
+    options = {"api_key": "test", "model": "gpt-4o-mini", "timeout": 5.0, **options}
     options.setdefault("max_retries", 0)
-
-    async def main() -> T:
-        client = OpenAIBatch(**options)
-        try:
-            return await use(client)
-        finally:
-            await client.aclose()
-
-    return asyncio.run(main())
+    return llm.run_client(OpenAIBatch, use, **options)
 
 
 def score_batch(
