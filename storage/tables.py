@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Value = TypeVar("Value", bound="DataclassInstance")
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def to_value(kind: type[Value], row: SQLModel, /, **converted: Any) -> Value:
+    """The domain value ``kind`` (a dataclass) of a row: each of its fields from the column of that name, unless
+    given in ``converted`` (an enum from its stored string, a tuple from a JSON list)."""
+    return kind(**{f.name: getattr(row, f.name) for f in fields(kind) if f.name not in converted}, **converted)
 
 
 class PaperRow(SQLModel, table=True):
@@ -107,7 +120,7 @@ class RunRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     profile_id: int = Field(foreign_key="profile.id", index=True)
     date: dt.date
-    status: str = Field(default="started", max_length=20)  # started | done | partial | empty | failed
+    status: str = Field(default="started", max_length=20)  # a bot.domain.statuses.RunStatus
     model: str = ""
     criteria_key: str = ""
     total_arxiv: int = 0
@@ -132,6 +145,9 @@ class RunRow(SQLModel, table=True):
     # in the prompt, which change daily): learning weighs labels of other versions down.
     criteria_version: int = 0
     prompt_examples: str = ""  # the liked/disliked titles in its prompt, fixed at the day's first attempt
+    # The profile's thresholds when the run started, which its ranking used (NULL: a run older than 0006).
+    min_relevance: int | None = None
+    min_novelty: int | None = None
 
 
 class SubscriptionRow(SQLModel, table=True):
@@ -169,7 +185,7 @@ class PostRow(SQLModel, table=True):
     platform: str = Field(max_length=20)
     channel: str = Field(max_length=64)
     date: dt.date = Field(index=True)
-    part: str = Field(max_length=64)  # "summary", "summary.2", "empty" or an arXiv ID
+    part: str = Field(max_length=64)  # a bot.domain.statuses.PostKind, "summary.2"… or an arXiv ID
     arxiv_id: str | None = Field(default=None, max_length=32)  # set on paper messages only
     rank: int | None = None
     message_id: str = Field(max_length=64)  # Slack ts, Discord snowflake
@@ -187,7 +203,7 @@ class FeedbackRow(SQLModel, table=True):
     channel: str = Field(max_length=64, index=True)
     user: str = Field(max_length=64)
     arxiv_id: str = Field(max_length=32, index=True)
-    kind: str = Field(max_length=20)  # positive | negative | later
+    kind: str = Field(max_length=20)  # a bot.domain.statuses.FeedbackKind
     emoji: str = Field(max_length=64)
     source: str = Field(default="reaction", max_length=20)  # reaction | button
     created_at: dt.datetime = Field(default_factory=_now)
@@ -236,7 +252,7 @@ class DecisionRow(SQLModel, table=True):
     arxiv_id: str = Field(max_length=32)
     model_version: int = 0  # 0: no prefilter model (cold start or turned off)
     prefilter_score: float | None = None
-    route: str = Field(default="llm", max_length=10)  # llm (no model) | above | sample | skipped
+    route: str = Field(default="llm", max_length=10)  # a bot.domain.statuses.Route
     llm_rank: int | None = None  # its place by the LLM's scores alone (posted papers only)
     rank: int | None = None  # its place after the feedback adjustment
     adjustment: float = 0.0

@@ -16,17 +16,19 @@ from typing import Protocol
 
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import BudgetError, DigestError
+from bot.domain.feedback import Reaction
 from bot.domain.models import Announcement, Digest, Paper, Profile, RankedPaper, Usage
 from bot.domain.pricing import Price, price_for
 from bot.domain.settings import Settings
+from bot.domain.statuses import RunStatus
+from bot.domain.taxonomy import feed_key
 from bot.learning import preferences
 from bot.learning import training as learning
 from bot.scoring import local_scorer, prompt
 from bot.scoring.batch_scoring import BatchModel, BatchOutcome, score_with_batch_api
 from bot.scoring.llm_scorer import ChatModel, LLMScorer, ScoreOutcome
 from bot.scoring.ranking import rank
-from storage.learning import Reaction
-from storage.store import Store, feed_key
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class _NoProgress:
 
 @dataclass
 class RunResult:
-    status: str  # done | partial | empty
+    status: RunStatus  # done | partial | empty
     date: dt.date | None
     message: str
     digest: Digest | None = None
@@ -158,7 +160,8 @@ async def run_digest(
     if announcement is None:
         announcement = await get_announcement(store, fetcher, profile.categories, date, past=past)
     if announcement.is_empty:
-        return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
+        message = empty_day_message(feed_key(profile.categories), announcement.date)
+        return RunResult(RunStatus.EMPTY, announcement.date, message)
 
     papers = list(announcement.papers)
     # The channel's reactions, read once: they shape the prompt's examples and the ranking.
@@ -186,7 +189,7 @@ async def run_digest(
     if outcome.unusable is not None:
         # Nothing more can be scored (what was is stored): a digest of unscored papers helps nobody.
         store.finish_run(
-            run_id, status="failed", total_arxiv=len(papers), scanned=len(judgments) + len(outcome.judgments),
+            run_id, status=RunStatus.FAILED, total_arxiv=len(papers), scanned=len(judgments) + len(outcome.judgments),
             relevant=0, unscored=len(outcome.failed), message=str(outcome.unusable),
         )
         raise DigestError(f"Scoring stopped: {outcome.unusable}.")
@@ -226,7 +229,7 @@ async def run_digest(
         notes=notes,
         prefiltered=len(skipped),
     )
-    status = "partial" if unscored else "done"
+    status = RunStatus.PARTIAL if unscored else RunStatus.DONE
     message = (
         f"{announcement.date}: {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant"
         + (f", {len(skipped)} skipped by the prefilter" if skipped else "")

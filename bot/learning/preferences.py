@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bot.domain.feedback import Reaction
 from bot.domain.models import RankedPaper
 from bot.scoring.local_scorer import parse_topics
-from storage.learning import Reaction
 
 SIMILAR = 0.12  # cosine above which two abstracts are "similar" (related work shares terms, others ~0.02)
 NEIGHBOURS = 3  # the closest reacted papers that count, per direction

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from adapters.arxiv_rss import parse_feed
 from bot.domain.models import Announcement, Judgment, Paper, Usage
-from storage.store import Store, feed_key
+from bot.domain.taxonomy import feed_key
+from storage.store import Store
 
 
 def paper(i: int, announce_type: str = "new") -> Paper:
