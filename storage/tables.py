@@ -79,14 +79,19 @@ class ProfileRow(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=_now)
 
 
-class CriteriaVersionRow(SQLModel, table=True):
+class _OfProfile(SQLModel):
+    """A row of one profile's: its own id, then the profile's (the columns every such table starts with)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+
+
+class CriteriaVersionRow(_OfProfile, table=True):
     """Every criteria text a profile has had; the newest is in force, undo steps back."""
 
     __tablename__ = "criteria_version"
     __table_args__ = (UniqueConstraint("profile_id", "version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     version: int
     text: str
     author: str = ""
@@ -111,14 +116,12 @@ class ScoreRow(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=_now)
 
 
-class RunRow(SQLModel, table=True):
+class RunRow(_OfProfile, table=True):
     """One profile's digest for one announcement day: counts, usage, cost and status."""
 
     __tablename__ = "run"
     __table_args__ = (UniqueConstraint("profile_id", "date"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     date: dt.date
     status: str = Field(default="started", max_length=20)  # a bot.domain.statuses.RunStatus
     model: str = ""
@@ -218,15 +221,13 @@ class SeenEventRow(SQLModel, table=True):
     seen_at: dt.datetime = Field(default_factory=_now, index=True)
 
 
-class LearnedModelRow(SQLModel, table=True):
+class LearnedModelRow(_OfProfile, table=True):
     """A profile's prefilter, trained on the LLM's past judgments and the channel's reactions; versioned,
     the newest is in force. ``cutoff`` None means cold start: every paper goes to the LLM."""
 
     __tablename__ = "learned_model"
     __table_args__ = (UniqueConstraint("profile_id", "version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     version: int
     criteria_version: int = 0  # the criteria in force when it was trained
     labels: int = 0
@@ -239,15 +240,13 @@ class LearnedModelRow(SQLModel, table=True):
     trained_at: dt.datetime = Field(default_factory=_now)
 
 
-class DecisionRow(SQLModel, table=True):
+class DecisionRow(_OfProfile, table=True):
     """What learning did to one paper of a profile's day: the prefilter's score and route, and the
     feedback adjustment of its rank with the words that explain it."""
 
     __tablename__ = "paper_decision"
     __table_args__ = (UniqueConstraint("profile_id", "date", "arxiv_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     date: dt.date = Field(index=True)
     arxiv_id: str = Field(max_length=32)
     model_version: int = 0  # 0: no prefilter model (cold start or turned off)
@@ -259,13 +258,11 @@ class DecisionRow(SQLModel, table=True):
     explanation: str = ""
 
 
-class SuggestionRow(SQLModel, table=True):
+class SuggestionRow(_OfProfile, table=True):
     """Criteria edits the LLM proposed from a channel's likes and dislikes (/arxiv suggest)."""
 
     __tablename__ = "criteria_suggestion"
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     text: str
     rationale: str = ""
     requested_by: str = Field(default="", max_length=64)

@@ -10,7 +10,6 @@ from bot.domain.statuses import RunStatus
 
 @dataclass(frozen=True)
 class Run:
-    id: int
     date: dt.date
     status: RunStatus
     model: str

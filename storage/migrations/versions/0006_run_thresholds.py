@@ -21,13 +21,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+COLUMNS = ("min_relevance", "min_novelty")  # both NULL on the runs stored before
+
+
 def upgrade() -> None:
     with op.batch_alter_table("run") as batch_op:
-        batch_op.add_column(sa.Column("min_relevance", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("min_novelty", sa.Integer(), nullable=True))
+        for name in COLUMNS:
+            batch_op.add_column(sa.Column(name, sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("run") as batch_op:
-        batch_op.drop_column("min_novelty")
-        batch_op.drop_column("min_relevance")
+        for name in reversed(COLUMNS):
+            batch_op.drop_column(name)
