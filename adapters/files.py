@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -150,17 +149,3 @@ def write_digest(digest: Digest, out_dir: Path) -> tuple[Path, Path]:
     md_path.write_text(render_markdown(digest), encoding="utf-8")
     json_path.write_text(json.dumps(digest_json(digest), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return md_path, json_path
-
-
-def read_thresholds(out_dir: Path) -> dict[dt.date, tuple[int, int]]:
-    """The thresholds each day's JSON file in ``out_dir`` was ranked with (runs do not store them)."""
-    found: dict[dt.date, tuple[int, int]] = {}
-    for path in out_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/*-output.json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            found[dt.date.fromisoformat(data["date"])] = (
-                int(data["thresholds"]["relevance"]), int(data["thresholds"]["novelty"])
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # not one of ours, or hand-edited: the profile's thresholds stand in
-    return found

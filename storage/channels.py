@@ -11,26 +11,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.domain.feedback import Feedback
 from bot.domain.models import Subscription
-from storage.tables import FeedbackRow, PostRow, RunRow, SeenEventRow, SubscriptionRow
+from bot.domain.statuses import FeedbackKind
+from storage.tables import FeedbackRow, PostRow, RunRow, SeenEventRow, SubscriptionRow, to_value
 
 
 def _subscription(row: SubscriptionRow) -> Subscription:
-    assert row.id is not None
-    return Subscription(
-        id=row.id,
-        platform=row.platform,
-        workspace=row.workspace,
-        channel=row.channel,
-        profile_id=row.profile_id,
-        active=row.active,
-        created_by=row.created_by,
-        schedule_time=row.schedule_time,
-        timezone=row.timezone,
-        post_empty_days=row.post_empty_days,
-        learn_from_feedback=row.learn_from_feedback,
-        feedback_since=row.feedback_since,
-    )
+    return to_value(Subscription, row)
 
 
 class ChannelQueries:
@@ -185,15 +173,14 @@ class ChannelQueries:
             session.commit()
             return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has rowcount; the stubs say Result
 
-    def feedback_for(self, platform: str, channel: str) -> list[FeedbackRow]:
+    def feedback_for(self, platform: str, channel: str) -> list[Feedback]:
         with Session(self.engine) as session:
-            return list(
-                session.exec(
-                    select(FeedbackRow)
-                    .where(FeedbackRow.platform == platform, FeedbackRow.channel == channel)
-                    .order_by(col(FeedbackRow.id))
-                )
+            rows = session.exec(
+                select(FeedbackRow)
+                .where(FeedbackRow.platform == platform, FeedbackRow.channel == channel)
+                .order_by(col(FeedbackRow.id))
             )
+            return [to_value(Feedback, row, kind=FeedbackKind(row.kind)) for row in rows]
 
     # event dedupe -------------------------------------------------------------------------
 

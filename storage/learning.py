@@ -6,12 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict
 
 from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.domain.criteria import Suggestion
+from bot.domain.feedback import Reaction
+from bot.domain.statuses import FeedbackKind, Route
+from bot.domain.training import Decision, LearnedModel, ScoredPaper
 from storage.tables import (
     AnnouncementRow,
     DecisionRow,
@@ -22,35 +26,14 @@ from storage.tables import (
     ScoreRow,
     SubscriptionRow,
     SuggestionRow,
+    to_value,
 )
 
 KEEP_MODEL_VERSIONS = 20  # older model rows are deleted (their decisions keep the version number)
 
 
-@dataclass(frozen=True)
-class ScoredPaper:
-    """A paper the LLM judged for one of the profile's runs."""
-
-    arxiv_id: str
-    title: str
-    abstract: str
-    day: dt.date
-    relevance: int
-    novelty: int
-    criteria_key: str
-    criteria_version: int
-
-
-@dataclass(frozen=True)
-class Reaction:
-    """One person's 👍 or 👎 on a paper, with the paper's text (for similarity) and the day it was given."""
-
-    user: str
-    arxiv_id: str
-    title: str
-    abstract: str
-    kind: str  # positive | negative
-    at: dt.datetime
+def _decision(row: DecisionRow) -> Decision:
+    return to_value(Decision, row, route=Route(row.route))
 
 
 class LearningQueries:
@@ -98,7 +81,7 @@ class LearningQueries:
                     .join(PaperRow, col(PaperRow.arxiv_id) == col(FeedbackRow.arxiv_id))
                     .where(
                         FeedbackRow.platform == channel.platform, FeedbackRow.channel == channel.channel,
-                        col(FeedbackRow.kind).in_(("positive", "negative")),
+                        col(FeedbackRow.kind).in_((FeedbackKind.POSITIVE, FeedbackKind.NEGATIVE)),
                     )
                     .order_by(col(FeedbackRow.id))
                 )
@@ -108,7 +91,7 @@ class LearningQueries:
                     query = query.where(FeedbackRow.user == user)
                 for feedback, paper in session.exec(query).all():
                     reactions[(feedback.user, paper.arxiv_id)] = Reaction(
-                        feedback.user, paper.arxiv_id, paper.title, paper.abstract, feedback.kind,
+                        feedback.user, paper.arxiv_id, paper.title, paper.abstract, FeedbackKind(feedback.kind),
                         feedback.created_at,
                     )
         return list(reactions.values())
@@ -151,37 +134,37 @@ class LearningQueries:
             ).all()
         return any(rows)
 
-    def latest_model(self, profile_id: int) -> LearnedModelRow | None:
+    def latest_model(self, profile_id: int) -> LearnedModel | None:
         with Session(self.engine) as session:
-            return session.exec(
+            row = session.exec(
                 select(LearnedModelRow)
                 .where(LearnedModelRow.profile_id == profile_id)
                 .order_by(col(LearnedModelRow.version).desc())
                 .limit(1)
             ).first()
+            return to_value(LearnedModel, row) if row else None
 
     # decisions -----------------------------------------------------------------------------------
 
-    def decisions(self, profile_id: int, date: dt.date) -> dict[str, DecisionRow]:
+    def decisions(self, profile_id: int, date: dt.date) -> dict[str, Decision]:
         with Session(self.engine) as session:
             rows = session.exec(
                 select(DecisionRow).where(DecisionRow.profile_id == profile_id, DecisionRow.date == date)
             ).all()
-        return {row.arxiv_id: row for row in rows}
+            return {row.arxiv_id: _decision(row) for row in rows}
 
-    def save_decisions(self, profile_id: int, date: dt.date, rows: Iterable[DecisionRow]) -> None:
-        """Add the prefilter's routes for papers that have none yet (a re-run keeps the day's routes)."""
+    def save_decisions(self, profile_id: int, date: dt.date, decisions: Iterable[Decision]) -> None:
+        """Add the prefilter's routes for the day's papers that have none yet (a re-run keeps the day's routes)."""
         with Session(self.engine) as session:
             known = set(
                 session.exec(
                     select(DecisionRow.arxiv_id).where(DecisionRow.profile_id == profile_id, DecisionRow.date == date)
                 ).all()
             )
-            for row in rows:
-                if row.arxiv_id not in known:
-                    row.profile_id, row.date = profile_id, date
-                    session.add(row)
-                    known.add(row.arxiv_id)
+            for decision in decisions:
+                if decision.arxiv_id not in known:
+                    session.add(DecisionRow(**(asdict(decision) | {"profile_id": profile_id, "date": date})))
+                    known.add(decision.arxiv_id)
             session.commit()
 
     def save_ranking_notes(
@@ -201,13 +184,12 @@ class LearningQueries:
                 session.add(row)
             session.commit()
 
-    def decisions_since(self, profile_id: int, since: dt.date) -> list[DecisionRow]:
+    def decisions_since(self, profile_id: int, since: dt.date) -> list[Decision]:
         with Session(self.engine) as session:
-            return list(
-                session.exec(
-                    select(DecisionRow).where(DecisionRow.profile_id == profile_id, col(DecisionRow.date) >= since)
-                ).all()
+            rows = session.exec(
+                select(DecisionRow).where(DecisionRow.profile_id == profile_id, col(DecisionRow.date) >= since)
             )
+            return [_decision(row) for row in rows]
 
     def sample_weights(self, profile_id: int) -> dict[str, float]:
         """Papers scored as the random sample below the cutoff stand for all the skipped ones of their day:
@@ -215,12 +197,12 @@ class LearningQueries:
         with Session(self.engine) as session:
             rows = session.exec(
                 select(col(DecisionRow.date), col(DecisionRow.arxiv_id), col(DecisionRow.route)).where(
-                    DecisionRow.profile_id == profile_id, col(DecisionRow.route).in_(("sample", "skipped"))
+                    DecisionRow.profile_id == profile_id, col(DecisionRow.route).in_((Route.SAMPLE, Route.SKIPPED))
                 )
             ).all()
         below = Counter(day for day, _, _ in rows)
-        sampled = Counter(day for day, _, route in rows if route == "sample")
-        return {arxiv_id: below[day] / sampled[day] for day, arxiv_id, route in rows if route == "sample"}
+        sampled = Counter(day for day, _, route in rows if route == Route.SAMPLE)
+        return {arxiv_id: below[day] / sampled[day] for day, arxiv_id, route in rows if route == Route.SAMPLE}
 
     # suggestions ---------------------------------------------------------------------------------
 
@@ -232,10 +214,10 @@ class LearningQueries:
             assert row.id is not None
             return row.id
 
-    def get_suggestion(self, profile_id: int, suggestion_id: int) -> SuggestionRow | None:
+    def get_suggestion(self, profile_id: int, suggestion_id: int) -> Suggestion | None:
         with Session(self.engine) as session:
             row = session.get(SuggestionRow, suggestion_id)
-            return row if row is not None and row.profile_id == profile_id else None
+            return to_value(Suggestion, row) if row is not None and row.profile_id == profile_id else None
 
     def mark_suggestion_applied(self, suggestion_id: int, version: int) -> None:
         with Session(self.engine) as session:

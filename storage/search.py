@@ -12,23 +12,20 @@ triggers and renumbers rowids: it must drop ``paper_fts``, then run :data:`SQLIT
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlalchemy import DDL, event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from bot.domain.models import normalize_arxiv_id
+from bot.domain.search import SearchHit, search_words
+from bot.domain.taxonomy import feed_key
 from storage.tables import PaperRow, ProfileRow
 
 FTS_TABLE = "paper_fts"
 # Tables SQLite makes for an FTS5 table (contentless: no _content): not ours to compare with the models.
 FTS_TABLES = frozenset({FTS_TABLE, *(f"{FTS_TABLE}_{part}" for part in ("data", "idx", "docsize", "config"))})
 PG_INDEX = "ix_paper_search"
-MAX_WORDS = 20  # a longer query finds nothing more, and each word is one more index lookup
 
 # Authors are stored as JSON text (non-ASCII as \u escapes): the triggers index the decoded names.
 _AUTHORS = "(SELECT group_concat(value, ' ') FROM json_each(CASE WHEN json_valid({0}) THEN {0} ELSE '[]' END))"
@@ -65,30 +62,9 @@ event.listen(_PAPER_TABLE, "after_create", DDL(PG_DDL).execute_if(dialect="postg
 event.listen(_PAPER_TABLE, "after_drop", DDL(f"DROP TABLE IF EXISTS {FTS_TABLE}").execute_if(dialect="sqlite"))
 
 
-def search_words(text: str) -> list[str]:
-    """The words of a query: letters and digits only, so no operator, quote or wildcard reaches the engine."""
-    return re.findall(r"\w+", text)[:MAX_WORDS]
-
-
 def fts5_query(words: list[str]) -> str:
     """Every word as a quoted FTS5 string (``AND`` is a word, not an operator); all must match."""
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """A paper of a past digest: the day it was announced (the newest, if several) and its stored scores."""
-
-    arxiv_id: str
-    title: str
-    authors: tuple[str, ...]
-    date: dt.date
-    relevance: int | None
-    novelty: int | None
-
-    @property
-    def url(self) -> str:
-        return f"https://arxiv.org/abs/{self.arxiv_id}"
 
 
 _HITS_SQLITE = (
@@ -135,8 +111,6 @@ class SearchQueries:
 
         An empty list when nothing matches or the query has no words.
         """
-        from storage.store import feed_key  # the store imports this module
-
         arxiv_id = normalize_arxiv_id(words)
         found = search_words(words)
         if arxiv_id is None and not found:

@@ -9,12 +9,16 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.domain.criteria import CriteriaVersion
 from bot.domain.models import Announcement, Judgment, Paper, Profile, Usage
+from bot.domain.runs import Run
+from bot.domain.statuses import RunStatus
+from storage.archive import ArchiveQueries
 from storage.channels import ChannelQueries
 from storage.db import make_engine
 from storage.learning import LearningQueries
 from storage.migrate import prepare
-from storage.runs import RunQueries, process_name, run_row
+from storage.runs import RunQueries, process_name, run_row, to_run
 from storage.search import SearchQueries
 from storage.tables import (
     AnnouncementRow,
@@ -24,13 +28,9 @@ from storage.tables import (
     ProfileRow,
     RunRow,
     ScoreRow,
+    to_value,
 )
 from storage.upsert import insert_missing, upsert
-
-
-def feed_key(categories: Iterable[str]) -> str:
-    """A category set's identity, independent of order."""
-    return "+".join(sorted(set(categories)))
 
 
 def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
@@ -47,7 +47,7 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
     )
 
 
-class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
+class Store(ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -224,15 +224,14 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
             session.commit()
             return active[1].version
 
-    def criteria_history(self, profile_id: int) -> list[CriteriaVersionRow]:
+    def criteria_history(self, profile_id: int) -> list[CriteriaVersion]:
         with Session(self.engine) as session:
-            return list(
-                session.exec(
-                    select(CriteriaVersionRow)
-                    .where(CriteriaVersionRow.profile_id == profile_id)
-                    .order_by(col(CriteriaVersionRow.version).desc())
-                )
+            rows = session.exec(
+                select(CriteriaVersionRow)
+                .where(CriteriaVersionRow.profile_id == profile_id)
+                .order_by(col(CriteriaVersionRow.version).desc())
             )
+            return [to_value(CriteriaVersion, row) for row in rows]
 
     # scores ------------------------------------------------------------------------------
 
@@ -273,15 +272,18 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
         self, profile_id: int, date: dt.date, *, model: str, criteria_key: str, criteria_version: int = 0,
         prompt_examples: str = "",
     ) -> int:
-        """The run row of (profile, day), created on first use; a re-run reuses and adds to it."""
+        """The run row of (profile, day), created on first use; a re-run reuses and adds to it. It records the
+        profile's thresholds, which the run's ranking uses, for the archive to rank the day again."""
         with Session(self.engine) as session:
+            profile = session.get_one(ProfileRow, profile_id)
             row = run_row(session, profile_id, date)
             if (row.model, row.criteria_key) != (model, criteria_key):
                 # Other criteria or another model: a new digest, so its spend starts from zero.
                 row.prompt_tokens = row.cached_tokens = row.completion_tokens = row.requests = 0
                 row.cost_usd = None
-            row.status, row.model, row.criteria_key = "started", model, criteria_key
+            row.status, row.model, row.criteria_key = RunStatus.STARTED, model, criteria_key
             row.criteria_version, row.prompt_examples = criteria_version, prompt_examples
+            row.min_relevance, row.min_novelty = profile.min_relevance, profile.min_novelty
             row.started_at, row.finished_at = dt.datetime.now(dt.UTC), None
             row.owner, row.heartbeat_at, row.attempts = process_name(), row.started_at, row.attempts + 1
             session.add(row)
@@ -289,7 +291,7 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
             assert row.id is not None
             return row.id
 
-    def add_run_usage(self, run_id: int, usage: Usage, cost_usd: float | None) -> RunRow:
+    def add_run_usage(self, run_id: int, usage: Usage, cost_usd: float | None) -> Run:
         """Add this attempt's tokens and cost; the run's totals are the day's whole spend."""
         with Session(self.engine) as session:
             row = session.get_one(RunRow, run_id)
@@ -303,19 +305,19 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
             session.add(row)
             session.commit()
             session.refresh(row)
-            return row
+            return to_run(row)
 
     def finish_run(
         self,
         run_id: int,
         *,
-        status: str,
+        status: RunStatus,
         total_arxiv: int,
         scanned: int,
         relevant: int,
         unscored: int,
         message: str = "",
-    ) -> RunRow:
+    ) -> Run:
         with Session(self.engine) as session:
             row = session.get_one(RunRow, run_id)
             row.status, row.message = status, message
@@ -324,8 +326,9 @@ class Store(ChannelQueries, RunQueries, SearchQueries, LearningQueries):
             session.add(row)
             session.commit()
             session.refresh(row)
-            return row
+            return to_run(row)
 
-    def get_run(self, profile_id: int, date: dt.date) -> RunRow | None:
+    def get_run(self, profile_id: int, date: dt.date) -> Run | None:
         with Session(self.engine) as session:
-            return session.exec(select(RunRow).where(RunRow.profile_id == profile_id, RunRow.date == date)).first()
+            row = session.exec(select(RunRow).where(RunRow.profile_id == profile_id, RunRow.date == date)).first()
+            return to_run(row) if row else None

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Value = TypeVar("Value", bound="DataclassInstance")
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def to_value(kind: type[Value], row: SQLModel, /, **converted: Any) -> Value:
+    """The domain value ``kind`` (a dataclass) of a row: each of its fields from the column of that name, unless
+    given in ``converted`` (an enum from its stored string, a tuple from a JSON list)."""
+    return kind(**{f.name: getattr(row, f.name) for f in fields(kind) if f.name not in converted}, **converted)
 
 
 class PaperRow(SQLModel, table=True):
@@ -66,14 +79,19 @@ class ProfileRow(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=_now)
 
 
-class CriteriaVersionRow(SQLModel, table=True):
+class _OfProfile(SQLModel):
+    """A row of one profile's: its own id, then the profile's (the columns every such table starts with)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+
+
+class CriteriaVersionRow(_OfProfile, table=True):
     """Every criteria text a profile has had; the newest is in force, undo steps back."""
 
     __tablename__ = "criteria_version"
     __table_args__ = (UniqueConstraint("profile_id", "version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     version: int
     text: str
     author: str = ""
@@ -98,16 +116,14 @@ class ScoreRow(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=_now)
 
 
-class RunRow(SQLModel, table=True):
+class RunRow(_OfProfile, table=True):
     """One profile's digest for one announcement day: counts, usage, cost and status."""
 
     __tablename__ = "run"
     __table_args__ = (UniqueConstraint("profile_id", "date"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     date: dt.date
-    status: str = Field(default="started", max_length=20)  # started | done | partial | empty | failed
+    status: str = Field(default="started", max_length=20)  # a bot.domain.statuses.RunStatus
     model: str = ""
     criteria_key: str = ""
     total_arxiv: int = 0
@@ -132,6 +148,9 @@ class RunRow(SQLModel, table=True):
     # in the prompt, which change daily): learning weighs labels of other versions down.
     criteria_version: int = 0
     prompt_examples: str = ""  # the liked/disliked titles in its prompt, fixed at the day's first attempt
+    # The profile's thresholds when the run started, which its ranking used (NULL: a run older than 0006).
+    min_relevance: int | None = None
+    min_novelty: int | None = None
 
 
 class SubscriptionRow(SQLModel, table=True):
@@ -169,7 +188,7 @@ class PostRow(SQLModel, table=True):
     platform: str = Field(max_length=20)
     channel: str = Field(max_length=64)
     date: dt.date = Field(index=True)
-    part: str = Field(max_length=64)  # "summary", "summary.2", "empty" or an arXiv ID
+    part: str = Field(max_length=64)  # a bot.domain.statuses.PostKind, "summary.2"… or an arXiv ID
     arxiv_id: str | None = Field(default=None, max_length=32)  # set on paper messages only
     rank: int | None = None
     message_id: str = Field(max_length=64)  # Slack ts, Discord snowflake
@@ -187,7 +206,7 @@ class FeedbackRow(SQLModel, table=True):
     channel: str = Field(max_length=64, index=True)
     user: str = Field(max_length=64)
     arxiv_id: str = Field(max_length=32, index=True)
-    kind: str = Field(max_length=20)  # positive | negative | later
+    kind: str = Field(max_length=20)  # a bot.domain.statuses.FeedbackKind
     emoji: str = Field(max_length=64)
     source: str = Field(default="reaction", max_length=20)  # reaction | button
     created_at: dt.datetime = Field(default_factory=_now)
@@ -202,15 +221,13 @@ class SeenEventRow(SQLModel, table=True):
     seen_at: dt.datetime = Field(default_factory=_now, index=True)
 
 
-class LearnedModelRow(SQLModel, table=True):
+class LearnedModelRow(_OfProfile, table=True):
     """A profile's prefilter, trained on the LLM's past judgments and the channel's reactions; versioned,
     the newest is in force. ``cutoff`` None means cold start: every paper goes to the LLM."""
 
     __tablename__ = "learned_model"
     __table_args__ = (UniqueConstraint("profile_id", "version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     version: int
     criteria_version: int = 0  # the criteria in force when it was trained
     labels: int = 0
@@ -223,33 +240,29 @@ class LearnedModelRow(SQLModel, table=True):
     trained_at: dt.datetime = Field(default_factory=_now)
 
 
-class DecisionRow(SQLModel, table=True):
+class DecisionRow(_OfProfile, table=True):
     """What learning did to one paper of a profile's day: the prefilter's score and route, and the
     feedback adjustment of its rank with the words that explain it."""
 
     __tablename__ = "paper_decision"
     __table_args__ = (UniqueConstraint("profile_id", "date", "arxiv_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     date: dt.date = Field(index=True)
     arxiv_id: str = Field(max_length=32)
     model_version: int = 0  # 0: no prefilter model (cold start or turned off)
     prefilter_score: float | None = None
-    route: str = Field(default="llm", max_length=10)  # llm (no model) | above | sample | skipped
+    route: str = Field(default="llm", max_length=10)  # a bot.domain.statuses.Route
     llm_rank: int | None = None  # its place by the LLM's scores alone (posted papers only)
     rank: int | None = None  # its place after the feedback adjustment
     adjustment: float = 0.0
     explanation: str = ""
 
 
-class SuggestionRow(SQLModel, table=True):
+class SuggestionRow(_OfProfile, table=True):
     """Criteria edits the LLM proposed from a channel's likes and dislikes (/arxiv suggest)."""
 
     __tablename__ = "criteria_suggestion"
 
-    id: int | None = Field(default=None, primary_key=True)
-    profile_id: int = Field(foreign_key="profile.id", index=True)
     text: str
     rationale: str = ""
     requested_by: str = Field(default="", max_length=64)

@@ -21,7 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from adapters.files import APPROXIMATE_BANNER, read_thresholds
+from adapters.files import APPROXIMATE_BANNER
 from bot.digest.archive import stored_digests
 from bot.digest.text import affiliations_line, authors_line, cost_line, totals_line
 from bot.domain.models import Digest, Profile, RankedPaper
@@ -166,7 +166,7 @@ def write_site(digests: Sequence[Digest], out_dir: Path, *, title: str) -> SiteR
 
 def publish_site(store: Store, profile: Profile, out_dir: Path, fresh: Digest | None = None) -> SiteResult:
     """The whole site from the database; ``fresh`` (the digest just made) stands for its day as it was written."""
-    digests = {d.date: d for d in stored_digests(store, profile, read_thresholds(out_dir))}
+    digests = {d.date: d for d in stored_digests(store, profile)}
     if fresh is not None:
         digests[fresh.date] = fresh
     return write_site(list(digests.values()), out_dir, title=f"arXiv digest · {profile.name}")

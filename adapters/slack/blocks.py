@@ -33,7 +33,6 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.digest.service import SUMMARY
 from bot.digest.text import (
     affiliations_line,
     authors_line,
@@ -51,6 +50,7 @@ from bot.digest.text import (
     why_line,
 )
 from bot.domain.models import Digest, Paper, RankedPaper
+from bot.domain.statuses import PostKind
 
 ABSTRACT_ACTION = "digest_abstract"
 VOTE_UP_ACTION = "digest_vote_up"
@@ -199,7 +199,7 @@ def summary_messages(digest: Digest) -> list[Message]:
     fallback = _fallback(f"{title}: {digest.relevant} relevant of {digest.total_arxiv}")
     if not digest.ranked:
         return [Message(fallback, [*head, SectionBlock(text=_md(escape(nothing_line(digest))))],
-                        part_metadata(digest.date, SUMMARY))]
+                        part_metadata(digest.date, PostKind.SUMMARY))]
 
     def heading(first: int, last: int) -> str:
         return f"Ranked list, continued ({first}–{last})"
@@ -207,13 +207,13 @@ def summary_messages(digest: Digest) -> list[Message]:
     longest_heading = len(f"*{heading(10**6, 10**6)}*")
     lines = [_table_line(item) for item in digest.ranked]
     chunks = chunk_lines(lines, MESSAGE_TEXT_BUDGET - _text_chars(head), MESSAGE_TEXT_BUDGET - longest_heading)
-    messages = [Message(fallback, [*head, *_table_sections(chunks[0])], part_metadata(digest.date, SUMMARY))]
+    messages = [Message(fallback, [*head, *_table_sections(chunks[0])], part_metadata(digest.date, PostKind.SUMMARY))]
     start = len(chunks[0])
     for number, chunk in enumerate(chunks[1:], start=2):
         text = heading(digest.ranked[start].rank, digest.ranked[start + len(chunk) - 1].rank)
         blocks = [SectionBlock(text=_md(f"*{text}*")), *_table_sections(chunk)]
         messages.append(Message(_fallback(f"{title} · {text}"), blocks,
-                                part_metadata(digest.date, f"{SUMMARY}.{number}")))
+                                part_metadata(digest.date, f"{PostKind.SUMMARY}.{number}")))
         start += len(chunk)
     return messages
 

@@ -12,10 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.pacing import ChannelPacer
 from adapters.slack.blocks import PART_EVENT, Message, paper_message, summary_messages, text_message
-from bot.digest.service import SUMMARY
 from bot.domain.errors import PostError
 from bot.domain.models import Digest, RankedPaper
 from bot.domain.platform import Place
+from bot.domain.statuses import PostKind
 
 log = logging.getLogger(__name__)
 RECOVERY_SCAN = 200  # newest channel messages searched for the day's parent message
@@ -89,19 +89,20 @@ class SlackPoster:
             messages: list[dict[str, Any]] = history.get("messages", [])
             for message in messages:
                 part = _part_of(message, date)
-                if part == SUMMARY:
+                if part == PostKind.SUMMARY:
                     found[part] = str(message["ts"])
                     break
-            if SUMMARY not in found:
+            if PostKind.SUMMARY not in found:
                 return found
             cursor = None
             while True:
                 replies = await client.conversations_replies(
-                    channel=place.channel, ts=found[SUMMARY], include_all_metadata=True, limit=200, cursor=cursor
+                    channel=place.channel, ts=found[PostKind.SUMMARY], include_all_metadata=True, limit=200,
+                    cursor=cursor,
                 )
                 for message in replies.get("messages", []):
                     part = _part_of(message, date)
-                    if part is not None and part != SUMMARY:
+                    if part is not None and part != PostKind.SUMMARY:
                         found[part] = str(message["ts"])
                 cursor = (replies.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:

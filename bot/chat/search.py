@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.digest.text import truncate
-from storage.search import SearchHit, search_words
+from bot.domain.search import SearchHit, search_words
 
 if TYPE_CHECKING:  # bot.chat.commands imports this module
     from bot.domain.platform import Markup

@@ -19,21 +19,18 @@ from bot.domain.errors import DigestError
 from bot.domain.models import Announcement, Profile, Subscription
 from bot.domain.platform import Place
 from bot.domain.schedule import parse_schedule
-from storage.locks import try_run_lock
-from storage.runs import FINAL
-from storage.store import feed_key
+from bot.domain.statuses import FINAL_RUNS, DayStatus, DeliveryStatus, PostKind, RunStatus
+from bot.domain.taxonomy import feed_key
 
 log = logging.getLogger(__name__)
 
-LATE = "late"
-HOLIDAY = "holiday"
 BUSY_RETRY = dt.timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
 class DayResult:
     date: dt.date
-    status: str  # posted | already | empty | busy | waiting | late | holiday | skipped | failed
+    status: DeliveryStatus | DayStatus
     message: str
     posted: int = 0
 
@@ -76,11 +73,13 @@ class DailyRuns:
         days = [due] if last is None else self.calendar.mailings_between(last, due)
         keep = days[-(self.settings.catchup_days + 1):]
         for dropped in days[: len(days) - len(keep)]:
-            self.store.mark_run(sub.profile_id, dropped, "skipped", "older than DIGEST_CATCHUP_DAYS when caught up")
+            self.store.mark_run(
+                sub.profile_id, dropped, RunStatus.SKIPPED, "older than DIGEST_CATCHUP_DAYS when caught up"
+            )
             log.warning("%s:%s: skipped the digest of %s (older than DIGEST_CATCHUP_DAYS=%s)",
                         sub.platform, sub.channel, dropped, self.settings.catchup_days)
         statuses = self.store.run_statuses(sub.profile_id, keep)
-        return [day for day in keep if statuses.get(day) not in FINAL] + interrupted
+        return [day for day in keep if statuses.get(day) not in FINAL_RUNS] + interrupted
 
     async def run_due(self, sub: Subscription, now: dt.datetime) -> DueOutcome:
         fire = self.last_fire(sub, now)
@@ -101,12 +100,13 @@ class DailyRuns:
                 result = await self._run_day(sub, profile, day, due=due, feed_now=feed_now, fire=fire, now=now)
             except DigestError as exc:  # arXiv or the LLM is unreachable: try again later, in order
                 log.warning("%s:%s: the digest of %s failed: %s", sub.platform, sub.channel, day, exc)
-                result = DayResult(day, "failed", str(exc))
+                result = DayResult(day, DayStatus.FAILED, str(exc))
             outcome.results.append(result)
-            if result.status in {"waiting", "failed", "busy"}:
-                wait = BUSY_RETRY if result.status == "busy" else dt.timedelta(minutes=self.settings.feed_retry_minutes)
+            if result.status in {DayStatus.WAITING, DayStatus.FAILED, DeliveryStatus.BUSY}:
+                wait = (BUSY_RETRY if result.status == DeliveryStatus.BUSY
+                        else dt.timedelta(minutes=self.settings.feed_retry_minutes))
                 outcome.retry_at = now + wait
-                if result.status == "waiting":  # never later than the deadline, so the line comes on time
+                if result.status == DayStatus.WAITING:  # never later than the deadline, so the line comes on time
                     outcome.retry_at = min(outcome.retry_at, self._deadline(fire) + dt.timedelta(seconds=1))
                 break  # later days wait for this one: digests arrive in order
         return outcome
@@ -140,8 +140,8 @@ class DailyRuns:
             )
             if announcement.is_empty:
                 message = f"The arXiv API lists no papers for {day} (nothing new in {feed} that day)."
-                self.store.mark_run(sub.profile_id, day, "skipped", message)
-                return DayResult(day, "skipped", message)
+                self.store.mark_run(sub.profile_id, day, RunStatus.SKIPPED, message)
+                return DayResult(day, DayStatus.SKIPPED, message)
         delivery: Delivery = await self.service.run_day(sub, announcement)
         return DayResult(day, delivery.status, delivery.message, delivery.posted)
 
@@ -153,31 +153,34 @@ class DailyRuns:
         stale = fetched.date < day
         if now < self._deadline(fire):
             what = f"still shows {fetched.date}" if stale else "is empty"
-            return DayResult(day, "waiting", f"The {feed} feed {what}; waiting for the announcement of {day}.")
+            return DayResult(day, DayStatus.WAITING, f"The {feed} feed {what}; waiting for the announcement of {day}.")
         if stale:
             message = (
                 f"arXiv's {feed} feed has not published the announcement of {day:%a %Y-%m-%d} yet (it still shows "
                 f"{fetched.date:%a %Y-%m-%d}). It will be posted with the next digest."
             )
-            status = LATE
+            status = RunStatus.LATE
         else:
             message = empty_day_message(feed, day)
-            status = "empty"
-        posted = await self._post_once(sub, day, LATE, message)
+            status = RunStatus.EMPTY
+        posted = await self._post_once(sub, day, PostKind.LATE, message)
         self.store.mark_run(sub.profile_id, day, status, message)
-        return DayResult(day, LATE, message, posted)
+        return DayResult(day, DayStatus.LATE, message, posted)
 
     async def _holiday_line(self, sub: Subscription, mailing: dt.date) -> DayResult:
         template = self.settings.holiday_message
         if not template:
-            return DayResult(mailing, HOLIDAY, "arXiv holiday (DIGEST_HOLIDAY_MESSAGE is empty: nothing posted)")
+            return DayResult(
+                mailing, DayStatus.HOLIDAY, "arXiv holiday (DIGEST_HOLIDAY_MESSAGE is empty: nothing posted)"
+            )
         message = template.format(evening=mailing - dt.timedelta(days=1), date=mailing)
-        return DayResult(mailing, HOLIDAY, message, await self._post_once(sub, mailing, HOLIDAY, message))
+        posted = await self._post_once(sub, mailing, PostKind.HOLIDAY, message)
+        return DayResult(mailing, DayStatus.HOLIDAY, message, posted)
 
-    async def _post_once(self, sub: Subscription, day: dt.date, part: str, text: str) -> int:
+    async def _post_once(self, sub: Subscription, day: dt.date, part: PostKind, text: str) -> int:
         poster = self.service.poster_for(sub)
         # Under the day's run lock: two schedulers starting together post the line once between them.
-        with try_run_lock(self.store.engine, sub.profile_id, day) as held:
+        with self.store.run_lock(sub.profile_id, day) as held:
             if not held or part in self.store.posted_parts(sub.platform, sub.channel, day):
                 return 0
             message_id = await poster.post_text(Place(sub.workspace, sub.channel), text)

@@ -16,17 +16,19 @@ from typing import Protocol
 
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import BudgetError, DigestError
+from bot.domain.feedback import Reaction
 from bot.domain.models import Announcement, Digest, Judgment, Paper, Profile, RankedPaper, Usage
 from bot.domain.pricing import Price, price_for
 from bot.domain.settings import Settings
+from bot.domain.statuses import RunStatus
+from bot.domain.taxonomy import feed_key
 from bot.learning import preferences
 from bot.learning import training as learning
 from bot.scoring import local_scorer, prompt
 from bot.scoring.batch_scoring import BatchModel, BatchOutcome, score_with_batch_api
 from bot.scoring.llm_scorer import ChatModel, LLMScorer, ScoreOutcome
 from bot.scoring.ranking import rank
-from storage.learning import Reaction
-from storage.store import Store, feed_key
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class _NoProgress:
 
 @dataclass
 class RunResult:
-    status: str  # done | partial | empty
+    status: RunStatus  # done | partial | empty
     date: dt.date | None
     message: str
     digest: Digest | None = None
@@ -157,7 +159,8 @@ async def run_digest(
     if announcement is None:
         announcement = await get_announcement(store, fetcher, profile.categories, date, past=past)
     if announcement.is_empty:
-        return RunResult("empty", announcement.date, empty_day_message(feed_key(profile.categories), announcement.date))
+        message = empty_day_message(feed_key(profile.categories), announcement.date)
+        return RunResult(RunStatus.EMPTY, announcement.date, message)
     day = _prepare(settings, store, profile, announcement, model, price, approximate)
     scored = await _route_and_score(
         settings, store, day, chat_factory=chat_factory, batch_factory=batch_factory, progress=progress or _NoProgress()
@@ -239,7 +242,7 @@ async def _route_and_score(
     if outcome.unusable is not None:
         # Nothing more can be scored (what was is stored): a digest of unscored papers helps nobody.
         store.finish_run(
-            day.run_id, status="failed", total_arxiv=len(day.papers),
+            day.run_id, status=RunStatus.FAILED, total_arxiv=len(day.papers),
             scanned=len(day.judgments) + len(outcome.judgments), relevant=0, unscored=len(outcome.failed),
             message=str(outcome.unusable),
         )
@@ -296,7 +299,7 @@ async def _finish(
     deliver: Sequence[Callable[[Digest], object]],
 ) -> RunResult:
     """Close the run, train the next prefilter on the fresh judgments and hand the digest on."""
-    status = "partial" if digest.unscored else "done"
+    status = RunStatus.PARTIAL if digest.unscored else RunStatus.DONE
     message = (
         f"{day.date}: {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant"
         + (f", {digest.prefiltered} skipped by the prefilter" if digest.prefiltered else "")

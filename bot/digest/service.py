@@ -20,20 +20,17 @@ from bot.domain.models import Announcement, Digest, Paper, Profile, Subscription
 from bot.domain.platform import ChannelPoster, Place, RecoveringPoster
 from bot.domain.pricing import format_cost
 from bot.domain.settings import Settings
+from bot.domain.statuses import DeliveryStatus, PostKind, RunStatus
 from bot.scoring.batch_scoring import BatchModel
 from bot.scoring.llm_scorer import ChatModel
-from storage.locks import try_run_lock
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-SUMMARY = "summary"
-EMPTY = "empty"
-
 
 def summary_part(number: int) -> str:
     """The post row's name of summary message ``number``: "summary", then "summary.2", "summary.3"…"""
-    return SUMMARY if number == 1 else f"{SUMMARY}.{number}"
+    return PostKind.SUMMARY if number == 1 else f"{PostKind.SUMMARY}.{number}"
 
 
 class PaperLookup(PastDays, Protocol):
@@ -50,7 +47,7 @@ class PaperLookup(PastDays, Protocol):
 class Delivery:
     """What one run did in one channel."""
 
-    status: str  # posted | already | empty | busy | interrupted | stopping
+    status: DeliveryStatus
     date: dt.date | None
     posted: int  # messages posted now
     message: str
@@ -126,7 +123,7 @@ class DigestService:
         """``/arxiv run``: :meth:`run_channel` as work the shutdown waits for like a scheduled digest; when
         the grace runs out the requester is told that the rest comes after the restart."""
         if self.stopping:
-            return Delivery("stopping", None, 0, "The bot is restarting; try again in a minute.")
+            return Delivery(DeliveryStatus.STOPPING, None, 0, "The bot is restarting; try again in a minute.")
         task = asyncio.current_task()
         assert task is not None
         self._requested.add(task)
@@ -138,7 +135,7 @@ class DigestService:
             task.uncancel()  # cancelled by stop(): the requester still gets an answer
             when = ("It will be finished after the restart" if self.resumes_interrupted
                     else "Run it again when the bot is back")
-            return Delivery("interrupted", None, 0,
+            return Delivery(DeliveryStatus.INTERRUPTED, None, 0,
                             f"The bot is restarting and could not finish this digest in time. {when}; the "
                             "messages already posted stay and only the missing ones follow.")
         finally:
@@ -188,9 +185,9 @@ class DigestService:
         poster = self.poster_for(subscription)
         started = time.monotonic()
         async with self._lock(subscription.platform, subscription.channel):
-            with try_run_lock(self.store.engine, subscription.profile_id, announcement.date) as held:
+            with self.store.run_lock(subscription.profile_id, announcement.date) as held:
                 if not held:
-                    delivery = Delivery("busy", announcement.date, 0,
+                    delivery = Delivery(DeliveryStatus.BUSY, announcement.date, 0,
                                         f"The digest of {announcement.date} is being prepared by another process; "
                                         "it will appear here when ready.")
                 else:
@@ -206,7 +203,7 @@ class DigestService:
         )
         if result.digest is None:
             delivery = await self._empty_day(poster, subscription, result.date, result.message)
-            self.store.mark_run(profile.id, announcement.date, "empty", result.message)
+            self.store.mark_run(profile.id, announcement.date, RunStatus.EMPTY, result.message)
             return delivery
         # A second attempt at a day may follow a crash between a platform accepting a message and our
         # record of it: such messages are looked up in the channel rather than posted again.
@@ -214,7 +211,7 @@ class DigestService:
         resume = run is not None and run.attempts > 1
         delivery = await self.deliver(poster, Place(subscription.workspace, subscription.channel), result.digest,
                                       resume=resume)
-        self.store.mark_run(profile.id, announcement.date, "posted")
+        self.store.mark_run(profile.id, announcement.date, RunStatus.POSTED)
         return delivery
 
     async def deliver(self, poster: ChannelPoster, place: Place, digest: Digest, *, resume: bool = False) -> Delivery:
@@ -224,7 +221,7 @@ class DigestService:
         if resume and hasattr(poster, "recover"):
             await self._recover(poster, place, digest, done)
         posted = 0
-        parent = done.get(SUMMARY)
+        parent = done.get(PostKind.SUMMARY)
         for number in range(1, poster.summary_parts(digest) + 1):
             part = summary_part(number)
             if part in done:
@@ -244,10 +241,10 @@ class DigestService:
             )
             posted += 1
         if posted == 0:
-            return Delivery("already", digest.date, 0, f"The digest of {digest.date} is already in this channel.",
-                            digest)
+            return Delivery(DeliveryStatus.ALREADY, digest.date, 0,
+                            f"The digest of {digest.date} is already in this channel.", digest)
         return Delivery(
-            "posted", digest.date, posted,
+            DeliveryStatus.POSTED, digest.date, posted,
             f"Posted the digest of {digest.date}: {digest.relevant} relevant of {digest.total_arxiv} papers.", digest,
         )
 
@@ -256,7 +253,7 @@ class DigestService:
         recovering: RecoveringPoster = poster  # type: ignore[assignment]  # checked with hasattr by the caller
         found = await recovering.recover(place, digest.date)
         for part, message_id in found.items():
-            if part in done or not (part.startswith(SUMMARY) or part in ranks):
+            if part in done or not (part.startswith(PostKind.SUMMARY) or part in ranks):
                 continue
             paper = part if part in ranks else None
             self.store.record_post(poster.platform, place.channel, digest.date, part, message_id,
@@ -270,11 +267,11 @@ class DigestService:
         posted = 0
         if subscription.post_empty_days and date is not None:
             done = self.store.posted_parts(poster.platform, subscription.channel, date)
-            if EMPTY not in done:
+            if PostKind.EMPTY not in done:
                 message_id = await poster.post_text(Place(subscription.workspace, subscription.channel), message)
-                self.store.record_post(poster.platform, subscription.channel, date, EMPTY, message_id)
+                self.store.record_post(poster.platform, subscription.channel, date, PostKind.EMPTY, message_id)
                 posted = 1
-        return Delivery("empty", date, posted, message)
+        return Delivery(DeliveryStatus.EMPTY, date, posted, message)
 
 
 def _log_run(subscription: Subscription, delivery: Delivery, seconds: float) -> None:

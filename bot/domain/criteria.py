@@ -1,6 +1,30 @@
-"""Rules for criteria text a team writes."""
+"""Criteria text a team writes: its rules, its versions, and the edits the LLM proposes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
 
 from bot.domain.errors import CriteriaError
+
+
+@dataclass(frozen=True)
+class CriteriaVersion:
+    """One text a profile's criteria have had; the newest not undone is in force."""
+
+    version: int
+    text: str
+    author: str  # who set it; "" or "default" for the deployment's default
+    reverted: bool  # undone: kept for the history, no longer in force
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Criteria edits the LLM proposed from a channel's likes and dislikes (``/arxiv suggest``)."""
+
+    text: str
+    applied_version: int | None  # the criteria version it became, once applied
 
 
 def validate_criteria(text: str, max_chars: int) -> str:

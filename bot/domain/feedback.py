@@ -1,11 +1,16 @@
-"""What an emoji means: the reaction map every platform shares, whether it names emoji (``+1``) or sends them."""
+"""What an emoji means (the reaction map every platform shares, whether it names emoji (``+1``) or sends them),
+and the signals people gave."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 
-KINDS = ("positive", "negative", "later")
+from bot.domain.statuses import FeedbackKind
+
+KINDS = tuple(FeedbackKind)
 DEFAULT_REACTIONS = "👍 ⭐ 🔥 = positive; 👎 = negative; 👀 = later"
 
 # Some platforms report reactions by short name, others by the character. Both become the character.
@@ -54,3 +59,26 @@ def parse_reaction_map(value: str | dict[str, str]) -> dict[str, str]:
     if not mapping:
         raise ValueError("the reaction map is empty")
     return mapping
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One person's signal on one paper in a channel, as stored."""
+
+    user: str
+    arxiv_id: str
+    kind: FeedbackKind
+    emoji: str
+    source: str  # reaction | button
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """One person's 👍 or 👎 on a paper, with the paper's text (for similarity) and the day it was given."""
+
+    user: str
+    arxiv_id: str
+    title: str
+    abstract: str
+    kind: FeedbackKind  # positive or negative
+    at: dt.datetime

@@ -71,9 +71,9 @@ class Profile:
     id: int
     name: str
     categories: tuple[str, ...]
+    top_n: int | None  # None: every paper that reaches both thresholds
     min_relevance: int
     min_novelty: int
-    top_n: int | None
     criteria: str
     criteria_version: int
 
@@ -151,14 +151,6 @@ class Digest:
 
 
 @dataclass(frozen=True)
-class Completion:
-    """One LLM answer: its text and what it cost in tokens."""
-
-    text: str
-    usage: Usage
-
-
-@dataclass(frozen=True)
 class Subscription:
     """A chat channel that receives the digest; its profile holds criteria, categories and thresholds."""
 
@@ -174,3 +166,11 @@ class Subscription:
     post_empty_days: bool
     learn_from_feedback: bool = True
     feedback_since: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One LLM answer: its text and what it cost in tokens."""
+
+    text: str
+    usage: Usage

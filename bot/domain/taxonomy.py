@@ -1,4 +1,4 @@
-"""arXiv's category taxonomy, to refuse a typo before it becomes an empty feed."""
+"""arXiv's category taxonomy, to refuse a typo before it becomes an empty feed, and the name of a feed."""
 
 from __future__ import annotations
 
@@ -52,3 +52,8 @@ def validate_categories(categories: Iterable[str]) -> list[str]:
     if not result:
         raise ValueError("no arXiv category given (e.g. cs.LG)")
     return result
+
+
+def feed_key(categories: Iterable[str]) -> str:
+    """A category set's identity, independent of order: the feed the set is read from."""
+    return "+".join(sorted(set(categories)))

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bot.domain.feedback import Reaction
 from bot.domain.models import RankedPaper
 from bot.scoring.local_scorer import parse_topics
 from bot.scoring.ranking import rank_key
-from storage.learning import Reaction
 
 SIMILAR = 0.12  # cosine above which two abstracts are "similar" (related work shares terms, others ~0.02)
 NEIGHBOURS = 3  # the closest reacted papers that count, per direction

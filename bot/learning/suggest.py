@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from bot.domain.criteria import validate_criteria
 from bot.domain.errors import CriteriaError, DigestError
+from bot.domain.feedback import Reaction
 from bot.scoring.llm_scorer import ChatModel
-from storage.learning import Reaction
 
 LOOKBACK = dt.timedelta(weeks=4)
 MIN_REACTIONS = 3

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 from bot.domain.models import Paper, Profile
 from bot.domain.settings import Settings
+from bot.domain.statuses import FeedbackKind, Route
+from bot.domain.training import Decision
 from bot.learning import prefilter
 from bot.learning.prefilter import Example, PrefilterModel, Training
 from bot.scoring import prompt
 from storage.store import Store
-from storage.tables import DecisionRow
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def examples(store: Store, profile: Profile) -> tuple[list[Example], int]:
     for reaction in reactions:
         found.append(
             Example(
-                reaction.arxiv_id, reaction.title, reaction.abstract, label=int(reaction.kind == "positive"),
+                reaction.arxiv_id, reaction.title, reaction.abstract, label=int(reaction.kind == FeedbackKind.POSITIVE),
                 day=reaction.at.date(), weight=REACTION_WEIGHT, complete=False,
             )
         )
@@ -106,9 +107,9 @@ def route(
     known = store.decisions(profile.id, date)
     fresh = [p for p in todo if p.arxiv_id not in known]
     active = active_model(store, profile) if settings.prefilter else None
-    rows: list[DecisionRow] = []
+    decided: list[Decision] = []
     if active is None:
-        rows = [DecisionRow(profile_id=profile.id, date=date, arxiv_id=p.arxiv_id, route="llm") for p in fresh]
+        decided = [Decision(date, p.arxiv_id) for p in fresh]
     elif fresh:
         version, model, cutoff = active
         # Standardized against the whole day, so the cutoff means the same on a re-run with fewer new papers.
@@ -119,14 +120,13 @@ def route(
         sample = {p.arxiv_id for p in random.Random(f"{profile.id}:{date}").sample(below, size)}
         for paper in fresh:
             score = by_id[paper.arxiv_id]
-            kind = "above" if score >= cutoff else "sample" if paper.arxiv_id in sample else "skipped"
-            rows.append(DecisionRow(profile_id=profile.id, date=date, arxiv_id=paper.arxiv_id, model_version=version,
-                                    prefilter_score=score, route=kind))
-    routes = {**{k: v.route for k, v in known.items()}, **{r.arxiv_id: r.route for r in rows}}
-    store.save_decisions(profile.id, date, rows)
-    send = [p for p in todo if routes.get(p.arxiv_id) != "skipped"]
-    skipped = [p for p in todo if routes.get(p.arxiv_id) == "skipped"]
-    sampled = sum(1 for p in todo if routes.get(p.arxiv_id) == "sample")
+            kind = Route.ABOVE if score >= cutoff else Route.SAMPLE if paper.arxiv_id in sample else Route.SKIPPED
+            decided.append(Decision(date, paper.arxiv_id, kind, model_version=version, prefilter_score=score))
+    routes = {**{k: v.route for k, v in known.items()}, **{d.arxiv_id: d.route for d in decided}}
+    store.save_decisions(profile.id, date, decided)
+    send = [p for p in todo if routes.get(p.arxiv_id) != Route.SKIPPED]
+    skipped = [p for p in todo if routes.get(p.arxiv_id) == Route.SKIPPED]
+    sampled = sum(1 for p in todo if routes.get(p.arxiv_id) == Route.SAMPLE)
     version = active[0] if active else max((r.model_version for r in known.values()), default=0)
     note = ""
     if skipped:
@@ -151,8 +151,7 @@ class PrefilterReport:
 
 
 def report(store: Store, profile: Profile, since: dt.date) -> PrefilterReport:
-    decisions = store.decisions_since(profile.id, since)
-    routed = [d for d in decisions if d.route in {"llm", "above", "sample", "skipped"}]
+    routed = store.decisions_since(profile.id, since)  # every decision has a route (a Route)
     selected_above = selected_in_sample = 0
     below = sampled = 0
     for day in sorted({d.date for d in routed}):
@@ -166,10 +165,10 @@ def report(store: Store, profile: Profile, since: dt.date) -> PrefilterReport:
             j = judged.get(arxiv_id)
             return j is not None and j.relevance >= profile.min_relevance and j.novelty >= profile.min_novelty
 
-        selected_above += sum(selected(d.arxiv_id) for d in on_day if d.route == "above")
-        selected_in_sample += sum(selected(d.arxiv_id) for d in on_day if d.route == "sample")
-        below += sum(1 for d in on_day if d.route in {"sample", "skipped"})
-        sampled += sum(1 for d in on_day if d.route == "sample")
+        selected_above += sum(selected(d.arxiv_id) for d in on_day if d.route == Route.ABOVE)
+        selected_in_sample += sum(selected(d.arxiv_id) for d in on_day if d.route == Route.SAMPLE)
+        below += sum(1 for d in on_day if d.route in {Route.SAMPLE, Route.SKIPPED})
+        sampled += sum(1 for d in on_day if d.route == Route.SAMPLE)
     missed = selected_in_sample * below / sampled if sampled else 0.0
     recall = selected_above / (selected_above + missed) if selected_above + missed > 0 and sampled else None
     row = store.latest_model(profile.id)
@@ -181,7 +180,7 @@ def report(store: Store, profile: Profile, since: dt.date) -> PrefilterReport:
         status = "learning the new criteria: everything goes to the LLM until the next model"
     else:
         status = f"active, trained on {row.labels:,} papers ({row.positives:,} selected, {row.reactions} reactions)"
-    skipped = sum(1 for d in routed if d.route == "skipped")
+    skipped = sum(1 for d in routed if d.route == Route.SKIPPED)
     return PrefilterReport(
         papers=len(routed), sent=len(routed) - skipped, skipped=skipped, sampled=sampled,
         selected_above=selected_above, selected_in_sample=selected_in_sample, estimated_recall=recall,

@@ -18,7 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 from typer.testing import CliRunner
 
 from adapters.arxiv_rss import parse_feed
@@ -29,7 +30,7 @@ from bot.domain.models import Announcement, Judgment, Paper, Profile
 from bot.entrypoints.cli import app
 from bot.scoring import local_scorer
 from storage.store import Store
-from storage.tables import DecisionRow
+from storage.tables import RunRow
 from tests.conftest import DAY, sample_papers
 
 THU, MON, TUE = dt.date(2025, 2, 27), dt.date(2025, 3, 3), dt.date(2025, 3, 4)  # two months, three days
@@ -83,11 +84,9 @@ def archive(store: Store, profile: Profile) -> Store:
         paper("2503.10001", EVIL, abstract=f"Hostile abstract {EVIL}", authors=(EVIL,)),
         paper("2503.10002", "Quantization of transformers"),
     ], {"2503.10001": (10, 9), "2503.10002": (7, 6)})  # fmt: skip
-    with Session(store.engine) as session:  # the channel's feedback moved the second paper up that day
-        session.add(DecisionRow(profile_id=profile.id, date=TUE, arxiv_id="2503.10002", llm_rank=2, rank=1,
-                                adjustment=3.0, explanation="↑ like 3 papers you liked"))
-        session.add(DecisionRow(profile_id=profile.id, date=TUE, arxiv_id="2503.10001", llm_rank=1, rank=2))
-        session.commit()
+    # The channel's feedback moved the second paper up that day.
+    store.save_ranking_notes(profile.id, TUE, {"2503.10002": (2, 1, 3.0, "↑ like 3 papers you liked"),
+                                               "2503.10001": (1, 2, 0.0, "")})
     return store
 
 
@@ -298,16 +297,22 @@ def test_unscored_papers_and_old_style_ids_are_listed(site):
     assert "https://arxiv.org/abs/hep-th/9901001" in [url for url, _ in page.links]
 
 
-def test_a_days_json_file_gives_the_thresholds_it_was_ranked_with(archive, profile, tmp_path):
+def test_a_day_is_ranked_with_the_thresholds_its_run_used_never_with_a_days_json_file(archive, profile, tmp_path):
     out = tmp_path / "site"
-    [thursday, *_] = stored_digests(archive, profile)
-    thursday.min_relevance, thursday.min_novelty = 9, 8  # as if the thresholds were higher that day
-    write_digest(thursday, out)
+    archive.update_profile(profile.id, min_relevance=9, min_novelty=8)  # the thresholds were higher that day
+    archive.start_run(profile.id, THU, model=MODEL, criteria_key=KEY)
+    archive.update_profile(profile.id, min_relevance=7, min_novelty=6)
+    with Session(archive.engine) as session:  # a run stored before revision 0006 recorded no thresholds
+        session.execute(sa.update(RunRow).where(col(RunRow.date) == MON).values(min_relevance=None, min_novelty=None))
+        session.commit()
+    [_, monday, _] = stored_digests(archive, profile)
+    monday.min_relevance, monday.min_novelty = 9, 8  # what an earlier day's file says is not read back
+    write_digest(monday, out)
     publish_site(archive, profile, out)
     page = read(out / day_path(THU))
     assert "3 scanned · 1 relevant (R ≥ 9, N ≥ 8)" in page.plain
     assert "hep-th_9901001" not in page.ids
-    assert "1 relevant (R ≥ 7, N ≥ 6)" in read(out / day_path(MON)).plain  # no file: the profile's thresholds
+    assert "1 relevant (R ≥ 7, N ≥ 6)" in read(out / day_path(MON)).plain  # none recorded: the profile's
 
 
 def test_a_profile_whose_categories_changed_keeps_its_older_days(archive, profile, tmp_path):

@@ -19,7 +19,8 @@ import pytest
 from bot.digest.service import DigestService
 from bot.domain.models import Announcement, Judgment, Subscription
 from bot.domain.settings import Settings
-from storage.store import Store, feed_key
+from bot.domain.taxonomy import feed_key
+from storage.store import Store
 from tests.conftest import as_paper, sample_papers
 from tests.support.chat import MemoryPoster
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from storage.locks import try_run_lock
 from storage.store import Store
 from tests.storage.conftest import postgres_schema
 
@@ -14,9 +13,9 @@ DAY = dt.date(2025, 3, 6)
 def test_a_run_lock_is_held_once_per_database(database_url: str) -> None:
     first, second = Store.open(database_url), Store.open(database_url)
     try:
-        with try_run_lock(first.engine, 1, DAY) as held, try_run_lock(second.engine, 1, DAY) as again:
+        with first.run_lock(1, DAY) as held, second.run_lock(1, DAY) as again:
             assert (held, again) == (True, False)
-        with try_run_lock(second.engine, 1, DAY) as after_release:
+        with second.run_lock(1, DAY) as after_release:
             assert after_release
     finally:
         first.close()
@@ -28,7 +27,7 @@ def test_runs_in_two_postgresql_schemas_do_not_take_each_others_locks() -> None:
     with postgres_schema() as one, postgres_schema() as other:
         first, second = Store.open(one), Store.open(other)
         try:
-            with try_run_lock(first.engine, 1, DAY) as held, try_run_lock(second.engine, 1, DAY) as also:
+            with first.run_lock(1, DAY) as held, second.run_lock(1, DAY) as also:
                 assert (held, also) == (True, True)
         finally:
             first.close()

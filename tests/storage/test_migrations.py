@@ -23,16 +23,18 @@ from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
 from bot.domain.errors import StorageError
+from bot.domain.taxonomy import feed_key
 from bot.entrypoints.cli import app
 from storage import migrate
 from storage.db import make_engine
 from storage.search import FTS_TABLES
-from storage.store import Store, feed_key
+from storage.store import Store
 from storage.tables import RunRow
 from tests.storage.conftest import postgres_schema
 
 BOLT_TABLES = {"slack_installations", "slack_bots", "slack_oauth_states"}
 NEW_RUN_COLUMNS = {"owner", "heartbeat_at", "attempts", "llm_batch_id", "criteria_version", "prompt_examples"}
+RUN_THRESHOLDS = {"min_relevance", "min_novelty"}  # 0006_run_thresholds
 WHEN = dt.datetime(2025, 3, 6, 9, 30, tzinfo=dt.UTC)
 REAL_FEED = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
 DAY = dt.date(2025, 3, 6)
@@ -148,7 +150,7 @@ def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade
     migrate.upgrade(engine, "0001_initial")
     assert migrate.current(engine) == "0001_initial"
     missing = {change[3].name for change in schema_diff(engine) if change[0] == "add_column" and change[2] == "run"}
-    assert missing == NEW_RUN_COLUMNS
+    assert missing == NEW_RUN_COLUMNS | RUN_THRESHOLDS
     fill_0001(engine)
     before = rows(engine)
 
@@ -175,13 +177,40 @@ def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade
 
     migrate.downgrade(engine, "0001_initial")
     assert migrate.current(engine) == "0001_initial"
-    assert not NEW_RUN_COLUMNS & {column["name"] for column in sa.inspect(engine).get_columns("run")}
+    assert not (NEW_RUN_COLUMNS | RUN_THRESHOLDS) & {column["name"] for column in sa.inspect(engine).get_columns("run")}
     assert rows(engine) == before
     assert table_names(engine) >= BOLT_TABLES
 
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
     assert rows(engine)["run"][0]["attempts"] == 0
+
+
+def test_runs_before_0006_keep_their_rows_and_record_no_thresholds_until_they_run_again(engine):
+    migrate.upgrade(engine, "0001_initial")
+    fill_0001(engine)
+    migrate.upgrade(engine, "0005_affiliations")
+    before = rows(engine)
+
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == "0006_run_thresholds" and schema_diff(engine) == []
+    [run] = rows(engine)["run"]
+    assert {key: run[key] for key in before["run"][0]} == before["run"][0]
+    assert (run["min_relevance"], run["min_novelty"]) == (None, None)  # not known: the archive uses the profile's
+    store = Store(engine)
+    stored = store.get_run(1, DAY)
+    assert stored is not None and (stored.min_relevance, stored.min_novelty) == (None, None)
+    store.update_profile(1, min_relevance=9, min_novelty=8)
+    store.start_run(1, DAY + dt.timedelta(days=1), model="gpt-4o-mini", criteria_key="k")
+    again = store.get_run(1, DAY + dt.timedelta(days=1))
+    assert again is not None and (again.min_relevance, again.min_novelty) == (9, 8)
+
+    migrate.downgrade(engine, "0005_affiliations")
+    assert migrate.current(engine) == "0005_affiliations"
+    assert not RUN_THRESHOLDS & {column["name"] for column in sa.inspect(engine).get_columns("run")}
+    assert rows(engine)["run"][0] == before["run"][0]
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
 
 
 def test_sqlite_batch_mode_can_rebuild_a_table_that_rows_point_at(tmp_path):
@@ -399,15 +428,15 @@ def test_cli_db_current_and_upgrade(database_url, monkeypatch):
 
     result = runner.invoke(app, ["db", "upgrade", "--revision", "0001_initial"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0005_affiliations).\n"
+    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0006_run_thresholds).\n"
     result = runner.invoke(app, ["db", "current"])
-    assert result.output == "0001_initial; head is 0005_affiliations — run `arxiv-digest db upgrade`\n"
+    assert result.output == "0001_initial; head is 0006_run_thresholds — run `arxiv-digest db upgrade`\n"
 
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "from 0001_initial to 0005_affiliations (head)" in result.output, result.output
-    assert runner.invoke(app, ["db", "current"]).output == "0005_affiliations (head)\n"
+    assert result.exit_code == 0 and "from 0001_initial to 0006_run_thresholds (head)" in result.output, result.output
+    assert runner.invoke(app, ["db", "current"]).output == "0006_run_thresholds (head)\n"
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "Nothing to do: the database is at 0005_affiliations (head)" in result.output
+    assert result.exit_code == 0 and "Nothing to do: the database is at 0006_run_thresholds (head)" in result.output
 
 
 def test_cli_db_errors_are_one_clear_line_and_exit_1(database_url, monkeypatch):

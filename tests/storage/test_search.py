@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.domain.models import Announcement, Judgment, Paper, Profile
+from bot.domain.search import search_words
+from bot.domain.taxonomy import feed_key
 from storage import migrate
 from storage.db import make_engine
-from storage.search import FTS_TABLES, PG_INDEX, fts5_query, search_words
-from storage.store import Store, feed_key
+from storage.search import FTS_TABLES, PG_INDEX, fts5_query
+from storage.store import Store
 
 MODEL, KEY = "gpt-4o-mini", "k" * 64
 MON, TUE, WED = dt.date(2025, 3, 3), dt.date(2025, 3, 4), dt.date(2025, 3, 5)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+import typing
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
 from adapters.arxiv_rss import parse_feed
 from bot.domain.models import Announcement, Judgment, Paper, Usage
-from storage.store import Store, feed_key
+from bot.domain.taxonomy import feed_key
+from storage.store import Store
 
 
 def paper(i: int, announce_type: str = "new") -> Paper:
@@ -22,6 +26,16 @@ def profile(db: Store, name: str = "default"):
     return db.ensure_profile(
         name, categories=["cs.LG"], min_relevance=7, min_novelty=6, top_n=None, default_criteria="1. MoE"
     )
+
+
+def test_the_store_takes_and_gives_domain_values_never_table_rows():
+    """storage/ is a seam: outside it nothing builds or reads a row."""
+    for name, method in inspect.getmembers(Store, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        for hint in typing.get_type_hints(method).values():
+            parts = [hint, *typing.get_args(hint), *(a for arg in typing.get_args(hint) for a in typing.get_args(arg))]
+            assert not any(isinstance(p, type) and issubclass(p, SQLModel) for p in parts), f"Store.{name}: {hint}"
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):

@@ -6,7 +6,7 @@ import datetime as dt
 
 from bot.digest.archive import as_posted
 from bot.domain.models import Judgment, Paper, RankedPaper
-from storage.tables import DecisionRow
+from bot.domain.training import Decision
 
 DAY = dt.date(2025, 3, 6)
 
@@ -18,8 +18,8 @@ def ranked(*scores: tuple[str, int]) -> list[RankedPaper]:
     ]
 
 
-def note(pid: str, rank: int | None, adjustment: float = 0.0, explanation: str = "") -> DecisionRow:
-    return DecisionRow(profile_id=1, date=DAY, arxiv_id=pid, rank=rank, adjustment=adjustment, explanation=explanation)
+def note(pid: str, rank: int | None, adjustment: float = 0.0, explanation: str = "") -> Decision:
+    return Decision(DAY, pid, rank=rank, adjustment=adjustment, explanation=explanation)
 
 
 def test_the_stored_final_ranks_reorder_and_renumber_and_carry_their_explanations():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from storage.locks import try_run_lock
 from tests.bot.conftest import FRI, MON, THU, TUE, WED, berlin, papers_of
 from tests.conftest import sample_papers
 from tests.support import Status
@@ -151,7 +150,7 @@ def test_an_unreachable_feed_is_retried_later_and_nothing_is_lost(world, arxiv):
 def test_a_run_held_by_another_process_is_left_to_it_and_retried(world, arxiv):
     w = world()
     arxiv.set_day(THU, sample_papers(6))
-    with try_run_lock(w.store.engine, w.sub.profile_id, THU) as held:
+    with w.store.run_lock(w.sub.profile_id, THU) as held:
         assert held
         outcome = w.run(berlin(THU))
     assert [r.status for r in outcome.results] == ["busy"] and outcome.retry_at == berlin(THU, 9, 2)

@@ -20,8 +20,9 @@ from bot.digest.pipeline import RunResult, run_digest
 from bot.domain.models import Announcement, Paper, Profile
 from bot.domain.platform import Reply
 from bot.domain.settings import Settings
+from bot.domain.taxonomy import feed_key
 from bot.learning import training as learning
-from storage.store import Store, feed_key
+from storage.store import Store
 from tests.bot.chat.test_commands import caller, say
 from tests.conftest import DAY, default_profile
 from tests.support import Reply as LLMReply
