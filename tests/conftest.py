@@ -15,6 +15,9 @@ from bot.domain.models import Paper
 from bot.domain.settings import Settings
 from storage.store import Store
 from tests.support import ArxivStandIn, OpenAIStandIn, make_paper
+from tests.support.discord_api import DiscordStandIn
+from tests.support.http import Served
+from tests.support.slack_api import SlackStandIn
 
 DAY = dt.date(2025, 3, 6)
 
@@ -28,15 +31,26 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.fixture
-def arxiv() -> Iterator[ArxivStandIn]:
-    with ArxivStandIn() as server:
-        yield server
+def _serving(stand_in: type[Served], name: str) -> Any:
+    """A fixture that runs ``stand_in`` for one test."""
+
+    def serve() -> Iterator[Served]:
+        with stand_in() as server:
+            yield server
+
+    serve.__doc__ = f"A running {stand_in.__name__}."
+    return pytest.fixture(serve, name=name)
+
+
+arxiv = _serving(ArxivStandIn, "arxiv")  # arXiv's RSS feeds and export API
+llm = _serving(OpenAIStandIn, "llm")  # the OpenAI API
+slack = _serving(SlackStandIn, "slack")  # Slack's Web API
 
 
 @pytest.fixture
-def llm() -> Iterator[OpenAIStandIn]:
-    with OpenAIStandIn() as server:
+def discord_api() -> Iterator[DiscordStandIn]:
+    """Discord's REST API, with discord.py's requests routed to it (its base URL is restored afterwards)."""
+    with DiscordStandIn() as server, server.patch_discord_py():
         yield server
 
 

@@ -28,12 +28,6 @@ BOT = {"Authorization": "Bot test-token"}
 
 
 @pytest.fixture
-def discord_api() -> Iterator[DiscordStandIn]:
-    with DiscordStandIn() as server, server.patch_discord_py():
-        yield server
-
-
-@pytest.fixture
 def http(discord_api: DiscordStandIn) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=discord_api.api_base, headers=BOT, timeout=5) as client:
         yield client

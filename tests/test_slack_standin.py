@@ -68,12 +68,6 @@ pytestmark = [
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as server:
-        yield server
-
-
-@pytest.fixture
 def socket_mode(slack: SlackStandIn) -> Iterator[SocketModeStandIn]:
     with SocketModeStandIn() as server:
         slack.socket_url = server.url

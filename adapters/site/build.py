@@ -41,6 +41,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Pager:
+    label: str  # what it steps through, for screen readers: "Days", "Months"
     prev: Link | None
     up: Link | None
     next: Link | None
@@ -181,6 +182,7 @@ def _render_day(digest: Digest, days: list[Digest], i: int, common: dict[str, An
         return Link(_up(day_path(other.date)), _day_label(other.date))
 
     pager = Pager(
+        label="Days",
         prev=link(days[i - 1]) if i > 0 else None,
         up=Link("index.html", _month_label(digest.date)),
         next=link(days[i + 1]) if i + 1 < len(days) else None,
@@ -196,6 +198,7 @@ def _render_month(month: list[Digest], months: list[list[Digest]], i: int, commo
         return Link(_up(month_path(other[0].date)), _month_label(other[0].date))
 
     pager = Pager(
+        label="Months",
         prev=link(months[i - 1]) if i > 0 else None,
         up=Link("../index.html", "All months"),
         next=link(months[i + 1]) if i + 1 < len(months) else None,

@@ -21,8 +21,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.digest.daily import DailyRuns, DueOutcome
 from bot.digest.shutdown import finish_within
 from bot.domain.models import Subscription
+from bot.domain.statuses import DayStatus, DeliveryStatus
 
 log = logging.getLogger(__name__)
+# A day's outcome that gets a log line of its own (a posted day is logged by the service).
+NOTEWORTHY = frozenset({*DayStatus, DeliveryStatus.BUSY})
 
 SYNC_SECONDS = 60
 CHANNELS_AT_ONCE = 4  # channel runs in parallel; each already has DIGEST_CONCURRENCY LLM requests in flight
@@ -138,7 +141,7 @@ class DigestScheduler:
         for result in outcome.results:
             self.last_run = {"channel": f"{sub.platform}:{sub.channel}", "date": str(result.date),
                              "status": result.status, "at": self.clock().isoformat(timespec="seconds")}
-            if result.status in {"waiting", "failed", "busy", "late", "holiday", "skipped"}:
+            if result.status in NOTEWORTHY:
                 log.info("%s:%s %s %s: %s", sub.platform, sub.channel, result.date, result.status, result.message)
         if outcome.retry_at is not None and not self._stopping:
             self.scheduler.add_job(self._fire, DateTrigger(outcome.retry_at), args=[sub.id], id=f"retry:{sub.id}",

@@ -404,25 +404,7 @@ class DiscordStandIn(StandIn):
         roles: tuple[int, ...] = (),
         nick: str | None = None,
     ) -> dict[str, Any]:
-        member = {
-            "user": {
-                "id": str(user_id),
-                "username": username,
-                "discriminator": "0",
-                "global_name": username.title(),
-                "avatar": None,
-                "public_flags": 0,
-            },
-            "nick": nick,
-            "avatar": None,
-            "roles": [str(r) for r in roles],
-            "joined_at": "2024-01-01T00:00:00.000000+00:00",
-            "premium_since": None,
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-            "pending": False,
-        }
+        member = member_payload(user_id, roles=roles, username=username) | {"nick": nick}
         with self._data_lock:
             self._members[(guild_id, user_id)] = member
         return copy.deepcopy(member)

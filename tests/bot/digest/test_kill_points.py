@@ -171,18 +171,6 @@ def discord_platform(discord_api: DiscordStandIn) -> Iterator[Platform]:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-def discord_api() -> Iterator[DiscordStandIn]:
-    with DiscordStandIn() as server, server.patch_discord_py():
-        yield server
-
-
-@pytest.fixture
 def small_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Budgets that split a six-paper ranked list over three summary messages, as 150 papers would be."""
     monkeypatch.setattr(blocks, "MESSAGE_TEXT_BUDGET", 280)
