@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import prompts
@@ -32,17 +33,62 @@ log = logging.getLogger(__name__)
 MAX_RANK = 999  # "abstract 12" is a rank; anything longer must be an arXiv ID
 MAX_SUGGESTION = 1_000_000
 MAX_CATEGORY_CHARS = 40  # the longest arXiv category name has 18
-# Longer command text is refused whole, before it is split: no command takes more (see _Spec.max_chars).
+# Longer command text is refused whole, before it is split: no command takes more (see Command.max_chars).
 MAX_COMMAND_CHARS = 1_000
 # Numbers are ASCII digits: str.isdigit() also accepts "²" and "٣", which int() refuses or reads unexpectedly.
 _NUMBER = re.compile(r"[0-9]{1,12}")
 VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
 
 
+Args = tuple[str, ...]
+Sub = Subscription | None  # None only for the commands that need no subscription
+# A command's handler: a CommandCore method taking (caller, subscription, args, markup).
+Handler = Callable[["CommandCore", Caller, Sub, Args, Markup], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``/arxiv`` command: its handler and all that is said about it (help, limits, who may run it)."""
+
+    name: str  # one or two words: "criteria edit"
+    summary: str
+    handler: Handler
+    usage: str
+    admin: bool = False  # changes the channel's settings: admins only
+    read_only_when_bare: bool = False  # an admin command that only shows the setting when given no arguments
+    subscribed: bool = True  # needs a subscribed channel
+    # Characters of arguments accepted, checked before anything else runs on them (criteria are written in the
+    # editor and have their own limit, DIGEST_MAX_CRITERIA_CHARS).
+    max_chars: int = 100
+    slow: bool = False  # may take longer than a chat platform waits for an answer (3 s): acknowledge first
+
+
+# Every command by name, in the order their handlers are defined: the order of help and of the platforms' menus.
+COMMANDS: dict[str, Command] = {}
+_ALIASES: dict[str, str] = {}  # other spellings parse() accepts: "criteria show" → "criteria"
+
+
+def command(
+    name: str, summary: str, *, usage: str | None = None, aliases: tuple[str, ...] = (), admin: bool = False,
+    read_only_when_bare: bool = False, subscribed: bool = True, max_chars: int = 100, slow: bool = False,
+) -> Callable[[Handler], Handler]:
+    """Registers the decorated CommandCore method as the command ``name``."""
+
+    def register(handler: Handler) -> Handler:
+        COMMANDS[name] = Command(
+            name, summary, handler, usage or name, admin=admin, read_only_when_bare=read_only_when_bare,
+            subscribed=subscribed, max_chars=max_chars, slow=slow,
+        )
+        _ALIASES.update(dict.fromkeys(aliases, name))
+        return handler
+
+    return register
+
+
 @dataclass(frozen=True)
 class Invocation:
     name: str
-    args: tuple[str, ...] = ()
+    args: Args = ()
     oversize: int = 0  # the text's length when parse() refused it as too long (args are then empty)
 
     @property
@@ -53,44 +99,8 @@ class Invocation:
     @property
     def slow(self) -> bool:
         """May take longer than a chat platform waits for an answer (3 s): acknowledge first."""
-        return self.name in {"run", "abstract", "suggest", "me"}
-
-
-@dataclass(frozen=True)
-class _Spec:
-    usage: str
-    summary: str
-    admin: bool = False
-    subscribed: bool = True
-    # Characters of arguments accepted, checked before anything else runs on them (criteria are written in the
-    # editor and have their own limit, DIGEST_MAX_CRITERIA_CHARS).
-    max_chars: int = 100
-
-
-COMMANDS: dict[str, _Spec] = {
-    "help": _Spec("help", "this list", subscribed=False),
-    "subscribe": _Spec("subscribe", "post the daily digest in this channel", subscribed=False),
-    "unsubscribe": _Spec("unsubscribe", "stop posting here (settings are kept)"),
-    "criteria": _Spec("criteria", "show the criteria papers are scored against"),
-    "criteria edit": _Spec("criteria edit", "change the criteria in an editor", admin=True),
-    "criteria history": _Spec("criteria history", "every version of the criteria"),
-    "criteria undo": _Spec("criteria undo", "go back to the previous criteria", admin=True),
-    "threshold": _Spec("threshold <relevance> <novelty>", "minimum scores (1–10) for a paper to be posted",
-                       admin=True, max_chars=20),
-    "categories": _Spec("categories cs.LG cs.CL …", "the arXiv categories to read", admin=True, max_chars=500),
-    "schedule": _Spec("schedule HH:MM [Area/City]", "when the digest is posted", admin=True, max_chars=80),
-    "empty-days": _Spec("empty-days on|off", "one short line on days without papers", admin=True),
-    "abstract": _Spec("abstract <arXiv ID | rank>", "a paper's full abstract", subscribed=False),
-    "run": _Spec("run", "post today's digest now (only what is not posted yet)"),
-    "stats": _Spec("stats", "papers, cost and reactions this month"),
-    "search": _Spec("search <words>", "find papers in past digests", max_chars=300),
-    "feedback": _Spec("feedback on|off|reset", "whether reactions move papers up and down; reset forgets them",
-                      admin=True),
-    "me": _Spec("me", "your own ranking of the latest digest, by direct message"),
-    "suggest": _Spec("suggest", "criteria edits the LLM proposes from the channel's reactions"),
-    "suggest apply": _Spec("suggest apply <N>", "make suggestion N the criteria (undo goes back)", admin=True),
-}
-_READ_ONLY_WITH_NO_ARGS = {"threshold", "categories", "schedule", "empty-days", "feedback"}
+        spec = COMMANDS.get(self.name)
+        return spec is not None and spec.slow
 
 
 def parse(text: str) -> Invocation:
@@ -103,11 +113,11 @@ def parse(text: str) -> Invocation:
     if not words:
         return Invocation("help", oversize=oversize)
     name, args = words[0].lower(), tuple(words[1:])
-    if name == "criteria" and args and args[0].lower() in {"edit", "history", "undo", "show"}:
-        sub = args[0].lower()
-        name, args = ("criteria" if sub == "show" else f"criteria {sub}"), args[1:]
-    elif name == "suggest" and args and args[0].lower() == "apply":
-        name, args = "suggest apply", args[1:]
+    if args:
+        two_words = f"{name} {args[0].lower()}"
+        two_words = _ALIASES.get(two_words, two_words)
+        if two_words in COMMANDS:
+            name, args = two_words, args[1:]
     return Invocation(name, () if oversize else args, oversize=oversize)
 
 
@@ -163,11 +173,10 @@ class CommandCore:
             subscription = self.store.get_subscription(caller.platform, caller.channel)
             if spec.subscribed and (subscription is None or not subscription.active):
                 return Reply(f"This channel is not subscribed. {markup.command('subscribe')} first.")
-            changes = spec.admin and not (invocation.name in _READ_ONLY_WITH_NO_ARGS and not args)
+            changes = spec.admin and not (spec.read_only_when_bare and not args)
             if changes and not await self.may_change(caller):
                 return self._refusal(caller)
-            handler = getattr(self, "_cmd_" + invocation.name.replace(" ", "_").replace("-", "_"))
-            return await handler(caller, subscription, args, markup)
+            return await spec.handler(self, caller, subscription, args, markup)
         except DigestError as exc:
             return Reply(str(exc))
         except Exception as exc:
@@ -298,12 +307,14 @@ class CommandCore:
         )
 
     # commands ------------------------------------------------------------------------------
-    # Each takes (caller, subscription or None, args, markup) and returns a Reply.
+    # Each is registered in COMMANDS by @command, which execute() dispatches through.
 
-    async def _cmd_help(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("help", "this list", subscribed=False)
+    async def _cmd_help(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         return Reply(self._help(m))
 
-    async def _cmd_subscribe(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("subscribe", "post the daily digest in this channel", subscribed=False)
+    async def _cmd_subscribe(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         if sub is not None and sub.active:
             return Reply(f"This channel already gets the digest: {self._settings_text(sub, m)}.")
         profile = self.store.ensure_profile(
@@ -323,9 +334,8 @@ class CommandCore:
             public=True,
         )
 
-    async def _cmd_unsubscribe(
-        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
-    ) -> Reply:
+    @command("unsubscribe", "stop posting here (settings are kept)")
+    async def _cmd_unsubscribe(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         assert sub is not None
         if caller.user != sub.created_by and not await self.may_change(caller):
             return Reply(
@@ -340,7 +350,8 @@ class CommandCore:
             public=True,
         )
 
-    async def _cmd_criteria(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("criteria", "show the criteria papers are scored against", aliases=("criteria show",))
+    async def _cmd_criteria(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         return Reply(
             f"{m.bold(f'Criteria v{profile.criteria_version}')} ({len(profile.criteria):,} of "
@@ -348,14 +359,12 @@ class CommandCore:
             f"{m.command('criteria edit')}):\n{m.block(profile.criteria)}"
         )
 
-    async def _cmd_criteria_edit(
-        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
-    ) -> Reply:
+    @command("criteria edit", "change the criteria in an editor", admin=True)
+    async def _cmd_criteria_edit(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         return Reply(editor=self._profile(sub).criteria)
 
-    async def _cmd_criteria_history(
-        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
-    ) -> Reply:
+    @command("criteria history", "every version of the criteria")
+    async def _cmd_criteria_history(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         lines = [m.bold("Criteria versions, newest first")]
         for row in self.store.criteria_history(profile.id):
@@ -368,16 +377,17 @@ class CommandCore:
             )
         return Reply("\n".join(lines))
 
-    async def _cmd_criteria_undo(
-        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
-    ) -> Reply:
+    @command("criteria undo", "go back to the previous criteria", admin=True)
+    async def _cmd_criteria_undo(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         version = self.store.undo_criteria(self._profile(sub).id)
         if version is None:
             return Reply("Nothing to undo: these are the first criteria this channel has had.")
         return Reply(f"{m.mention(caller.user)} undid the latest criteria change: v{version} is back in force.",
                      public=True)
 
-    async def _cmd_threshold(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("threshold", "minimum scores (1–10) for a paper to be posted", usage="threshold <relevance> <novelty>",
+             admin=True, read_only_when_bare=True, max_chars=20)
+    async def _cmd_threshold(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         if not args:
             return Reply(
@@ -395,9 +405,9 @@ class CommandCore:
             public=True,
         )
 
-    async def _cmd_categories(
-        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
-    ) -> Reply:
+    @command("categories", "the arXiv categories to read", usage="categories cs.LG cs.CL …", admin=True,
+             read_only_when_bare=True, max_chars=500)
+    async def _cmd_categories(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         if not args:
             return Reply(
@@ -419,7 +429,9 @@ class CommandCore:
             public=True,
         )
 
-    async def _cmd_schedule(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("schedule", "when the digest is posted", usage="schedule HH:MM [Area/City]", admin=True,
+             read_only_when_bare=True, max_chars=80)
+    async def _cmd_schedule(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         assert sub is not None
         if not args:
             return Reply(
@@ -441,9 +453,9 @@ class CommandCore:
             public=True,
         )
 
-    async def _cmd_empty_days(
-        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
-    ) -> Reply:
+    @command("empty-days", "one short line on days without papers", usage="empty-days on|off", admin=True,
+             read_only_when_bare=True)
+    async def _cmd_empty_days(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         assert sub is not None
         if not args:
             state = "on" if sub.post_empty_days else "off"
@@ -459,7 +471,8 @@ class CommandCore:
         return Reply(f"{m.mention(caller.user)} turned empty days {choice}: {what} on days without papers.",
                      public=True)
 
-    async def _cmd_abstract(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("abstract", "a paper's full abstract", usage="abstract <arXiv ID | rank>", subscribed=False, slow=True)
+    async def _cmd_abstract(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         if len(args) != 1:
             return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.command('abstract 3')} "
                          f"or {m.command('abstract 2503.03213')}.")
@@ -474,7 +487,8 @@ class CommandCore:
             target = found[1]
         return await self.abstract(target, caller)
 
-    async def _cmd_run(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("run", "post today's digest now (only what is not posted yet)", slow=True)
+    async def _cmd_run(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         assert sub is not None
         try:
             delivery = await self.service.run_requested(sub)
@@ -482,103 +496,8 @@ class CommandCore:
             return Reply(f"Cannot post here right now: {exc}.")
         return Reply(delivery.message)
 
-    async def _cmd_feedback(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
-        assert sub is not None
-        profile = self._profile(sub)
-        choice = args[0].lower() if args else ""
-        if choice in {"on", "off"}:
-            self.store.update_subscription(caller.platform, caller.channel, learn_from_feedback=choice == "on")
-            what = ("reactions now move similar papers up and down (by at most "
-                    f"{self.settings.feedback_weight:g} points of R+N) and a few liked titles go into the prompt"
-                    if choice == "on" else "the ranking is the LLM's alone; reactions are still recorded")
-            return Reply(f"{m.mention(caller.user)} turned feedback {choice}: {what}.", public=True)
-        if choice == "reset":
-            self.store.update_subscription(caller.platform, caller.channel, feedback_since=dt.datetime.now(dt.UTC))
-            return Reply(f"{m.mention(caller.user)} reset the feedback: reactions given before now no longer shape "
-                         "the ranking, the prompt or the prefilter (they are kept, and still counted in stats).",
-                         public=True)
-        if choice:
-            return Reply(f"Use {m.command('feedback on')}, {m.command('feedback off')} or "
-                         f"{m.command('feedback reset')}.")
-        used = self.store.reactions(profile.id)
-        liked = sum(1 for r in used if r.kind == "positive")
-        since = f" since the reset on {sub.feedback_since:%d %B %Y}" if sub.feedback_since else ""
-        state = "on" if sub.learn_from_feedback else "off"
-        return Reply(f"Feedback is {state}: {_count(liked, 'liked paper')} and "
-                     f"{_count(len(used) - liked, 'disliked paper')} count{since}. "
-                     f"{m.command('feedback reset')} forgets them; {m.command('me')} shows your own ranking.")
-
-    async def _cmd_me(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
-        from bot.learning import personal
-
-        day = self.store.latest_posted_day(caller.platform, caller.channel)
-        if day is None:
-            return Reply("No digest has been posted in this channel yet.")
-        mine = personal.personal_ranking(self.store, self.settings, self._profile(sub), day, caller.user)
-        if not mine.ranked:
-            return Reply(f"The digest of {day} has no ranked papers.")
-        lines = [m.bold(f"Your ranking of the digest of {day:%a %d %B %Y}")]
-        lines.append(
-            f"From the channel's reactions and your {_count(mine.own_reactions, 'reaction')}, counted double."
-            if mine.own_reactions else
-            "You have not reacted to any paper yet, so this is the channel's ranking: react with 👍 or 👎 to "
-            "make it yours."
-        )
-        for item in mine.ranked:
-            channel_rank = mine.channel_rank.get(item.paper.arxiv_id)
-            where = f", #{channel_rank} in the channel" if channel_rank and channel_rank != item.rank else ""
-            why = f"\n    {m.escape(item.explanation)}" if item.explanation else ""
-            lines.append(f"{item.rank}. {m.link(item.paper.url, m.escape(item.paper.title))} "
-                         f"(R {item.judgment.relevance} · N {item.judgment.novelty}{where}){why}")
-        return Reply("\n".join(lines), direct=True)
-
-    async def _cmd_suggest(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
-        from bot.learning import suggest
-
-        profile = self._profile(sub)
-        if args:
-            return Reply(f"Use {m.command('suggest')} for a proposal, {m.command('suggest apply 1')} to apply one.")
-        if self.service.chat_factory is None:
-            return Reply("Suggestions need an LLM: set OPENAI_API_KEY for the bot.")
-        liked, disliked = suggest.recent(self.store.reactions(profile.id), dt.datetime.now(dt.UTC))
-        if len(liked) + len(disliked) < suggest.MIN_REACTIONS:
-            return Reply(f"The channel reacted to {_count(len(liked) + len(disliked), 'paper')} in the last four "
-                         f"weeks; react with 👍 or 👎 on at least {suggest.MIN_REACTIONS} before asking.")
-        chat = self.service.chat_factory()
-        try:
-            proposal = await suggest.propose(chat, profile.criteria, liked, disliked,
-                                             max_chars=self.settings.max_criteria_chars)
-        finally:
-            await chat.aclose()
-        number = self.store.add_suggestion(profile.id, proposal.criteria, "\n".join(proposal.changes), caller.user)
-        changes = "\n".join(f"• {m.escape(change)}" for change in proposal.changes) or "• (no summary given)"
-        return Reply(
-            f"{m.bold(f'Suggestion {number}')} from {_count(len(liked), 'liked paper')} and "
-            f"{_count(len(disliked), 'disliked paper')}:\n{changes}\n\n{m.block(truncate(proposal.criteria, 2500))}\n"
-            f"{m.command(f'suggest apply {number}')} makes it the criteria (undo with "
-            f"{m.command('criteria undo')})."
-        )
-
-    async def _cmd_suggest_apply(
-        self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup
-    ) -> Reply:
-        profile = self._profile(sub)
-        number = whole_number(args[0], low=1, high=MAX_SUGGESTION) if len(args) == 1 else None
-        if number is None:
-            return Reply(f"Give the number {m.command('suggest')} showed, in digits 0–9, e.g. "
-                         f"{m.command('suggest apply 3')}.")
-        proposal = self.store.get_suggestion(profile.id, number)
-        if proposal is None:
-            return Reply(f"There is no suggestion {number} for this channel; {m.command('suggest')} makes one.")
-        if proposal.applied_version is not None:
-            return Reply(f"Suggestion {number} was applied already (criteria v{proposal.applied_version}).")
-        text = validate_criteria(proposal.text, self.settings.max_criteria_chars)
-        version = self.store.set_criteria(profile.id, text, author=f"{caller.user} (suggestion {number})")
-        self.store.mark_suggestion_applied(number, version)
-        return Reply(f"{m.mention(caller.user)} applied suggestion {number}: the criteria are now v{version}. "
-                     f"{m.command('criteria undo')} goes back.", public=True)
-
-    async def _cmd_stats(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("stats", "papers, cost and reactions this month")
+    async def _cmd_stats(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         today = dt.date.today()
         since = today.replace(day=1)
@@ -621,12 +540,113 @@ class CommandCore:
                               f"scored below its cutoff, {report.selected_in_sample} of them selected)")
         return [*lines, prefilter]
 
-    async def _cmd_search(self, caller: Caller, sub: Subscription | None, args: tuple[str, ...], m: Markup) -> Reply:
+    @command("search", "find papers in past digests", usage="search <words>", max_chars=300)
+    async def _cmd_search(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         from bot.chat import search  # the reply's wording and the number of results
 
         words = " ".join(args)
         hits = self.store.search_papers(self._profile(sub).id, words, limit=search.RESULTS) if args else []
         return Reply(search.search_text(words, hits, m))
+
+    @command("feedback", "whether reactions move papers up and down; reset forgets them",
+             usage="feedback on|off|reset", admin=True, read_only_when_bare=True)
+    async def _cmd_feedback(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        assert sub is not None
+        profile = self._profile(sub)
+        choice = args[0].lower() if args else ""
+        if choice in {"on", "off"}:
+            self.store.update_subscription(caller.platform, caller.channel, learn_from_feedback=choice == "on")
+            what = ("reactions now move similar papers up and down (by at most "
+                    f"{self.settings.feedback_weight:g} points of R+N) and a few liked titles go into the prompt"
+                    if choice == "on" else "the ranking is the LLM's alone; reactions are still recorded")
+            return Reply(f"{m.mention(caller.user)} turned feedback {choice}: {what}.", public=True)
+        if choice == "reset":
+            self.store.update_subscription(caller.platform, caller.channel, feedback_since=dt.datetime.now(dt.UTC))
+            return Reply(f"{m.mention(caller.user)} reset the feedback: reactions given before now no longer shape "
+                         "the ranking, the prompt or the prefilter (they are kept, and still counted in stats).",
+                         public=True)
+        if choice:
+            return Reply(f"Use {m.command('feedback on')}, {m.command('feedback off')} or "
+                         f"{m.command('feedback reset')}.")
+        used = self.store.reactions(profile.id)
+        liked = sum(1 for r in used if r.kind == "positive")
+        since = f" since the reset on {sub.feedback_since:%d %B %Y}" if sub.feedback_since else ""
+        state = "on" if sub.learn_from_feedback else "off"
+        return Reply(f"Feedback is {state}: {_count(liked, 'liked paper')} and "
+                     f"{_count(len(used) - liked, 'disliked paper')} count{since}. "
+                     f"{m.command('feedback reset')} forgets them; {m.command('me')} shows your own ranking.")
+
+    @command("me", "your own ranking of the latest digest, by direct message", slow=True)
+    async def _cmd_me(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        from bot.learning import personal
+
+        day = self.store.latest_posted_day(caller.platform, caller.channel)
+        if day is None:
+            return Reply("No digest has been posted in this channel yet.")
+        mine = personal.personal_ranking(self.store, self.settings, self._profile(sub), day, caller.user)
+        if not mine.ranked:
+            return Reply(f"The digest of {day} has no ranked papers.")
+        lines = [m.bold(f"Your ranking of the digest of {day:%a %d %B %Y}")]
+        lines.append(
+            f"From the channel's reactions and your {_count(mine.own_reactions, 'reaction')}, counted double."
+            if mine.own_reactions else
+            "You have not reacted to any paper yet, so this is the channel's ranking: react with 👍 or 👎 to "
+            "make it yours."
+        )
+        for item in mine.ranked:
+            channel_rank = mine.channel_rank.get(item.paper.arxiv_id)
+            where = f", #{channel_rank} in the channel" if channel_rank and channel_rank != item.rank else ""
+            why = f"\n    {m.escape(item.explanation)}" if item.explanation else ""
+            lines.append(f"{item.rank}. {m.link(item.paper.url, m.escape(item.paper.title))} "
+                         f"(R {item.judgment.relevance} · N {item.judgment.novelty}{where}){why}")
+        return Reply("\n".join(lines), direct=True)
+
+    @command("suggest", "criteria edits the LLM proposes from the channel's reactions", slow=True)
+    async def _cmd_suggest(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        from bot.learning import suggest
+
+        profile = self._profile(sub)
+        if args:
+            return Reply(f"Use {m.command('suggest')} for a proposal, {m.command('suggest apply 1')} to apply one.")
+        if self.service.chat_factory is None:
+            return Reply("Suggestions need an LLM: set OPENAI_API_KEY for the bot.")
+        liked, disliked = suggest.recent(self.store.reactions(profile.id), dt.datetime.now(dt.UTC))
+        if len(liked) + len(disliked) < suggest.MIN_REACTIONS:
+            return Reply(f"The channel reacted to {_count(len(liked) + len(disliked), 'paper')} in the last four "
+                         f"weeks; react with 👍 or 👎 on at least {suggest.MIN_REACTIONS} before asking.")
+        chat = self.service.chat_factory()
+        try:
+            proposal = await suggest.propose(chat, profile.criteria, liked, disliked,
+                                             max_chars=self.settings.max_criteria_chars)
+        finally:
+            await chat.aclose()
+        number = self.store.add_suggestion(profile.id, proposal.criteria, "\n".join(proposal.changes), caller.user)
+        changes = "\n".join(f"• {m.escape(change)}" for change in proposal.changes) or "• (no summary given)"
+        return Reply(
+            f"{m.bold(f'Suggestion {number}')} from {_count(len(liked), 'liked paper')} and "
+            f"{_count(len(disliked), 'disliked paper')}:\n{changes}\n\n{m.block(truncate(proposal.criteria, 2500))}\n"
+            f"{m.command(f'suggest apply {number}')} makes it the criteria (undo with "
+            f"{m.command('criteria undo')})."
+        )
+
+    @command("suggest apply", "make suggestion N the criteria (undo goes back)", usage="suggest apply <N>",
+             admin=True)
+    async def _cmd_suggest_apply(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        profile = self._profile(sub)
+        number = whole_number(args[0], low=1, high=MAX_SUGGESTION) if len(args) == 1 else None
+        if number is None:
+            return Reply(f"Give the number {m.command('suggest')} showed, in digits 0–9, e.g. "
+                         f"{m.command('suggest apply 3')}.")
+        proposal = self.store.get_suggestion(profile.id, number)
+        if proposal is None:
+            return Reply(f"There is no suggestion {number} for this channel; {m.command('suggest')} makes one.")
+        if proposal.applied_version is not None:
+            return Reply(f"Suggestion {number} was applied already (criteria v{proposal.applied_version}).")
+        text = validate_criteria(proposal.text, self.settings.max_criteria_chars)
+        version = self.store.set_criteria(profile.id, text, author=f"{caller.user} (suggestion {number})")
+        self.store.mark_suggestion_applied(number, version)
+        return Reply(f"{m.mention(caller.user)} applied suggestion {number}: the criteria are now v{version}. "
+                     f"{m.command('criteria undo')} goes back.", public=True)
 
 
 
