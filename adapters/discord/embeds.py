@@ -17,21 +17,8 @@ from typing import Any
 
 import discord
 
-from bot.digest.text import (
-    affiliations_line,
-    authors_line,
-    chunk_lines,
-    cost_line,
-    headline,
-    nothing_line,
-    pack_lines,
-    scores_label,
-    split_text,
-    totals_line,
-    truncate,
-    unscored_line,
-    why_line,
-)
+from bot.digest import text as wording
+from bot.digest.text import pack_lines, scores_label, split_text, truncate
 from bot.domain.models import Digest, Paper, RankedPaper
 
 TITLE_LIMIT = 256
@@ -148,20 +135,20 @@ def summary_messages(digest: Digest) -> list[list[discord.Embed]]:
     fills descriptions of at most 4,096 characters and messages of at most MESSAGE_BUDGET, continuing
     under ``Ranked list, continued (41–60)`` titles. Every ranked paper appears once, in rank order.
     """
-    title = _fit(headline(digest), TITLE_LIMIT)
-    head = [escape(totals_line(digest)), escape(cost_line(digest))]
+    title = _fit(wording.headline(digest), TITLE_LIMIT)
+    head = [escape(wording.totals_line(digest)), escape(wording.cost_line(digest))]
     if digest.notes:
         head.append(_fit("\n".join(digest.notes), NOTES_LIMIT))
     if digest.unscored:
-        head.append(escape(unscored_line(digest.unscored)))
+        head.append(escape(wording.unscored_line(digest.unscored)))
     if not digest.ranked:
-        return [[_embed(title, "\n".join([*head, "", escape(nothing_line(digest))]))]]
+        return [[_embed(title, "\n".join([*head, "", escape(wording.nothing_line(digest))]))]]
 
     head.append("")  # a blank line before the list
     head_chars = sum(len(line) + 1 for line in head)
     longest_title = len(_continued(10**6, 10**6))
     lines = [_table_line(item) for item in digest.ranked]
-    chunks = chunk_lines(lines, MESSAGE_BUDGET - len(title) - head_chars, MESSAGE_BUDGET - longest_title)
+    chunks = wording.chunk_lines(lines, MESSAGE_BUDGET - len(title) - head_chars, MESSAGE_BUDGET - longest_title)
 
     messages: list[list[discord.Embed]] = []
     start = 0
@@ -186,7 +173,7 @@ def _paper_lines(paper: Paper) -> list[str]:
         details.append(escape(truncate(", ".join(paper.categories), CATEGORIES_LIMIT)))
     lines = [" · ".join(details)]
     if paper.authors:
-        lines.append(_fit(authors_line(paper.authors), AUTHORS_LIMIT))
+        lines.append(_fit(wording.authors_line(paper.authors), AUTHORS_LIMIT))
     return lines
 
 
@@ -199,7 +186,7 @@ def paper_embed(digest: Digest, item: RankedPaper) -> discord.Embed:
     """
     paper, judgment = item.paper, item.judgment
     title = _fit(f"{item.rank}. {paper.title}", TITLE_LIMIT)
-    why = [f"*{escape(line)}*" for line in [why_line(item)] if line]
+    why = [f"*{escape(line)}*" for line in [wording.why_line(item)] if line]
     header = "\n".join([f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
     comment = judgment.comment.strip()
     if not comment:
@@ -244,7 +231,8 @@ def abstract_embeds(paper: Paper) -> list[discord.Embed]:
     arXiv's own 1,920-character cap keeps real abstracts in one message, but nothing here relies on it.
     """
     lines = _paper_lines(paper)
-    if where := affiliations_line(paper.affiliations, AFFILIATIONS_LIMIT):  # a line of their own, not in the names
+    # Affiliations get a line of their own, not one in the names.
+    if where := wording.affiliations_line(paper.affiliations, AFFILIATIONS_LIMIT):
         lines.append(f"*Affiliations: {_fit(where, AFFILIATIONS_LIMIT)}*")
     header = "\n".join(lines)
     title = _fit(paper.title, TITLE_LIMIT)

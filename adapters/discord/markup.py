@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from adapters.discord.embeds import escape
+from adapters.markdown import BACKTICK_LOOKALIKE, Markdown
 from bot.chat.commands import COMMANDS, parse
 
 FENCE = "```"
-_LOOKALIKE = "ˋ"  # a modifier letter that looks like a backtick but never closes code
 PREFIX = "/arxiv "
 
 # Core command names → (Discord subcommand name, its options in the order the core gives arguments): Discord
@@ -42,12 +42,9 @@ def slash_command(text: str) -> str:
     return " ".join([PREFIX + name, *(f"{option}:{arg}" for option, arg in zip(options, args, strict=False))])
 
 
-class DiscordMarkup:
+class DiscordMarkup(Markdown):
     def bold(self, text: str) -> str:
         return f"**{text}**"
-
-    def code(self, text: str) -> str:
-        return f"`{text.replace('`', _LOOKALIKE)}`"
 
     def command(self, text: str) -> str:
         return self.code(slash_command(text))
@@ -55,13 +52,10 @@ class DiscordMarkup:
     def block(self, text: str) -> str:
         # Nothing inside a fence is formatted, so only a fence in the text itself needs defusing.
         # Fences are only ever made here: the reply renderer counts them to re-open a block it splits.
-        return f"{FENCE}\n{text.replace(FENCE, _LOOKALIKE * 3)}\n{FENCE}"
+        return f"{FENCE}\n{text.replace(FENCE, BACKTICK_LOOKALIKE * 3)}\n{FENCE}"
 
     def link(self, url: str, text: str) -> str:
         return f"[{escape(text)}]({url.replace(')', '%29')})"
-
-    def mention(self, user: str) -> str:
-        return f"<@{user}>"
 
     def escape(self, text: str) -> str:
         return escape(text)

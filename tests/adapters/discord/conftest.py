@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from adapters.discord.config import DiscordSettings
-from adapters.discord.runner import DiscordRunner
 from bot.bootstrap import build_core
 from storage.store import Store
-from tests.adapters.discord.harness import DiscordHarness
+from tests.adapters.discord.harness import DiscordHarness, drive
 from tests.conftest import DAY, sample_papers
 from tests.support.discord_api import DiscordStandIn
 
@@ -49,18 +48,10 @@ def scenario(make_settings, arxiv, discord_api, discord_settings) -> Scenario:
         settings = make_settings(**overrides)
         store = Store.open(settings.database_url)
 
-        async def main(test: Callable[[DiscordHarness], Awaitable[None]]) -> None:
-            runner = DiscordRunner(build_core(settings, store), discord_settings(**(discord or {})), connect=False)
-            await runner.start()
-            try:
-                assert runner.bot is not None
-                await test(DiscordHarness(discord_api, runner.bot))
-            finally:
-                await runner.stop()
-
         try:
             for test in tests:  # one asyncio.run per client, as discord.py needs; several = restarts
-                asyncio.run(main(test))
+                asyncio.run(drive(discord_api, lambda: build_core(settings, store), discord_settings(**(discord or {})),
+                                  test))
         finally:
             store.close()
         assert not discord_api.errors, discord_api.errors

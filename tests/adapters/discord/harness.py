@@ -3,11 +3,15 @@ logged-in DiscordBot, with every REST call it makes answered (and recorded) by t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.discord.app import DiscordBot
+from adapters.discord.config import DiscordSettings
+from adapters.discord.runner import DiscordRunner
 from bot.chat.commands import CommandCore
+from bot.domain.models import Subscription
 from tests.support.discord_api import (
     BOT_USER_ID,
     CHANNEL_ID,
@@ -122,9 +126,33 @@ class DiscordHarness:
         gateway_dispatch(self.bot, event, reaction_event(message_id, emoji, user_id=user, add=add))
         await settle()
 
+    def subscription(self) -> Subscription | None:
+        return self.core.store.get_subscription("discord", str(CHANNEL_ID))
+
+    async def subscribe(self) -> Subscription:
+        """``/arxiv subscribe`` by ADMIN; the channel's subscription."""
+        await self.command("subscribe")
+        subscription = self.subscription()
+        assert subscription is not None
+        return subscription
+
     def posted(self) -> list[dict[str, Any]]:
         return self.api.messages(CHANNEL_ID)
 
     def papers(self) -> list[dict[str, Any]]:
         """The posted messages that carry a paper (they have buttons)."""
         return [m for m in self.posted() if m["components"]]
+
+
+async def drive(
+    api: DiscordStandIn, core: Callable[[], CommandCore], settings: DiscordSettings,
+    test: Callable[[DiscordHarness], Awaitable[None]],
+) -> None:
+    """Start a bot on ``core()`` (logged in over REST, no gateway), run ``test(harness)`` on it, then stop it."""
+    runner = DiscordRunner(core(), settings, connect=False)
+    await runner.start()
+    try:
+        assert runner.bot is not None
+        await test(DiscordHarness(api, runner.bot))
+    finally:
+        await runner.stop()

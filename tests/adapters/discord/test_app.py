@@ -53,7 +53,7 @@ def test_subscribe_is_announced_and_unsubscribe_needs_the_subscriber_or_an_admin
     async def test(h: DiscordHarness) -> None:
         subscribed = await h.command("subscribe", user=MEMBER)
         assert not subscribed.ephemeral and f"<@{MEMBER}> subscribed this channel" in subscribed.text
-        sub = h.core.store.get_subscription("discord", str(CHANNEL_ID))
+        sub = h.subscription()
         assert (sub.workspace, sub.created_by) == (str(GUILD_ID), str(MEMBER))
         refused = await h.command("unsubscribe", user=MEMBER + 5)
         assert refused.ephemeral and "Only the person who subscribed" in refused.text
@@ -95,7 +95,7 @@ def test_threshold_categories_schedule_and_empty_days_change_the_channel(scenari
         assert "07:30 Asia/Tokyo" in (await h.command("schedule", user=MEMBER)).text
         assert "a short line is posted" in (await h.command("empty-days", state="on")).text
         assert "Empty days are on" in (await h.command("empty-days", user=MEMBER)).text
-        sub = h.core.store.get_subscription("discord", str(CHANNEL_ID))
+        sub = h.subscription()
         profile = h.core.store.profile_by_id(sub.profile_id)
         assert (profile.min_relevance, profile.min_novelty, profile.categories) == (8, 5, ("cs.CL", "stat.ML"))
         assert (sub.schedule_time, sub.timezone, sub.post_empty_days) == ("07:30", "Asia/Tokyo", True)
@@ -220,7 +220,7 @@ def test_run_defers_then_posts_a_summary_and_one_message_per_paper_with_buttons(
         assert answer.kind == 5 and answer.ephemeral and "Posted the digest of 2025-03-06" in answer.text
         summary, *papers = h.posted()
         assert summary["components"] == [] and summary["embeds"][0]["title"] == "arXiv digest · Thu 2025-03-06"
-        run = h.core.store.get_run(h.core.store.get_subscription("discord", str(CHANNEL_ID)).profile_id, DAY)
+        run = h.core.store.get_run(h.subscription().profile_id, DAY)
         assert len(papers) == run.relevant == 2
         for rank, paper in enumerate(papers, start=1):
             assert paper["embeds"][0]["title"].startswith(f"{rank}. ")
@@ -248,8 +248,7 @@ def test_a_rate_limited_post_is_retried_after_retry_after_and_nothing_is_lost_or
     scenario: Scenario, discord_api: DiscordStandIn
 ) -> None:
     async def test(h: DiscordHarness) -> None:
-        await h.command("subscribe")
-        sub = h.core.store.get_subscription("discord", str(CHANNEL_ID))
+        sub = await h.subscribe()
         discord_api.ratelimit_next(1, retry_after=0.05)  # the next request is the summary: nothing else runs
         delivery = await h.core.service.run_channel(sub)
         sends = [r for r in discord_api.requests_to(f"/channels/{CHANNEL_ID}/messages") if r.method == "POST"]
@@ -266,8 +265,7 @@ def test_a_channel_the_bot_may_not_post_in_is_answered_with_what_to_fix(
     scenario: Scenario, discord_api: DiscordStandIn
 ) -> None:
     async def test(h: DiscordHarness) -> None:
-        await h.command("subscribe")
-        sub = h.core.store.get_subscription("discord", str(CHANNEL_ID))
+        sub = await h.subscribe()
         discord_api.add_fault(Status(403))  # Missing Permissions, on the summary
         with pytest.raises(PostError, match="give the bot View Channel, Send Messages and Embed Links"):
             await h.core.service.run_channel(sub)  # (a command shows the same text as its reply)

@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.discord.runner import DiscordRunner
 from bot.bootstrap import build_service
 from bot.chat.commands import DIRECT_SENT
 from storage.store import Store
-from tests.adapters.discord.harness import ADMIN, MEMBER, DiscordHarness, text_of
+from tests.adapters.discord.harness import ADMIN, MEMBER, DiscordHarness, drive, text_of
 from tests.support.chat import DirectCore
 from tests.support.discord_api import CHANNEL_ID, DiscordStandIn
 
@@ -32,16 +31,7 @@ def scenario(make_settings: Callable[..., Any], discord_api: DiscordStandIn,
     store = Store.open(settings.database_url)
 
     def run(test: Callable[[DiscordHarness], Awaitable[None]]) -> None:
-        async def main() -> None:
-            runner = DiscordRunner(DirectCore(build_service(settings, store)), discord_settings(), connect=False)
-            await runner.start()
-            try:
-                assert runner.bot is not None
-                await test(DiscordHarness(discord_api, runner.bot))
-            finally:
-                await runner.stop()
-
-        asyncio.run(main())
+        asyncio.run(drive(discord_api, lambda: DirectCore(build_service(settings, store)), discord_settings(), test))
         assert not discord_api.errors, discord_api.errors
 
     yield run

@@ -139,6 +139,11 @@ class SlackHarness:
         await until(lambda: len(self.slack.responses) > before)
         return self.slack.responses[before]
 
+    async def posted_digest(self, *, user: str = ADMIN, timeout: float = 10.0) -> None:
+        """``/arxiv run`` in the channel, then wait until the run says it posted the digest."""
+        await self.command("run", user)
+        await until(lambda: any("Posted the digest" in text_of(r) for r in self.slack.responses), timeout)
+
 
 def text_of(message: dict[str, Any]) -> str:
     parts = [message.get("text") or ""]

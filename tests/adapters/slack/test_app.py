@@ -195,8 +195,7 @@ def test_run_acks_at_once_then_posts_a_parent_and_one_thread_reply_per_paper(sce
 def test_a_rerun_posts_nothing_new_and_a_day_is_posted_once(scenario, slack):
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")
-        await h.command("run")
-        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        await h.posted_digest()
         count = len(slack.posted(CHANNEL))
         await h.command("run")
         await until(lambda: any("already in this channel" in text_of(r) for r in slack.responses))
@@ -209,8 +208,7 @@ def test_a_60_paper_day_fits_block_kit_limits_and_every_paper_is_posted(scenario
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")
         await h.say("threshold 1 1")
-        await h.command("run")
-        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses), timeout=30)
+        await h.posted_digest(timeout=30)
         attempts = slack.calls_to("chat.postMessage")
         assert all(c.ok for c in attempts), [c.response for c in attempts if not c.ok]
         papers = [c for c in attempts if c.args.get("thread_ts")]
@@ -224,8 +222,7 @@ def test_rate_limited_posts_are_retried_after_retry_after_and_never_lost_or_doub
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")
         slack.ratelimit_next(2, retry_after=0)
-        await h.command("run")
-        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        await h.posted_digest()
         posts = slack.posted(CHANNEL)
         rejected = [r for r in slack.requests_to("/api/chat.postMessage") if r.status == 429]
         assert len(rejected) == 2
@@ -264,8 +261,7 @@ def test_posts_to_one_channel_are_paced(make_settings, arxiv, slack, tmp_path):
 def test_abstract_by_rank_and_by_button_is_ephemeral_and_complete(scenario, slack):
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")
-        await h.command("run")
-        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        await h.posted_digest()
         first_paper = slack.posted(CHANNEL)[1].args["blocks"][-1]["elements"][0]["value"]
         by_rank = await h.say("abstract 1", MEMBER)
         assert by_rank["response_type"] == "ephemeral" and "mixture of experts" in text_of(by_rank)
@@ -302,8 +298,7 @@ def test_abstract_buttons_and_the_command_share_the_per_person_look_up_limit(sce
 def test_vote_button_stores_feedback_and_pressing_again_takes_it_back(scenario, slack):
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")
-        await h.command("run")
-        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        await h.posted_digest()
         paper = slack.posted(CHANNEL)[1].args["blocks"][-1]["elements"][1]["value"]
         for expected in ("Noted: 👍", "Took back your 👍"):
             before = len(slack.responses)
@@ -317,8 +312,7 @@ def test_vote_button_stores_feedback_and_pressing_again_takes_it_back(scenario, 
 def test_reactions_map_to_papers_and_resent_events_count_once(scenario, slack):
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")
-        await h.command("run")
-        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        await h.posted_digest()
         parent, paper = slack.posted(CHANNEL)[0].response["ts"], slack.posted(CHANNEL)[1].response["ts"]
         store = h.core.store
         assert (await h.reaction("+1::skin-tone-2", paper, event_id="Ev1")).status_code == 200
@@ -340,8 +334,7 @@ def test_reactions_map_to_papers_and_resent_events_count_once(scenario, slack):
 def test_stats_reports_posts_spend_and_reactions(scenario, slack):
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")
-        await h.command("run")
-        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        await h.posted_digest()
         text = text_of(await h.say("stats", MEMBER))
         assert "Digests posted" in text and "LLM use" in text and "Reactions: none yet" in text
 
@@ -406,8 +399,7 @@ def test_an_interrupted_digest_is_finished_by_the_next_run_without_duplicates(sc
         half = len(slack.posted(CHANNEL))
         assert 4 <= half < 13
         slack.channel_errors.clear()
-        await h.command("run")
-        await until(lambda: any("Posted the digest" in text_of(r) for r in slack.responses))
+        await h.posted_digest()
         posts = slack.posted(CHANNEL)
         papers = [p.args["blocks"][-1]["elements"][0]["value"] for p in posts if p.args.get("thread_ts")]
         assert len(papers) == len(set(papers)) == 12

@@ -11,13 +11,9 @@ from typing import Any
 import pytest
 
 from adapters.arxiv_rss import parse_feed
+from adapters.slack import blocks as slack_blocks
 from adapters.slack.blocks import (
-    ABSTRACT_ACTION,
-    CRITERIA_CALLBACK,
-    CRITERIA_ERROR_BLOCK,
     CRITERIA_INPUT_ACTION,
-    VOTE_DOWN_ACTION,
-    VOTE_UP_ACTION,
     Message,
     abstract_message,
     criteria_from_submission,
@@ -230,9 +226,9 @@ def test_paper_message_has_title_context_scores_comment_and_buttons() -> None:
     actions = blocks[4]
     assert item.paper.arxiv_id in actions["block_id"]
     assert [(b["action_id"], b["text"]["text"], b["value"]) for b in actions["elements"]] == [
-        (ABSTRACT_ACTION, "Abstract", item.paper.arxiv_id),
-        (VOTE_UP_ACTION, "👍", item.paper.arxiv_id),
-        (VOTE_DOWN_ACTION, "👎", item.paper.arxiv_id),
+        (slack_blocks.ABSTRACT_ACTION, "Abstract", item.paper.arxiv_id),
+        (slack_blocks.VOTE_UP_ACTION, "👍", item.paper.arxiv_id),
+        (slack_blocks.VOTE_DOWN_ACTION, "👎", item.paper.arxiv_id),
     ]
     assert message.text.startswith("2. ")
 
@@ -355,11 +351,11 @@ def test_criteria_modal_round_trip_returns_the_same_text(length: int) -> None:
 
 def test_criteria_modal_offers_inputs_covering_max_chars() -> None:
     view = criteria_modal(criteria_text(2557), max_chars=8000, private_metadata="p").to_dict()
-    assert view["type"] == "modal" and view["callback_id"] == CRITERIA_CALLBACK
+    assert view["type"] == "modal" and view["callback_id"] == slack_blocks.CRITERIA_CALLBACK
     assert (view["title"]["text"], view["submit"]["text"], view["close"]["text"]) == ("Edit criteria", "Save", "Cancel")
     assert view["private_metadata"] == "p"
     inputs = [b for b in view["blocks"] if b["type"] == "input"]
-    assert [b["block_id"] for b in inputs] == [CRITERIA_ERROR_BLOCK, "criteria_1", "criteria_2"]
+    assert [b["block_id"] for b in inputs] == [slack_blocks.CRITERIA_ERROR_BLOCK, "criteria_1", "criteria_2"]
     assert [b["label"]["text"] for b in inputs] == [f"Criteria (part {i} of 3)" for i in (1, 2, 3)]
     assert [b.get("optional", False) for b in inputs] == [False, True, True]
     for block in inputs:

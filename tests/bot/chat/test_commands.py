@@ -1,72 +1,22 @@
-"""The platform-neutral command core, with the arXiv and LLM stand-ins behind it.
+"""The platform-neutral command core, on in-memory fakes of arXiv and the LLM (see conftest.py).
 
 Posting goes to an in-memory poster here; the Slack and Discord tests drive the same core through
-their real clients and stand-ins.
+their real clients and stand-ins, and check only how they translate and render its replies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
 
 import pytest
 
 import prompts
-from bot.bootstrap import build_core
 from bot.chat.commands import CommandCore, parse
 from bot.domain.errors import CriteriaError
-from bot.domain.platform import Caller, Reply
-from storage.store import Store
-from tests.conftest import DAY, sample_papers
+from tests.conftest import DAY
 from tests.support import make_paper
-from tests.support.chat import MemoryPoster
-
-
-class PlainMarkup:
-    def bold(self, text: str) -> str:
-        return f"*{text}*"
-
-    def code(self, text: str) -> str:
-        return f"`{text}`"
-
-    def command(self, text: str) -> str:
-        return self.code(f"/arxiv {text}")
-
-    def block(self, text: str) -> str:
-        return f"```\n{text}\n```"
-
-    def link(self, url: str, text: str) -> str:
-        return f"[{text}]({url})"
-
-    def mention(self, user: str) -> str:
-        return f"@{user}"
-
-    def escape(self, text: str) -> str:
-        return text
-
-
-def caller(user: str = "U1", *, admin: bool = False, channel: str = "C1") -> Caller:
-    async def is_admin() -> bool:
-        return admin
-
-    return Caller("chat", "T1", channel, user, is_admin, "workspace admins")
-
-
-@pytest.fixture
-def core(make_settings, arxiv) -> Any:
-    arxiv.set_day(DAY, sample_papers(12))
-    settings = make_settings()
-    store = Store.open(settings.database_url)
-    core = build_core(settings, store)
-    core.poster = MemoryPoster()
-    core.service.register(core.poster)
-    yield core
-    store.close()
-
-
-def say(core: CommandCore, text: str, who: Caller | None = None) -> Reply:
-    return asyncio.run(core.execute(who or caller(), parse(text), PlainMarkup()))
+from tests.support.fakes import PlainMarkup, caller, say
 
 
 def subscribed(core: CommandCore) -> CommandCore:
@@ -126,13 +76,10 @@ def test_a_non_admin_is_refused_every_change_but_may_read(core):
         assert "Only" not in say(core, text, caller("U2")).text
 
 
-def test_users_in_digest_admins_may_change_settings(make_settings, arxiv):
-    settings = make_settings(admins="U9, U8")
-    store = Store.open(settings.database_url)
-    core = build_core(settings, store)
+def test_users_in_digest_admins_may_change_settings(make_core):
+    core = make_core(admins="U9, U8")
     say(core, "subscribe")
     assert say(core, "threshold 8 8", caller("U8")).public
-    store.close()
 
 
 def test_criteria_edit_opens_the_editor_with_the_current_text_and_saving_makes_a_version(core):
@@ -198,7 +145,7 @@ def test_empty_days_toggle(core):
     assert "on" in say(core, "empty-days").text
 
 
-def test_run_posts_summary_then_papers_in_rank_order_and_a_rerun_posts_nothing(core, llm):
+def test_run_posts_summary_then_papers_in_rank_order_and_a_rerun_posts_nothing(core, fake_llm):
     subscribed(core)
     reply = say(core, "run")
     assert "Posted the digest of 2025-03-06" in reply.text
@@ -207,9 +154,9 @@ def test_run_posts_summary_then_papers_in_rank_order_and_a_rerun_posts_nothing(c
     ranks = [content[1] for _, kind, content in core.poster.messages if kind == "paper"]
     assert ranks == sorted(ranks)
     assert all(content[0] == "m1" for _, kind, content in core.poster.messages if kind == "paper")
-    requests = len(llm.requests)
+    requests = len(fake_llm.requests)
     assert "already in this channel" in say(core, "run").text
-    assert len(core.poster.messages) == len(kinds) and len(llm.requests) == requests
+    assert len(core.poster.messages) == len(kinds) and len(fake_llm.requests) == requests
 
 
 def test_an_interrupted_run_posts_only_the_missing_messages(core):
@@ -225,8 +172,8 @@ def test_an_interrupted_run_posts_only_the_missing_messages(core):
     assert [kind for _, kind, _ in core.poster.messages].count("summary") == 1
 
 
-def test_an_empty_day_posts_one_line_only_when_the_channel_asked(core, arxiv):
-    arxiv.set_day(DAY, [])
+def test_an_empty_day_posts_one_line_only_when_the_channel_asked(core, fake_arxiv):
+    fake_arxiv.set_day(DAY, [])
     subscribed(core)
     assert "no new papers" in say(core, "run").text and core.poster.messages == []
     say(core, "empty-days on", caller("U1", admin=True))
@@ -235,14 +182,14 @@ def test_an_empty_day_posts_one_line_only_when_the_channel_asked(core, arxiv):
     assert [kind for _, kind, _ in core.poster.messages] == ["text"]
 
 
-def test_abstract_by_rank_by_id_and_by_lookup(core, arxiv):
+def test_abstract_by_rank_by_id_and_by_lookup(core, fake_arxiv):
     subscribed(core)
     assert "no rank 1" in say(core, "abstract 1").text
     say(core, "run")
     first = next(content for _, kind, content in core.poster.messages if kind == "paper")
     assert say(core, "abstract 1").paper.arxiv_id == first[2]
     assert say(core, "abstract arXiv:2503.10003v2").paper.arxiv_id == "2503.10003"
-    arxiv.add_papers([make_paper("2401.00001", title="Elsewhere", abstract="Looked up from the API.")])
+    fake_arxiv.add_papers([make_paper("2401.00001", title="Elsewhere", abstract="Looked up from the API.")])
     looked_up = say(core, "abstract https://arxiv.org/abs/2401.00001")
     assert looked_up.paper.abstract == "Looked up from the API."
     assert "arXiv has no paper 2401.99999" in say(core, "abstract 2401.99999").text

@@ -7,18 +7,16 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from bot.bootstrap import build_core
 from bot.chat.commands import COMMANDS, MAX_COMMAND_CHARS, CommandCore, Invocation, parse, whole_number
 from bot.domain.errors import describe
 from bot.domain.platform import Caller, Reply
-from storage.store import Store
-from tests.bot.chat.test_commands import PlainMarkup
 from tests.conftest import DAY, sample_papers
+from tests.support.fakes import FakeArxiv, PlainMarkup
 
 REFERENCE = re.compile(r"reference ([0-9a-f]{8})")
 
@@ -31,15 +29,12 @@ def person(user: str = "U1", *, admin: bool = True, channel: str = "C1") -> Call
 
 
 @pytest.fixture
-def core(make_settings: Any, arxiv: Any) -> Iterator[CommandCore]:
-    arxiv.set_day(DAY, sample_papers(6))
-    settings = make_settings()
-    store = Store.open(settings.database_url)
-    core = build_core(settings, store)
+def core(make_core: Callable[..., CommandCore], fake_arxiv: FakeArxiv) -> Iterator[CommandCore]:
+    fake_arxiv.set_day(DAY, sample_papers(6))
+    core = make_core()
     asyncio.run(core.execute(person(), parse("subscribe"), PlainMarkup()))
     yield core
     core.close()
-    store.close()
 
 
 def say(core: CommandCore, text: str, who: Caller | None = None) -> Reply:

@@ -12,19 +12,19 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.bootstrap import build_core
 from bot.chat.commands import COMMANDS, MAX_COMMAND_CHARS, CommandCore, Invocation, parse
 from bot.domain.platform import Caller, Reply
 from storage.store import Store
-from tests.bot.chat.test_commands import PlainMarkup
 from tests.conftest import DAY, sample_papers
 from tests.support.chat import MemoryPoster
+from tests.support.fakes import FakeArxiv, FakeChat, PlainMarkup, copy_of, fake_core, fake_settings, scratch_folder
 
 EXAMPLES = 300
 REPLY_LIMIT = 6_000  # help and the criteria are the longest replies, and neither depends on the arguments
@@ -63,21 +63,14 @@ def who(*, admin: bool) -> Caller:
 
 
 @pytest.fixture(scope="module")
-def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CommandCore]:
-    """One subscribed channel with a posted digest, on the stand-ins; shared by every example."""
-    from bot.domain.settings import Settings
-    from tests.support import ArxivStandIn, OpenAIStandIn
-
-    with ArxivStandIn() as arxiv, OpenAIStandIn() as llm:
-        arxiv.set_day(DAY, sample_papers(6))
-        settings = Settings(
-            _env_file=None, openai_api_key="test-key", openai_base_url=llm.base_url,
-            database_url=f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'digest.db'}",
-            arxiv_rss_url=arxiv.rss_url, arxiv_api_url=arxiv.api_url, retry_base_delay=0.01, arxiv_api_delay=0.0,
-            llm_timeout=5.0, llm_max_retries=1,
-        )
+def core(migrated_database: Path) -> Iterator[CommandCore]:
+    """One subscribed channel with a posted digest, on the fakes; shared by every example."""
+    arxiv = FakeArxiv()
+    arxiv.set_day(DAY, sample_papers(6))
+    with scratch_folder() as folder:
+        settings = fake_settings(copy_of(migrated_database, folder / "digest.db"))
         store = Store.open(settings.database_url)
-        core = build_core(settings, store)
+        core = fake_core(settings, store, arxiv, FakeChat())
         core.service.register(MemoryPoster())
         for text in ("subscribe", "run"):
             asyncio.run(core.execute(who(admin=True), parse(text), PlainMarkup()))

@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 import pytest
 
 from adapters.discord.markup import DiscordMarkup
 from adapters.slack.markup import SlackMarkup
-from bot.bootstrap import build_core
 from bot.chat.commands import COMMANDS, CommandCore, parse
-from storage.store import Store
-from tests.bot.chat.test_commands import caller, say
 from tests.conftest import DAY, sample_papers
-from tests.support.chat import MemoryPoster
+from tests.support.fakes import caller, say
 
 ON_TOPIC = ["2503.10003", "2503.10006", "2503.10009", "2503.10012"]  # sample_papers(12): every third is MoE
-
-
-@pytest.fixture
-def core(make_settings, arxiv) -> Any:
-    arxiv.set_day(DAY, sample_papers(12))
-    settings = make_settings()
-    store = Store.open(settings.database_url)
-    core = build_core(settings, store)
-    core.service.register(MemoryPoster())
-    yield core
-    store.close()
 
 
 @pytest.fixture
@@ -75,8 +60,8 @@ def test_search_by_arxiv_id_finds_the_paper(posted):
     assert numbered(say(posted, "search 2503.10004").text) == ["2503.10004"]  # off topic, but in the day's feed
 
 
-def test_search_shows_at_most_ten_results(core, arxiv):
-    arxiv.set_day(DAY, sample_papers(40, relevant_every=1))
+def test_search_shows_at_most_ten_results(core, fake_arxiv):
+    fake_arxiv.set_day(DAY, sample_papers(40, relevant_every=1))
     say(core, "subscribe")
     say(core, "run")
     assert len(numbered(say(core, "search experts").text)) == 10

@@ -15,10 +15,10 @@ from bot.domain.models import Digest, RankedPaper
 from bot.domain.platform import Place
 from bot.entrypoints.runner import serve
 from storage.store import Store
-from tests.bot.chat.test_commands import PlainMarkup, caller
 from tests.bot.conftest import THU, WED, berlin
 from tests.conftest import DAY, sample_papers
 from tests.support.chat import MemoryPoster
+from tests.support.fakes import PlainMarkup, caller
 
 PAPERS = 9
 

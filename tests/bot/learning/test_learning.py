@@ -23,11 +23,11 @@ from bot.domain.settings import Settings
 from bot.domain.taxonomy import feed_key
 from bot.learning import training as learning
 from storage.store import Store
-from tests.bot.chat.test_commands import caller, say
 from tests.conftest import DAY, default_profile
 from tests.support import Reply as LLMReply
 from tests.support import make_paper
 from tests.support.chat import MemoryPoster
+from tests.support.fakes import caller, say
 
 ON_TOPIC = ["mixture of experts", "quantization", "pruning", "sparse", "low-rank", "kv cache", "compression"]
 OFF_TOPIC = ["protein", "galaxy", "traffic", "poetry", "soil", "auction", "glacier", "vaccine", "opera", "tariff",

@@ -1,0 +1,69 @@
+"""The command core on in-memory fakes of arXiv and the LLM, with a fresh copy of one migrated database a test.
+
+Tests about the HTTP edge (the look-up lane waiting on a slow arXiv API) build their core on the stand-ins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.chat.commands import CommandCore
+from storage.store import Store
+from tests.conftest import DAY, sample_papers
+from tests.support.chat import MemoryPoster
+from tests.support.fakes import FakeArxiv, FakeChat, copy_of, fake_core, fake_settings, scratch_folder
+
+
+@pytest.fixture(scope="session")
+def migrated_database() -> Iterator[Path]:
+    """Migrated once; each core gets a copy (see copy_of)."""
+    with scratch_folder() as folder:
+        Store.open(f"sqlite:///{folder / 'migrated.db'}").close()
+        yield folder / "migrated.db"
+
+
+@pytest.fixture
+def database_folder() -> Iterator[Path]:
+    with scratch_folder() as folder:
+        yield folder
+
+
+@pytest.fixture
+def fake_arxiv() -> FakeArxiv:
+    return FakeArxiv()
+
+
+@pytest.fixture
+def fake_llm() -> FakeChat:
+    return FakeChat()
+
+
+@pytest.fixture
+def make_core(
+    database_folder: Path, migrated_database: Path, fake_arxiv: FakeArxiv, fake_llm: FakeChat
+) -> Iterator[Callable[..., Any]]:
+    """``make_core(**settings)``: a core on the fakes, posting to a MemoryPoster (``core.poster``)."""
+    stores: list[Store] = []
+
+    def build(**overrides: Any) -> CommandCore:
+        settings = fake_settings(copy_of(migrated_database, database_folder / f"digest{len(stores)}.db"), **overrides)
+        stores.append(store := Store.open(settings.database_url))
+        core = fake_core(settings, store, fake_arxiv, fake_llm)
+        core.poster = MemoryPoster()  # type: ignore[attr-defined]  # the tests read what was posted
+        core.service.register(core.poster)  # type: ignore[attr-defined]
+        return core
+
+    yield build
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture
+def core(make_core: Callable[..., Any], fake_arxiv: FakeArxiv) -> Any:
+    """A core whose feed announces 12 papers on DAY (every third one relevant)."""
+    fake_arxiv.set_day(DAY, sample_papers(12))
+    return make_core()

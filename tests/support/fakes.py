@@ -1,0 +1,159 @@
+"""In-memory fakes of the ports the command core runs on: arXiv (the feed and the API), the LLM, a chat
+platform's markup and its callers.
+
+Core tests build a real CommandCore and DigestService on these and a fresh SQLite file, so a command takes
+milliseconds; tests about an HTTP edge (the arXiv and OpenAI clients, the Slack and Discord apps) use the
+stand-ins in tests/support instead. The fakes answer as those stand-ins do (papers are "scored" by the same
+``judge``), so an assertion means the same on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from adapters.markdown import Markdown
+from bot.chat.commands import CommandCore, parse
+from bot.digest.service import DigestService
+from bot.domain.models import Announcement, Completion, Paper, Usage, normalize_arxiv_id
+from bot.domain.platform import Caller, Reply
+from bot.domain.settings import Settings
+from storage.store import Store
+from tests.support.openai_server import judge, parse_papers
+
+MEMORY_FOLDER = Path("/dev/shm")
+
+
+class PlainMarkup(Markdown):
+    """Markdown that escapes nothing, so a core test reads a reply as the core worded it."""
+
+    def code(self, text: str) -> str:
+        return f"`{text}`"
+
+    def block(self, text: str) -> str:
+        return f"```\n{text}\n```"
+
+    def link(self, url: str, text: str) -> str:
+        return f"[{text}]({url})"
+
+    def mention(self, user: str) -> str:
+        return f"@{user}"
+
+    def escape(self, text: str) -> str:
+        return text
+
+
+def caller(user: str = "U1", *, admin: bool = False, channel: str = "C1") -> Caller:
+    """Someone in channel ``channel`` of the in-memory platform "chat" (see tests/support/chat.py)."""
+
+    async def is_admin() -> bool:
+        return admin
+
+    return Caller("chat", "T1", channel, user, is_admin, "workspace admins")
+
+
+def say(core: CommandCore, text: str, who: Caller | None = None) -> Reply:
+    """``/arxiv <text>`` typed by ``who`` (default: U1, no admin), answered in PlainMarkup."""
+    return asyncio.run(core.execute(who or caller(), parse(text), PlainMarkup()))
+
+
+class FakeArxiv:
+    """arXiv's RSS feed (today's announcement) and its API (papers by ID, past days), in memory.
+
+    Papers are plain records as ``tests.support.make_paper`` builds them, like ArxivStandIn takes.
+    """
+
+    def __init__(self) -> None:
+        self.day = dt.date(2025, 3, 6)
+        self.day_papers: list[Paper] = []
+        self.known: dict[str, Paper] = {}
+        self.lookups: list[tuple[str, ...]] = []  # the IDs of each API look-up
+
+    def set_day(self, date: dt.date, papers: Iterable[Mapping[str, Any]]) -> None:
+        """Make the feed announce ``papers`` on ``date``; the API learns them too."""
+        self.day = date
+        self.day_papers = [Paper.from_dict(p) for p in papers]
+        self.known.update((p.arxiv_id, p) for p in self.day_papers)
+
+    def add_papers(self, papers: Iterable[Mapping[str, Any]]) -> None:
+        """Papers the API knows without them being in today's feed."""
+        self.known.update((p.arxiv_id, p) for p in map(Paper.from_dict, papers))
+
+    # the ports ----------------------------------------------------------------------------------------
+
+    def fetcher_for(self, categories: Sequence[str]) -> FakeArxiv:
+        return self
+
+    async def fetch(self) -> Announcement:
+        papers = tuple(self.day_papers)
+        return Announcement(date=self.day, papers=papers, total_in_feed=len(papers), source="fake-rss")
+
+    def lookup_sync(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        self.lookups.append(tuple(arxiv_ids))
+        ids = (normalize_arxiv_id(raw) for raw in arxiv_ids)
+        return {i: self.known[i] for i in ids if i is not None and i in self.known}
+
+    async def lookup(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        return self.lookup_sync(arxiv_ids)
+
+    async def announcement(
+        self, categories: Sequence[str], mailing: dt.date, window: tuple[dt.datetime, dt.datetime], *,
+        keep_types: Iterable[str],
+    ) -> Announcement:
+        raise AssertionError("a core test asked the arXiv API for a past day; use ArxivStandIn for that")
+
+
+class FakeChat:
+    """An LLM that scores every paper in the prompt as OpenAIStandIn does, and records each prompt."""
+
+    def __init__(self, model: str = "gpt-4o-mini") -> None:
+        self.model = model
+        self.requests: list[str] = []  # the user message of each completion asked for
+
+    async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
+        self.requests.append(user)
+        items = []
+        for paper in parse_papers(user):
+            verdict = judge(paper.arxiv_id, paper.title, paper.abstract)
+            items.append({"ARXIVID": paper.arxiv_id, "COMMENT": verdict.comment,
+                          "RELEVANCE": verdict.relevance, "NOVELTY": verdict.novelty})
+        text = json.dumps({"papers": items}) if response_format else "\n".join(map(json.dumps, items))
+        usage = Usage(prompt_tokens=len(system + user) // 4, completion_tokens=len(text) // 4, requests=1)
+        return Completion(text=text, usage=usage)
+
+    async def aclose(self) -> None:
+        pass
+
+
+@contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A folder for test databases, in memory where the system has one (/dev/shm): SQLite's syncs to disk are
+    most of a core test's time otherwise."""
+    with tempfile.TemporaryDirectory(dir=MEMORY_FOLDER if MEMORY_FOLDER.is_dir() else None) as folder:
+        yield Path(folder)
+
+
+def copy_of(template: Path, path: Path) -> str:
+    """The URL of a fresh database at ``path``: a copy of ``template``, which Store.open already migrated
+    (copying takes a millisecond; migrating a new file takes the whole chain)."""
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
+def fake_settings(database_url: str, **overrides: Any) -> Settings:
+    return Settings(_env_file=None, **{"openai_api_key": "test-key", "database_url": database_url} | overrides)
+
+
+def fake_core(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeChat) -> CommandCore:
+    """The real command core and digest service, on the fakes instead of the arXiv and OpenAI clients."""
+    service = DigestService(
+        settings, store, fetcher_for=arxiv.fetcher_for, chat_factory=lambda: llm, lookup=arxiv,
+    )
+    return CommandCore(service)
