@@ -43,6 +43,15 @@ def health_handler(core: CommandCore) -> Callable[[web.Request], Awaitable[web.R
     return healthz
 
 
+async def listen(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on host:port: the runner to clean up when done, and the port (the real one for port 0)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # a started site has one
+
+
 class HealthServer:
     """Serves only /healthz on $PORT, for deployments without Slack's HTTP mode (Socket Mode, Discord)."""
 
@@ -57,11 +66,7 @@ class HealthServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get(HEALTH_PATH, health_handler(self.core))
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the real one for port 0
+        self._runner, self.port = await listen(app, self.host, self.port)
         log.info("Health check on %s:%s%s", self.host, self.port, HEALTH_PATH)
 
     async def stop(self) -> None:

@@ -17,7 +17,7 @@ import logging
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
 import discord
@@ -25,7 +25,7 @@ from discord import app_commands
 
 from adapters.discord.config import DiscordSettings
 from adapters.discord.embeds import DESCRIPTION_LIMIT, abstract_embeds, pack_embeds, text_embeds
-from adapters.discord.markup import FENCE, DiscordMarkup
+from adapters.discord.markup import FENCE, SUBCOMMANDS, DiscordMarkup
 from adapters.discord.poster import DiscordPoster
 from bot.chat.commands import COMMANDS, DIRECT_FAILED, DIRECT_SENT, CommandCore, Invocation
 from bot.digest.text import join_pieces, split_text
@@ -292,34 +292,20 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
         # Channels of a guild only: a digest needs a channel others read, and DMs have no Manage Server.
         super().__init__(allowed_contexts=app_commands.AppCommandContext(guild=True))
         self.bot = bot
+        # The commands without options are alike: one each, made from the core's list. Those with options are
+        # written out below, each with the options Discord shows.
+        for name in COMMANDS:
+            discord_name, options = SUBCOMMANDS.get(name, (name, ()))
+            if not options:
+                self.add_command(
+                    app_commands.Command(name=discord_name, description=_describe(name), callback=self._invoker(name))
+                )
 
-    @app_commands.command(name="help", description=_describe("help"))
-    async def help(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("help"))
+    def _invoker(self, name: str) -> Callable[[discord.Interaction[Any]], Coroutine[Any, Any, None]]:
+        async def invoke(interaction: discord.Interaction[Any]) -> None:
+            await self.bot.invoke(interaction, Invocation(name))
 
-    @app_commands.command(name="subscribe", description=_describe("subscribe"))
-    async def subscribe(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("subscribe"))
-
-    @app_commands.command(name="unsubscribe", description=_describe("unsubscribe"))
-    async def unsubscribe(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("unsubscribe"))
-
-    @app_commands.command(name="criteria", description=_describe("criteria"))
-    async def criteria(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("criteria"))
-
-    @app_commands.command(name="criteria-edit", description=_describe("criteria edit"))
-    async def criteria_edit(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("criteria edit"))
-
-    @app_commands.command(name="criteria-history", description=_describe("criteria history"))
-    async def criteria_history(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("criteria history"))
-
-    @app_commands.command(name="criteria-undo", description=_describe("criteria undo"))
-    async def criteria_undo(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("criteria undo"))
+        return invoke
 
     @app_commands.command(name="threshold", description=_describe("threshold"))
     @app_commands.describe(relevance="Minimum relevance, 1–10 (leave both out to see the current ones)",
@@ -356,28 +342,12 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     async def abstract(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:
         await self.bot.invoke(interaction, Invocation("abstract", _words(id_or_rank)))
 
-    @app_commands.command(name="run", description=_describe("run"))
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("run"))
-
-    @app_commands.command(name="stats", description=_describe("stats"))
-    async def stats(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("stats"))
-
     @app_commands.command(name="feedback", description=_describe("feedback"))
     @app_commands.describe(action="on, off or reset (leave out to see how reactions are used)")
     async def feedback(
         self, interaction: discord.Interaction[Any], action: Literal["on", "off", "reset"] | None = None
     ) -> None:
         await self.bot.invoke(interaction, Invocation("feedback", _words(action)))
-
-    @app_commands.command(name="me", description=_describe("me"))
-    async def me(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("me"))
-
-    @app_commands.command(name="suggest", description=_describe("suggest"))
-    async def suggest(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.invoke(interaction, Invocation("suggest"))
 
     @app_commands.command(name="suggest-apply", description=_describe("suggest apply"))
     @app_commands.describe(number="The suggestion's number, as /arxiv suggest showed it")

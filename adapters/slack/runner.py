@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 from aiohttp import web
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.health import HEALTH_PATH, health_handler
+from adapters.health import HEALTH_PATH, health_handler, listen
 from adapters.network import describe
 from adapters.reconnect import RECONNECT, RETRYABLE, Backoff, retrying
 from adapters.slack.app import SlackBot
@@ -72,11 +72,7 @@ class SlackRunner:
         assert settings.signing_secret is not None
         web_app = slack_web_app(self.bot.app, settings.signing_secret.get_secret_value(), path=EVENTS_PATH)
         web_app.router.add_get(HEALTH_PATH, health_handler(self.core))
-        self._web = web.AppRunner(web_app, access_log=None)
-        await self._web.setup()
-        site = web.TCPSite(self._web, self.host, settings.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the real one for port 0
+        self._web, self.port = await listen(web_app, self.host, settings.port)
         log.info("Slack: listening on %s:%s%s%s", self.host, self.port, EVENTS_PATH,
                  " (OAuth installs at /slack/install)" if oauth else "")
 

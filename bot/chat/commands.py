@@ -70,13 +70,14 @@ _ALIASES: dict[str, str] = {}  # other spellings parse() accepts: "criteria show
 
 def command(
     name: str, summary: str, *, usage: str | None = None, aliases: tuple[str, ...] = (), admin: bool = False,
-    read_only_when_bare: bool = False, subscribed: bool = True, max_chars: int = 100, slow: bool = False,
+    setting: bool = False, subscribed: bool = True, max_chars: int = 100, slow: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Registers the decorated CommandCore method as the command ``name``."""
+    """Registers the decorated CommandCore method as the command ``name``. A ``setting`` of the channel is
+    shown to anyone who gives no arguments and changed by admins only."""
 
     def register(handler: Handler) -> Handler:
         COMMANDS[name] = Command(
-            name, summary, handler, usage or name, admin=admin, read_only_when_bare=read_only_when_bare,
+            name, summary, handler, usage or name, admin=admin or setting, read_only_when_bare=setting,
             subscribed=subscribed, max_chars=max_chars, slow=slow,
         )
         _ALIASES.update(dict.fromkeys(aliases, name))
@@ -386,7 +387,7 @@ class CommandCore:
                      public=True)
 
     @command("threshold", "minimum scores (1–10) for a paper to be posted", usage="threshold <relevance> <novelty>",
-             admin=True, read_only_when_bare=True, max_chars=20)
+             setting=True, max_chars=20)
     async def _cmd_threshold(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         if not args:
@@ -405,8 +406,8 @@ class CommandCore:
             public=True,
         )
 
-    @command("categories", "the arXiv categories to read", usage="categories cs.LG cs.CL …", admin=True,
-             read_only_when_bare=True, max_chars=500)
+    @command("categories", "the arXiv categories to read", usage="categories cs.LG cs.CL …", setting=True,
+             max_chars=500)
     async def _cmd_categories(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         if not args:
@@ -429,8 +430,7 @@ class CommandCore:
             public=True,
         )
 
-    @command("schedule", "when the digest is posted", usage="schedule HH:MM [Area/City]", admin=True,
-             read_only_when_bare=True, max_chars=80)
+    @command("schedule", "when the digest is posted", usage="schedule HH:MM [Area/City]", setting=True, max_chars=80)
     async def _cmd_schedule(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         assert sub is not None
         if not args:
@@ -453,8 +453,7 @@ class CommandCore:
             public=True,
         )
 
-    @command("empty-days", "one short line on days without papers", usage="empty-days on|off", admin=True,
-             read_only_when_bare=True)
+    @command("empty-days", "one short line on days without papers", usage="empty-days on|off", setting=True)
     async def _cmd_empty_days(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         assert sub is not None
         if not args:
@@ -549,7 +548,7 @@ class CommandCore:
         return Reply(search.search_text(words, hits, m))
 
     @command("feedback", "whether reactions move papers up and down; reset forgets them",
-             usage="feedback on|off|reset", admin=True, read_only_when_bare=True)
+             usage="feedback on|off|reset", setting=True)
     async def _cmd_feedback(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         assert sub is not None
         profile = self._profile(sub)
