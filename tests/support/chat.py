@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot.chat.commands import CommandCore, Invocation
+from bot.digest.service import DigestService
 from bot.domain.models import Digest, RankedPaper
 from bot.domain.platform import Caller, Markup, Place, Reply
 
@@ -35,6 +37,31 @@ class MemoryPoster:
 
     async def post_text(self, place: Place, text: str) -> str:
         return self._post(place.channel, "text", text)
+
+
+@dataclass(frozen=True)
+class Answered:
+    caller: Caller
+    invocation: Invocation
+    reply: Reply
+
+
+class RecordingCore(CommandCore):
+    """The real core, remembering each command it answered: adapter tests check what the platform passed in
+    (who, where, which command) and that it showed the reply, and leave the reply's wording to the core's tests."""
+
+    def __init__(self, service: DigestService) -> None:
+        super().__init__(service)
+        self.answered: list[Answered] = []
+
+    async def execute(self, caller: Caller, invocation: Invocation, markup: Markup) -> Reply:
+        reply = await super().execute(caller, invocation, markup)
+        self.answered.append(Answered(caller, invocation, reply))
+        return reply
+
+    @property
+    def last(self) -> Answered:
+        return self.answered[-1]
 
 
 DIRECT = {"stats", "run"}  # a fast command and a slow one (acknowledged first)

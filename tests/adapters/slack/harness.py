@@ -12,13 +12,14 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.blocks import CRITERIA_INPUT_ACTION
+from adapters.slack.blocks import CRITERIA_INPUT_ACTION, text_message
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import EVENTS_PATH, SlackRunner
-from bot.bootstrap import build_core
+from bot.bootstrap import build_service
 from bot.chat.commands import CommandCore
 from bot.domain.settings import Settings
 from storage.store import Store
+from tests.support.chat import Answered, RecordingCore
 from tests.support.slack_api import SlackStandIn
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -36,7 +37,9 @@ async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
 
 def serve_http(
     settings: Settings, slack: SlackStandIn, test: Callable[[SlackHarness], Awaitable[None]],
-    core_for: Callable[[Settings, Store], CommandCore] = build_core,
+    core_for: Callable[[Settings, Store], CommandCore] = lambda settings, store: RecordingCore(
+        build_service(settings, store)
+    ),
 ) -> None:
     """Run ``test(harness)`` against the Slack app started in HTTP mode on the stand-in, then stop it."""
     store = Store.open(settings.database_url)
@@ -138,6 +141,21 @@ class SlackHarness:
         assert response.status_code == 200, response.text
         await until(lambda: len(self.slack.responses) > before)
         return self.slack.responses[before]
+
+    @property
+    def last(self) -> Answered:
+        """The core's latest answer, as the Slack app asked for it."""
+        assert isinstance(self.core, RecordingCore)
+        return self.core.last
+
+    def shows(self, message: dict[str, Any]) -> bool:
+        """Whether ``message`` is the core's latest reply as Slack shows it: its text in sections, to the
+        channel when it is public and to the caller alone otherwise."""
+        reply = self.last.reply
+        expected = text_message(reply.text).payload()
+        return message.get("response_type") == ("in_channel" if reply.public else "ephemeral") and (
+            message.get("blocks") == expected["blocks"]
+        )
 
     async def posted_digest(self, *, user: str = ADMIN, timeout: float = 10.0) -> None:
         """``/arxiv run`` in the channel, then wait until the run says it posted the digest."""
