@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from adapters.discord.config import DiscordSettings
-from bot.bootstrap import build_core
+from bot.bootstrap import build_service
 from storage.store import Store
 from tests.adapters.discord.harness import DiscordHarness, drive
 from tests.conftest import DAY, sample_papers
+from tests.support.chat import RecordingCore
 from tests.support.discord_api import DiscordStandIn
 
 Scenario = Callable[..., None]
@@ -48,10 +49,12 @@ def scenario(make_settings, arxiv, discord_api, discord_settings) -> Scenario:
         settings = make_settings(**overrides)
         store = Store.open(settings.database_url)
 
+        def core() -> RecordingCore:
+            return RecordingCore(build_service(settings, store))
+
         try:
             for test in tests:  # one asyncio.run per client, as discord.py needs; several = restarts
-                asyncio.run(drive(discord_api, lambda: build_core(settings, store), discord_settings(**(discord or {})),
-                                  test))
+                asyncio.run(drive(discord_api, core, discord_settings(**(discord or {})), test))
         finally:
             store.close()
         assert not discord_api.errors, discord_api.errors

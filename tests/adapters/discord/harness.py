@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.discord.app import DiscordBot
+from adapters.discord.app import DiscordBot, reply_messages
 from adapters.discord.config import DiscordSettings
 from adapters.discord.runner import DiscordRunner
 from bot.chat.commands import CommandCore
 from bot.domain.models import Subscription
+from tests.support.chat import Answered, RecordingCore
 from tests.support.discord_api import (
     BOT_USER_ID,
     CHANNEL_ID,
@@ -125,6 +126,20 @@ class DiscordHarness:
         event = "MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE"
         gateway_dispatch(self.bot, event, reaction_event(message_id, emoji, user_id=user, add=add))
         await settle()
+
+    @property
+    def last(self) -> Answered:
+        """The core's latest answer, as the bot asked for it."""
+        assert isinstance(self.core, RecordingCore)
+        return self.core.last
+
+    def shows(self, answer: Answer) -> bool:
+        """Whether ``answer`` is the core's latest reply as Discord shows it: its text in embeds, to the channel
+        when it is public and to the caller alone otherwise."""
+        reply = self.last.reply
+        expected = [[embed.description for embed in message] for message in reply_messages(reply.text)]
+        shown = [[embed.get("description") for embed in message.get("embeds") or []] for message in answer.messages]
+        return answer.ephemeral != reply.public and shown == expected
 
     def subscription(self) -> Subscription | None:
         return self.core.store.get_subscription("discord", str(CHANNEL_ID))

@@ -1,4 +1,5 @@
-"""``/arxiv search words:…`` in Discord: the subcommand the tree registers reaches the core's search."""
+"""``/arxiv search words:…`` in Discord: the subcommand the tree registers reaches the core's search (whose
+wording, also in Discord markup, tests/bot/chat/test_search_command.py checks)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ def test_search_answers_the_caller_with_linked_titles_and_the_abstract_command(s
     async def test(h: DiscordHarness) -> None:
         await posted_digest(h)
         answer = await h.command("search", user=MEMBER, words="mixture quantization")
-        assert answer.ephemeral
-        assert "**Papers matching “mixture quantization” in past digests**" in answer.text
-        assert "1. [Sparse mixture of experts with quantization, part " in answer.text
-        assert "](https://arxiv.org/abs/2503.100" in answer.text
-        assert "`/arxiv abstract id_or_rank:2503.100" in answer.text
+        assert answer.ephemeral and h.shows(answer)
+        assert h.last.invocation.name == "search" and h.last.invocation.args == ("mixture", "quantization")
+        assert "1. [Sparse mixture of experts with quantization, part " in answer.text  # found something
         nothing = await h.command("search", user=MEMBER, words="diffusion")
-        assert "No paper in this channel's past digests matches “diffusion”" in nothing.text
+        assert h.shows(nothing) and h.last.invocation.args == ("diffusion",)
 
     scenario(test)
