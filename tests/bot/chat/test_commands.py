@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 import prompts
-from bot.chat.commands import CommandCore, parse
+from bot.chat.commands import COMMANDS, CommandCore, parse
 from bot.domain.errors import CriteriaError
 from tests.conftest import DAY
 from tests.support import make_paper
@@ -30,6 +30,15 @@ def test_parse_reads_subcommands_case_insensitively():
     assert parse("criteria show").name == "criteria"
     assert parse("threshold 8 7").args == ("8", "7")
     assert parse("run").slow and not parse("stats").slow
+
+
+def test_every_handler_is_registered_once_with_its_metadata():
+    handlers = [name for name in vars(CommandCore) if name.startswith("_cmd_")]
+    assert len(handlers) == len(COMMANDS) == len({command.handler for command in COMMANDS.values()})
+    settings = {name for name, command in COMMANDS.items() if command.read_only_when_bare}
+    assert settings == {"threshold", "categories", "schedule", "empty-days", "feedback"}
+    assert all(COMMANDS[name].admin for name in settings)
+    assert {name for name, command in COMMANDS.items() if command.slow} == {"run", "abstract", "suggest", "me"}
 
 
 def test_help_lists_every_command_and_the_reaction_map(core):
