@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import KW_ONLY, dataclass, field
 
 import discord
 import yarl
@@ -33,6 +34,7 @@ class TokenRefused(DigestError):
     """Discord refused DISCORD_TOKEN: starting again with the same one cannot work."""
 
 
+@dataclass(eq=False, repr=False)  # identity semantics; its repr would print the settings
 class DiscordRunner:
     """Logs in (REST: checks the token, syncs /arxiv), then keeps the gateway connection in a background task.
 
@@ -41,15 +43,13 @@ class DiscordRunner:
 
     name = "Discord"
 
-    def __init__(
-        self, core: CommandCore, settings: DiscordSettings, *, connect: bool = True, backoff: Backoff = RECONNECT
-    ) -> None:
-        self.core = core
-        self.settings = settings
-        self.connect = connect
-        self.backoff = backoff
-        self.bot: DiscordBot | None = None
-        self._gateway: asyncio.Task[None] | None = None
+    core: CommandCore
+    settings: DiscordSettings
+    _: KW_ONLY
+    connect: bool = True
+    backoff: Backoff = RECONNECT
+    bot: DiscordBot | None = field(default=None, init=False)
+    _gateway: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def start(self) -> None:
         """Log in (retrying while Discord is unreachable), then keep the gateway connection in the background.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from dataclasses import KW_ONLY, dataclass, field
 
 from aiohttp import web
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -26,23 +27,23 @@ __all__ = ["EVENTS_PATH", "SlackRunner"]
 STOP_STEP_TIMEOUT = 5.0  # seconds for each step of stop(); a stuck close must not hold the process
 
 
+@dataclass(eq=False, repr=False)  # identity semantics; its repr would print the settings
 class SlackRunner:
     """Starts and stops one Slack app; the bot process runs it next to the other platforms."""
 
     name = "Slack"
 
-    def __init__(
-        self, core: CommandCore, settings: SlackSettings, *, host: str = "0.0.0.0", backoff: Backoff = RECONNECT
-    ) -> None:
-        self.core = core
-        self.settings = settings
-        self.host = host
-        self.backoff = backoff
-        self.bot: SlackBot | None = None
-        self.identity: AsyncSlackResponse | None = None  # auth.test's answer for SLACK_BOT_TOKEN (scopes in headers)
-        self._socket: SocketModeConnection | None = None
-        self._web: web.AppRunner | None = None
-        self.port: int | None = None
+    core: CommandCore
+    settings: SlackSettings
+    _: KW_ONLY
+    host: str = "0.0.0.0"
+    backoff: Backoff = RECONNECT
+    bot: SlackBot | None = field(default=None, init=False)
+    # auth.test's answer for SLACK_BOT_TOKEN (its headers carry the token's scopes)
+    identity: AsyncSlackResponse | None = field(default=None, init=False)
+    port: int | None = field(default=None, init=False)
+    _socket: SocketModeConnection | None = field(default=None, init=False)
+    _web: web.AppRunner | None = field(default=None, init=False)
 
     async def start(self) -> None:
         """Check the tokens, then connect (Socket Mode) or listen (HTTP). A refused token raises TokenRefused.

@@ -391,10 +391,7 @@ class CommandCore:
     async def _cmd_threshold(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         if not args:
-            return Reply(
-                f"Papers are posted when relevance ≥ {profile.min_relevance} and novelty ≥ {profile.min_novelty}. "
-                f"Change with {m.command('threshold <relevance> <novelty>')}, e.g. {m.command('threshold 8 6')}."
-            )
+            return Reply(_thresholds_now(profile, m))
         numbers = [whole_number(a, low=1, high=10) for a in args]
         if len(numbers) != 2 or None in numbers:
             return Reply(f"Give two whole numbers from 1 to 10, e.g. {m.command('threshold 8 6')}.")
@@ -411,10 +408,7 @@ class CommandCore:
     async def _cmd_categories(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         if not args:
-            return Reply(
-                f"This channel reads {m.code(' '.join(profile.categories))}. Change with "
-                f"{m.command('categories cs.LG cs.CL …')} (arXiv category names)."
-            )
+            return Reply(_categories_now(profile, m))
         words = " ".join(args).replace(",", " ").split()
         if any(len(word) > MAX_CATEGORY_CHARS for word in words):  # not worth a "did you mean", nor an echo
             return Reply(f"arXiv category names are short, like cs.LG or cond-mat.stat-mech; give them separated by "
@@ -647,6 +641,16 @@ class CommandCore:
         return Reply(f"{m.mention(caller.user)} applied suggestion {number}: the criteria are now v{version}. "
                      f"{m.command('criteria undo')} goes back.", public=True)
 
+
+
+def _thresholds_now(profile: Profile, m: Markup) -> str:
+    return (f"Papers are posted when relevance ≥ {profile.min_relevance} and novelty ≥ {profile.min_novelty}. "
+            f"Change with {m.command('threshold <relevance> <novelty>')}, e.g. {m.command('threshold 8 6')}.")
+
+
+def _categories_now(profile: Profile, m: Markup) -> str:
+    return (f"This channel reads {m.code(' '.join(profile.categories))}. Change with "
+            f"{m.command('categories cs.LG cs.CL …')} (arXiv category names).")
 
 
 def _count(n: int, singular: str, plural: str | None = None) -> str:

@@ -245,6 +245,14 @@ def _check_components(errors: _FormErrors, components: Any, flags: int) -> None:
         visit(row, ("components", i))
 
 
+def _message_body(rec: Recorded) -> dict[str, Any]:
+    """A message's JSON body, checked as Discord checks it; its 400 for a malformed one."""
+    body = rec.json if isinstance(rec.json, dict) else {}
+    if errors := _check_message(body):
+        raise Answered(_invalid_form(errors))
+    return body
+
+
 def _check_message(body: dict[str, Any]) -> _FormErrors:
     errors = _FormErrors()
     content = body.get("content")
@@ -296,6 +304,14 @@ def _iso(ts: float) -> str:
 
 
 Handler = Callable[..., Response]
+
+
+class Answered(Exception):
+    """Raised by a handler's helper to answer the request at once (a 404 for what the route names)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
 _ROUTES: list[tuple[str, str, str, bool]] = []  # (method, path pattern, handler's name, needs a bot token)
 
 
@@ -377,19 +393,8 @@ class DiscordStandIn(StandIn):
     def add_channel(
         self, channel_id: int, name: str = "arxiv", *, guild_id: int = GUILD_ID, type: int = 0
     ) -> dict[str, Any]:
-        channel = {
-            "id": str(channel_id),
-            "type": type,
-            "guild_id": str(guild_id),
-            "name": name,
-            "position": len(self._channels),
-            "permission_overwrites": [],
-            "nsfw": False,
-            "topic": None,
-            "last_message_id": None,
-            "rate_limit_per_user": 0,
-            "parent_id": None,
-            "flags": 0,
+        channel = channel_payload(channel_id, guild_id=guild_id, name=name) | {
+            "type": type, "position": len(self._channels),
         }
         with self._data_lock:
             self._channels[channel_id] = channel
@@ -485,7 +490,10 @@ class DiscordStandIn(StandIn):
         elif isinstance(fault, Malformed):
             resp = Response(200, '{"id": "1", "content": ', "application/json")
         else:
-            resp = handler(rec, **params)
+            try:
+                resp = handler(rec, **params)
+            except Answered as answered:
+                resp = answered.response
         resp.headers = {**self._ratelimit_headers(rec), **resp.headers}
         return resp
 
@@ -609,6 +617,13 @@ class DiscordStandIn(StandIn):
     def _find(self, channel_id: int, message_id: int) -> dict[str, Any] | None:
         return next((m for m in self._messages.get(channel_id, []) if m["id"] == str(message_id)), None)
 
+    def _message(self, channel_id: str, message_id: str) -> dict[str, Any]:
+        """The message a route names (the caller holds _data_lock); Discord's 404 when there is none."""
+        message = self._find(int(channel_id), int(message_id))
+        if message is None:
+            raise Answered(_discord_error(404, "Unknown Message", 10008))
+        return message
+
     # handlers: session
 
     @serves("GET", r"/gateway", auth=False)
@@ -685,9 +700,7 @@ class DiscordStandIn(StandIn):
             return _discord_error(404, "Unknown Channel", 10003)
         if channel["type"] == 1 and int(channel["recipients"][0]["id"]) in self._dms_closed:
             return _discord_error(403, "Cannot send messages to this user", 50007)
-        body = rec.json if isinstance(rec.json, dict) else {}
-        if errors := _check_message(body):
-            return _invalid_form(errors)
+        body = _message_body(rec)
         if _is_empty(body):
             return _discord_error(400, "Cannot send an empty message", 50006)
         message = self._new_message(int(channel_id), body)
@@ -704,20 +717,14 @@ class DiscordStandIn(StandIn):
     @serves("GET", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)")
     def _get_message(self, rec: Recorded, channel_id: str, message_id: str) -> Response:
         with self._data_lock:
-            message = self._find(int(channel_id), int(message_id))
-            if message is None:
-                return _discord_error(404, "Unknown Message", 10008)
+            message = self._message(channel_id, message_id)
             return _json(200, message)
 
     @serves("PATCH", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)")
     def _edit_message(self, rec: Recorded, channel_id: str, message_id: str) -> Response:
-        body = rec.json if isinstance(rec.json, dict) else {}
-        if errors := _check_message(body):
-            return _invalid_form(errors)
+        body = _message_body(rec)
         with self._data_lock:
-            message = self._find(int(channel_id), int(message_id))
-            if message is None:
-                return _discord_error(404, "Unknown Message", 10008)
+            message = self._message(channel_id, message_id)
             edited = copy.deepcopy(message)
             self._apply_edit(edited, body)
             if _is_empty(edited):
@@ -728,18 +735,14 @@ class DiscordStandIn(StandIn):
     @serves("DELETE", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)")
     def _delete_message(self, rec: Recorded, channel_id: str, message_id: str) -> Response:
         with self._data_lock:
-            message = self._find(int(channel_id), int(message_id))
-            if message is None:
-                return _discord_error(404, "Unknown Message", 10008)
+            message = self._message(channel_id, message_id)
             self._messages[int(channel_id)].remove(message)
         return Response(204)
 
     @serves("PUT", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/reactions/(?P<emoji>[^/]+)/@me")
     def _add_reaction(self, rec: Recorded, channel_id: str, message_id: str, emoji: str) -> Response:
         with self._data_lock:
-            message = self._find(int(channel_id), int(message_id))
-            if message is None:
-                return _discord_error(404, "Unknown Message", 10008)
+            message = self._message(channel_id, message_id)
             name, _, emoji_id = emoji.partition(":")
             reaction = next((r for r in message["reactions"] if r["emoji"]["name"] == name), None)
             if reaction is None:
@@ -805,8 +808,10 @@ class DiscordStandIn(StandIn):
                 answer["resource"] = {"type": kind}
             return _json(200, answer)
 
-    def _responded(self, token: str) -> bool:
-        return any(r["token"] == token for r in self._interaction_responses)
+    def _check_responded(self, token: str) -> None:
+        """A webhook exists once its interaction was answered (the caller holds _data_lock); else Discord's 404."""
+        if not any(r["token"] == token for r in self._interaction_responses):
+            raise Answered(_discord_error(404, "Unknown Webhook", 10015))
 
     @serves("GET", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/@original", auth=False)
     def _get_original(self, rec: Recorded, app_id: str, token: str) -> Response:
@@ -818,12 +823,9 @@ class DiscordStandIn(StandIn):
 
     @serves("PATCH", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/@original", auth=False)
     def _edit_original(self, rec: Recorded, app_id: str, token: str) -> Response:
-        body = rec.json if isinstance(rec.json, dict) else {}
-        if errors := _check_message(body):
-            return _invalid_form(errors)
+        body = _message_body(rec)
         with self._data_lock:
-            if not self._responded(token):
-                return _discord_error(404, "Unknown Webhook", 10015)
+            self._check_responded(token)
             message = self._originals.get(token) or self._new_message(CHANNEL_ID, {}, webhook=True)
             self._apply_edit(message, body)
             message["flags"] &= ~LOADING
@@ -833,14 +835,11 @@ class DiscordStandIn(StandIn):
 
     @serves("POST", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)", auth=False)
     def _create_followup(self, rec: Recorded, app_id: str, token: str) -> Response:
-        body = rec.json if isinstance(rec.json, dict) else {}
-        if errors := _check_message(body):
-            return _invalid_form(errors)
+        body = _message_body(rec)
         if _is_empty(body):
             return _discord_error(400, "Cannot send an empty message", 50006)
         with self._data_lock:
-            if not self._responded(token):
-                return _discord_error(404, "Unknown Webhook", 10015)
+            self._check_responded(token)
             message = self._new_message(CHANNEL_ID, body, webhook=True)
             self._followups.append({"token": token, "kind": "create", "message": copy.deepcopy(message)})
         if rec.query.get("wait") in ("1", "true", "True"):
@@ -849,9 +848,7 @@ class DiscordStandIn(StandIn):
 
     @serves("PATCH", r"/webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>\d+)", auth=False)
     def _edit_followup(self, rec: Recorded, app_id: str, token: str, message_id: str) -> Response:
-        body = rec.json if isinstance(rec.json, dict) else {}
-        if errors := _check_message(body):
-            return _invalid_form(errors)
+        body = _message_body(rec)
         with self._data_lock:
             sent = [f["message"] for f in self._followups if f["token"] == token and f["message"]["id"] == message_id]
             if not sent:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,12 +17,6 @@ from tests.support.chat import RecordingCore
 from tests.support.discord_api import DiscordStandIn
 
 Scenario = Callable[..., None]
-
-
-@pytest.fixture
-def discord_api() -> Iterator[DiscordStandIn]:
-    with DiscordStandIn() as server, server.patch_discord_py():  # restores discord.py's REST base afterwards
-        yield server
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import discord
@@ -31,12 +30,6 @@ from tests.support.discord_api import (
 )
 
 ABSTRACT_TEMPLATE = r"arxiv:abstract:(?P<id>[0-9a-z./-]+)"
-
-
-@pytest.fixture
-def discord_api() -> Iterator[DiscordStandIn]:
-    with DiscordStandIn() as server, server.patch_discord_py():
-        yield server
 
 
 class AbstractButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ABSTRACT_TEMPLATE):

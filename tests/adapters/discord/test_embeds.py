@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -284,12 +283,6 @@ def test_embed_chars_matches_discord_counting(rank: int) -> None:
 
 
 # --- through discord.py, against the stand-in ---------------------------------------------------
-
-
-@pytest.fixture
-def discord_api() -> Iterator[DiscordStandIn]:
-    with DiscordStandIn() as server, server.patch_discord_py():
-        yield server
 
 
 def test_the_stand_in_accepts_everything_built(discord_api: DiscordStandIn) -> None:
