@@ -1,11 +1,12 @@
 """The platform contract: what a chat platform implements to carry arxiv-digest.
 
 To add a platform, implement these in a package of its own under adapters/ (the existing ones are worked
-examples) and build its runner in bot/bootstrap.py:
+examples) and build its runner in adapters/platforms.py, which bot/bootstrap.py asks for the configured ones:
 
 - :class:`Platform`: start and stop the connection; the bot process runs every configured one.
 - :class:`ChannelPoster` (and :class:`RecoveringPoster` when the platform can find its own messages): put a
-  digest in a channel, one message at a time, returning each message's ID.
+  digest in a channel, one message at a time, returning each message's ID. The platform registers it with
+  the digest service (``core.service.register(poster)``) when it starts.
 - :class:`Markup`: the platform's inline formatting, used by every reply the command core words.
 - Translate the platform's commands, buttons, modals and reactions into :class:`Caller` plus the command
   core's calls (bot.chat.commands), and render each :class:`Reply` it returns.
