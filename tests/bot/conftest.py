@@ -1,18 +1,21 @@
-"""Shared by the schedule tests: a subscribed channel on an in-memory chat platform, with arXiv and the
-LLM as stand-ins, and helpers for arXiv's March 2025 calendar."""
+"""Shared by the core tests: in-memory fakes of arXiv and the LLM, a fresh copy of one migrated database a
+test; for the schedule tests a subscribed channel on an in-memory chat platform, and helpers for arXiv's
+March 2025 calendar."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.bootstrap import build_service
 from bot.digest.daily import DailyRuns, DueOutcome
+from bot.digest.service import DigestService
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.models import Subscription
 from bot.domain.settings import Settings
@@ -20,6 +23,7 @@ from storage.store import Store
 from tests.conftest import sample_papers
 from tests.support import ArxivStandIn, OpenAIStandIn
 from tests.support.chat import MemoryPoster
+from tests.support.fakes import FakeArxiv, FakeChat, copy_of, fake_service, fake_settings, scratch_folder
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # March 2025: Mon 3, Tue 4, Wed 5, Thu 6, Fri 7, Sat 8. A mailing's papers were submitted the day before.
@@ -36,6 +40,30 @@ def papers_of(mailing: dt.date, n: int, start: int) -> list[dict[str, Any]]:
     return [dict(p, published=f"{opened:%Y-%m-%dT%H:%M:%SZ}") for p in sample_papers(n, start=start)]
 
 
+@pytest.fixture(scope="session")
+def migrated_database() -> Iterator[Path]:
+    """Migrated once; each test's database is a copy (see copy_of)."""
+    with scratch_folder() as folder:
+        Store.open(f"sqlite:///{folder / 'migrated.db'}").close()
+        yield folder / "migrated.db"
+
+
+@pytest.fixture
+def database_folder() -> Iterator[Path]:
+    with scratch_folder() as folder:
+        yield folder
+
+
+@pytest.fixture
+def fake_arxiv() -> FakeArxiv:
+    return FakeArxiv()
+
+
+@pytest.fixture
+def fake_llm() -> FakeChat:
+    return FakeChat()
+
+
 @dataclass
 class World:
     settings: Settings
@@ -43,11 +71,15 @@ class World:
     poster: MemoryPoster
     daily: DailyRuns
     sub: Subscription
-    arxiv: ArxivStandIn
-    llm: OpenAIStandIn
+    arxiv: FakeArxiv
+    llm: FakeChat
 
     def run(self, now: dt.datetime) -> DueOutcome:
         return asyncio.run(self.daily.run_due(self.sub, now))
+
+    def service_on(self, store: Store) -> DigestService:
+        """Another process's service: the same settings and fakes, its own connection to the database."""
+        return fake_service(self.settings, store, self.arxiv, self.llm)
 
     def summaries(self) -> list[dt.date]:
         return [content for _, kind, content in self.poster.messages if kind == "summary"]
@@ -59,20 +91,22 @@ class World:
         return [content[2] for _, kind, content in self.poster.messages if kind == "paper"]
 
     def rss_reads(self) -> int:
-        return sum(1 for r in self.arxiv.requests if r.path.startswith("/rss/"))
+        return self.arxiv.feed_reads
 
     def api_reads(self) -> int:
-        return sum(1 for r in self.arxiv.requests if r.path.startswith("/api/"))
+        return self.arxiv.api_reads
 
 
 @pytest.fixture
-def world(make_settings, arxiv: ArxivStandIn, llm: OpenAIStandIn):
+def world(database_folder: Path, migrated_database: Path, fake_arxiv: FakeArxiv, fake_llm: FakeChat):
+    """``world(**settings)``: a channel subscribed at 09:00 Berlin time, on the fakes and a database of its own."""
     worlds: list[World] = []
 
     def build(**overrides: Any) -> World:
-        settings = make_settings(schedule="09:00 Europe/Berlin", **overrides)
+        url = copy_of(migrated_database, database_folder / f"digest{len(worlds)}.db")
+        settings = fake_settings(url, **{"schedule": "09:00 Europe/Berlin", "retry_base_delay": 0.01} | overrides)
         store = Store.open(settings.database_url)
-        service = build_service(settings, store)
+        service = fake_service(settings, store, fake_arxiv, fake_llm)
         poster = MemoryPoster()
         service.register(poster)
         profile = store.ensure_profile(
@@ -80,7 +114,7 @@ def world(make_settings, arxiv: ArxivStandIn, llm: OpenAIStandIn):
             default_criteria="Mixture of experts and quantization.",
         )
         sub = store.subscribe("chat", "T1", "C1", "U1", profile.id)
-        built = World(settings, store, poster, DailyRuns(service, settings.calendar), sub, arxiv, llm)
+        built = World(settings, store, poster, DailyRuns(service, settings.calendar), sub, fake_arxiv, fake_llm)
         worlds.append(built)
         return built
 

@@ -16,16 +16,19 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from adapters.markdown import Markdown
 from bot.chat.commands import CommandCore, parse
 from bot.digest.service import DigestService
+from bot.domain.errors import FeedError
 from bot.domain.models import Announcement, Completion, Paper, Usage, normalize_arxiv_id
 from bot.domain.platform import Caller, Reply
 from bot.domain.settings import Settings
 from storage.store import Store
+from tests.support.feeds import published_at
 from tests.support.openai_server import judge, parse_papers
 
 MEMORY_FOLDER = Path("/dev/shm")
@@ -74,17 +77,27 @@ class FakeArxiv:
         self.day = dt.date(2025, 3, 6)
         self.day_papers: list[Paper] = []
         self.known: dict[str, Paper] = {}
+        self.submitted: dict[str, dt.datetime] = {}  # when each known paper's version 1 was submitted (UTC)
         self.lookups: list[tuple[str, ...]] = []  # the IDs of each API look-up
+        self.feed_reads = 0
+        self.api_reads = 0  # past days rebuilt from the API
+        self.failures = 0  # feed reads still to fail, as when arXiv stays unreachable through the retries
 
     def set_day(self, date: dt.date, papers: Iterable[Mapping[str, Any]]) -> None:
-        """Make the feed announce ``papers`` on ``date``; the API learns them too."""
+        """Make the feed announce ``papers`` on ``date``; the API learns them too (submitted the evening before,
+        unless a paper says otherwise, as ArxivStandIn has it)."""
+        evening = f"{date - dt.timedelta(days=1)}T18:00:00Z"
+        records = [{"published": evening, **p} for p in papers]
         self.day = date
-        self.day_papers = [Paper.from_dict(p) for p in papers]
-        self.known.update((p.arxiv_id, p) for p in self.day_papers)
+        self.day_papers = [Paper.from_dict(p) for p in records]
+        self.add_papers(records)
 
     def add_papers(self, papers: Iterable[Mapping[str, Any]]) -> None:
-        """Papers the API knows without them being in today's feed."""
-        self.known.update((p.arxiv_id, p) for p in map(Paper.from_dict, papers))
+        """Papers the API knows without them being in today's feed; ``published`` places them in a past day."""
+        for record in papers:
+            paper = Paper.from_dict(record)
+            self.known[paper.arxiv_id] = paper
+            self.submitted[paper.arxiv_id] = published_at(dict(record))
 
     # the ports ----------------------------------------------------------------------------------------
 
@@ -92,6 +105,10 @@ class FakeArxiv:
         return self
 
     async def fetch(self) -> Announcement:
+        self.feed_reads += 1
+        if self.failures:
+            self.failures -= 1
+            raise FeedError("Could not read the arXiv feed: 503 Service Unavailable; try again in a few minutes.")
         papers = tuple(self.day_papers)
         return Announcement(date=self.day, papers=papers, total_in_feed=len(papers), source="fake-rss")
 
@@ -107,7 +124,17 @@ class FakeArxiv:
         self, categories: Sequence[str], mailing: dt.date, window: tuple[dt.datetime, dt.datetime], *,
         keep_types: Iterable[str],
     ) -> Announcement:
-        raise AssertionError("a core test asked the arXiv API for a past day; use ArxivStandIn for that")
+        """The known papers first submitted in ``window`` in one of ``categories``: "new" where that is the
+        primary category, else "cross"."""
+        self.api_reads += 1
+        start, end = window
+        found = sorted((p for i, p in self.known.items()
+                        if start <= self.submitted[i] < end and set(p.categories) & set(categories)),
+                       key=lambda p: self.submitted[p.arxiv_id])
+        typed = [replace(p, announce_type="new" if p.categories[0] in categories else "cross") for p in found]
+        keep = set(keep_types)
+        return Announcement(date=mailing, papers=tuple(p for p in typed if p.announce_type in keep),
+                            total_in_feed=len(typed), source="fake-api")
 
 
 class FakeChat:
@@ -116,9 +143,12 @@ class FakeChat:
     def __init__(self, model: str = "gpt-4o-mini") -> None:
         self.model = model
         self.requests: list[str] = []  # the user message of each completion asked for
+        self.delays: list[float] = []  # seconds the next replies take, one each, after the request is recorded
 
     async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
         self.requests.append(user)
+        if self.delays:
+            await asyncio.sleep(self.delays.pop(0))
         items = []
         for paper in parse_papers(user):
             verdict = judge(paper.arxiv_id, paper.title, paper.abstract)
@@ -151,9 +181,15 @@ def fake_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **{"openai_api_key": "test-key", "database_url": database_url} | overrides)
 
 
-def fake_core(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeChat) -> CommandCore:
-    """The real command core and digest service, on the fakes instead of the arXiv and OpenAI clients."""
-    service = DigestService(
-        settings, store, fetcher_for=arxiv.fetcher_for, chat_factory=lambda: llm, lookup=arxiv,
+def fake_service(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeChat) -> DigestService:
+    """The real digest service on the fakes instead of the arXiv and OpenAI clients (no LLM without a key,
+    as bot.bootstrap has it)."""
+    return DigestService(
+        settings, store, fetcher_for=arxiv.fetcher_for, chat_factory=(lambda: llm) if settings.has_llm else None,
+        lookup=arxiv,
     )
-    return CommandCore(service)
+
+
+def fake_core(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeChat) -> CommandCore:
+    """The real command core on fake_service."""
+    return CommandCore(fake_service(settings, store, arxiv, llm))

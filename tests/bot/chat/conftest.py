@@ -1,4 +1,5 @@
-"""The command core on in-memory fakes of arXiv and the LLM, with a fresh copy of one migrated database a test.
+"""The command core on in-memory fakes of arXiv and the LLM, with a fresh copy of one migrated database a test
+(the fixtures for those: tests/bot/conftest.py).
 
 Tests about the HTTP edge (the look-up lane waiting on a slow arXiv API) build their core on the stand-ins.
 """
@@ -15,31 +16,7 @@ from bot.chat.commands import CommandCore
 from storage.store import Store
 from tests.conftest import DAY, sample_papers
 from tests.support.chat import MemoryPoster
-from tests.support.fakes import FakeArxiv, FakeChat, copy_of, fake_core, fake_settings, scratch_folder
-
-
-@pytest.fixture(scope="session")
-def migrated_database() -> Iterator[Path]:
-    """Migrated once; each core gets a copy (see copy_of)."""
-    with scratch_folder() as folder:
-        Store.open(f"sqlite:///{folder / 'migrated.db'}").close()
-        yield folder / "migrated.db"
-
-
-@pytest.fixture
-def database_folder() -> Iterator[Path]:
-    with scratch_folder() as folder:
-        yield folder
-
-
-@pytest.fixture
-def fake_arxiv() -> FakeArxiv:
-    return FakeArxiv()
-
-
-@pytest.fixture
-def fake_llm() -> FakeChat:
-    return FakeChat()
+from tests.support.fakes import FakeArxiv, FakeChat, copy_of, fake_core, fake_settings
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from bot.bootstrap import build_service
+import pytest
+
 from bot.chat.commands import CommandCore, parse
 from bot.digest.daily import DailyRuns
 from bot.domain.models import Digest, RankedPaper
@@ -90,6 +91,7 @@ def serve_once(settings: Any, poster: SlowPoster) -> tuple[list[str], float]:
     return replies, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_a_requested_run_gets_the_shutdown_grace_and_answers_before_the_platform_stops(make_settings, arxiv):
     arxiv.set_day(DAY, sample_papers(PAPERS))
     settings = make_settings(openai_api_key=None, scheduler=False, shutdown_grace_seconds=30)
@@ -101,6 +103,7 @@ def test_a_requested_run_gets_the_shutdown_grace_and_answers_before_the_platform
     assert len(poster.papers()) == PAPERS and set(poster.papers().values()) == {1}
 
 
+@pytest.mark.slow
 def test_when_the_grace_runs_out_the_requester_is_told_and_the_next_run_posts_only_the_rest(make_settings, arxiv):
     arxiv.set_day(DAY, sample_papers(PAPERS))
     settings = make_settings(openai_api_key=None, scheduler=False, shutdown_grace_seconds=0.2)
@@ -118,11 +121,11 @@ def test_when_the_grace_runs_out_the_requester_is_told_and_the_next_run_posts_on
     assert len(poster.papers()) == PAPERS and set(poster.papers().values()) == {1}
 
 
-def test_a_requested_run_a_restart_cut_off_is_finished_by_the_scheduler_at_start(world, arxiv):
+def test_a_requested_run_a_restart_cut_off_is_finished_by_the_scheduler_at_start(world, fake_arxiv):
     w = world(openai_api_key=None)
-    arxiv.set_day(WED, sample_papers(6))
+    fake_arxiv.set_day(WED, sample_papers(6))
     w.run(berlin(WED))  # Wednesday's digest, on schedule
-    arxiv.set_day(THU, sample_papers(PAPERS, start=40))
+    fake_arxiv.set_day(THU, sample_papers(PAPERS, start=40))
     poster = SlowPoster()
     w.daily.service.register(poster)
     w.daily.service.resumes_interrupted = True  # as the scheduler sets it
@@ -138,7 +141,7 @@ def test_a_requested_run_a_restart_cut_off_is_finished_by_the_scheduler_at_start
     assert 0 < len(poster.papers()) < relevant
     restarted = Store.open(w.settings.database_url)
     try:
-        service = build_service(w.settings, restarted)
+        service = w.service_on(restarted)
         service.register(poster)
         outcome = asyncio.run(DailyRuns(service, w.settings.calendar).run_due(w.sub, berlin(THU, 8, 30)))
     finally:

@@ -9,12 +9,12 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
+import pytest
 import time_machine
 
 from bot.digest.scheduler import DigestScheduler
 from tests.bot.conftest import FRI, THU, World, berlin
 from tests.conftest import sample_papers
-from tests.support import Delay
 from tests.support.waiting import until
 
 MARCH_28, MARCH_31 = dt.date(2025, 3, 28), dt.date(2025, 3, 31)  # Berlin moves to summer time on the 30th
@@ -34,9 +34,10 @@ def scheduled(w: World, body: Callable[[DigestScheduler, time_machine.Coordinate
     asyncio.run(main())
 
 
-def test_a_job_at_nine_in_berlin_fires_once_and_posts_the_day(world, arxiv):
+@pytest.mark.slow
+def test_a_job_at_nine_in_berlin_fires_once_and_posts_the_day(world, fake_arxiv):
     w = world()
-    arxiv.set_day(THU, sample_papers(6))
+    fake_arxiv.set_day(THU, sample_papers(6))
 
     async def body(scheduler: DigestScheduler, clock: time_machine.Coordinates) -> None:
         job = scheduler.channel_jobs()[f"digest:{w.sub.id}"]
@@ -50,9 +51,10 @@ def test_a_job_at_nine_in_berlin_fires_once_and_posts_the_day(world, arxiv):
     assert len(w.summaries()) == 1
 
 
-def test_the_job_follows_berlin_time_across_the_change_to_summer_time(world, arxiv):
+@pytest.mark.slow
+def test_the_job_follows_berlin_time_across_the_change_to_summer_time(world, fake_arxiv):
     w = world()
-    arxiv.set_day(MARCH_28, sample_papers(3))
+    fake_arxiv.set_day(MARCH_28, sample_papers(3))
 
     async def body(scheduler: DigestScheduler, clock: time_machine.Coordinates) -> None:
         await until(lambda: w.summaries() == [MARCH_28])
@@ -64,7 +66,7 @@ def test_the_job_follows_berlin_time_across_the_change_to_summer_time(world, arx
             when = job.trigger.get_next_fire_time(when, when + dt.timedelta(seconds=1))
         assert fires == ["Sat 08:00", "Sun 07:00", "Mon 07:00"]  # 09:00 CET, then 09:00 CEST
         # Jump to Monday 31 March just before 09:00 summer time (07:00 UTC): it fires then, once.
-        arxiv.set_day(MARCH_31, sample_papers(3, start=50))
+        fake_arxiv.set_day(MARCH_31, sample_papers(3, start=50))
         clock.move_to(berlin(MARCH_31, 8, 59) + dt.timedelta(seconds=59.6))
         scheduler.scheduler.wakeup()
         await until(lambda: len(w.summaries()) == 2)
@@ -74,10 +76,10 @@ def test_the_job_follows_berlin_time_across_the_change_to_summer_time(world, arx
     assert w.summaries() == [MARCH_28, MARCH_31]
 
 
-def test_a_job_missed_by_hours_still_runs_within_the_grace_time(world, arxiv):
+def test_a_job_missed_by_hours_still_runs_within_the_grace_time(world, fake_arxiv):
     """The machine slept through 09:00; at 11:30 the job runs late rather than waiting a day."""
     w = world()
-    arxiv.set_day(THU, sample_papers(3))
+    fake_arxiv.set_day(THU, sample_papers(3))
 
     async def body(scheduler: DigestScheduler, clock: time_machine.Coordinates) -> None:
         clock.move_to(berlin(THU, 11, 30))
@@ -88,9 +90,9 @@ def test_a_job_missed_by_hours_still_runs_within_the_grace_time(world, arxiv):
     assert w.summaries() == [THU]
 
 
-def test_start_posts_what_was_due_while_the_process_was_down(world, arxiv):
+def test_start_posts_what_was_due_while_the_process_was_down(world, fake_arxiv):
     w = world()
-    arxiv.set_day(THU, sample_papers(3))
+    fake_arxiv.set_day(THU, sample_papers(3))
 
     async def body(scheduler: DigestScheduler, clock: time_machine.Coordinates) -> None:
         await until(lambda: bool(w.summaries()))
@@ -99,7 +101,7 @@ def test_start_posts_what_was_due_while_the_process_was_down(world, arxiv):
     assert w.summaries() == [THU]
 
 
-def test_restarts_and_schedule_changes_never_duplicate_jobs(world, arxiv):
+def test_restarts_and_schedule_changes_never_duplicate_jobs(world, fake_arxiv):
     w = world()
     second = w.store.subscribe("chat", "T1", "C2", "U1", w.sub.profile_id + 0)
 
@@ -124,24 +126,25 @@ def test_restarts_and_schedule_changes_never_duplicate_jobs(world, arxiv):
         w.store.update_subscription("chat", "C2", active=True, schedule_time="", timezone="")
 
 
-def test_sigterm_gives_a_running_digest_its_grace_then_the_next_start_finishes_it(world, arxiv, llm):
+@pytest.mark.slow
+def test_sigterm_gives_a_running_digest_its_grace_then_the_next_start_finishes_it(world, fake_arxiv, fake_llm):
     w = world(batch_size=2, concurrency=1)
-    arxiv.set_day(THU, sample_papers(6))
-    llm.add_fault(*[Delay(0.4)] * 3)
+    fake_arxiv.set_day(THU, sample_papers(6))
+    fake_llm.delays.extend([0.4] * 3)
 
     async def body(scheduler: DigestScheduler, clock: time_machine.Coordinates) -> None:
-        await until(lambda: len(llm.requests) >= 1)
+        await until(lambda: len(fake_llm.requests) >= 1)
         await scheduler.stop(grace=0.1)  # too short: the run is cancelled mid-scoring
         assert scheduler.health()["scheduler"] == "stopped"
 
     scheduled(w, body, berlin(THU, 9, 1), catch_up=True)
     run = w.store.get_run(w.sub.profile_id, THU)
     assert run.status == "started" and w.summaries() == []
-    scored_before = len(llm.requests)
+    scored_before = len(fake_llm.requests)
 
     async def finish(scheduler: DigestScheduler, clock: time_machine.Coordinates) -> None:
         await until(lambda: bool(w.summaries()))
 
     scheduled(w, finish, berlin(THU, 9, 5), catch_up=True)
     assert w.store.get_run(w.sub.profile_id, THU).status == "posted"
-    assert len(llm.requests) - scored_before <= 3 and w.store.get_run(w.sub.profile_id, THU).attempts == 2
+    assert len(fake_llm.requests) - scored_before <= 3 and w.store.get_run(w.sub.profile_id, THU).attempts == 2

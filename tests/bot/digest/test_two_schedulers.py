@@ -9,7 +9,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.bootstrap import build_service
 from bot.digest.daily import DailyRuns, DueOutcome
 from bot.domain.models import Digest, RankedPaper
 from bot.domain.platform import Place
@@ -39,9 +38,9 @@ class SharedChannel(MemoryPoster):
         return await super().post_paper(place, parent, digest, item)
 
 
-def test_two_schedulers_starting_together_post_the_holiday_line_once_and_neither_fails(world, arxiv):
+def test_two_schedulers_starting_together_post_the_holiday_line_once_and_neither_fails(world, fake_arxiv):
     w = world(arxiv_holidays=[WED], holiday_message="No arXiv today; back on {date:%a}.")
-    arxiv.set_day(WED, sample_papers(6))
+    fake_arxiv.set_day(WED, sample_papers(6))
     w.run(berlin(WED))  # Wednesday's digest went out; Wednesday evening is a holiday
     channel = SharedChannel()
     barrier = threading.Barrier(2)
@@ -49,7 +48,7 @@ def test_two_schedulers_starting_together_post_the_holiday_line_once_and_neither
     def scheduler() -> DueOutcome:
         store = Store.open(w.settings.database_url)
         try:
-            service = build_service(w.settings, store)
+            service = w.service_on(store)
             service.register(channel)
             daily = DailyRuns(service, w.settings.calendar)
             barrier.wait()
