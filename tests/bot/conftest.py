@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,20 @@ def database_folder() -> Iterator[Path]:
 
 
 @pytest.fixture
+def fresh_database(database_folder: Path, migrated_database: Path) -> Callable[[], str]:
+    """``fresh_database()``: the URL of a new copy of the migrated database."""
+    numbers = itertools.count()
+    return lambda: copy_of(migrated_database, database_folder / f"digest{next(numbers)}.db")
+
+
+@pytest.fixture
+def core_settings(fresh_database: Callable[[], str]) -> Callable[..., Settings]:
+    """``core_settings(**overrides)``: settings for the fakes, on one fresh database a test (as make_settings)."""
+    url = fresh_database()
+    return lambda **overrides: fake_settings(url, **{"retry_base_delay": 0.01} | overrides)
+
+
+@pytest.fixture
 def fake_arxiv() -> FakeArxiv:
     return FakeArxiv()
 
@@ -98,13 +113,13 @@ class World:
 
 
 @pytest.fixture
-def world(database_folder: Path, migrated_database: Path, fake_arxiv: FakeArxiv, fake_llm: FakeChat):
+def world(fresh_database: Callable[[], str], fake_arxiv: FakeArxiv, fake_llm: FakeChat):
     """``world(**settings)``: a channel subscribed at 09:00 Berlin time, on the fakes and a database of its own."""
     worlds: list[World] = []
 
     def build(**overrides: Any) -> World:
-        url = copy_of(migrated_database, database_folder / f"digest{len(worlds)}.db")
-        settings = fake_settings(url, **{"schedule": "09:00 Europe/Berlin", "retry_base_delay": 0.01} | overrides)
+        settings = fake_settings(fresh_database(), **{"schedule": "09:00 Europe/Berlin", "retry_base_delay": 0.01}
+                                 | overrides)
         store = Store.open(settings.database_url)
         service = fake_service(settings, store, fake_arxiv, fake_llm)
         poster = MemoryPoster()

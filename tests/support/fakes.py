@@ -82,6 +82,7 @@ class FakeArxiv:
         self.feed_reads = 0
         self.api_reads = 0  # past days rebuilt from the API
         self.failures = 0  # feed reads still to fail, as when arXiv stays unreachable through the retries
+        self.keep_types = ("new", "cross")  # the announce types the feed reader keeps (the settings' default)
 
     def set_day(self, date: dt.date, papers: Iterable[Mapping[str, Any]]) -> None:
         """Make the feed announce ``papers`` on ``date``; the API learns them too (submitted the evening before,
@@ -109,8 +110,8 @@ class FakeArxiv:
         if self.failures:
             self.failures -= 1
             raise FeedError("Could not read the arXiv feed: 503 Service Unavailable; try again in a few minutes.")
-        papers = tuple(self.day_papers)
-        return Announcement(date=self.day, papers=papers, total_in_feed=len(papers), source="fake-rss")
+        kept = tuple(p for p in self.day_papers if p.announce_type in self.keep_types)
+        return Announcement(date=self.day, papers=kept, total_in_feed=len(self.day_papers), source="fake-rss")
 
     def lookup_sync(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
         self.lookups.append(tuple(arxiv_ids))
@@ -144,6 +145,10 @@ class FakeChat:
         self.model = model
         self.requests: list[str] = []  # the user message of each completion asked for
         self.delays: list[float] = []  # seconds the next replies take, one each, after the request is recorded
+
+    @property
+    def paper_ids_per_request(self) -> list[list[str]]:
+        return [[paper.arxiv_id for paper in parse_papers(user)] for user in self.requests]
 
     async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
         self.requests.append(user)
