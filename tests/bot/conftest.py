@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.chat.commands import CommandCore
 from bot.digest.daily import DailyRuns, DueOutcome
 from bot.digest.service import DigestService
 from bot.domain.calendar import ArxivCalendar
@@ -24,7 +25,7 @@ from storage.store import Store
 from tests.conftest import sample_papers
 from tests.support import ArxivStandIn, OpenAIStandIn
 from tests.support.chat import MemoryPoster
-from tests.support.fakes import FakeArxiv, FakeChat, copy_of, fake_service, fake_settings, scratch_folder
+from tests.support.fakes import FakeArxiv, FakeChat, copy_of, fake_core, fake_service, fake_settings, scratch_folder
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # March 2025: Mon 3, Tue 4, Wed 5, Thu 6, Fri 7, Sat 8. A mailing's papers were submitted the day before.
@@ -77,6 +78,26 @@ def fake_arxiv() -> FakeArxiv:
 @pytest.fixture
 def fake_llm() -> FakeChat:
     return FakeChat()
+
+
+@pytest.fixture
+def make_core(
+    fresh_database: Callable[[], str], fake_arxiv: FakeArxiv, fake_llm: FakeChat
+) -> Iterator[Callable[..., Any]]:
+    """``make_core(**settings)``: a core on the fakes, posting to a MemoryPoster (``core.poster``)."""
+    stores: list[Store] = []
+
+    def build(**overrides: Any) -> CommandCore:
+        settings = fake_settings(fresh_database(), **overrides)
+        stores.append(store := Store.open(settings.database_url))
+        core = fake_core(settings, store, fake_arxiv, fake_llm)
+        core.poster = MemoryPoster()  # type: ignore[attr-defined]  # the tests read what was posted
+        core.service.register(core.poster)  # type: ignore[attr-defined]
+        return core
+
+    yield build
+    for store in stores:
+        store.close()
 
 
 @dataclass

@@ -29,7 +29,7 @@ from bot.domain.platform import Caller, Reply
 from bot.domain.settings import Settings
 from storage.store import Store
 from tests.support.feeds import published_at
-from tests.support.openai_server import judge, parse_papers
+from tests.support.openai_server import Judgement, judge, parse_papers
 
 MEMORY_FOLDER = Path("/dev/shm")
 
@@ -144,7 +144,24 @@ class FakeChat:
     def __init__(self, model: str = "gpt-4o-mini") -> None:
         self.model = model
         self.requests: list[str] = []  # the user message of each completion asked for
+        self.systems: list[str] = []  # and its system message
+        self.overrides: dict[str, tuple[int, int]] = {}  # (relevance, novelty) forced for a paper ID
+        self.replies: list[str] = []  # texts the next completions answer verbatim, one each
         self.delays: list[float] = []  # seconds the next replies take, one each, after the request is recorded
+
+    def expected(self, paper: Mapping[str, Any]) -> tuple[int, int]:
+        """The (relevance, novelty) this model gives ``paper``."""
+        verdict = self.verdict(paper["arxiv_id"], paper["title"], paper["abstract"])
+        return verdict.relevance, verdict.novelty
+
+    def verdict(self, arxiv_id: str, title: str, abstract: str) -> Judgement:
+        honest = judge(arxiv_id, title, abstract)
+        relevance, novelty = self.overrides.get(arxiv_id, (honest.relevance, honest.novelty))
+        return Judgement(relevance, novelty, honest.hits)
+
+    def clear(self) -> None:
+        self.requests.clear()
+        self.systems.clear()
 
     @property
     def paper_ids_per_request(self) -> list[list[str]]:
@@ -152,14 +169,18 @@ class FakeChat:
 
     async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
         self.requests.append(user)
+        self.systems.append(system)
         if self.delays:
             await asyncio.sleep(self.delays.pop(0))
-        items = []
-        for paper in parse_papers(user):
-            verdict = judge(paper.arxiv_id, paper.title, paper.abstract)
-            items.append({"ARXIVID": paper.arxiv_id, "COMMENT": verdict.comment,
-                          "RELEVANCE": verdict.relevance, "NOVELTY": verdict.novelty})
-        text = json.dumps({"papers": items}) if response_format else "\n".join(map(json.dumps, items))
+        if self.replies:
+            text = self.replies.pop(0)
+        else:
+            items = []
+            for paper in parse_papers(user):
+                verdict = self.verdict(paper.arxiv_id, paper.title, paper.abstract)
+                items.append({"ARXIVID": paper.arxiv_id, "COMMENT": verdict.comment,
+                              "RELEVANCE": verdict.relevance, "NOVELTY": verdict.novelty})
+            text = json.dumps({"papers": items}) if response_format else "\n".join(map(json.dumps, items))
         usage = Usage(prompt_tokens=len(system + user) // 4, completion_tokens=len(text) // 4, requests=1)
         return Completion(text=text, usage=usage)
 

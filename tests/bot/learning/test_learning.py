@@ -1,7 +1,7 @@
 """Learning end to end: the prefilter in the daily pipeline (cold start, routing, recall sample, a criteria
 change), reactions that move papers in the next digest, feedback reset, per-member rankings by DM,
-explanations, criteria suggestions and what ``/arxiv stats`` reports. The LLM is the OpenAI stand-in,
-talked to by the real client; it judges papers by keywords (tests.support.openai_server.KEYWORDS)."""
+explanations, criteria suggestions and what ``/arxiv stats`` reports. arXiv and the LLM are in-memory fakes;
+the LLM judges papers by keywords as the OpenAI stand-in does (tests.support.openai_server.KEYWORDS)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from adapters.llm import OpenAIChat
-from bot.bootstrap import build_core
 from bot.chat.commands import CommandCore
 from bot.digest.pipeline import RunResult, run_digest
 from bot.domain.models import Announcement, Paper, Profile
@@ -24,10 +22,8 @@ from bot.domain.taxonomy import feed_key
 from bot.learning import training as learning
 from storage.store import Store
 from tests.conftest import DAY, default_profile
-from tests.support import Reply as LLMReply
 from tests.support import make_paper
-from tests.support.chat import MemoryPoster
-from tests.support.fakes import caller, say
+from tests.support.fakes import FakeChat, caller, say
 
 ON_TOPIC = ["mixture of experts", "quantization", "pruning", "sparse", "low-rank", "kv cache", "compression"]
 OFF_TOPIC = ["protein", "galaxy", "traffic", "poetry", "soil", "auction", "glacier", "vaccine", "opera", "tariff",
@@ -53,11 +49,13 @@ def synthetic_day(day: int, n: int = 80, seed: int = 0) -> list[Paper]:
     return papers
 
 
-def run_day(settings: Settings, store: Store, profile: Profile, date: dt.date, papers: list[Paper]) -> RunResult:
+def run_day(
+    llm: FakeChat, settings: Settings, store: Store, profile: Profile, date: dt.date, papers: list[Paper]
+) -> RunResult:
     announcement = Announcement(date, tuple(papers), len(papers), "test")
     store.save_announcement(feed_key(profile.categories), announcement)
     return asyncio.run(
-        run_digest(settings, store, profile, fetcher=None, chat_factory=lambda: OpenAIChat.from_settings(settings),
+        run_digest(settings, store, profile, fetcher=None, chat_factory=lambda: llm,
                    announcement=announcement)  # type: ignore[arg-type]
     )
 
@@ -68,8 +66,8 @@ def days(n: int) -> list[dt.date]:
 
 
 @pytest.fixture
-def learner(make_settings) -> Any:
-    settings = make_settings(prefilter_min_labels=150, batch_size=40)
+def learner(core_settings) -> Any:
+    settings = core_settings(prefilter_min_labels=150, batch_size=40)
     store = Store.open(settings.database_url)
     yield settings, store, default_profile(store, settings)
     store.close()
@@ -88,21 +86,21 @@ def selected_by_llm(llm: Any, papers: list[Paper], profile: Profile) -> set[str]
     return found
 
 
-def train_on_four_days(settings: Settings, store: Store, profile: Profile, dates: list[dt.date]) -> Any:
+def train_on_four_days(llm: FakeChat, settings: Settings, store: Store, profile: Profile, dates: list[dt.date]) -> Any:
     """Run the first four of ``dates``: enough labels for a prefilter with a cutoff, which this returns."""
     for i, date in enumerate(dates[:4]):
-        run_day(settings, store, profile, date, synthetic_day(i + 1))
+        run_day(llm, settings, store, profile, date, synthetic_day(i + 1))
     model = store.latest_model(profile.id)
     assert model is not None and model.cutoff is not None, model and model.metrics
     return model
 
 
-def test_cold_start_sends_every_paper_and_records_why(learner, llm):
+def test_cold_start_sends_every_paper_and_records_why(learner, fake_llm):
     settings, store, profile = learner
     papers = synthetic_day(1)
-    result = run_day(settings, store, profile, days(1)[0], papers)
+    result = run_day(fake_llm, settings, store, profile, days(1)[0], papers)
     assert result.digest is not None and result.digest.prefiltered == 0
-    assert sent_to_llm(llm) == {p.arxiv_id for p in papers}
+    assert sent_to_llm(fake_llm) == {p.arxiv_id for p in papers}
     assert {d.route for d in store.decisions(profile.id, days(1)[0]).values()} == {"llm"}
     model = store.latest_model(profile.id)
     assert model is not None and model.version == 1 and model.cutoff is None
@@ -110,20 +108,20 @@ def test_cold_start_sends_every_paper_and_records_why(learner, llm):
 
 
 @pytest.mark.slow
-def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_below_its_cutoff(learner, llm):
+def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_below_its_cutoff(learner, fake_llm):
     settings, store, profile = learner
     dates = days(5)
-    model = train_on_four_days(settings, store, profile, dates)
+    model = train_on_four_days(fake_llm, settings, store, profile, dates)
     assert model.train_seconds > 0 and model.metrics["recall"] >= 0.95  # speed is measured in bench/, not asserted
 
-    llm.clear()
+    fake_llm.clear()
     papers = synthetic_day(5)
-    result = run_day(settings, store, profile, dates[4], papers)
+    result = run_day(fake_llm, settings, store, profile, dates[4], papers)
     digest = result.digest
     assert digest is not None and digest.prefiltered > 0
-    sent = sent_to_llm(llm)
+    sent = sent_to_llm(fake_llm)
     assert len(sent) < len(papers) * 0.7  # a third is on topic; most of the rest never reaches the LLM
-    selected = selected_by_llm(llm, papers, profile)
+    selected = selected_by_llm(fake_llm, papers, profile)
     assert len(selected & sent) >= 0.9 * len(selected)
     assert {r.paper.arxiv_id for r in digest.ranked} == selected & sent
     routes = store.decisions(profile.id, dates[4])
@@ -132,24 +130,24 @@ def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_be
     assert any("prefilter" in note for note in digest.notes)
     assert digest.scanned == len(sent) and not digest.unscored and result.status == "done"
 
-    llm.clear()  # a re-run keeps the day's routes and asks the LLM nothing
-    again = run_day(settings, store, profile, dates[4], papers)
-    assert llm.completions == [] and again.digest is not None and again.digest.prefiltered == digest.prefiltered
+    fake_llm.clear()  # a re-run keeps the day's routes and asks the LLM nothing
+    again = run_day(fake_llm, settings, store, profile, dates[4], papers)
+    assert fake_llm.requests == [] and again.digest is not None and again.digest.prefiltered == digest.prefiltered
 
 
 @pytest.mark.slow
-def test_a_criteria_change_sends_everything_until_a_model_for_the_new_criteria_is_trained(learner, llm):
+def test_a_criteria_change_sends_everything_until_a_model_for_the_new_criteria_is_trained(learner, fake_llm):
     settings, store, profile = learner
     dates = days(8)
-    old = train_on_four_days(settings, store, profile, dates)
+    old = train_on_four_days(fake_llm, settings, store, profile, dates)
 
     store.set_criteria(profile.id, profile.criteria + "\n\n5. Compression of vision models.", author="U1")
     changed = store.profile_by_id(profile.id)
-    llm.clear()
+    fake_llm.clear()
     papers = synthetic_day(5)
-    result = run_day(settings, store, changed, dates[4], papers)
+    result = run_day(fake_llm, settings, store, changed, dates[4], papers)
     assert result.digest is not None and result.digest.prefiltered == 0
-    assert sent_to_llm(llm) == {p.arxiv_id for p in papers}
+    assert sent_to_llm(fake_llm) == {p.arxiv_id for p in papers}
     new = store.latest_model(profile.id)
     assert new is not None and new.version == old.version + 1 and new.criteria_version == changed.criteria_version
     # The old criteria's labels still train the model, but do not count for the new criteria's cold start.
@@ -160,7 +158,7 @@ def test_a_criteria_change_sends_everything_until_a_model_for_the_new_criteria_i
     assert len(old_labels) == 4 * 80 and all(e.weight == learning.OLD_CRITERIA_WEIGHT for e in old_labels)
 
     for i, date in enumerate(dates[5:], start=6):  # the cutoff needs 20 selected papers on held-back days
-        run_day(settings, store, changed, date, synthetic_day(i))
+        run_day(fake_llm, settings, store, changed, date, synthetic_day(i))
     assert store.latest_model(profile.id).cutoff is not None  # type: ignore[union-attr]
 
 
@@ -178,21 +176,16 @@ def topic_paper(pid: str, topic: str, *, title: str | None = None) -> dict[str, 
 
 
 @pytest.fixture
-def channel(make_settings, arxiv, llm) -> Any:
-    settings = make_settings()
-    store = Store.open(settings.database_url)
-    core = build_core(settings, store)
-    core.poster = MemoryPoster()  # type: ignore[attr-defined]
-    core.service.register(core.poster)  # type: ignore[attr-defined]
+def channel(make_core, fake_arxiv, fake_llm) -> Any:
+    core = make_core()
     say(core, "subscribe", caller("U1"))
-    yield core, arxiv, llm
-    store.close()
+    return core, fake_arxiv, fake_llm
 
 
-def post_day(core: CommandCore, arxiv: Any, llm: Any, date: dt.date, papers: list[dict[str, Any]]) -> list[str]:
+def post_day(core: CommandCore, arxiv: Any, fake_llm: Any, date: dt.date, papers: list[dict[str, Any]]) -> list[str]:
     """Post a day whose papers all get R 9 · N 8, so only feedback can change their order."""
     for paper in papers:
-        llm.overrides[paper["arxiv_id"]] = (9, 8)
+        fake_llm.overrides[paper["arxiv_id"]] = (9, 8)
     arxiv.set_day(date, papers)
     assert "posted" in say(core, "run").text.lower() or core.poster.messages  # type: ignore[attr-defined]
     profile = core.store.profile_by_id(core.store.get_subscription("chat", "C1").profile_id)  # type: ignore[union-attr]
@@ -235,7 +228,7 @@ def test_explanations_name_the_criteria_topic_and_the_feedback(channel):
     profile = core.store.profile_by_id(sub.profile_id)  # type: ignore[union-attr]
     # The liked title reached the prompt's static part (it is fixed for the day).
     assert "Liked: Mixture of experts for speech recognition" in core.store.get_run(profile.id, nxt).prompt_examples  # type: ignore[union-attr]
-    system = json.loads(llm.completions[-1].body)["messages"][0]["content"]
+    system = llm.systems[-1]
     assert "Liked: Mixture of experts for speech recognition" in system
 
 
@@ -308,10 +301,10 @@ def test_suggest_proposes_an_edit_that_an_admin_applies_and_undo_reverts(channel
         core.vote(caller("U2"), f"2503.0000{i}", kind)
     before = core.store.profile_by_id(core.store.get_subscription("chat", "C1").profile_id)  # type: ignore[union-attr]
 
-    llm.add_fault(LLMReply("This is not JSON."))
+    llm.replies.append("This is not JSON.")
     assert "could not be read" in say(core, "suggest").text
 
-    llm.add_fault(LLMReply(json.dumps(SUGGESTION)))
+    llm.replies.append(json.dumps(SUGGESTION))
     proposal = say(core, "suggest")
     assert "Suggestion 1" in proposal.text and "Narrowed topic 1" in proposal.text
     assert "suggest apply 1" in proposal.text
