@@ -136,6 +136,16 @@ def test_timeout_then_success(llm: OpenAIStandIn) -> None:
     assert 1.0 <= elapsed < 3.0  # waited out the timeout, did not wait for the stalled answer
 
 
+@pytest.mark.slow
+def test_a_500_then_a_timeout_are_both_retried(llm: OpenAIStandIn) -> None:
+    llm.add_fault(Status(500), Delay(3.0))
+
+    completion = complete(llm, timeout=1.0, max_retries=2)
+
+    assert json.loads(completion.text)["ARXIVID"] == "2503.03213"
+    assert llm.completions[0].status == 500 and len(llm.completions) == 3
+
+
 def test_timeout_with_no_retries_left_raises_llm_error(llm: OpenAIStandIn) -> None:
     llm.add_fault(Delay(0.5))
 

@@ -1,9 +1,9 @@
-"""LLMScorer through the real openai client against the OpenAI-compatible stand-in."""
+"""LLMScorer through the real openai client against the OpenAI-compatible stand-in. The client's own retries
+(429 with Retry-After, 5xx, timeouts) are tested in tests/adapters/test_llm.py."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import prompts
@@ -11,7 +11,7 @@ from adapters.llm import OpenAIChat
 from bot.domain.pricing import price_for
 from bot.scoring.llm_scorer import LLMScorer, ScoreOutcome
 from tests.conftest import as_paper, sample_papers
-from tests.support import Delay, Drop, Fenced, Invent, Malformed, OpenAIStandIn, OutOfRange, Reply, Status, make_paper
+from tests.support import Drop, Fenced, Invent, Malformed, OpenAIStandIn, OutOfRange, Reply, Status, make_paper
 
 
 def score(
@@ -73,21 +73,6 @@ def test_the_static_prompt_prefix_is_served_from_the_cache_and_counted(llm):
     assert outcome.usage.cached_tokens <= outcome.usage.prompt_tokens
     system_prompts = {r.json["messages"][0]["content"] for r in llm.completions}
     assert len(system_prompts) == 1  # one identical prefix for every request
-
-
-def test_rate_limit_with_retry_after_is_waited_out(llm):
-    llm.add_fault(Status(429, {"Retry-After": "1"}))
-    start = time.monotonic()
-    outcome = score(llm, papers(5), batch_size=5)
-    assert len(outcome.judgments) == 5
-    assert time.monotonic() - start >= 0.9
-    assert len(llm.completions) == 2
-
-
-def test_server_errors_and_timeouts_are_retried(llm):
-    llm.add_fault(Status(500), Delay(3.0))
-    outcome = score(llm, papers(5), batch_size=5, timeout=1.0)
-    assert len(outcome.judgments) == 5 and outcome.failed == {}
 
 
 def test_malformed_reply_is_retried_for_the_missing_papers_in_smaller_batches(llm):
