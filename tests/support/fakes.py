@@ -1,10 +1,10 @@
-"""In-memory fakes of the ports the command core runs on: arXiv (the feed and the API), the LLM, a chat
-platform's markup and its callers.
+"""In-memory fakes of the ports the core runs on: arXiv (the feed and the API), the LLM, a chat platform's
+markup and its callers.
 
-Core tests build a real CommandCore and DigestService on these and a fresh SQLite file, so a command takes
-milliseconds; tests about an HTTP edge (the arXiv and OpenAI clients, the Slack and Discord apps) use the
-stand-ins in tests/support instead. The fakes answer as those stand-ins do (papers are "scored" by the same
-``judge``), so an assertion means the same on both.
+Core tests (commands, daily runs, the pipeline, learning) build a real CommandCore and DigestService on these
+and a fresh SQLite file, so a test takes milliseconds; tests about an HTTP edge (the arXiv and OpenAI
+clients, the Slack and Discord apps) use the stand-ins in tests/support instead. The fakes answer as those
+stand-ins do (papers are "scored" by the same ``judge``), so an assertion means the same on both.
 """
 
 from __future__ import annotations
