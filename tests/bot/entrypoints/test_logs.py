@@ -20,10 +20,10 @@ def restore_logging():
     root.handlers[:], root.level = handlers, level
 
 
-def test_one_json_object_per_run_with_counts_tokens_cost_and_duration(world, arxiv, capsys, restore_logging):
+def test_one_json_object_per_run_with_counts_tokens_cost_and_duration(world, fake_arxiv, capsys, restore_logging):
     configure_logging("INFO", json=True)
     w = world()
-    arxiv.set_day(THU, sample_papers(9))
+    fake_arxiv.set_day(THU, sample_papers(9))
     w.run(berlin(THU))
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     runs = [line for line in lines if line.get("event") == "run"]
@@ -36,10 +36,10 @@ def test_one_json_object_per_run_with_counts_tokens_cost_and_duration(world, arx
     assert "posted" in run["message"] and "test-key" not in json.dumps(lines)
 
 
-def test_text_logs_carry_the_same_figures_in_one_line(world, arxiv, capsys, restore_logging):
+def test_text_logs_carry_the_same_figures_in_one_line(world, fake_arxiv, capsys, restore_logging):
     configure_logging("INFO")
     w = world()
-    arxiv.set_day(THU, sample_papers(6))
+    fake_arxiv.set_day(THU, sample_papers(6))
     w.run(berlin(THU))
     lines = [line for line in capsys.readouterr().err.splitlines() if "run chat:C1" in line]
     assert len(lines) == 1
