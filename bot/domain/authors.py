@@ -28,7 +28,9 @@ from functools import lru_cache
 
 from bot.domain.tex import decode_tex
 
-__all__ = ["AuthorNameError", "FollowedName", "author_words", "fold", "followed_in", "matches", "parse_followed"]
+__all__ = [
+    "AuthorNameError", "FollowedName", "author_words", "expansions", "fold", "followed_in", "matches", "parse_followed",
+]
 
 MAX_NAME_CHARS = 80
 # Letters that Unicode does not decompose into a base letter and an accent.
@@ -112,6 +114,20 @@ def followed_in(authors: Iterable[str], followed: Iterable[FollowedName]) -> tup
     return tuple(f.shown for f in followed if any(matches(f, a) for a in authors))
 
 
+def expansions(raw: str, authors: Iterable[str]) -> list[str]:
+    """Among ``authors``, the full names an ambiguous short form such as "K. He" could stand for."""
+    words = author_words(raw)
+    if not words or len(words) > 2 or (not _initial(words[0]) and len(words) == 2):
+        return []
+    surname, initial = words[-1], words[0] if len(words) == 2 else ""
+    found: dict[tuple[str, ...], str] = {}
+    for author in authors:
+        theirs = author_words(author)
+        if len(theirs) >= 2 and not _initial(theirs[0]) and theirs[-1] == surname and theirs[0].startswith(initial):
+            found.setdefault(theirs, decode_tex(author))
+    return list(found.values())
+
+
 def parse_followed(raw: str) -> FollowedName:
     """A name typed at ``follow`` time, or AuthorNameError saying what to type instead.
 
@@ -123,7 +139,9 @@ def parse_followed(raw: str) -> FollowedName:
         raise AuthorNameError("Give an author's name as arXiv lists it, e.g. “Kaiming He”.")
     if len(shown) > MAX_NAME_CHARS:
         raise AuthorNameError(f"An author's name is at most {MAX_NAME_CHARS} characters.")
-    if any(not (c.isalpha() or c.isspace() or c in ".-'’,") or unicodedata.category(c) == "Cf" for c in shown):
+    if "," in shown or ";" in shown:
+        raise AuthorNameError("Give one name, given name first, as arXiv lists it: “Kaiming He”, not “He, Kaiming”.")
+    if any(not (c.isalpha() or c.isspace() or c in ".-'’") or unicodedata.category(c) == "Cf" for c in shown):
         raise AuthorNameError("An author's name holds letters, spaces, dots, hyphens and apostrophes only, "
                         "e.g. “Kaiming He” or “Jean-Pierre Falet”.")
     words = author_words(shown)
