@@ -66,6 +66,7 @@ def render_markdown(digest: Digest) -> str:
         lines += [
             f"## {item.rank}. [{_md_link_text(paper.title)}]({paper.url}) <a id=\"link{item.rank}\"></a>",
             "",
+            *([f"**Followed:** {', '.join(item.followed)}", ""] if item.followed else []),
             f"**ArXiv ID:** {paper.arxiv_id}",
             "",
             f"**Authors:** {', '.join(paper.authors)}",
@@ -133,6 +134,7 @@ def digest_json(digest: Digest) -> dict[str, Any]:
                 "score": item.score,
                 "adjustment": item.adjustment,
                 "explanation": item.explanation,
+                "followed": list(item.followed),  # followed authors on it ([] for none): it is listed first
             }
             for item in digest.ranked
         ],

@@ -16,6 +16,7 @@ from bot.domain.statuses import RunStatus
 from storage.archive import ArchiveQueries
 from storage.channels import ChannelQueries
 from storage.db import make_engine
+from storage.follows import FollowQueries
 from storage.learning import LearningQueries
 from storage.migrate import prepare
 from storage.runs import RunQueries, process_name, run_row, to_run
@@ -47,7 +48,7 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
     )
 
 
-class Store(ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries):
+class Store(ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries, FollowQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

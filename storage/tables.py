@@ -268,3 +268,15 @@ class SuggestionRow(_OfProfile, table=True):
     requested_by: str = Field(default="", max_length=64)
     applied_version: int | None = None  # the criteria version it became, once applied
     created_at: dt.datetime = Field(default_factory=_now)
+
+
+class FollowedAuthorRow(_OfProfile, table=True):
+    """An author a profile follows (/arxiv follow): their papers are always in its digest, listed first."""
+
+    __tablename__ = "followed_author"
+    __table_args__ = (UniqueConstraint("profile_id", "key"),)
+
+    key: str = Field(max_length=200)  # the folded name (bot.domain.authors.FollowedName.key): one row per person
+    name: str = Field(max_length=200)  # as it was typed, TeX decoded: what the digest shows
+    added_by: str = Field(default="", max_length=64)
+    created_at: dt.datetime = Field(default_factory=_now)

@@ -359,6 +359,17 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     async def search(self, interaction: discord.Interaction[Any], words: str) -> None:
         await self.bot.invoke(interaction, Invocation("search", _words(words)))
 
+    # followed authors
+    @app_commands.command(name="follow", description=_describe("follow"))
+    @app_commands.describe(author="The full name as arXiv lists it, e.g. Kaiming He (leave out for suggestions)")
+    async def follow(self, interaction: discord.Interaction[Any], author: str | None = None) -> None:
+        await self.bot.invoke(interaction, Invocation("follow", _words(author)))
+
+    @app_commands.command(name="unfollow", description=_describe("unfollow"))
+    @app_commands.describe(author="A name this channel follows (see /arxiv following)")
+    async def unfollow(self, interaction: discord.Interaction[Any], author: str) -> None:
+        await self.bot.invoke(interaction, Invocation("unfollow", _words(author)))
+
 
 class CommandTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /) -> None:

@@ -121,7 +121,8 @@ def _embed(title: str | None = None, description: str | None = None, url: str | 
 def _table_line(item: RankedPaper) -> str:
     """``**1.** R 9 · N 7 [Title](https://arxiv.org/abs/ID)``."""
     title = escape(truncate(item.paper.title, TABLE_TITLE_LIMIT))
-    return f"**{item.rank}.** {escape(scores_label(item.judgment))} [{title}]({item.paper.url})"
+    followed = f" *{escape(mark)}*" if (mark := wording.followed_line(item)) else ""
+    return f"**{item.rank}.** {escape(scores_label(item.judgment))} [{title}]({item.paper.url}){followed}"
 
 
 def _continued(first: int, last: int) -> str:
@@ -187,7 +188,8 @@ def paper_embed(digest: Digest, item: RankedPaper) -> discord.Embed:
     paper, judgment = item.paper, item.judgment
     title = _fit(f"{item.rank}. {paper.title}", TITLE_LIMIT)
     why = [f"*{escape(line)}*" for line in [wording.why_line(item)] if line]
-    header = "\n".join([f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
+    followed = [f"⭐ {escape(line)}" for line in [wording.followed_line(item)] if line]
+    header = "\n".join([*followed, f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
     comment = judgment.comment.strip()
     if not comment:
         return _embed(title, header, paper.url)

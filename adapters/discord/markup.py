@@ -24,6 +24,9 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "search": ("search", ("words",)),
     "feedback": ("feedback", ("action",)),
     "suggest apply": ("suggest-apply", ("number",)),
+    # followed authors
+    "follow": ("follow", ("author",)),
+    "unfollow": ("unfollow", ("author",)),
 }
 
 

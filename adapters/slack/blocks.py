@@ -38,6 +38,7 @@ from bot.digest.text import (
     authors_line,
     chunk_lines,
     cost_line,
+    followed_line,
     headline,
     join_pieces,
     nothing_line,
@@ -173,7 +174,8 @@ def _text_chars(blocks: list[Block]) -> int:
 
 def _table_line(item: RankedPaper) -> str:
     title = truncate(item.paper.title, TABLE_TITLE_LIMIT)
-    return f"*{item.rank}.* {literal(scores_label(item.judgment))}  {link(item.paper.url, title)}"
+    followed = f"  _{literal(mark)}_" if (mark := followed_line(item)) else ""
+    return f"*{item.rank}.* {literal(scores_label(item.judgment))}  {link(item.paper.url, title)}{followed}"
 
 
 def summary_messages(digest: Digest) -> list[Message]:
@@ -248,6 +250,7 @@ def paper_message(digest: Digest, item: RankedPaper) -> Message:
     title = truncate(paper.title, TITLE_LIMIT)
     blocks: list[Block] = [
         SectionBlock(text=_md(f"*{item.rank}. {link(paper.url, title)}*")),
+        *([ContextBlock(elements=[_md(f"⭐ {literal(mark)}")])] if (mark := followed_line(item)) else []),
         _paper_context(paper),
         SectionBlock(text=_md(f"*{literal(scores_label(judgment))}*")),
         *_plain_sections(truncate(judgment.comment, COMMENT_LIMIT)),

@@ -17,7 +17,7 @@ import prompts
 from bot.chat.lookups import LookupLane
 from bot.digest.service import DigestService
 from bot.digest.text import truncate
-from bot.domain import schedule
+from bot.domain import authors, schedule
 from bot.domain.criteria import validate_criteria
 from bot.domain.errors import CriteriaError, DigestError, report_failure
 from bot.domain.feedback import KINDS, canonical
@@ -37,6 +37,9 @@ MAX_CATEGORY_CHARS = 40  # the longest arXiv category name has 18
 MAX_COMMAND_CHARS = 1_000
 # Numbers are ASCII digits: str.isdigit() also accepts "²" and "٣", which int() refuses or reads unexpectedly.
 _NUMBER = re.compile(r"[0-9]{1,12}")
+MAX_FOLLOWED = 100  # authors a channel may follow: each is matched against every paper of every day
+MAX_SUGGESTED = 8  # authors `follow` alone suggests
+MAX_EXPANSIONS = 5  # full names offered for an ambiguous "K. He"
 VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
 
 
@@ -642,6 +645,64 @@ class CommandCore:
                      f"{m.command('criteria undo')} goes back.", public=True)
 
 
+    # followed authors ----------------------------------------------------------------------
+
+    @command("follow", "always post an author's papers, listed first; alone: authors the channel liked",
+             usage="follow <name>", setting=True)
+    async def _cmd_follow(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        profile = self._profile(sub)
+        followed = self.store.followed(profile.id)
+        if not args:
+            return Reply(_follow_suggestions(self.store.liked_authors(caller.platform, caller.channel), followed, m))
+        try:
+            name = authors.parse_followed(" ".join(args))
+        except authors.AuthorNameError as exc:
+            liked = self.store.liked_authors(caller.platform, caller.channel)
+            known = authors.expansions(" ".join(args), (author for author, _ in liked))[:MAX_EXPANSIONS]
+            maybe = f" Authors of papers this channel liked: {', '.join(m.escape(k) for k in known)}." if known else ""
+            return Reply(f"{exc}{maybe} Nothing was changed.")
+        if len(followed) >= MAX_FOLLOWED and name.key not in {f.key for f in followed}:
+            return Reply(f"This channel follows {MAX_FOLLOWED} authors, the most it may; "
+                         f"{m.command('unfollow <name>')} one first. Nothing was changed.")
+        if not self.store.follow(profile.id, name, by=caller.user):
+            stored = next((f.shown for f in self.store.followed(profile.id) if f.key == name.key), name.shown)
+            return Reply(f"This channel follows {m.escape(stored)} already; {m.command('following')} lists all.")
+        return Reply(
+            f"{m.mention(caller.user)} followed {m.bold(m.escape(name.shown))}: their papers are always in this "
+            "channel's digest, listed first and marked “followed”, whatever their scores. "
+            f"{m.command('unfollow ' + name.shown)} stops it.",
+            public=True,
+        )
+
+    @command("unfollow", "stop always posting an author's papers", usage="unfollow <name>", admin=True)
+    async def _cmd_unfollow(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        profile = self._profile(sub)
+        if not args:
+            return Reply(f"Give the name to unfollow, e.g. {m.command('unfollow Kaiming He')}; "
+                         f"{m.command('following')} lists who this channel follows.")
+        try:
+            name = authors.parse_followed(" ".join(args))
+        except authors.AuthorNameError:
+            name = None
+        removed = self.store.unfollow(profile.id, name) if name is not None else None
+        if removed is None:
+            shown = m.escape(truncate(" ".join(args), 80))
+            return Reply(f"This channel does not follow “{shown}”; {m.command('following')} lists who it follows. "
+                         "Nothing was changed.")
+        return Reply(f"{m.mention(caller.user)} unfollowed {m.bold(m.escape(removed.shown))}: their papers now make "
+                     "the digest only on their scores.", public=True)
+
+    @command("following", "the authors whose papers are always posted here")
+    async def _cmd_following(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        followed = self.store.followed(self._profile(sub).id)
+        if not followed:
+            return Reply(f"This channel follows no authors. {m.command('follow <name>')} posts an author's papers "
+                         f"every day they appear, e.g. {m.command('follow Kaiming He')}; {m.command('follow')} alone "
+                         "suggests authors of papers the channel liked.")
+        names = ", ".join(m.escape(f.shown) for f in followed)
+        return Reply(f"This channel follows {_count(len(followed), 'author')}: {names}. Their papers are always in "
+                     f"the digest, listed first. {m.command('unfollow <name>')} stops one.")
+
 
 def _thresholds_now(profile: Profile, m: Markup) -> str:
     return (f"Papers are posted when relevance ≥ {profile.min_relevance} and novelty ≥ {profile.min_novelty}. "
@@ -651,6 +712,27 @@ def _thresholds_now(profile: Profile, m: Markup) -> str:
 def _categories_now(profile: Profile, m: Markup) -> str:
     return (f"This channel reads {m.code(' '.join(profile.categories))}. Change with "
             f"{m.command('categories cs.LG cs.CL …')} (arXiv category names).")
+
+
+def _follow_suggestions(liked: list[tuple[str, int]], followed: list[authors.FollowedName], m: Markup) -> str:
+    """``follow`` alone: authors of two or more liked papers, else the most frequent ones, not followed yet."""
+    keys = {f.key for f in followed}
+    candidates = [(name, n) for name, n in liked if _followable(name) and authors.parse_followed(name).key not in keys]
+    often = [(name, n) for name, n in candidates if n >= 2] or candidates
+    usage = (f"{m.command('follow <name>')} posts an author's papers every day they appear, listed first, e.g. "
+             f"{m.command('follow Kaiming He')}.")
+    if not often:
+        return f"No suggestions yet: react with 👍 on papers you like and their authors show up here. {usage}"
+    shown = ", ".join(f"{m.escape(name)} ({_count(n, 'liked paper')})" for name, n in often[:MAX_SUGGESTED])
+    return f"Authors of papers this channel liked: {shown}.\n{usage}"
+
+
+def _followable(name: str) -> bool:
+    try:
+        authors.parse_followed(name)
+    except authors.AuthorNameError:
+        return False
+    return True
 
 
 def _count(n: int, singular: str, plural: str | None = None) -> str:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from bot.digest.pipeline import followed_papers
 from bot.domain.models import Digest, Profile, RankedPaper, Usage
 from bot.domain.runs import Run
 from bot.domain.taxonomy import feed_key
 from bot.domain.training import Decision
 from bot.scoring import local_scorer
-from bot.scoring.ranking import rank
+from bot.scoring.ranking import rank, with_followed
 from storage.store import Store
 
 
@@ -44,6 +45,8 @@ def stored_digest(store: Store, profile: Profile, run: Run) -> Digest | None:
         rank(papers, judgments, min_relevance=min_relevance, min_novelty=min_novelty, top_n=profile.top_n),
         store.decisions(profile.id, run.date),
     )
+    # The authors followed now: which ones were followed on that day is not stored.
+    ranked = with_followed(ranked, papers, judgments, followed_papers(store, profile, papers))
     unscored = [(p, "not scored") for p in papers if p.arxiv_id not in judgments]
     return Digest(
         date=run.date,

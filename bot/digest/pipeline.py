@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.domain.authors import followed_in
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import BudgetError, DigestError
 from bot.domain.feedback import Reaction
@@ -27,7 +28,7 @@ from bot.learning import training as learning
 from bot.scoring import local_scorer, prompt
 from bot.scoring.batch_scoring import BatchModel, BatchOutcome, score_with_batch_api
 from bot.scoring.llm_scorer import ChatModel, LLMScorer, ScoreOutcome
-from bot.scoring.ranking import rank
+from bot.scoring.ranking import rank, with_followed
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ class _Day:
     judgments: dict[str, Judgment]  # stored ones at first; the scoring step adds the fresh ones
     todo: list[Paper]  # papers without a stored judgment
     run_id: int
+    followed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # arXiv ID → followed authors on it
 
 
 @dataclass
@@ -215,7 +217,15 @@ def _prepare(
         prompt_examples=examples,
     )
     return _Day(profile, scoring, announcement.date, papers, model, price, approximate, reactions, judgments, todo,
-                run_id)
+                run_id, followed_papers(store, profile, papers))
+
+
+def followed_papers(store: Store, profile: Profile, papers: Iterable[Paper]) -> dict[str, tuple[str, ...]]:
+    """The papers by authors the profile follows: arXiv ID → the followed names on it."""
+    followed = store.followed(profile.id)
+    if not followed:
+        return {}
+    return {p.arxiv_id: names for p in papers if (names := followed_in(p.authors, followed))}
 
 
 async def _route_and_score(
@@ -227,7 +237,7 @@ async def _route_and_score(
     # The local approximation costs nothing, so there is nothing for the prefilter to save.
     routing = (
         None if day.approximate
-        else learning.route(store, settings, day.profile, day.date, day.papers, day.todo)
+        else learning.route(store, settings, day.profile, day.date, day.papers, day.todo, followed=day.followed.keys())
     )
     send = routing.send if routing is not None else day.todo
     skipped = {p.arxiv_id for p in routing.skipped} if routing is not None else set()
@@ -270,6 +280,7 @@ def _assemble(settings: Settings, store: Store, day: _Day, scored: _Scored) -> D
         top_n=profile.top_n,
     )
     ranked = _with_feedback(settings, store, profile, day.date, ranked, day.reactions)
+    ranked = with_followed(ranked, day.papers, day.judgments, day.followed)
     unscored = [
         (p, scored.failed.get(p.arxiv_id, "not scored"))
         for p in day.papers if p.arxiv_id not in day.judgments and p.arxiv_id not in scored.skipped

@@ -57,6 +57,14 @@ def why_line(item: RankedPaper) -> str:
     return truncate(f"Why here: {item.explanation}{moved}", WHY_LIMIT)
 
 
+FOLLOWED_LIMIT = 200
+
+
+def followed_line(item: RankedPaper) -> str:
+    """``followed: Kaiming He`` for a paper by authors the channel follows (it is listed first), or ""."""
+    return truncate("followed: " + ", ".join(item.followed), FOLLOWED_LIMIT) if item.followed else ""
+
+
 def authors_line(authors: tuple[str, ...] | list[str], limit: int = 12) -> str:
     """Authors joined by commas; long lists end with ``et al. (N authors)``."""
     names = list(authors)

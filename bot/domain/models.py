@@ -118,6 +118,7 @@ class RankedPaper:
     rank: int
     adjustment: float = 0.0  # what the channel's feedback added to R+N (bounded, see bot/learning/preferences.py)
     explanation: str = ""  # why it ranks here, e.g. "matches topic 2: MoE; ↑ like 3 papers you liked"
+    followed: tuple[str, ...] = ()  # the followed authors (as the channel typed them) who wrote it: listed first
 
     @property
     def score(self) -> int:

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.authors import parse_followed
 from bot.domain.calendar import ARXIV_HOLIDAYS, ArxivCalendar, parse_holidays
 from bot.domain.feedback import DEFAULT_REACTIONS, parse_reaction_map
 from bot.domain.schedule import DEFAULT_SCHEDULE, parse_schedule
@@ -63,6 +64,8 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=2.0, ge=0, description="first backoff step in seconds")
     arxiv_api_delay: float = Field(default=3.0, ge=0, description="seconds between arXiv API calls")
     profile: str = Field(default="default", description="profile used by the CLI")
+    # Authors the CLI's profile follows: "Kaiming He; Przemysław Biecek" (names hold spaces, so no space split).
+    follow: Annotated[list[str], NoDecode] = Field(default=[], description="authors whose papers always post")
     admins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="chat user IDs allowed to change any channel's settings"
     )
@@ -120,6 +123,18 @@ class Settings(BaseSettings):
     _split_lists = field_validator("categories", "announce_types", "admins", mode="before")(
         lambda cls, v: _split_list(v)
     )
+
+    @field_validator("follow", mode="before")
+    @classmethod
+    def _followed_names(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [name.strip() for name in value.replace(";", ",").split(",") if name.strip()]
+        return _split_list(value)
+
+    @field_validator("follow")
+    @classmethod
+    def _valid_names(cls, value: list[str]) -> list[str]:
+        return [parse_followed(name).shown for name in value]  # an ambiguous name says so at startup
 
     @field_validator("arxiv_holidays", mode="before")
     @classmethod

@@ -71,3 +71,4 @@ class Route(StrEnum):
     ABOVE = "above"  # above the model's cutoff
     SAMPLE = "sample"  # below it, scored anyway to measure the prefilter's recall
     SKIPPED = "skipped"  # below it, not scored
+    FOLLOWED = "followed"  # by a followed author: scored whatever the model says, left out of its recall figures

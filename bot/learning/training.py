@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.models import Paper, Profile
@@ -98,10 +98,12 @@ def active_model(store: Store, profile: Profile) -> tuple[int, PrefilterModel, f
 
 
 def route(
-    store: Store, settings: Settings, profile: Profile, date: dt.date, papers: Sequence[Paper], todo: Sequence[Paper]
+    store: Store, settings: Settings, profile: Profile, date: dt.date, papers: Sequence[Paper], todo: Sequence[Paper],
+    *, followed: Collection[str] = (),
 ) -> Routing:
     """Decide for each paper of ``todo`` (the day's papers without a judgment) whether the LLM sees it.
-    A re-run of the day keeps the routes it had; the sample is the same for the same day."""
+    A re-run of the day keeps the routes it had; the sample is the same for the same day. Papers in ``followed``
+    (by followed authors) always go to the LLM, routed FOLLOWED, outside the sample and the recall figures."""
     if not todo:
         return Routing(send=[])
     known = store.decisions(profile.id, date)
@@ -115,17 +117,21 @@ def route(
         # Standardized against the whole day, so the cutoff means the same on a re-run with fewer new papers.
         scores = prefilter.standardize(model.scores([prefilter.document(p.title, p.abstract) for p in papers]))
         by_id = {p.arxiv_id: float(s) for p, s in zip(papers, scores, strict=True)}
-        below = [p for p in fresh if by_id[p.arxiv_id] < cutoff]
+        below = [p for p in fresh if by_id[p.arxiv_id] < cutoff and p.arxiv_id not in followed]
         size = min(len(below), max(MIN_SAMPLE, math.ceil(settings.prefilter_sample * len(below))))
         sample = {p.arxiv_id for p in random.Random(f"{profile.id}:{date}").sample(below, size)}
         for paper in fresh:
             score = by_id[paper.arxiv_id]
-            kind = Route.ABOVE if score >= cutoff else Route.SAMPLE if paper.arxiv_id in sample else Route.SKIPPED
+            kind = (
+                Route.FOLLOWED if paper.arxiv_id in followed else Route.ABOVE if score >= cutoff
+                else Route.SAMPLE if paper.arxiv_id in sample else Route.SKIPPED
+            )
             decided.append(Decision(date, paper.arxiv_id, kind, model_version=version, prefilter_score=score))
     routes = {**{k: v.route for k, v in known.items()}, **{d.arxiv_id: d.route for d in decided}}
     store.save_decisions(profile.id, date, decided)
-    send = [p for p in todo if routes.get(p.arxiv_id) != Route.SKIPPED]
-    skipped = [p for p in todo if routes.get(p.arxiv_id) == Route.SKIPPED]
+    # A paper skipped on an earlier attempt whose author was followed since is scored too.
+    send = [p for p in todo if routes.get(p.arxiv_id) != Route.SKIPPED or p.arxiv_id in followed]
+    skipped = [p for p in todo if routes.get(p.arxiv_id) == Route.SKIPPED and p.arxiv_id not in followed]
     sampled = sum(1 for p in todo if routes.get(p.arxiv_id) == Route.SAMPLE)
     version = active[0] if active else max((r.model_version for r in known.values()), default=0)
     note = ""

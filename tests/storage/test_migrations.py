@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
+from bot.domain.authors import parse_followed
 from bot.domain.errors import StorageError
 from bot.domain.taxonomy import feed_key
 from bot.entrypoints.cli import app
@@ -193,7 +194,7 @@ def test_runs_before_0006_keep_their_rows_and_record_no_thresholds_until_they_ru
     before = rows(engine)
 
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0006_run_thresholds" and schema_diff(engine) == []
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
     [run] = rows(engine)["run"]
     assert {key: run[key] for key in before["run"][0]} == before["run"][0]
     assert (run["min_relevance"], run["min_novelty"]) == (None, None)  # not known: the archive uses the profile's
@@ -211,6 +212,24 @@ def test_runs_before_0006_keep_their_rows_and_record_no_thresholds_until_they_ru
     assert rows(engine)["run"][0] == before["run"][0]
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
+
+
+def test_0007_adds_followed_authors_and_its_downgrade_drops_them_keeping_the_rest(engine):
+    migrate.upgrade(engine, "0001_initial")
+    fill_0001(engine)
+    migrate.upgrade(engine, "0006_run_thresholds")
+    before = rows(engine)
+
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == "0007_follows" and schema_diff(engine) == []
+    store = Store(engine)
+    assert store.follow(1, parse_followed("Kaiming He"), by="U1") and store.followed(1)[0].shown == "Kaiming He"
+    assert not store.follow(1, parse_followed("kaiming  he"))  # the unique (profile, key) holds on both databases
+
+    migrate.downgrade(engine, "0006_run_thresholds")
+    assert "followed_author" not in table_names(engine) and rows(engine) == before
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == [] and store.followed(1) == []
 
 
 def test_sqlite_batch_mode_can_rebuild_a_table_that_rows_point_at(tmp_path):
@@ -428,15 +447,15 @@ def test_cli_db_current_and_upgrade(database_url, monkeypatch):
 
     result = runner.invoke(app, ["db", "upgrade", "--revision", "0001_initial"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0006_run_thresholds).\n"
+    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0007_follows).\n"
     result = runner.invoke(app, ["db", "current"])
-    assert result.output == "0001_initial; head is 0006_run_thresholds — run `arxiv-digest db upgrade`\n"
+    assert result.output == "0001_initial; head is 0007_follows — run `arxiv-digest db upgrade`\n"
 
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "from 0001_initial to 0006_run_thresholds (head)" in result.output, result.output
-    assert runner.invoke(app, ["db", "current"]).output == "0006_run_thresholds (head)\n"
+    assert result.exit_code == 0 and "from 0001_initial to 0007_follows (head)" in result.output, result.output
+    assert runner.invoke(app, ["db", "current"]).output == "0007_follows (head)\n"
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "Nothing to do: the database is at 0006_run_thresholds (head)" in result.output
+    assert result.exit_code == 0 and "Nothing to do: the database is at 0007_follows (head)" in result.output
 
 
 def test_cli_db_errors_are_one_clear_line_and_exit_1(database_url, monkeypatch):
