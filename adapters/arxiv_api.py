@@ -102,6 +102,9 @@ def _paper(result: arxiv.Result, categories: tuple[str, ...], announce_type: str
         abstract=decode_tex(result.summary),
         categories=categories,
         announce_type=announce_type,
+        primary_category=result.primary_category or "",
+        doi=(result.doi or "").strip(),
+        journal_ref=" ".join((result.journal_ref or "").split()),
     )
 
 

@@ -342,6 +342,11 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     async def abstract(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:
         await self.bot.invoke(interaction, Invocation("abstract", _words(id_or_rank)))
 
+    @app_commands.command(name="bibtex", description=_describe("bibtex"))
+    @app_commands.describe(id_or_rank="An arXiv ID (2503.03213) or a rank in the latest digest (3)")
+    async def bibtex(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:
+        await self.bot.invoke(interaction, Invocation("bibtex", _words(id_or_rank)))
+
     @app_commands.command(name="feedback", description=_describe("feedback"))
     @app_commands.describe(action="on, off or reset (leave out to see how reactions are used)")
     async def feedback(

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "schedule": ("schedule", ("time", "timezone")),
     "empty-days": ("empty-days", ("state",)),
     "abstract": ("abstract", ("id_or_rank",)),
+    "bibtex": ("bibtex", ("id_or_rank",)),
     "search": ("search", ("words",)),
     "feedback": ("feedback", ("action",)),
     "suggest apply": ("suggest-apply", ("number",)),

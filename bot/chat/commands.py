@@ -18,10 +18,11 @@ from bot.chat.lookups import LookupLane
 from bot.digest.service import DigestService
 from bot.digest.text import truncate
 from bot.domain import authors, schedule
+from bot.domain.bibtex import bibtex_entry
 from bot.domain.criteria import validate_criteria
 from bot.domain.errors import CriteriaError, DigestError, report_failure
 from bot.domain.feedback import KINDS, canonical
-from bot.domain.models import Profile, Subscription, normalize_arxiv_id
+from bot.domain.models import Paper, Profile, Subscription, normalize_arxiv_id
 from bot.domain.platform import Caller, Markup, Reply
 from bot.domain.pricing import format_cost
 from bot.domain.taxonomy import validate_categories
@@ -208,6 +209,11 @@ class CommandCore:
     async def abstract(self, raw: str, caller: Caller | None = None) -> Reply:
         """A paper by arXiv ID: from our database, else from the arXiv API in the look-up lane, where ``caller``
         (when known) may have only a few look-ups at once. Never raises, like execute()."""
+        found = await self._find_paper(raw, caller, "an abstract look-up")
+        return found if isinstance(found, Reply) else Reply(paper=found)
+
+    async def _find_paper(self, raw: str, caller: Caller | None, what: str) -> Paper | Reply:
+        """The paper an arXiv ID names (see abstract()), or the reply saying why there is none. Never raises."""
         try:
             arxiv_id = normalize_arxiv_id(raw)
             if arxiv_id is None:
@@ -218,11 +224,11 @@ class CommandCore:
             paper = await self.service.paper(arxiv_id, fetch=lambda pid: self.lookups.lookup(pid, person=person))
             if paper is None:
                 return Reply(f"arXiv has no paper {arxiv_id}. Check the ID.")
-            return Reply(paper=paper)
+            return paper
         except DigestError as exc:
             return Reply(str(exc))
         except Exception as exc:
-            return Reply(report_failure(log, "an abstract look-up", exc))
+            return Reply(report_failure(log, what, exc))
 
     def vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
         """A 👍/👎 button: pressing it again takes the vote back. Never raises, like execute(): an exception
@@ -469,9 +475,14 @@ class CommandCore:
 
     @command("abstract", "a paper's full abstract", usage="abstract <arXiv ID | rank>", subscribed=False, slow=True)
     async def _cmd_abstract(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        target = self._paper_target(caller, args, m, "abstract")
+        return target if isinstance(target, Reply) else await self.abstract(target, caller)
+
+    def _paper_target(self, caller: Caller, args: Args, m: Markup, name: str) -> str | Reply:
+        """The arXiv ID that ``<arXiv ID | rank>`` names (a rank is the latest digest's here), or why none."""
         if len(args) != 1:
-            return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.command('abstract 3')} "
-                         f"or {m.command('abstract 2503.03213')}.")
+            return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.command(f'{name} 3')} "
+                         f"or {m.command(f'{name} 2503.03213')}.")
         target = args[0]
         rank = whole_number(target, low=0, high=MAX_RANK)
         if rank is not None:
@@ -481,7 +492,17 @@ class CommandCore:
                 where = f"the digest of {latest}" if latest else "any digest posted in this channel"
                 return Reply(f"There is no rank {rank} in {where}. Give an arXiv ID instead.")
             target = found[1]
-        return await self.abstract(target, caller)
+        return target
+
+    @command("bibtex", "a paper's BibTeX entry", usage="bibtex <arXiv ID | rank>", subscribed=False, slow=True)
+    async def _cmd_bibtex(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        target = self._paper_target(caller, args, m, "bibtex")
+        if isinstance(target, Reply):
+            return target
+        found = await self._find_paper(target, caller, "a BibTeX look-up")
+        if isinstance(found, Reply):
+            return found
+        return Reply(f"BibTeX for {m.link(found.url, found.arxiv_id)}:\n{m.block(bibtex_entry(found).rstrip())}")
 
     @command("run", "post today's digest now (only what is not posted yet)", slow=True)
     async def _cmd_run(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:

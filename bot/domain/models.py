@@ -31,6 +31,11 @@ class Paper:
     # One entry per author ("" when the feed gives none), as rss.arxiv.org lists them; () when unknown (the arXiv
     # API gives none). Kept apart from the names, stored with the paper. Not part of equality.
     affiliations: tuple[str, ...] = field(default=(), compare=False)
+    # What the arXiv API says of the paper beyond the feed's fields (BibTeX uses them); "" when unknown. The
+    # database does not keep them: a look-up from the API has them, a stored paper does not.
+    primary_category: str = field(default="", compare=False)
+    doi: str = field(default="", compare=False)
+    journal_ref: str = field(default="", compare=False)
 
     @property
     def url(self) -> str:
@@ -47,6 +52,9 @@ class Paper:
             categories=tuple(data.get("categories", ())),
             announce_type=data.get("announce_type", "new"),
             affiliations=tuple(data.get("affiliations", ())),
+            primary_category=data.get("primary_category", ""),
+            doi=data.get("doi", ""),
+            journal_ref=data.get("journal_ref", ""),
         )
 
 

@@ -9,6 +9,7 @@ import arxiv as arxiv_package
 import pytest
 
 from adapters.arxiv_api import ArxivLookup
+from bot.domain.bibtex import bibtex_entry
 from bot.domain.errors import DigestError
 from bot.domain.models import Paper
 from tests.support import ArxivStandIn, Malformed, Status, make_paper
@@ -307,3 +308,15 @@ def test_a_recorded_api_answer_gives_clean_names_without_affiliations(arxiv: Arx
     assert paper.authors == ("David Prendergast", "M. Nolan", "Claudia Filippi", "Stephen Fahy", "J. C. Greer")
     assert paper.abstract.startswith("The effect of the electron-electron cusp on the convergence of configuration")
     assert paper.categories == ("cond-mat.str-el",)
+
+
+def test_a_recorded_api_answer_gives_the_doi_journal_and_primary_category_for_bibtex(arxiv: ArxivStandIn) -> None:
+    recorded = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv" / "api_cond-mat_0102536.xml"
+    arxiv.raw_api = recorded.read_text(encoding="utf-8")
+
+    paper = lookup(arxiv, ["cond-mat/0102536"])["cond-mat/0102536"]
+
+    assert (paper.doi, paper.journal_ref, paper.primary_category) == (
+        "10.1063/1.1383585", "J. Chem. Phys. 115, 1626 (2001)", "cond-mat.str-el"
+    )
+    assert "doi = {10.1063/1.1383585}" in bibtex_entry(paper)

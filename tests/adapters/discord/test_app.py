@@ -301,6 +301,16 @@ def test_abstract_by_rank_and_id_is_private_and_complete(scenario: Scenario, arx
     scenario(test)
 
 
+def test_bibtex_by_rank_is_a_private_code_block(scenario: Scenario) -> None:
+    async def test(h: DiscordHarness) -> None:
+        await posted_digest(h)
+        by_rank = await h.command("bibtex", user=MEMBER, id_or_rank="1")
+        assert h.shows(by_rank) and h.last.invocation.args == ("1",) and by_rank.ephemeral
+        assert "```\n@misc{" in by_rank.text and "archivePrefix = {arXiv}" in by_rank.text
+
+    scenario(test)
+
+
 def test_paper_buttons_work_privately_and_keep_working_after_a_restart(scenario: Scenario) -> None:
     async def before(h: DiscordHarness) -> None:
         await posted_digest(h)

@@ -278,6 +278,17 @@ def test_abstract_by_rank_and_by_button_is_ephemeral_and_complete(scenario, slac
     scenario(test)
 
 
+def test_bibtex_by_rank_is_an_ephemeral_code_block(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.posted_digest()
+        by_rank = await h.say("bibtex 1", MEMBER)
+        assert h.shows(by_rank) and h.last.invocation.args == ("1",)
+        assert "```@misc{" in text_of(by_rank) and "archivePrefix = {arXiv}" in text_of(by_rank)
+
+    scenario(test)
+
+
 def test_abstract_buttons_and_the_command_share_the_per_person_look_up_limit(scenario, arxiv, slack):
     """Two Abstract clicks on papers arXiv must be asked about are the person's two look-ups: a third, by
     command, waits for them like a third command would."""
