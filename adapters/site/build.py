@@ -22,6 +22,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from adapters.files import APPROXIMATE_BANNER
+from adapters.site.feed import FEED_DAYS, FEED_FILE, atom_feed
 from bot.digest.archive import stored_digests
 from bot.digest.text import affiliations_line, authors_line, cost_line, totals_line
 from bot.domain.models import Digest, Profile, RankedPaper
@@ -135,14 +136,16 @@ def search_index(digests: Sequence[Digest]) -> str:
     return f"window.DIGEST_INDEX = [\n{rows}\n];\n"
 
 
-def write_site(digests: Sequence[Digest], out_dir: Path, *, title: str) -> SiteResult:
-    """Write every page for ``digests`` (one per day) into ``out_dir``."""
+def write_site(digests: Sequence[Digest], out_dir: Path, *, title: str, profile: str = "") -> SiteResult:
+    """Write every page for ``digests`` (one per day) into ``out_dir``, and ``feed.xml`` for ``profile``
+    (its name, which the feed's entry ids carry; default: ``title``)."""
     started = time.perf_counter()
     days = sorted(digests, key=lambda d: d.date)
     out_dir.mkdir(parents=True, exist_ok=True)
     index_js = search_index(days)
     common = {
         "site_title": title,
+        "feed": FEED_FILE,
         "built": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         # Changes with the content: hosts that cache the index or the CSS serve the new one.
         "version": hashlib.sha256(index_js.encode() + _static_digest()).hexdigest()[:12],
@@ -154,6 +157,7 @@ def write_site(digests: Sequence[Digest], out_dir: Path, *, title: str) -> SiteR
     for i, month in enumerate(months):
         outputs[month_path(month[0].date)] = _render_month(month, months, i, common)
     outputs["index.html"] = _render_index(months, common)
+    outputs[FEED_FILE] = _feed(days, title=title, profile=profile or title)
     for relative, text in outputs.items():
         path = out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +174,11 @@ def publish_site(store: Store, profile: Profile, out_dir: Path, fresh: Digest | 
     digests = {d.date: d for d in stored_digests(store, profile)}
     if fresh is not None:
         digests[fresh.date] = fresh
-    return write_site(list(digests.values()), out_dir, title=f"arXiv digest · {profile.name}")
+    return write_site(list(digests.values()), out_dir, title=f"arXiv digest · {profile.name}", profile=profile.name)
+
+
+def _feed(days: Sequence[Digest], *, title: str, profile: str) -> str:
+    return atom_feed(days, title=title, profile=profile, place=lambda date, pid: f"{day_path(date)}#{anchor(pid)}")
 
 
 def _static_digest() -> bytes:
@@ -221,4 +229,4 @@ def _render_index(months: list[list[Digest]], common: dict[str, Any]) -> str:
     ]
     newest = months[-1][-1] if months else None
     latest = {"url": day_path(newest.date), "label": _day_label(newest.date), "digest": newest} if newest else None
-    return _ENV.get_template("index.html").render(**common, root="", months=listed, latest=latest)
+    return _ENV.get_template("index.html").render(**common, root="", months=listed, latest=latest, feed_days=FEED_DAYS)

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import feedparser
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -25,6 +26,7 @@ from typer.testing import CliRunner
 from adapters.arxiv_rss import parse_feed
 from adapters.files import write_digest
 from adapters.site.build import day_path, publish_site
+from adapters.site.feed import FEED_DAYS
 from bot.digest.archive import stored_digests
 from bot.domain.models import Announcement, Judgment, Paper, Profile
 from bot.entrypoints.cli import app
@@ -163,7 +165,7 @@ def pages(site: Path) -> dict[Path, Page]:
 def test_the_site_has_an_index_a_page_per_month_and_per_day_and_its_static_files(site):
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
         "2025-02/2025-02-27.html", "2025-02/index.html", "2025-03/2025-03-03.html", "2025-03/2025-03-04.html",
-        "2025-03/index.html", "index.html", "search-index.js", "static/search.js", "static/site.css",
+        "2025-03/index.html", "feed.xml", "index.html", "search-index.js", "static/search.js", "static/site.css",
     ]  # fmt: skip
 
 
@@ -334,6 +336,71 @@ def test_sixty_days_are_rebuilt_well_within_a_second_or_two(store, profile, tmp_
     seconds = time.perf_counter() - started
     assert (result.days, result.months) == (60, 3)
     assert seconds < 3.0, f"60 days took {seconds:.2f} s"
+
+
+# the Atom feed, read by feedparser as a feed reader would --------------------------------------------------
+
+
+def read_feed(site: Path) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    return parsed
+
+
+def test_the_feed_lists_every_posted_paper_newest_day_first_in_rank_order_with_scores_and_links(site):
+    feed = read_feed(site)
+    assert feed.feed.title == "arXiv digest · default"
+    assert [(e.link, e.published[:10]) for e in feed.entries] == [
+        ("https://arxiv.org/abs/2503.10002", "2025-03-04"), ("https://arxiv.org/abs/2503.10001", "2025-03-04"),
+        ("https://arxiv.org/abs/2503.00001", "2025-03-03"),
+        ("https://arxiv.org/abs/2502.20001", "2025-02-27"), ("https://arxiv.org/abs/hep-th/9901001", "2025-02-27"),
+    ]  # fmt: skip
+    quantization = feed.entries[0]
+    assert quantization.title == "Quantization of transformers"
+    assert [a.name for a in quantization.authors] == ["Ann A", "Bo B", "Cy C", "Di D"]
+    assert [t.term for t in quantization.tags] == ["cs.LG"]
+    content = quantization.content[0].value
+    assert "R 7 · N 6" in content and "rank 1 in the digest of 2025-03-04" in content
+    assert "Comment on 2503.10002" in content
+    assert 'href="2025-03/2025-03-04.html#2503.10002"' in content  # its place on the site, relative to the feed
+    assert "(approximate)" in feed.entries[2].content[0].value
+
+
+def test_feed_entry_ids_are_stable_across_rebuilds_and_unique(archive, profile, site):
+    first = (site / "feed.xml").read_bytes()
+    ids = [e.id for e in read_feed(site).entries]
+    assert len(set(ids)) == len(ids) == 5
+    assert ids[0] == "tag:arxiv-digest,2025:default/2025-03-04/2503.10002"
+    publish_site(archive, profile, site)
+    assert (site / "feed.xml").read_bytes() == first  # nothing new: the same file, so no reader sees duplicates
+
+
+def test_hostile_titles_authors_and_comments_are_text_in_the_feed(site):
+    [hostile] = [e for e in read_feed(site).entries if e.link.endswith("2503.10001")]
+    assert hostile.title == EVIL and hostile.author == EVIL
+    content = hostile.content[0].value
+    assert "<script" not in content and "&lt;script&gt;alert" in content
+
+
+def test_the_feed_keeps_the_newest_thirty_days(store, profile, tmp_path):
+    day = dt.date(2025, 1, 1)
+    for n in range(35):
+        add_day(store, profile, day + dt.timedelta(days=n), [paper(f"2501.{n:05d}", f"Paper {n}")],
+                {f"2501.{n:05d}": (9, 9)})
+    publish_site(store, profile, tmp_path / "site")
+    dates = [e.published[:10] for e in read_feed(tmp_path / "site").entries]
+    assert len(dates) == FEED_DAYS and dates[0] == "2025-02-04" and dates[-1] == "2025-01-06"
+
+
+def test_every_page_announces_the_feed_and_the_index_links_it_visibly(site):
+    for path, page in pages(site).items():
+        feeds = [attrs for tag, attrs in page.tags if tag == "link" and attrs.get("type") == "application/atom+xml"]
+        assert [f["rel"] for f in feeds] == ["alternate"], path
+        assert (path.parent / feeds[0]["href"]).resolve() == (site / "feed.xml").resolve()
+    index = read(site / "index.html")
+    assert [url for url, attrs in index.links if attrs.get("type") == "application/atom+xml"] == ["feed.xml"] * 2
+    assert "Atom feed" in index.plain
 
 
 # the commands ---------------------------------------------------------------------------------------------
