@@ -502,7 +502,20 @@ class CommandCore:
         found = await self._find_paper(target, caller, "a BibTeX look-up")
         if isinstance(found, Reply):
             return found
+        if not found.primary_category:  # from the database, which keeps no DOI or journal: ask arXiv for them
+            found = await self._with_publication(found, caller)
         return Reply(f"BibTeX for {m.link(found.url, found.arxiv_id)}:\n{m.block(bibtex_entry(found).rstrip())}")
+
+    async def _with_publication(self, paper: Paper, caller: Caller) -> Paper:
+        """``paper`` as the arXiv API has it now (DOI and journal are often added after the paper appeared), or
+        as stored when the API cannot say (busy, down, or it does not know the paper)."""
+        person = f"{caller.platform}:{caller.workspace}:{caller.user}"
+        try:
+            fresh = await self.lookups.lookup(paper.arxiv_id, person=person)
+        except DigestError as exc:
+            log.info("BibTeX for %s without the API's DOI and journal: %s", paper.arxiv_id, exc)
+            return paper
+        return fresh or paper
 
     @command("run", "post today's digest now (only what is not posted yet)", slow=True)
     async def _cmd_run(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:

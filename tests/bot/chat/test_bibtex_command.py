@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bibtexparser
 
+from bot.domain.models import Paper
 from tests.support import make_paper
 from tests.support.fakes import caller, say
 
@@ -41,6 +42,13 @@ def test_bibtex_by_id_looks_the_paper_up_with_its_doi_and_journal(core, fake_arx
         "archivePrefix": "arXiv", "primaryClass": "hep-th", "doi": "10.1000/x1",
         "journal": "Phys. Rev. X 1, 2 (2024)", "url": "https://arxiv.org/abs/2401.00001",
     }
+
+
+def test_bibtex_of_a_stored_paper_asks_arxiv_for_the_doi_the_database_does_not_keep(core, fake_arxiv):
+    core.store.save_papers([Paper.from_dict(make_paper("2402.00002", title="Stored"))])
+    assert "doi" not in entry_of(say(core, "bibtex 2402.00002").text)  # arXiv does not know it: the stored one
+    fake_arxiv.add_papers([make_paper("2402.00002", title="Stored", doi="10.1000/later", primary_category="cs.LG")])
+    assert entry_of(say(core, "bibtex 2402.00002").text)["doi"] == "10.1000/later"
 
 
 def test_bibtex_refuses_what_is_not_one_id_or_rank(core):
