@@ -507,3 +507,13 @@ def test_the_search_box_finds_a_paper_by_a_title_word_from_file_urls(browsed, tm
     assert "No paper matches." in results("diffusion").plain
     hostile = results("%3Cscript%3E")  # the hostile title, found and shown as text
     assert "script" not in [tag for tag, _ in hostile.tags] and EVIL in hostile.plain
+
+
+@needs_chromium
+def test_the_index_shows_the_feed_link_in_headless_chromium(browsed, tmp_path):
+    dom = chromium(tmp_path, "--dump-dom", (browsed / "index.html").as_uri())
+    assert '<link rel="alternate" type="application/atom+xml" href="feed.xml"' in dom
+    assert re.search(r'<a href="feed.xml" type="application/atom\+xml">Atom feed</a>', dom)
+    shot = tmp_path / "index.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", (browsed / "index.html").as_uri())
+    assert shot.stat().st_size > 10_000 and png_size(shot) == (1280, 900)
