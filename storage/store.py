@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot.domain.criteria import CriteriaVersion
 from bot.domain.models import Announcement, Judgment, Paper, Profile, Usage
 from bot.domain.runs import Run
-from bot.domain.statuses import RunStatus
+from bot.domain.statuses import FeedbackKind, RunStatus
 from storage.archive import ArchiveQueries
 from storage.channels import ChannelQueries
 from storage.db import make_engine
@@ -24,6 +24,7 @@ from storage.search import SearchQueries
 from storage.tables import (
     AnnouncementRow,
     CriteriaVersionRow,
+    FeedbackRow,
     FeedDayRow,
     PaperRow,
     ProfileRow,
@@ -89,6 +90,21 @@ class Store(ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQ
         with Session(self.engine) as session:
             row = session.get(PaperRow, arxiv_id)
             return _paper(row) if row else None
+
+    def liked_papers(self, platform: str, channel: str, since: dt.datetime) -> list[Paper]:
+        """The papers someone in the channel gave a 👍 (any positive signal) since ``since``, first liked first."""
+        query = (
+            select(PaperRow, func.min(FeedbackRow.created_at))
+            .join(FeedbackRow, col(FeedbackRow.arxiv_id) == col(PaperRow.arxiv_id))
+            .where(
+                FeedbackRow.platform == platform, FeedbackRow.channel == channel,
+                FeedbackRow.kind == FeedbackKind.POSITIVE, col(FeedbackRow.created_at) >= since,
+            )
+            .group_by(col(PaperRow.arxiv_id))
+            .order_by(func.min(FeedbackRow.created_at), col(PaperRow.arxiv_id))
+        )
+        with Session(self.engine) as session:
+            return [_paper(row) for row, _ in session.exec(query).all()]
 
     def save_announcement(self, feed: str, announcement: Announcement) -> None:
         self.save_papers(announcement.papers)

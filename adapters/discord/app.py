@@ -13,6 +13,7 @@ custom_id, the channel and user in the interaction itself), so they keep working
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import re
@@ -112,6 +113,22 @@ async def send(interaction: discord.Interaction[Any], messages: list[list[discor
             await interaction.edit_original_response(embeds=messages[0])
     for embeds in rest:
         await interaction.followup.send(embeds=embeds, ephemeral=not public)
+
+
+async def send_file(
+    interaction: discord.Interaction[Any], messages: list[list[discord.Embed]], file: tuple[str, bytes], *,
+    public: bool,
+) -> None:
+    """``messages`` with ``file`` attached to the last of them (a multipart message with ``files[0]``)."""
+    name, content = file
+    *first, last = messages
+    if first:
+        await send(interaction, first, public=public)
+    attachment = discord.File(io.BytesIO(content), filename=name)
+    if not interaction.response.is_done():
+        await interaction.response.send_message(embeds=last, file=attachment, ephemeral=not public)
+    else:
+        await interaction.followup.send(embeds=last, file=attachment, ephemeral=not public)
 
 
 async def send_direct(interaction: discord.Interaction[Any], messages: list[list[discord.Embed]]) -> None:
@@ -347,6 +364,13 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     async def bibtex(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:
         await self.bot.invoke(interaction, Invocation("bibtex", _words(id_or_rank)))
 
+    @app_commands.command(name="export-liked", description=_describe("export liked"))
+    @app_commands.describe(days="Days to look back (1 to 366; leave out for 30)")
+    async def export_liked(
+        self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 366] | None = None
+    ) -> None:
+        await self.bot.invoke(interaction, Invocation("export liked", _words(None if days is None else str(days))))
+
     @app_commands.command(name="feedback", description=_describe("feedback"))
     @app_commands.describe(action="on, off or reset (leave out to see how reactions are used)")
     async def feedback(
@@ -469,6 +493,9 @@ class DiscordBot(discord.Client):
         messages = pack_embeds(abstract_embeds(reply.paper)) if reply.paper else reply_messages(reply.text)
         if reply.direct:
             await send_direct(interaction, messages)
+            return
+        if reply.file is not None:
+            await send_file(interaction, messages, reply.file, public=reply.public)
             return
         await send(interaction, messages, public=reply.public)
 

@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "empty-days": ("empty-days", ("state",)),
     "abstract": ("abstract", ("id_or_rank",)),
     "bibtex": ("bibtex", ("id_or_rank",)),
+    "export liked": ("export-liked", ("days",)),
     "search": ("search", ("words",)),
     "feedback": ("feedback", ("action",)),
     "suggest apply": ("suggest-apply", ("number",)),

@@ -16,7 +16,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -58,6 +58,14 @@ _DIRECT_FIXES = {
     "user_not_found": "Slack did not find your account in this workspace",
     "user_disabled": "Slack says your account is deactivated",
 }
+
+# What to do about the errors Slack gives when the bot cannot share a file in the channel.
+_FILE_FIXES = {
+    "missing_scope": "the app is not allowed to upload files. Ask a workspace admin to reinstall the app (it needs "
+                     "the files:write scope)",
+    "not_in_channel": "the app is not in this channel. Invite it first (/invite, then the app's name)",
+}
+
 
 
 def make_client(settings: SlackSettings, token: str | None) -> AsyncWebClient:
@@ -158,6 +166,9 @@ class SlackBot:
             return
         if reply.direct:
             await self._respond_directly(reply, caller.user, client, respond)
+            return
+        if reply.file is not None:
+            await _post_file(reply, caller.channel, client, respond)
             return
         await self._respond(reply, respond)
 
@@ -261,6 +272,23 @@ class SlackBot:
                 await respond(**shown.payload(), response_type="ephemeral", replace_original=False)
             return
         await respond(**text_message(DIRECT_SENT).payload(), response_type="ephemeral", replace_original=False)
+
+
+async def _post_file(reply: Reply, channel: str, client: AsyncWebClient, respond: AsyncRespond) -> None:
+    """The reply's file shared in the channel with its text as the comment (files_upload_v2:
+    files.getUploadURLExternal, the bytes, files.completeUploadExternal). When Slack refuses, the caller is told
+    privately why and what to do."""
+    assert reply.file is not None
+    name, content = reply.file
+    try:
+        await client.files_upload_v2(channel=channel, filename=name, title=name, content=content,
+                                     initial_comment=reply.text)
+    except SlackClientError as exc:
+        error = str(exc.response.get("error", "")) if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.warning("Slack: could not share %s in %s (%s)", name, clip(channel, 40), clip(error, 60))
+        fix = _FILE_FIXES.get(error, f"Slack refused it ({error}); try again later")
+        await respond(**text_message(f"I could not share the file here: {fix}.").payload(),
+                      response_type="ephemeral", replace_original=False)
 
 
 def _text(node: object, *path: str) -> str | None:

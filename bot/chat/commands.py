@@ -18,7 +18,7 @@ from bot.chat.lookups import LookupLane
 from bot.digest.service import DigestService
 from bot.digest.text import truncate
 from bot.domain import authors, schedule
-from bot.domain.bibtex import bibtex_entry
+from bot.domain.bibtex import bibtex_entries, bibtex_entry
 from bot.domain.criteria import validate_criteria
 from bot.domain.errors import CriteriaError, DigestError, report_failure
 from bot.domain.feedback import KINDS, canonical
@@ -42,6 +42,7 @@ MAX_FOLLOWED = 100  # authors a channel may follow: each is matched against ever
 MAX_SUGGESTED = 8  # authors `follow` alone suggests
 MAX_EXPANSIONS = 5  # full names offered for an ambiguous "K. He"
 VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
+EXPORT_DAYS, MAX_EXPORT_DAYS = 30, 366  # /arxiv export liked [days]
 
 
 Args = tuple[str, ...]
@@ -505,6 +506,23 @@ class CommandCore:
         if not found.primary_category:  # from the database, which keeps no DOI or journal: ask arXiv for them
             found = await self._with_publication(found, caller)
         return Reply(f"BibTeX for {m.link(found.url, found.arxiv_id)}:\n{m.block(bibtex_entry(found).rstrip())}")
+
+    @command("export liked", "a .bib file of the papers liked here", usage="export liked [days]")
+    async def _cmd_export_liked(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        days = whole_number(args[0], low=1, high=MAX_EXPORT_DAYS) if len(args) == 1 else None
+        if len(args) > 1 or (args and days is None):
+            return Reply(f"Give the number of days to look back, 1 to {MAX_EXPORT_DAYS}, e.g. "
+                         f"{m.command('export liked 90')} (default {EXPORT_DAYS}).")
+        days = days or EXPORT_DAYS
+        today = dt.datetime.now(dt.UTC)
+        papers = self.store.liked_papers(caller.platform, caller.channel, today - dt.timedelta(days=days))
+        if not papers:
+            return Reply(f"No paper got a {VOTE_EMOJI['positive']} here in the last {days} days, so there is "
+                         "nothing to export.")
+        name = f"arxiv-liked-{today:%Y-%m-%d}-{days}d.bib"
+        count = f"{len(papers)} paper{'' if len(papers) == 1 else 's'}"
+        return Reply(f"{m.mention(caller.user)} exported the {count} liked here in the last {days} days as BibTeX.",
+                     public=True, file=(name, bibtex_entries(papers).encode("utf-8")))
 
     async def _with_publication(self, paper: Paper, caller: Caller) -> Paper:
         """``paper`` as the arXiv API has it now (DOI and journal are often added after the paper appeared), or

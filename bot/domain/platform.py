@@ -86,6 +86,7 @@ class Reply:
     paper: Paper | None = None  # show this paper's full abstract
     editor: str | None = None  # open the criteria editor prefilled with this text
     direct: bool = False  # send ``text`` to the caller as a direct message (too personal for the channel)
+    file: tuple[str, bytes] | None = None  # attach this file (name, content) to ``text``, e.g. a .bib export
 
 
 class Markup(Protocol):

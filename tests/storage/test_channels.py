@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.models import Usage
+from bot.domain.models import Paper, Usage
 from storage.store import Store
 
 DAY = dt.date(2025, 3, 6)
@@ -82,3 +82,15 @@ def test_channel_stats_sum_the_month(db):
     stats = db.channel_stats("slack", "C1", pid, DAY.replace(day=1))
     assert stats["days_posted"] == 1 and stats["papers_posted"] == 1 and stats["papers_scanned"] == 50
     assert stats["cost_usd"] == pytest.approx(0.25) and stats["reactions"] == {"positive": 1}
+
+
+def test_liked_papers_are_the_channels_positive_signals_since_a_time_each_paper_once(db: Store) -> None:
+    papers = [Paper(f"2503.0000{i}", f"Paper {i}", ("A B",), "x", ("cs.LG",)) for i in range(1, 5)]
+    db.save_papers(papers)
+    for user, pid, kind, emoji in [("U1", "2503.00002", "positive", "👍"), ("U2", "2503.00001", "positive", "🔥"),
+                                   ("U3", "2503.00002", "positive", "⭐"), ("U1", "2503.00003", "negative", "👎")]:
+        db.add_feedback("slack", "C1", user, pid, kind=kind, emoji=emoji, source="reaction")
+    db.add_feedback("slack", "C2", "U1", "2503.00004", kind="positive", emoji="👍", source="reaction")
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    assert [p.arxiv_id for p in db.liked_papers("slack", "C1", an_hour_ago)] == ["2503.00002", "2503.00001"]
+    assert db.liked_papers("slack", "C1", dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)) == []

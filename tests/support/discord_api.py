@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import copy
 import datetime as dt
+import email.policy
 import itertools
 import json
 import math
@@ -31,6 +32,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from email.parser import BytesParser
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -245,9 +247,36 @@ def _check_components(errors: _FormErrors, components: Any, flags: int) -> None:
         visit(row, ("components", i))
 
 
+def multipart_form(content_type: str, body: bytes) -> tuple[Any, dict[str, tuple[str, str, bytes]]] | None:
+    """A ``multipart/form-data`` body as Discord reads one ("Uploading Files"): its ``payload_json`` (the
+    message's JSON) and its ``files[n]`` as name → (filename, content type, bytes); None for another body."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None
+    parsed = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    payload: Any = None
+    files: dict[str, tuple[str, str, bytes]] = {}
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            payload = json.loads(data)
+        elif isinstance(name, str) and re.fullmatch(r"files\[\d+\]", name):
+            files[name] = (part.get_filename() or "", part.get_content_type(), data)
+    return payload, files
+
+
+def _request_json(rec: Recorded) -> dict[str, Any]:
+    """The JSON body, or a multipart body's ``payload_json``."""
+    form = multipart_form(rec.headers.get("content-type", ""), rec.body)
+    body = form[0] if form is not None else rec.json
+    return body if isinstance(body, dict) else {}
+
+
 def _message_body(rec: Recorded) -> dict[str, Any]:
     """A message's JSON body, checked as Discord checks it; its 400 for a malformed one."""
-    body = rec.json if isinstance(rec.json, dict) else {}
+    body = _request_json(rec)
     if errors := _check_message(body):
         raise Answered(_invalid_form(errors))
     return body
@@ -364,6 +393,7 @@ class DiscordStandIn(StandIn):
         self._interaction_responses: list[dict[str, Any]] = []
         self._originals: dict[str, dict[str, Any]] = {}  # interaction token -> original response message
         self._followups: list[dict[str, Any]] = []
+        self.uploads: list[dict[str, Any]] = []  # files sent with messages: {"message_id", "filename", "content"}
         self._commands: dict[int | None, list[dict[str, Any]]] = {}
         self._command_ids: dict[tuple[int | None, str, int], str] = {}
         self._dm_channels: dict[int, int] = {}  # user id -> id of the bot's DM channel with them
@@ -473,6 +503,7 @@ class DiscordStandIn(StandIn):
             self._interaction_responses.clear()
             self._originals.clear()
             self._followups.clear()
+            self.uploads.clear()
 
     # routing
 
@@ -604,6 +635,18 @@ class DiscordStandIn(StandIn):
         if body.get("nonce") is not None:
             message["nonce"] = body["nonce"]
         return message
+
+    def _attach(self, message: dict[str, Any], rec: Recorded) -> None:
+        """A multipart request's ``files[n]`` as the message's attachments (kept in ``uploads``)."""
+        form = multipart_form(rec.headers.get("content-type", ""), rec.body)
+        for _, (filename, content_type, data) in sorted((form[1] if form else {}).items()):
+            attachment_id = str(snowflake())
+            url = f"https://cdn.discordapp.com/attachments/{message['channel_id']}/{attachment_id}/{filename}"
+            message["attachments"].append({
+                "id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": url,
+                "content_type": content_type,
+            })
+            self.uploads.append({"message_id": message["id"], "filename": filename, "content": data})
 
     @staticmethod
     def _apply_edit(message: dict[str, Any], body: dict[str, Any]) -> None:
@@ -756,7 +799,7 @@ class DiscordStandIn(StandIn):
 
     @serves("POST", r"/interactions/(?P<interaction_id>\d+)/(?P<token>[^/]+)/callback", auth=False)
     def _callback(self, rec: Recorded, interaction_id: str, token: str) -> Response:
-        body = rec.json if isinstance(rec.json, dict) else {}
+        body = _request_json(rec)
         kind = body.get("type")
         data = body.get("data")
         if kind not in (1, 4, 5, 6, 7, 8, 9, 10, 12):
@@ -778,6 +821,7 @@ class DiscordStandIn(StandIn):
             message = None
             if kind in (4, 5):
                 message = self._new_message(CHANNEL_ID, data or {}, webhook=True)
+                self._attach(message, rec)
                 if kind == 5:
                     message["flags"] |= LOADING
                 self._originals[token] = message
@@ -841,6 +885,7 @@ class DiscordStandIn(StandIn):
         with self._data_lock:
             self._check_responded(token)
             message = self._new_message(CHANNEL_ID, body, webhook=True)
+            self._attach(message, rec)
             self._followups.append({"token": token, "kind": "create", "message": copy.deepcopy(message)})
         if rec.query.get("wait") in ("1", "true", "True"):
             return _json(200, message)

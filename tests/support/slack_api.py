@@ -208,7 +208,7 @@ class SlackCall:
 
 
 # Fields slack_sdk (or a hand-made form post) may send as JSON strings; Slack decodes them server-side.
-_JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "user_auth_blocks")
+_JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "user_auth_blocks", "files")
 _FIRST_TS = 1_700_000_000 * 1_000_000  # microseconds; ts values count up from "1700000000.000100"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")  # what Slack's user IDs look like
 
@@ -256,7 +256,7 @@ class SlackStandIn(StandIn):
         self.installer_id: str = "UINSTALLER"  # authed_user of every installation
         # The bot scopes of an install from our manifest.yml (set fewer to play an older install).
         self.bot_scopes: str = ("commands,chat:write,chat:write.public,reactions:read,channels:read,groups:read,"
-                                "users:read,channels:history,groups:history,im:write")
+                                "users:read,channels:history,groups:history,im:write,files:write")
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.channel_errors: dict[str, str] = {}  # channel -> error chat.* answers for it (see fail_channel)
@@ -287,7 +287,12 @@ class SlackStandIn(StandIn):
             "conversations.open": ("bot", self._conversations_open),
             "oauth.v2.access": ("client", self._oauth_v2_access),
             "apps.connections.open": ("app", self._connections_open),
+            "files.getUploadURLExternal": ("bot", self._get_upload_url),
+            "files.completeUploadExternal": ("bot", self._complete_upload),
         }
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"filename", "length", "content" once posted}
+        self.files: list[dict[str, Any]] = []  # files shared by files.completeUploadExternal, with their content
+        self._file_ids = itertools.count(1)
         self.add_user(self.bot_user_id, name="arxiv-digest", bot=True)
 
     # test-facing setup
@@ -419,6 +424,8 @@ class SlackStandIn(StandIn):
             return self._api
         if rec.method == "POST" and rec.path.startswith("/response/") and len(rec.path) > len("/response/"):
             return self._response
+        if rec.method == "POST" and rec.path.startswith("/upload/v1/"):
+            return self._upload
         return None
 
     def error_response(self, rec: Recorded, fault: Status) -> Response:
@@ -775,6 +782,62 @@ class SlackStandIn(StandIn):
         return {"ok": True, "url": self.socket_url}
 
     # response_url
+
+    # file uploads: files.getUploadURLExternal, the bytes to its upload_url, files.completeUploadExternal
+    # (recorded answers: tests/fixtures/slack/files_*.json)
+
+    def _get_upload_url(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
+        filename, length = args.get("filename"), str(args.get("length", ""))
+        if not isinstance(filename, str) or not filename or not length.isdigit():
+            return _invalid_arguments(["missing required field: " + ("filename" if not filename else "length")])
+        file_id = f"F{next(self._file_ids):010d}"
+        self.uploads[file_id] = {"filename": filename, "length": int(length)}
+        return {"ok": True, "upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _upload(self, rec: Recorded, fault: Fault | None) -> Response:
+        """The upload URL takes the raw bytes (or a multipart form) and answers "OK - <length>" in plain text."""
+        file_id = rec.path[len("/upload/v1/") :].strip("/")
+        with self._state:
+            upload = self.uploads.get(file_id)
+            if upload is None:
+                return Response(404, "not found", "text/plain; charset=utf-8")
+            upload["content"] = rec.body
+        return Response(200, f"OK - {len(rec.body)}", "text/plain; charset=utf-8")
+
+    def _complete_upload(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
+        files, channel = args.get("files"), args.get("channel_id")
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+            return _invalid_arguments(["missing required field: files"])
+        error = self._channel_error(channel) if channel is not None else None
+        if error:
+            return error
+        shared = []
+        for item in files:
+            upload = self.uploads.get(item["id"])
+            if upload is None or "content" not in upload:
+                return _fail("file_not_found")
+            if len(upload["content"]) != upload["length"]:
+                return _fail("file_upload_size_mismatch")
+            ts = self._next_ts()
+            name = upload["filename"]
+            record = {
+                "id": item["id"], "created": int(rec.time), "timestamp": int(rec.time), "name": name,
+                "title": item.get("title") or name, "mimetype": "text/plain", "filetype": "text",
+                "pretty_type": "Plain Text", "user": self.bot_user_id, "user_team": self._team_of(token),
+                "editable": True, "size": upload["length"], "mode": "snippet", "is_external": False,
+                "external_type": "", "is_public": True, "public_url_shared": False, "display_as_bot": False,
+                "username": "",
+                "url_private": f"https://files.slack.com/files-pri/{self.team_id}-{item['id']}/{name}",
+                "url_private_download": f"https://files.slack.com/files-pri/{self.team_id}-{item['id']}/download/{name}",
+                "permalink": f"https://{self.domain}.slack.com/files/{self.bot_user_id}/{item['id']}/{name}",
+                "shares": {"public": {channel: [{"ts": ts, "channel_name": channel, "team_id": self.team_id,
+                                                 "share_user_id": self.bot_user_id}]}} if channel else {},
+                "channels": [channel] if channel else [], "groups": [], "ims": [], "has_more_shares": False,
+                "file_access": "visible",
+            }
+            self.files.append({**record, "content": upload["content"], "initial_comment": args.get("initial_comment")})
+            shared.append(record)
+        return {"ok": True, "files": shared}
 
     def _response(self, rec: Recorded, fault: Fault | None) -> Response:
         """Slack answers response_url posts in plain text: "ok", or the error name with HTTP 4xx."""

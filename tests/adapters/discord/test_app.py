@@ -3,8 +3,10 @@ discord.py's own parsers and command tree, with every REST call answered by the 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import bibtexparser
 import pytest
 
 from adapters.discord.app import EDITOR_ID
@@ -13,7 +15,14 @@ from bot.domain.platform import Reply
 from tests.adapters.discord.conftest import Scenario
 from tests.adapters.discord.harness import ADMIN, MEMBER, ROLE_ID, DiscordHarness, guild_create, text_of
 from tests.conftest import DAY
-from tests.support.discord_api import BOT_USER_ID, CHANNEL_ID, GUILD_ID, DiscordStandIn, gateway_dispatch
+from tests.support.discord_api import (
+    BOT_USER_ID,
+    CHANNEL_ID,
+    GUILD_ID,
+    DiscordStandIn,
+    gateway_dispatch,
+    multipart_form,
+)
 from tests.support.http import Status
 
 PAPER_BUTTONS = ["arxiv:abstract:{}", "arxiv:up:{}", "arxiv:down:{}"]
@@ -307,6 +316,36 @@ def test_bibtex_by_rank_is_a_private_code_block(scenario: Scenario) -> None:
         by_rank = await h.command("bibtex", user=MEMBER, id_or_rank="1")
         assert h.shows(by_rank) and h.last.invocation.args == ("1",) and by_rank.ephemeral
         assert "```\n@misc{" in by_rank.text and "archivePrefix = {arXiv}" in by_rank.text
+
+    scenario(test)
+
+
+def test_the_stand_in_reads_discords_documented_multipart_body() -> None:
+    recorded = (Path(__file__).resolve().parents[2] / "fixtures" / "discord" / "multipart_payload_json_files.txt")
+    body = recorded.read_bytes().replace(b"\n", b"\r\n")
+    form = multipart_form("multipart/form-data; boundary=boundary", body)
+    assert form is not None
+    payload, files = form
+    assert payload["content"] == "Hello, World!" and [a["id"] for a in payload["attachments"]] == [0, 1]
+    assert files == {"files[0]": ("myfilename.png", "image/png", b"[image bytes]"),
+                     "files[1]": ("mygif.gif", "image/gif", b"[image bytes]")}
+
+
+def test_export_liked_posts_the_bib_file_as_an_attachment_in_the_channel(scenario: Scenario, discord_api) -> None:
+    async def test(h: DiscordHarness) -> None:
+        await posted_digest(h)
+        await h.react(h.papers()[0]["id"], "👍")
+        answer = await h.command("export-liked", user=MEMBER, days=7)
+        assert h.shows(answer) and h.last.invocation.args == ("7",) and not answer.ephemeral
+        [attachment] = answer.messages[-1]["attachments"]  # files[0], named in the payload as Discord documents
+        assert attachment["id"] == 0 and attachment["filename"].endswith("-7d.bib")
+        [upload] = h.api.uploads
+        assert upload["filename"] == attachment["filename"]
+        library = bibtexparser.parse_string(upload["content"].decode("utf-8"))
+        assert library.failed_blocks == [] and len(library.entries) == 1
+        await h.react(h.papers()[0]["id"], "👍", add=False)
+        nothing = await h.command("export-liked", user=MEMBER)
+        assert h.shows(nothing) and "nothing to export" in nothing.text and len(h.api.uploads) == 1
 
     scenario(test)
 

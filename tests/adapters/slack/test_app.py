@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import bibtexparser
 import pytest
 
 from adapters.slack.app import ADMIN_RULE
@@ -30,6 +33,8 @@ from tests.adapters.slack.harness import (
 )
 from tests.conftest import DAY, sample_papers
 from tests.support.slack_api import SocketModeStandIn
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
 
 
 @pytest.fixture
@@ -285,6 +290,37 @@ def test_bibtex_by_rank_is_an_ephemeral_code_block(scenario, slack):
         by_rank = await h.say("bibtex 1", MEMBER)
         assert h.shows(by_rank) and h.last.invocation.args == ("1",)
         assert "```@misc{" in text_of(by_rank) and "archivePrefix = {arXiv}" in text_of(by_rank)
+
+    scenario(test)
+
+
+def test_export_liked_shares_a_bib_file_in_the_channel_through_file_upload_v2(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.posted_digest()
+        paper = slack.posted(CHANNEL)[1].response["ts"]
+        await h.reaction("+1", paper, event_id="Ev1")
+        await until(lambda: len(h.core.store.feedback_for("slack", CHANNEL)) == 1)
+        await h.command("export liked 7", MEMBER)
+        await until(lambda: len(slack.files) == 1)
+        [shared] = slack.files
+        assert [c.method for c in slack.calls if c.method.startswith("files.")] == [
+            "files.getUploadURLExternal", "files.completeUploadExternal"
+        ]
+        assert shared["channels"] == [CHANNEL] and shared["name"].endswith("-7d.bib")
+        assert shared["initial_comment"] == f"<@{MEMBER}> exported the 1 paper liked here in the last 7 days as BibTeX."
+        library = bibtexparser.parse_string(shared["content"].decode("utf-8"))
+        assert library.failed_blocks == [] and len(library.entries) == 1
+        recorded = json.loads((FIXTURES / "files_completeUploadExternal.json").read_text())
+        answer = next(c.response for c in slack.calls if c.method == "files.completeUploadExternal")
+        assert set(answer["files"][0]) <= set(recorded["files"][0]) and set(answer) == set(recorded)
+        recorded_url = json.loads((FIXTURES / "files_getUploadURLExternal.json").read_text())
+        upload_url = next(c.response for c in slack.calls if c.method == "files.getUploadURLExternal")
+        assert set(upload_url) == set(recorded_url)
+
+        slack.fail_method("files.completeUploadExternal", needed="files:write")  # an install from before
+        refused = await h.say("export liked", MEMBER)
+        assert refused["response_type"] == "ephemeral" and "it needs the files:write scope" in text_of(refused)
 
     scenario(test)
 

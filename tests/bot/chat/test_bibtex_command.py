@@ -7,6 +7,7 @@ from __future__ import annotations
 import bibtexparser
 
 from bot.domain.models import Paper
+from tests.conftest import sample_papers
 from tests.support import make_paper
 from tests.support.fakes import caller, say
 
@@ -57,3 +58,34 @@ def test_bibtex_refuses_what_is_not_one_id_or_rank(core):
     )
     assert "“banana” is not an arXiv ID" in say(core, "bibtex banana").text
     assert say(core, "bibtex 2401.99999").text == "arXiv has no paper 2401.99999. Check the ID."
+
+
+def test_export_liked_posts_a_bib_file_of_the_channels_liked_papers_to_the_channel(core):
+    say(core, "subscribe", caller("U1"))
+    say(core, "run")
+    posted = [content[2] for _, kind, content in core.poster.messages if kind == "paper"]
+    others = [p["arxiv_id"] for p in sample_papers(12) if p["arxiv_id"] not in posted]
+    nothing = "No paper got a 👍 here in the last 30 days, so there is nothing to export."
+    assert say(core, "export liked").text == nothing
+    core.vote(caller("U2"), posted[1], "positive")
+    core.vote(caller("U3"), posted[0], "positive")
+    core.vote(caller("U3"), posted[1], "positive")  # liked twice: one entry
+    core.vote(caller("U2"), others[0], "negative")
+    core.vote(caller("U2", channel="C2"), others[1], "positive")  # another channel's
+    reply = say(core, "export liked", caller("U1"))
+    assert reply.public and reply.text == "@U1 exported the 2 papers liked here in the last 30 days as BibTeX."
+    assert reply.file is not None
+    name, content = reply.file
+    assert name.startswith("arxiv-liked-") and name.endswith("-30d.bib")
+    library = bibtexparser.parse_string(content.decode("utf-8"))
+    assert library.failed_blocks == []
+    assert [e.fields_dict["eprint"].value for e in library.entries] == [posted[1], posted[0]]  # first liked first
+    assert say(core, "export liked 1").file is not None
+
+
+def test_export_liked_takes_a_bounded_number_of_days(core):
+    say(core, "subscribe", caller("U1"))
+    for bad in ("0", "367", "x", "3 4", "-1"):
+        assert say(core, f"export liked {bad}").text == (
+            "Give the number of days to look back, 1 to 366, e.g. `/arxiv export liked 90` (default 30)."
+        )
