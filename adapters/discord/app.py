@@ -297,6 +297,9 @@ def _describe(name: str) -> str:
     return spec.summary[:1].upper() + spec.summary[1:] + (" (admins)" if spec.admin else "")
 
 
+ID_OR_RANK = "An arXiv ID (2503.03213) or a rank in the latest digest (3)"  # abstract's and bibtex's option
+
+
 def _words(text: str | None) -> tuple[str, ...]:
     return tuple(text.split()) if text else ()
 
@@ -355,14 +358,9 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
         await self.bot.invoke(interaction, Invocation("empty-days", _words(state)))
 
     @app_commands.command(name="abstract", description=_describe("abstract"))
-    @app_commands.describe(id_or_rank="An arXiv ID (2503.03213) or a rank in the latest digest (3)")
+    @app_commands.describe(id_or_rank=ID_OR_RANK)
     async def abstract(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:
         await self.bot.invoke(interaction, Invocation("abstract", _words(id_or_rank)))
-
-    @app_commands.command(name="bibtex", description=_describe("bibtex"))
-    @app_commands.describe(id_or_rank="An arXiv ID (2503.03213) or a rank in the latest digest (3)")
-    async def bibtex(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:
-        await self.bot.invoke(interaction, Invocation("bibtex", _words(id_or_rank)))
 
     @app_commands.command(name="export-liked", description=_describe("export liked"))
     @app_commands.describe(days="Days to look back (1 to 366; leave out for 30)")
@@ -370,6 +368,11 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
         self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 366] | None = None
     ) -> None:
         await self.bot.invoke(interaction, Invocation("export liked", _words(None if days is None else str(days))))
+
+    @app_commands.command(name="bibtex", description=_describe("bibtex"))
+    @app_commands.describe(id_or_rank=ID_OR_RANK)
+    async def bibtex(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:
+        await self.bot.invoke(interaction, Invocation("bibtex", _words(id_or_rank)))
 
     @app_commands.command(name="feedback", description=_describe("feedback"))
     @app_commands.describe(action="on, off or reset (leave out to see how reactions are used)")
