@@ -31,6 +31,7 @@ from storage.tables import (
     to_value,
 )
 from storage.upsert import insert_missing, upsert
+from storage.weekly import WeeklyQueries
 
 
 def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
@@ -47,7 +48,7 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
     )
 
 
-class Store(ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries):
+class Store(ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries, WeeklyQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
