@@ -10,6 +10,7 @@ from bot.domain.schedule import parse_time
 
 DEFAULT_WEEKDAY = 5  # ISO weekday: Friday
 DEFAULT_TIME = dt.time(16, 0)
+SHOWN = 5  # papers in each list of the roundup
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -77,3 +78,34 @@ class WeekFigures:
     posted: int
     reactions: int  # reactions on the week's posted papers
     cost_usd: float | None  # None: a run's price is unknown
+
+
+@dataclass(frozen=True)
+class Roundup:
+    """A channel's week: the papers it reacted to most, the best-scored ones nobody reacted to, its figures."""
+
+    first: dt.date
+    last: dt.date
+    reacted: tuple[WeekPaper, ...]
+    unnoticed: tuple[WeekPaper, ...]
+    figures: WeekFigures
+
+    @property
+    def empty(self) -> bool:
+        """No paper was posted in the week."""
+        return self.figures.posted == 0
+
+    @property
+    def week(self) -> dt.date:
+        return week_of(self.last)
+
+
+def assemble(first: dt.date, last: dt.date, papers: list[WeekPaper], figures: WeekFigures, *,
+             shown: int = SHOWN) -> Roundup:
+    """The roundup of the papers posted ``first``…``last``: those with 👍 or 👎 by 👍 minus 👎, then by score
+    (relevance + novelty), then by day; and the best-scored of those with no reaction at all."""
+    voted = [paper for paper in papers if paper.positive or paper.negative]
+    reacted = sorted(voted, key=lambda p: (-p.net, -p.score, p.date, p.arxiv_id))[:shown]
+    quiet = [paper for paper in papers if paper.reactions == 0]
+    unnoticed = sorted(quiet, key=lambda p: (-p.score, p.date, p.arxiv_id))[:shown]
+    return Roundup(first, last, tuple(reacted), tuple(unnoticed), figures)
