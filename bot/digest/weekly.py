@@ -66,11 +66,15 @@ class WeeklyRoundups:
         figures = self.store.week_figures(sub.platform, sub.channel, sub.profile_id, first, last)
         return assemble(first, last, papers, figures)
 
-    async def post_due(self, sub: Subscription, now: dt.datetime) -> WeeklyResult:
-        """The roundup of the latest scheduled day at or before ``now``, unless the channel has it already."""
+    async def post_due(self, sub: Subscription, now: dt.datetime, *, within: dt.timedelta | None = None
+                       ) -> WeeklyResult:
+        """The roundup of the latest scheduled day at or before ``now``, unless the channel has it already or
+        it was due more than ``within`` ago (a roundup turned on mid-week, or a process down for days)."""
         fire = last_weekly_fire(sub, now, self.zone_of(sub))
         if fire is None:
             return WeeklyResult(DeliveryStatus.EMPTY, None, 0, "The weekly roundup is off.")
+        if within is not None and now - fire > within:
+            return WeeklyResult(DeliveryStatus.EMPTY, None, 0, f"The roundup due {fire:%a %Y-%m-%d} is too old.")
         return await self.post(sub, fire.date())
 
     async def post(self, sub: Subscription, last: dt.date) -> WeeklyResult:
