@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "search": ("search", ("words",)),
     "feedback": ("feedback", ("action",)),
     "suggest apply": ("suggest-apply", ("number",)),
+    "weekly": ("weekly", ("state", "day", "time")),
 }
 
 

@@ -26,7 +26,7 @@ def _scores(paper: WeekPaper) -> str:
 
 
 def _paper_line(number: int, paper: WeekPaper, markup: Markup, detail: str) -> str:
-    title = markup.link(f"https://arxiv.org/abs/{paper.arxiv_id}", markup.escape(truncate(paper.title, TITLE_LIMIT)))
+    title = markup.link(f"https://arxiv.org/abs/{paper.arxiv_id}", truncate(paper.title, TITLE_LIMIT))
     return f"{number}. {title} — {detail} · {paper.date:%a}"
 
 
