@@ -205,9 +205,9 @@ class WeeklyPostRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("platform", "channel", "week"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    week: dt.date  # the Monday of the ISO week
     platform: str = Field(max_length=20)
     channel: str = Field(max_length=64)
-    week: dt.date
     claim: str = Field(default="", max_length=32)  # the posting attempt's token
     claimed_at: dt.datetime = Field(default_factory=_now)
     message_id: str = Field(default="", max_length=64)  # "" until posted

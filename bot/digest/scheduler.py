@@ -107,45 +107,44 @@ class DigestScheduler:
         """Make the jobs match the active subscriptions: add new ones, move changed ones, drop old ones."""
         if self._stopping:
             return
-        wanted = {f"digest:{sub.id}": sub for sub in self.store.active_subscriptions()}
-        jobs = self.channel_jobs()
-        for job_id, job in jobs.items():
-            if job_id not in wanted:
-                job.remove()
-                self._remove(f"retry:{job_id.removeprefix('digest:')}")
-        for job_id, sub in wanted.items():
-            trigger = self.trigger_for(sub)
-            current = jobs.get(job_id)
-            if current is not None and str(current.trigger) == str(trigger):
-                continue
-            self.scheduler.add_job(self._fire, trigger, args=[sub.id], id=job_id, replace_existing=True,
-                                   name=f"{sub.platform}:{sub.channel}")
-        self._sync_weekly()
+        active = self.store.active_subscriptions()
+        dropped = self._sync_jobs("digest", self.channel_jobs(), active, self.trigger_for, self._fire)
+        for sub_id in dropped:
+            self._remove(f"retry:{sub_id}")
+        self._sync_jobs("weekly", self.weekly_jobs(), [sub for sub in active if sub.weekly_day is not None],
+                        self.weekly_trigger_for, self._fire_weekly)
 
-    def _sync_weekly(self) -> None:
-        """The same for the weekly roundups of the channels that have one."""
-        wanted = {f"weekly:{sub.id}": sub for sub in self.store.active_subscriptions() if sub.weekly_day is not None}
-        jobs = self.weekly_jobs()
+    def _sync_jobs(self, kind: str, jobs: dict[str, Any], subs: list[Subscription],
+                   trigger_for: Callable[[Subscription], CronTrigger], fire: Callable[[int], Any]) -> list[str]:
+        """Make the ``kind`` jobs those of ``subs``; returns the subscription IDs whose job was dropped."""
+        wanted = {f"{kind}:{sub.id}": sub for sub in subs}
+        dropped = []
         for job_id, job in jobs.items():
             if job_id not in wanted:
                 job.remove()
+                dropped.append(job_id.removeprefix(f"{kind}:"))
         for job_id, sub in wanted.items():
-            trigger = self.weekly_trigger_for(sub)
+            trigger = trigger_for(sub)
             current = jobs.get(job_id)
             if current is not None and str(current.trigger) == str(trigger):
                 continue
-            self.scheduler.add_job(self._fire_weekly, trigger, args=[sub.id], id=job_id, replace_existing=True,
-                                   name=f"weekly {sub.platform}:{sub.channel}")
+            name = f"{sub.platform}:{sub.channel}" if kind == "digest" else f"{kind} {sub.platform}:{sub.channel}"
+            self.scheduler.add_job(fire, trigger, args=[sub.id], id=job_id, replace_existing=True, name=name)
+        return dropped
 
     def _remove(self, job_id: str) -> None:
         if self.scheduler.get_job(job_id) is not None:
             self.scheduler.remove_job(job_id)
 
-    async def _fire(self, subscription_id: int) -> None:
+    def _track_current(self) -> None:
+        """A fired job's task is one that stop() waits for."""
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _fire(self, subscription_id: int) -> None:
+        self._track_current()
         await self.run_now(subscription_id)
 
     def _spawn(self, coro: Any) -> None:
@@ -154,10 +153,7 @@ class DigestScheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _fire_weekly(self, subscription_id: int) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._track_current()
         await self.weekly_now(subscription_id)
 
     async def weekly_now(self, subscription_id: int) -> WeeklyResult | None:

@@ -21,21 +21,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("subscription") as batch_op:
-        batch_op.add_column(sa.Column("weekly_day", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("weekly_time", sa.String(length=5), nullable=False, server_default=""))
     op.create_table(
         "weekly_post",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("channel", sa.String(length=64), nullable=False),
-        sa.Column("week", sa.Date(), nullable=False),
         sa.Column("claim", sa.String(length=32), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("message_id", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("platform", "channel", "week"),
     )
+    with op.batch_alter_table("subscription") as batch_op:
+        batch_op.add_column(sa.Column("weekly_day", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("weekly_time", sa.String(length=5), nullable=False, server_default=""))
 
 
 def downgrade() -> None:

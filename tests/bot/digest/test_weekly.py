@@ -13,7 +13,6 @@ import pytest
 
 from bot.digest.weekly import WeeklyResult, WeeklyRoundups, last_weekly_fire
 from bot.domain.weekly import Roundup, WeekFigures, WeekPaper, assemble, parse_weekly, week_of
-from storage.store import Store
 from tests.bot.conftest import BERLIN, FRI, THU, WED, World, berlin
 from tests.bot.digest.test_two_schedulers import SharedChannel
 from tests.conftest import sample_papers
@@ -112,14 +111,8 @@ def test_two_services_asked_at_once_post_the_roundup_once(world, fake_arxiv):
     barrier = threading.Barrier(2)
 
     def process() -> WeeklyResult:
-        store = Store.open(w.settings.database_url)
-        try:
-            service = w.service_on(store)
-            service.register(channel)
-            barrier.wait()
-            return asyncio.run(WeeklyRoundups(service).post_due(w.sub, berlin(FRI, 16)))
-        finally:
-            store.close()
+        return w.as_another_process(channel, barrier,
+                                    lambda service: WeeklyRoundups(service).post_due(w.sub, berlin(FRI, 16)))
 
     with ThreadPoolExecutor(2) as pool:
         results = [f.result() for f in [pool.submit(process) for _ in range(2)]]
