@@ -60,7 +60,8 @@ class ChannelQueries:
             return [_subscription(row) for row in session.exec(query.order_by(col(SubscriptionRow.id)))]
 
     def update_subscription(self, platform: str, channel: str, **values: Any) -> Subscription:
-        allowed = {"active", "schedule_time", "timezone", "post_empty_days", "learn_from_feedback", "feedback_since"}
+        allowed = {"active", "schedule_time", "timezone", "post_empty_days", "learn_from_feedback", "feedback_since",
+                   "weekly_day", "weekly_time"}
         if not set(values) <= allowed:
             raise ValueError(f"cannot update {sorted(set(values) - allowed)} on a subscription")
         with Session(self.engine) as session:

@@ -33,6 +33,7 @@ from storage.tables import (
     to_value,
 )
 from storage.upsert import insert_missing, upsert
+from storage.weekly import WeeklyQueries
 
 
 def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
@@ -49,7 +50,9 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
     )
 
 
-class Store(ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries, FollowQueries):
+class Store(
+    ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries, FollowQueries, WeeklyQueries
+):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

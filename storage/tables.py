@@ -171,6 +171,8 @@ class SubscriptionRow(SQLModel, table=True):
     post_empty_days: bool = False  # one short line on days without papers
     learn_from_feedback: bool = True  # reactions adjust the ranking and the prompt's examples
     feedback_since: dt.datetime | None = None  # /arxiv feedback reset: older reactions are kept but not used
+    weekly_day: int | None = None  # the weekly roundup's ISO weekday (1 = Monday); None = no roundup
+    weekly_time: str = Field(default="", max_length=5)  # HH:MM in the channel's zone; "" = 16:00
     created_at: dt.datetime = Field(default_factory=_now)
 
 
@@ -193,6 +195,22 @@ class PostRow(SQLModel, table=True):
     rank: int | None = None
     message_id: str = Field(max_length=64)  # Slack ts, Discord snowflake
     created_at: dt.datetime = Field(default_factory=_now)
+
+
+class WeeklyPostRow(SQLModel, table=True):
+    """A channel's weekly roundup of one ISO week (its Monday): claimed by the process that posts it, then the
+    message it became. The unique key makes restarts and a second scheduler post it once."""
+
+    __tablename__ = "weekly_post"
+    __table_args__ = (UniqueConstraint("platform", "channel", "week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    week: dt.date  # the Monday of the ISO week
+    platform: str = Field(max_length=20)
+    channel: str = Field(max_length=64)
+    claim: str = Field(default="", max_length=32)  # the posting attempt's token
+    claimed_at: dt.datetime = Field(default_factory=_now)
+    message_id: str = Field(default="", max_length=64)  # "" until posted
 
 
 class FeedbackRow(SQLModel, table=True):

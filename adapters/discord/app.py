@@ -381,6 +381,18 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     ) -> None:
         await self.bot.invoke(interaction, Invocation("feedback", _words(action)))
 
+    @app_commands.command(name="weekly", description=_describe("weekly"))
+    @app_commands.describe(state="on: a roundup every week; off: none (leave all out to see the setting)",
+                           day="The roundup's day (default: Friday)",
+                           time="HH:MM in the channel's time zone (default: 16:00)")
+    async def weekly(
+        self, interaction: discord.Interaction[Any], state: Literal["on", "off"] | None = None,
+        day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] | None = None, time: str | None = None,
+    ) -> None:
+        # A day or a time alone means "on" with them: Discord offers the options in any order.
+        words = _words(day) + _words(time)
+        await self.bot.invoke(interaction, Invocation("weekly", _words(state or ("on" if words else None)) + words))
+
     @app_commands.command(name="suggest-apply", description=_describe("suggest apply"))
     @app_commands.describe(number="The suggestion's number, as /arxiv suggest showed it")
     async def suggest_apply(self, interaction: discord.Interaction[Any], number: app_commands.Range[int, 1]) -> None:

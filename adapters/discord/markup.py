@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     # followed authors
     "follow": ("follow", ("author",)),
     "unfollow": ("unfollow", ("author",)),
+    "weekly": ("weekly", ("state", "day", "time")),
 }
 
 

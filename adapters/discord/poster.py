@@ -16,11 +16,14 @@ import aiohttp
 import discord
 
 from adapters.discord.embeds import pack_embeds, paper_embed, summary_messages, text_embeds
+from adapters.discord.markup import DiscordMarkup
 from adapters.pacing import ChannelPacer
 from bot.digest.service import summary_part
+from bot.digest.weekly_text import roundup_text
 from bot.domain.errors import PostError
 from bot.domain.models import Digest, RankedPaper
 from bot.domain.platform import Place
+from bot.domain.weekly import Roundup
 
 PERMISSIONS_FIX = (
     "give the bot View Channel, Send Messages and Embed Links in this channel (channel settings → Permissions), "
@@ -95,4 +98,11 @@ class DiscordPoster:
 
     async def post_text(self, place: Place, text: str) -> str:
         ids = [await self._send(place, embeds) for embeds in pack_embeds(text_embeds(text))]
+        return ids[0]
+
+    async def post_weekly(self, place: Place, roundup: Roundup) -> str:
+        # The nonce makes a repeat after a crash between Discord's answer and our record the same message.
+        text = roundup_text(roundup, DiscordMarkup())
+        ids = [await self._send(place, embeds, nonce=part_nonce(place, roundup.week, f"weekly.{n}"))
+               for n, embeds in enumerate(pack_embeds(text_embeds(text)))]
         return ids[0]

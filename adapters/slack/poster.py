@@ -12,10 +12,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.pacing import ChannelPacer
 from adapters.slack.blocks import PART_EVENT, Message, paper_message, summary_messages, text_message
+from adapters.slack.markup import SlackMarkup
+from bot.digest.weekly_text import roundup_text
 from bot.domain.errors import PostError
 from bot.domain.models import Digest, RankedPaper
 from bot.domain.platform import Place
 from bot.domain.statuses import PostKind
+from bot.domain.weekly import Roundup
 
 log = logging.getLogger(__name__)
 RECOVERY_SCAN = 200  # newest channel messages searched for the day's parent message
@@ -76,6 +79,9 @@ class SlackPoster:
 
     async def post_text(self, place: Place, text: str) -> str:
         return await self._post(place, text_message(text))
+
+    async def post_weekly(self, place: Place, roundup: Roundup) -> str:
+        return await self._post(place, text_message(roundup_text(roundup, SlackMarkup())))
 
     async def recover(self, place: Place, date: dt.date) -> dict[str, str]:
         """Parts of the day's digest already in the channel (found by their message metadata), for a

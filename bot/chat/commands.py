@@ -17,7 +17,8 @@ import prompts
 from bot.chat.lookups import LookupLane
 from bot.digest.service import DigestService
 from bot.digest.text import truncate
-from bot.domain import authors, schedule
+from bot.digest.weekly import channel_zone, weekly_time
+from bot.domain import authors, schedule, weekly
 from bot.domain.bibtex import bibtex_entries, bibtex_entry
 from bot.domain.criteria import validate_criteria
 from bot.domain.errors import CriteriaError, DigestError, report_failure
@@ -695,6 +696,41 @@ class CommandCore:
         self.store.mark_suggestion_applied(number, version)
         return Reply(f"{m.mention(caller.user)} applied suggestion {number}: the criteria are now v{version}. "
                      f"{m.command('criteria undo')} goes back.", public=True)
+
+    # the weekly roundup ---------------------------------------------------------------------
+
+    def _weekly_text(self, sub: Subscription) -> str:
+        if sub.weekly_day is None:
+            return "off"
+        zone = channel_zone(sub, self.settings.schedule).key
+        return f"on: {weekly.weekday_name(sub.weekly_day)}s at {weekly_time(sub):%H:%M} {zone}"
+
+    @command("weekly", "a roundup of the week: most liked, best unnoticed, the figures",
+             usage="weekly on [day HH:MM] | off", setting=True, max_chars=40)
+    async def _cmd_weekly(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        assert sub is not None
+        usage = (f"Use {m.command('weekly on')} (Fridays at 16:00), {m.command('weekly on mon 09:30')} or "
+                 f"{m.command('weekly off')}.")
+        if not args:
+            return Reply(f"The weekly roundup is {self._weekly_text(sub)}. " + usage)
+        choice = args[0].lower()
+        changed: dict[str, int | str | None]
+        if choice == "off" and len(args) == 1:
+            changed = {"weekly_day": None}
+        elif choice == "on":
+            try:
+                day, time = weekly.parse_weekly(args[1:])
+            except ValueError as exc:
+                return Reply(f"{m.escape(truncate(str(exc), 200))}. {usage} Nothing was changed.")
+            changed = {"weekly_day": day, "weekly_time": f"{time:%H:%M}"}
+        else:
+            return Reply(usage)
+        sub = self.store.update_subscription(caller.platform, caller.channel, **changed)
+        self.service.subscriptions_changed()
+        what = ("the week's most liked papers, the best-scored ones nobody reacted to, and the week's figures"
+                if sub.weekly_day is not None else "no roundup is posted")
+        return Reply(f"{m.mention(caller.user)} turned the weekly roundup {self._weekly_text(sub)}: {what}.",
+                     public=True)
 
 
     # followed authors ----------------------------------------------------------------------

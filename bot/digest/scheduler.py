@@ -20,8 +20,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digest.daily import DailyRuns, DueOutcome
 from bot.digest.shutdown import finish_within
+from bot.digest.weekly import WeeklyResult, WeeklyRoundups, weekly_time
 from bot.domain.models import Subscription
 from bot.domain.statuses import DayStatus, DeliveryStatus
+from bot.domain.weekly import WEEKDAYS
 
 log = logging.getLogger(__name__)
 # A day's outcome that gets a log line of its own (a posted day is logged by the service).
@@ -54,6 +56,7 @@ class DigestScheduler:
         self._slots = asyncio.Semaphore(CHANNELS_AT_ONCE)
         self._stopping = False
         self.last_run: dict[str, Any] | None = None
+        self.weekly = WeeklyRoundups(daily.service)
 
     # lifecycle ------------------------------------------------------------------------------
 
@@ -66,6 +69,8 @@ class DigestScheduler:
             self.daily.service.resumes_interrupted = True
             for sub in self.store.active_subscriptions():
                 self._spawn(self.run_now(sub.id))
+                if sub.weekly_day is not None:
+                    self._spawn(self.weekly_now(sub.id))
         log.info("Scheduler: %d channel(s) scheduled", len(self.channel_jobs()))
 
     async def stop(self, grace: float) -> None:
@@ -85,6 +90,15 @@ class DigestScheduler:
     def channel_jobs(self) -> dict[str, Any]:
         return {job.id: job for job in self.scheduler.get_jobs() if job.id.startswith("digest:")}
 
+    def weekly_jobs(self) -> dict[str, Any]:
+        return {job.id: job for job in self.scheduler.get_jobs() if job.id.startswith("weekly:")}
+
+    def weekly_trigger_for(self, sub: Subscription) -> CronTrigger:
+        assert sub.weekly_day is not None
+        time = weekly_time(sub)
+        return CronTrigger(day_of_week=WEEKDAYS[sub.weekly_day - 1][:3], hour=time.hour, minute=time.minute,
+                           timezone=self.weekly.zone_of(sub))
+
     def trigger_for(self, sub: Subscription) -> CronTrigger:
         time, zone = self.daily.schedule_of(sub)
         return CronTrigger(hour=time.hour, minute=time.minute, timezone=zone)
@@ -93,35 +107,75 @@ class DigestScheduler:
         """Make the jobs match the active subscriptions: add new ones, move changed ones, drop old ones."""
         if self._stopping:
             return
-        wanted = {f"digest:{sub.id}": sub for sub in self.store.active_subscriptions()}
-        jobs = self.channel_jobs()
+        active = self.store.active_subscriptions()
+        dropped = self._sync_jobs("digest", self.channel_jobs(), active, self.trigger_for, self._fire)
+        for sub_id in dropped:
+            self._remove(f"retry:{sub_id}")
+        self._sync_jobs("weekly", self.weekly_jobs(), [sub for sub in active if sub.weekly_day is not None],
+                        self.weekly_trigger_for, self._fire_weekly)
+
+    def _sync_jobs(self, kind: str, jobs: dict[str, Any], subs: list[Subscription],
+                   trigger_for: Callable[[Subscription], CronTrigger], fire: Callable[[int], Any]) -> list[str]:
+        """Make the ``kind`` jobs those of ``subs``; returns the subscription IDs whose job was dropped."""
+        wanted = {f"{kind}:{sub.id}": sub for sub in subs}
+        dropped = []
         for job_id, job in jobs.items():
             if job_id not in wanted:
                 job.remove()
-                self._remove(f"retry:{job_id.removeprefix('digest:')}")
+                dropped.append(job_id.removeprefix(f"{kind}:"))
         for job_id, sub in wanted.items():
-            trigger = self.trigger_for(sub)
+            trigger = trigger_for(sub)
             current = jobs.get(job_id)
             if current is not None and str(current.trigger) == str(trigger):
                 continue
-            self.scheduler.add_job(self._fire, trigger, args=[sub.id], id=job_id, replace_existing=True,
-                                   name=f"{sub.platform}:{sub.channel}")
+            name = f"{sub.platform}:{sub.channel}" if kind == "digest" else f"{kind} {sub.platform}:{sub.channel}"
+            self.scheduler.add_job(fire, trigger, args=[sub.id], id=job_id, replace_existing=True, name=name)
+        return dropped
 
     def _remove(self, job_id: str) -> None:
         if self.scheduler.get_job(job_id) is not None:
             self.scheduler.remove_job(job_id)
 
-    async def _fire(self, subscription_id: int) -> None:
+    def _track_current(self) -> None:
+        """A fired job's task is one that stop() waits for."""
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _fire(self, subscription_id: int) -> None:
+        self._track_current()
         await self.run_now(subscription_id)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _fire_weekly(self, subscription_id: int) -> None:
+        self._track_current()
+        await self.weekly_now(subscription_id)
+
+    async def weekly_now(self, subscription_id: int) -> WeeklyResult | None:
+        """Post the channel's roundup due now, unless it is posted or was due longer ago than the grace time;
+        a failure is retried at the next start or the next week (the claim is released)."""
+        sub = self.store.subscription_by_id(subscription_id)
+        if sub is None or not sub.active or sub.weekly_day is None or self._stopping:
+            return None
+        lock = self._channel_locks.setdefault(sub.id, asyncio.Lock())
+        async with self._slots, lock:  # after the channel's digest when both are due at once
+            try:
+                result = await self.weekly.post_due(
+                    sub, self.clock(), within=dt.timedelta(hours=self.settings.misfire_grace_hours))
+            except LookupError as exc:  # the channel's platform is not connected in this process
+                log.warning("%s:%s: %s", sub.platform, sub.channel, exc)
+                return None
+            except Exception:
+                log.exception("%s:%s: the weekly roundup failed", sub.platform, sub.channel)
+                return None
+        if result.status == DeliveryStatus.BUSY:
+            log.info("%s:%s: %s", sub.platform, sub.channel, result.message)
+        return result
 
     async def run_now(self, subscription_id: int) -> DueOutcome | None:
         """Post whatever the channel is owed now; schedule a retry when arXiv is late or busy."""

@@ -175,6 +175,8 @@ class Subscription:
     post_empty_days: bool
     learn_from_feedback: bool = True
     feedback_since: dt.datetime | None = None
+    weekly_day: int | None = None  # the weekly roundup's ISO weekday; None = off
+    weekly_time: str = ""  # HH:MM in the channel's zone, "" = 16:00
 
 
 @dataclass(frozen=True)

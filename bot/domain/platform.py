@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain.models import Digest, Paper, RankedPaper
+from bot.domain.weekly import Roundup
 
 
 class Platform(Protocol):
@@ -57,6 +58,10 @@ class ChannelPoster(Protocol):
     async def post_paper(self, place: Place, parent: str, digest: Digest, item: RankedPaper) -> str: ...
 
     async def post_text(self, place: Place, text: str) -> str: ...
+
+    async def post_weekly(self, place: Place, roundup: Roundup) -> str:
+        """The channel's weekly roundup as one message (bot.digest.weekly_text words it); its message ID."""
+        ...
 
 
 class RecoveringPoster(Protocol):

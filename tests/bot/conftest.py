@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,6 +28,7 @@ from tests.support import ArxivStandIn, OpenAIStandIn
 from tests.support.chat import MemoryPoster
 from tests.support.fakes import FakeArxiv, FakeChat, copy_of, fake_core, fake_service, fake_settings, scratch_folder
 
+T = TypeVar("T")
 BERLIN = ZoneInfo("Europe/Berlin")
 # March 2025: Mon 3, Tue 4, Wed 5, Thu 6, Fri 7, Sat 8. A mailing's papers were submitted the day before.
 MON, TUE, WED, THU, FRI = (dt.date(2025, 3, d) for d in (3, 4, 5, 6, 7))
@@ -116,6 +118,19 @@ class World:
     def service_on(self, store: Store) -> DigestService:
         """Another process's service: the same settings and fakes, its own connection to the database."""
         return fake_service(self.settings, store, self.arxiv, self.llm)
+
+    def as_another_process(self, channel: MemoryPoster, barrier: threading.Barrier,
+                           body: Callable[[DigestService], Awaitable[T]]) -> T:
+        """``body`` as another process runs it: its own connection, service and event loop, posting to ``channel``,
+        starting when ``barrier`` lets every process through at once."""
+        store = Store.open(self.settings.database_url)
+        try:
+            service = self.service_on(store)
+            service.register(channel)
+            barrier.wait()
+            return asyncio.run(body(service))
+        finally:
+            store.close()
 
     def summaries(self) -> list[dt.date]:
         return [content for _, kind, content in self.poster.messages if kind == "summary"]

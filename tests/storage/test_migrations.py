@@ -193,8 +193,8 @@ def test_runs_before_0006_keep_their_rows_and_record_no_thresholds_until_they_ru
     migrate.upgrade(engine, "0005_affiliations")
     before = rows(engine)
 
-    migrate.upgrade(engine)
-    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
+    migrate.upgrade(engine, "0006_run_thresholds")
+    assert migrate.current(engine) == "0006_run_thresholds"
     [run] = rows(engine)["run"]
     assert {key: run[key] for key in before["run"][0]} == before["run"][0]
     assert (run["min_relevance"], run["min_novelty"]) == (None, None)  # not known: the archive uses the profile's
@@ -220,8 +220,8 @@ def test_0007_adds_followed_authors_and_its_downgrade_drops_them_keeping_the_res
     migrate.upgrade(engine, "0006_run_thresholds")
     before = rows(engine)
 
-    migrate.upgrade(engine)
-    assert migrate.current(engine) == "0007_follows" and schema_diff(engine) == []
+    migrate.upgrade(engine, "0007_follows")
+    assert migrate.current(engine) == "0007_follows"
     store = Store(engine)
     assert store.follow(1, parse_followed("Kaiming He"), by="U1") and store.followed(1)[0].shown == "Kaiming He"
     assert not store.follow(1, parse_followed("kaiming  he"))  # the unique (profile, key) holds on both databases
@@ -447,15 +447,15 @@ def test_cli_db_current_and_upgrade(database_url, monkeypatch):
 
     result = runner.invoke(app, ["db", "upgrade", "--revision", "0001_initial"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0007_follows).\n"
+    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0008_weekly).\n"
     result = runner.invoke(app, ["db", "current"])
-    assert result.output == "0001_initial; head is 0007_follows — run `arxiv-digest db upgrade`\n"
+    assert result.output == "0001_initial; head is 0008_weekly — run `arxiv-digest db upgrade`\n"
 
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "from 0001_initial to 0007_follows (head)" in result.output, result.output
-    assert runner.invoke(app, ["db", "current"]).output == "0007_follows (head)\n"
+    assert result.exit_code == 0 and "from 0001_initial to 0008_weekly (head)" in result.output, result.output
+    assert runner.invoke(app, ["db", "current"]).output == "0008_weekly (head)\n"
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "Nothing to do: the database is at 0007_follows (head)" in result.output
+    assert result.exit_code == 0 and "Nothing to do: the database is at 0008_weekly (head)" in result.output
 
 
 def test_cli_db_errors_are_one_clear_line_and_exit_1(database_url, monkeypatch):
@@ -480,3 +480,25 @@ def test_cli_db_says_when_the_database_cannot_be_reached(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/test")
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 1 and "Database error" in result.output and "DATABASE_URL" in result.output
+
+
+def test_channels_before_0008_have_no_weekly_roundup_and_keep_their_rows_both_ways(engine):
+    migrate.upgrade(engine, "0006_run_thresholds")
+    fill_0001(engine)  # rows as the first release wrote them, in the schema just before
+    before = rows(engine)
+    migrate.upgrade(engine, "0008_weekly")
+    assert migrate.current(engine) == "0008_weekly" and schema_diff(engine) == []
+    [sub] = rows(engine)["subscription"]
+    assert {key: sub[key] for key in before["subscription"][0]} == before["subscription"][0]
+    assert (sub["weekly_day"], sub["weekly_time"]) == (None, "")  # off until an admin turns it on
+    store = Store(engine)
+    token = store.claim_week("slack", "C1", DAY)
+    assert token is not None
+    store.record_week("slack", "C1", DAY, token, "1741253400.000200")
+
+    migrate.downgrade(engine, "0006_run_thresholds")
+    assert "weekly_post" not in table_names(engine)
+    assert not {"weekly_day", "weekly_time"} & {c["name"] for c in sa.inspect(engine).get_columns("subscription")}
+    assert rows(engine)["subscription"] == before["subscription"]
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []

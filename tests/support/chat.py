@@ -9,6 +9,7 @@ from bot.chat.commands import CommandCore, Invocation
 from bot.digest.service import DigestService
 from bot.domain.models import Digest, RankedPaper
 from bot.domain.platform import Caller, Markup, Place, Reply
+from bot.domain.weekly import Roundup
 
 
 class MemoryPoster:
@@ -37,6 +38,9 @@ class MemoryPoster:
 
     async def post_text(self, place: Place, text: str) -> str:
         return self._post(place.channel, "text", text)
+
+    async def post_weekly(self, place: Place, roundup: Roundup) -> str:
+        return self._post(place.channel, "weekly", roundup)
 
 
 @dataclass(frozen=True)

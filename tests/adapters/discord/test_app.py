@@ -113,6 +113,19 @@ def test_threshold_categories_schedule_and_empty_days_change_the_channel(scenari
     scenario(test)
 
 
+def test_weekly_takes_its_state_day_and_time_as_options(scenario: Scenario) -> None:
+    async def test(h: DiscordHarness) -> None:
+        await h.command("subscribe")
+        shown = await h.command("weekly", user=MEMBER)
+        assert shown.ephemeral and "`/arxiv weekly state:on day:mon time:09:30`" in shown.text
+        answer = await h.command("weekly", state="on", day="mon", time="09:30")
+        assert not answer.ephemeral and h.last.invocation.args == ("on", "mon", "09:30")
+        assert h.shows(await h.command("weekly", time="18:00")) and h.last.invocation.args == ("on", "18:00")
+        assert h.shows(await h.command("weekly", state="off")) and h.subscription().weekly_day is None
+
+    scenario(test)
+
+
 def test_a_failing_command_is_answered_and_logged(scenario: Scenario, caplog: Any) -> None:
     reference = ""
 

@@ -175,3 +175,28 @@ def test_refusals_become_post_errors_that_say_what_to_do(
         assert str(CHANNEL_ID) in str(raised.value)
 
     run_poster(discord_api, body_)
+
+
+def test_the_weekly_roundup_is_one_embed_with_discord_links(discord_api: DiscordStandIn) -> None:
+    import datetime as dt
+
+    from bot.domain.weekly import WeekFigures, WeekPaper, assemble
+
+    fri = dt.date(2025, 3, 7)
+    papers = [WeekPaper("2503.00001", "Experts *and* [routers]", fri, 9, 7, positive=1, negative=1, reactions=2),
+              WeekPaper("2503.00002", "Quiet one", fri, 8, 6)]
+    roundup = assemble(fri - dt.timedelta(days=6), fri, papers,
+                       WeekFigures(read=500, scored=200, posted=2, reactions=2, cost_usd=None))
+    ids: list[str] = []
+
+    async def body(poster: DiscordPoster) -> None:
+        ids.append(await poster.post_weekly(Place(str(GUILD_ID), str(CHANNEL_ID)), roundup))
+
+    run_poster(discord_api, body)
+    [message] = discord_api.messages(CHANNEL_ID)
+    [embed] = message["embeds"]
+    text = embed["description"]
+    assert text.startswith("**Weekly roundup · Sat 2025-03-01 – Fri 2025-03-07**")
+    assert r"1. [Experts \*and\* \[routers\]](https://arxiv.org/abs/2503.00001) — 👍 1 👎 1 · R9 N7 · Fri" in text
+    assert text.endswith("2 reactions, LLM cost unknown.") and ids == [str(message["id"])]
+    assert message["nonce"]  # a repeat after a crash is the same message

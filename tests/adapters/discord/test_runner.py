@@ -60,6 +60,10 @@ def test_start_logs_in_syncs_the_commands_globally_and_registers_the_poster(
     ]
     empty_days = next(o for o in arxiv["options"] if o["name"] == "empty-days")
     assert [c["value"] for c in empty_days["options"][0]["choices"]] == ["on", "off"]
+    weekly = next(o for o in arxiv["options"] if o["name"] == "weekly")
+    assert [(o["name"], o["required"]) for o in weekly["options"]] == [("state", False), ("day", False),
+                                                                        ("time", False)]
+    assert [c["value"] for c in weekly["options"][1]["choices"]] == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     assert discord_api.commands(GUILD_ID) == []
     assert bot.intents == discord.Intents(guilds=True, guild_reactions=True)  # nothing privileged
 

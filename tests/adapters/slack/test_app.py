@@ -131,6 +131,20 @@ def test_threshold_categories_schedule_and_empty_days_change_the_channel_profile
     scenario(test)
 
 
+def test_weekly_is_read_by_members_and_turned_on_by_admins(scenario):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        shown = await h.say("weekly", MEMBER)
+        assert shown["response_type"] == "ephemeral" and h.shows(shown)
+        turned = await h.say("weekly on thu 17:45")
+        assert turned["response_type"] == "in_channel" and h.shows(turned)
+        assert h.last.invocation.args == ("on", "thu", "17:45")
+        sub = h.core.store.get_subscription("slack", CHANNEL)
+        assert (sub.weekly_day, sub.weekly_time) == (4, "17:45")
+
+    scenario(test)
+
+
 def test_criteria_edit_opens_a_prefilled_modal_and_a_valid_submission_is_announced(scenario, slack):
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")

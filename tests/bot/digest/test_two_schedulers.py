@@ -12,7 +12,6 @@ from typing import Any
 from bot.digest.daily import DailyRuns, DueOutcome
 from bot.domain.models import Digest, RankedPaper
 from bot.domain.platform import Place
-from storage.store import Store
 from tests.bot.conftest import THU, WED, berlin
 from tests.conftest import sample_papers
 from tests.support.chat import MemoryPoster
@@ -46,15 +45,8 @@ def test_two_schedulers_starting_together_post_the_holiday_line_once_and_neither
     barrier = threading.Barrier(2)
 
     def scheduler() -> DueOutcome:
-        store = Store.open(w.settings.database_url)
-        try:
-            service = w.service_on(store)
-            service.register(channel)
-            daily = DailyRuns(service, w.settings.calendar)
-            barrier.wait()
-            return asyncio.run(daily.run_due(w.sub, berlin(THU, 9, 1)))
-        finally:
-            store.close()
+        return w.as_another_process(
+            channel, barrier, lambda service: DailyRuns(service, w.settings.calendar).run_due(w.sub, berlin(THU, 9, 1)))
 
     with ThreadPoolExecutor(2) as pool:
         outcomes = [future.result() for future in [pool.submit(scheduler) for _ in range(2)]]
