@@ -646,7 +646,7 @@ class CommandCore:
             channel_rank = mine.channel_rank.get(item.paper.arxiv_id)
             where = f", #{channel_rank} in the channel" if channel_rank and channel_rank != item.rank else ""
             why = f"\n    {m.escape(item.explanation)}" if item.explanation else ""
-            lines.append(f"{item.rank}. {m.link(item.paper.url, m.escape(item.paper.title))} "
+            lines.append(f"{item.rank}. {m.link(item.paper.url, item.paper.title)} "
                          f"(R {item.judgment.relevance} · N {item.judgment.novelty}{where}){why}")
         return Reply("\n".join(lines), direct=True)
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.chat.commands import CommandCore
+from adapters.discord.markup import DiscordMarkup
+from bot.chat.commands import CommandCore, parse
 from bot.digest.pipeline import RunResult, run_digest
 from bot.domain.models import Announcement, Paper, Profile
 from bot.domain.platform import Reply
@@ -279,6 +280,13 @@ def test_each_member_gets_their_own_ranking_by_direct_message(channel):
     assert "your 1 reaction" in u2.text
     nobody, _ = ranking("U4")
     assert "You have not reacted" in nobody.text
+
+
+def test_a_title_in_my_ranking_is_escaped_once(channel):
+    core, arxiv, llm = channel
+    post_day(core, arxiv, llm, DAY, [topic_paper("2503.00001", "protein folding", title="Q*-learning for *proteins*")])
+    reply = asyncio.run(core.execute(caller("U2"), parse("me"), DiscordMarkup()))
+    assert "[Q\\*-learning for \\*proteins\\*](" in reply.text
 
 
 def test_me_before_any_digest_says_so(channel):
