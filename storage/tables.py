@@ -76,6 +76,7 @@ class ProfileRow(SQLModel, table=True):
     min_relevance: int = 7
     min_novelty: int = 6
     top_n: int | None = None
+    language: str = Field(default="en", max_length=40)  # BCP 47 tag of the TL;DRs (bot/domain/languages.py)
     created_at: dt.datetime = Field(default_factory=_now)
 
 
@@ -113,6 +114,20 @@ class ScoreRow(SQLModel, table=True):
     novelty: int
     comment: str = ""
     approximate: bool = False
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
+class TldrRow(SQLModel, table=True):
+    """One paper's one-sentence summary per (language, model): written once, reused by every channel and re-run."""
+
+    __tablename__ = "tldr"
+    __table_args__ = (UniqueConstraint("arxiv_id", "language", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    arxiv_id: str = Field(foreign_key="paper.arxiv_id", index=True, max_length=32)
+    language: str = Field(max_length=40)
+    model: str = Field(max_length=100)
+    text: str
     created_at: dt.datetime = Field(default_factory=_now)
 
 
