@@ -50,8 +50,10 @@ __all__ = [
     "Reply",
     "StandInBatch",
     "StandInFile",
+    "is_tldr_request",
     "judge",
     "parse_papers",
+    "tldr_of",
 ]
 
 KEYWORDS = [
@@ -354,6 +356,18 @@ def judge(arxiv_id: str, title: str, abstract: str) -> Judgement:
     blob = f"{title}\n{abstract}"
     hits = tuple(kw for kw, rx in _KEYWORD_RES if rx.search(blob))
     return Judgement(min(10, 2 + 2 * len(hits)), 3 + zlib.crc32(arxiv_id.encode()) % 7, hits)
+
+
+def is_tldr_request(system: str) -> bool:
+    """A request for TL;DRs (bot/scoring/tldr.py's prompt) rather than scores: its answer format names TLDR."""
+    return '"TLDR"' in system
+
+
+def tldr_of(title: str, abstract: str) -> str:
+    """The stand-in's TL;DR: what a model says of a paper in one sentence, from its title and first claim."""
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(abstract.split()), maxsplit=1)[0].rstrip(".")
+    words = " ".join(title.split()) or "a new method"
+    return f"They present {words[0].lower() + words[1:]}; in short, {first[:1].lower() + first[1:]}."
 
 
 def _is_injected(block: PaperBlock) -> bool:
@@ -734,6 +748,23 @@ class OpenAIStandIn(StandIn):
                 return _text_of(m.get("content"))
         return ""
 
+    @staticmethod
+    def _system_text(messages: list[Any]) -> str:
+        roles = ("system", "developer")
+        return "".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") in roles)
+
+    @staticmethod
+    def _tldrs(papers: list[PaperBlock], fault: Fault | None) -> str:
+        """TL;DR lines as a model writes them, or garbled (Malformed) or short (Drop) as a model sometimes does."""
+        items = [{"ARXIVID": p.arxiv_id, "TLDR": tldr_of(p.title, p.abstract)} for p in papers]
+        if isinstance(fault, Malformed):
+            first = items[0]["ARXIVID"] if items else "2503.00000"
+            return "Sure! Here are the TL;DRs:\n{ARXIVID: " + first + ', TLDR: "They show\n'
+        if isinstance(fault, Drop):
+            items = items[: max(len(items) - fault.n, 0)]
+        content = "\n".join(json.dumps(item, ensure_ascii=False) for item in items)
+        return f"```json\n{content}\n```" if isinstance(fault, Fenced) else content
+
     def _scores(self, arxiv_id: str, title: str, abstract: str) -> tuple[int, int, str]:
         j = judge(arxiv_id, title, abstract)
         forced = self.overrides.get(arxiv_id) or self.overrides.get(re.sub(r"v\d+$", "", arxiv_id))
@@ -745,6 +776,8 @@ class OpenAIStandIn(StandIn):
         if isinstance(fault, Reply):
             return fault.content
         papers = parse_papers(self._last_user_text(messages))
+        if is_tldr_request(self._system_text(messages)):
+            return self._tldrs(papers, fault)
         gullible = any(_is_injected(p) for p in papers)
         items: list[dict[str, Any]] = []
         for p in papers:
