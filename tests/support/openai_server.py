@@ -430,8 +430,15 @@ class OpenAIStandIn(StandIn):
 
     @property
     def paper_ids_per_request(self) -> list[list[str]]:
-        """The arXiv ids each chat completion request carried, retries included, in arrival order."""
-        return [r.paper_ids for r in self.completions]
+        """The arXiv ids each scoring request carried, retries included, in arrival order (TL;DR requests are in
+        tldr_completions)."""
+        tldrs = {id(r) for r in self.tldr_completions}
+        return [r.paper_ids for r in self.completions if id(r) not in tldrs]
+
+    @property
+    def tldr_completions(self) -> list[Recorded]:
+        """Chat completion requests that asked for TL;DRs (bot/scoring/tldr.py) rather than scores."""
+        return [r for r in self.completions if is_tldr_request(self._system_text(_messages(r)))]
 
     @property
     def batch_api_requests(self) -> list[Recorded]:
@@ -825,6 +832,11 @@ class OpenAIStandIn(StandIn):
         if not seen or prompt_tokens < 1024:
             return 0
         return min(prompt_tokens, (len(prefix) // 4) // 128 * 128)
+
+
+def _messages(rec: Recorded) -> list[Any]:
+    messages = rec.json.get("messages") if isinstance(rec.json, dict) else None
+    return messages if isinstance(messages, list) else []
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:

@@ -132,7 +132,7 @@ def test_through_the_openai_client_a_short_reply_is_completed_on_the_second_ask(
             await chat.aclose()
 
     outcome = asyncio.run(go())
-    assert [len(ids) for ids in llm.paper_ids_per_request] == [5, 2]
+    assert [len(r.paper_ids) for r in llm.tldr_completions] == [5, 2] and llm.paper_ids_per_request == []
     assert {pid: outcome.tldrs[pid] for pid in outcome.written} == {
         p.arxiv_id: tldr_of(p.title, p.abstract) for p in day[:3]}
     assert [outcome.tldrs[p.arxiv_id] for p in day[3:]] == [extractive(p) for p in day[3:]]
