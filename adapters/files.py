@@ -33,6 +33,23 @@ def _token_table(digest: Digest) -> list[str]:
         f"| {usage.total_tokens} |",
         f"| **Cost** | {format_cost(prompt_cost)} | {format_cost(cached_cost)} | {format_cost(completion_cost)} "
         f"| {format_cost(digest.cost_usd)} |",
+        *_tldr_rows(digest),
+    ]
+
+
+def _tldr_rows(digest: Digest) -> list[str]:
+    """The TL;DR pass's share of the table's totals, on rows of its own (none when it asked nothing)."""
+    usage, price = digest.tldr_usage, digest.price
+    if not usage.requests:
+        return []
+    prompt_cost = cost_of(Usage(usage.prompt_tokens, usage.cached_tokens, 0), price)
+    cached_cost = cost_of(Usage(usage.cached_tokens, usage.cached_tokens, 0), price)
+    completion_cost = cost_of(Usage(0, 0, usage.completion_tokens), price)
+    return [
+        f"| *of which TL;DR tokens* | {usage.prompt_tokens} | {usage.cached_tokens} | {usage.completion_tokens} "
+        f"| {usage.total_tokens} |",
+        f"| *of which TL;DR cost* | {format_cost(prompt_cost)} | {format_cost(cached_cost)} "
+        f"| {format_cost(completion_cost)} | {format_cost(digest.tldr_cost_usd)} |",
     ]
 
 
@@ -66,6 +83,7 @@ def render_markdown(digest: Digest) -> str:
         lines += [
             f"## {item.rank}. [{_md_link_text(paper.title)}]({paper.url}) <a id=\"link{item.rank}\"></a>",
             "",
+            *([f"**TL;DR:** {item.tldr}", ""] if item.tldr else []),
             f"**ArXiv ID:** {paper.arxiv_id}",
             "",
             f"**Authors:** {', '.join(paper.authors)}",
@@ -116,6 +134,7 @@ def digest_json(digest: Digest) -> dict[str, Any]:
             "requests": usage.requests,
         },
         "cost_usd": digest.cost_usd,
+        **_tldr_json(digest),
         "papers": [
             {
                 "rank": item.rank,
@@ -133,11 +152,27 @@ def digest_json(digest: Digest) -> dict[str, Any]:
                 "score": item.score,
                 "adjustment": item.adjustment,
                 "explanation": item.explanation,
+                "tldr": item.tldr,
             }
             for item in digest.ranked
         ],
         "unscored": [{"arxiv_id": p.arxiv_id, "title": p.title, "reason": why} for p, why in digest.unscored],
         "notes": digest.notes,
+    }
+
+
+def _tldr_json(digest: Digest) -> dict[str, Any]:
+    """The TL;DR pass's usage and cost, already part of ``usage`` and ``cost_usd``."""
+    usage = digest.tldr_usage
+    return {
+        "tldr_usage": {
+            "prompt_tokens": usage.prompt_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "requests": usage.requests,
+        },
+        "tldr_cost_usd": digest.tldr_cost_usd,
     }
 
 

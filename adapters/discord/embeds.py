@@ -137,6 +137,8 @@ def summary_messages(digest: Digest) -> list[list[discord.Embed]]:
     """
     title = _fit(wording.headline(digest), TITLE_LIMIT)
     head = [escape(wording.totals_line(digest)), escape(wording.cost_line(digest))]
+    if tldr_cost := wording.tldr_cost_line(digest):
+        head.append(escape(tldr_cost))
     if digest.notes:
         head.append(_fit("\n".join(digest.notes), NOTES_LIMIT))
     if digest.unscored:
@@ -187,7 +189,8 @@ def paper_embed(digest: Digest, item: RankedPaper) -> discord.Embed:
     paper, judgment = item.paper, item.judgment
     title = _fit(f"{item.rank}. {paper.title}", TITLE_LIMIT)
     why = [f"*{escape(line)}*" for line in [wording.why_line(item)] if line]
-    header = "\n".join([f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
+    tldr = [escape(line) for line in [wording.tldr_line(item)] if line]  # first, right under the title
+    header = "\n".join([*tldr, f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
     comment = judgment.comment.strip()
     if not comment:
         return _embed(title, header, paper.url)

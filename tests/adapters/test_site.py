@@ -440,3 +440,13 @@ def test_the_search_box_finds_a_paper_by_a_title_word_from_file_urls(browsed, tm
     assert "No paper matches." in results("diffusion").plain
     hostile = results("%3Cscript%3E")  # the hostile title, found and shown as text
     assert "script" not in [tag for tag, _ in hostile.tags] and EVIL in hostile.plain
+
+
+def test_a_day_page_shows_each_papers_stored_tldr_under_its_title_escaped(store, profile, tmp_path):
+    papers = [paper("2503.10001", "Sparse MoE"), paper("2503.10002", "Quantization")]
+    add_day(store, profile, TUE, papers, {"2503.10001": (9, 8), "2503.10002": (8, 7)})
+    store.save_tldrs({"2503.10001": f"They show {EVIL}."}, profile.language, MODEL)
+    publish_site(store, profile, tmp_path / "site")
+    html = (tmp_path / "site" / day_path(TUE)).read_text()
+    assert '<p class="tldr"><strong>TL;DR:</strong> They show &lt;script&gt;' in html
+    assert html.count('class="tldr"') == 1 and "<script>alert" not in html
