@@ -337,6 +337,11 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     ) -> None:
         await self.bot.invoke(interaction, Invocation("empty-days", _words(state)))
 
+    @app_commands.command(name="language", description=_describe("language"))
+    @app_commands.describe(code="A language code or name, e.g. de, zh, ja (leave out to see the current one)")
+    async def language(self, interaction: discord.Interaction[Any], code: str | None = None) -> None:
+        await self.bot.invoke(interaction, Invocation("language", _words(code)))
+
     @app_commands.command(name="abstract", description=_describe("abstract"))
     @app_commands.describe(id_or_rank="An arXiv ID (2503.03213) or a rank in the latest digest (3)")
     async def abstract(self, interaction: discord.Interaction[Any], id_or_rank: str) -> None:

@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "categories": ("categories", ("categories",)),
     "schedule": ("schedule", ("time", "timezone")),
     "empty-days": ("empty-days", ("state",)),
+    "language": ("language", ("code",)),
     "abstract": ("abstract", ("id_or_rank",)),
     "search": ("search", ("words",)),
     "feedback": ("feedback", ("action",)),

@@ -340,3 +340,15 @@ def test_reactions_on_paper_messages_are_feedback_and_removing_takes_it_back(sce
         assert [f.emoji for f in store.feedback_for("discord", str(CHANNEL_ID))] == ["👀"]
 
     scenario(test)
+
+
+def test_language_takes_its_code_as_an_option_and_changes_the_channels_tldrs(scenario: Scenario) -> None:
+    async def test(h: DiscordHarness) -> None:
+        await h.command("subscribe")
+        assert "set the language to Japanese" in (await h.command("language", code="ja")).text
+        assert h.last.invocation.args == ("ja",)
+        assert h.shows(await h.command("language", code="klingonese"))
+        assert "Japanese (日本語)" in (await h.command("language", user=MEMBER)).text
+        assert h.core.store.profile_by_id(h.subscription().profile_id).language == "ja"
+
+    scenario(test)

@@ -65,6 +65,7 @@ def test_discord_is_off_without_a_token_and_a_prefixed_token_is_a_problem() -> N
         ("schedule 09:00 Europe/Berlin", "/arxiv schedule time:09:00 timezone:Europe/Berlin"),
         ("categories cs.LG cs.CL …", "/arxiv categories categories:cs.LG cs.CL …"),
         ("abstract <arXiv ID | rank>", "/arxiv abstract id_or_rank:<arXiv ID | rank>"),
+        ("language de", "/arxiv language code:de"),
         ("help", "/arxiv help"),
     ],
 )
