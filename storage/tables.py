@@ -100,16 +100,21 @@ class CriteriaVersionRow(_OfProfile, table=True):
     created_at: dt.datetime = Field(default_factory=_now)
 
 
-class ScoreRow(SQLModel, table=True):
+class _ByModel(SQLModel):
+    """What a model wrote about one paper: its own id, the paper's and the model's (stored once per model)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    arxiv_id: str = Field(foreign_key="paper.arxiv_id", index=True, max_length=32)
+    model: str = Field(max_length=100)
+
+
+class ScoreRow(_ByModel, table=True):
     """One judgment per (paper, prompt version, model): a re-run asks the LLM nothing."""
 
     __tablename__ = "score"
     __table_args__ = (UniqueConstraint("arxiv_id", "criteria_key", "model"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    arxiv_id: str = Field(foreign_key="paper.arxiv_id", index=True, max_length=32)
     criteria_key: str = Field(max_length=64)
-    model: str = Field(max_length=100)
     relevance: int
     novelty: int
     comment: str = ""
@@ -117,16 +122,13 @@ class ScoreRow(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=_now)
 
 
-class TldrRow(SQLModel, table=True):
+class TldrRow(_ByModel, table=True):
     """One paper's one-sentence summary per (language, model): written once, reused by every channel and re-run."""
 
     __tablename__ = "tldr"
     __table_args__ = (UniqueConstraint("arxiv_id", "language", "model"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    arxiv_id: str = Field(foreign_key="paper.arxiv_id", index=True, max_length=32)
     language: str = Field(max_length=40)
-    model: str = Field(max_length=100)
     text: str
     created_at: dt.datetime = Field(default_factory=_now)
 

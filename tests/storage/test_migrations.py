@@ -188,12 +188,16 @@ def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade
     assert rows(engine)["run"][0]["attempts"] == 0
 
 
-def test_runs_before_0006_keep_their_rows_and_record_no_thresholds_until_they_run_again(engine):
+def filled_up_to(engine: Engine, revision: str) -> dict[str, list[dict[str, Any]]]:
+    """A row in every table of 0001_initial, upgraded to ``revision``: the rows it then holds."""
     migrate.upgrade(engine, "0001_initial")
     fill_0001(engine)
-    migrate.upgrade(engine, "0005_affiliations")
-    before = rows(engine)
+    migrate.upgrade(engine, revision)
+    return rows(engine)
 
+
+def test_runs_before_0006_keep_their_rows_and_record_no_thresholds_until_they_run_again(engine):
+    before = filled_up_to(engine, "0005_affiliations")
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
     [run] = rows(engine)["run"]
@@ -421,11 +425,7 @@ def test_postgres_schemas_keep_databases_apart():
 
 
 def test_profiles_before_0008_read_english_and_tldrs_are_stored_per_language_and_model(engine):
-    migrate.upgrade(engine, "0001_initial")
-    fill_0001(engine)
-    migrate.upgrade(engine, "0006_run_thresholds")
-    before = rows(engine)
-
+    before = filled_up_to(engine, "0006_run_thresholds")
     migrate.upgrade(engine)
     assert migrate.current(engine) == HEAD and schema_diff(engine) == []
     store = Store(engine)
