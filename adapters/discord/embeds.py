@@ -30,6 +30,7 @@ MESSAGE_CHARS = 6000
 # What we fill a message to: a little under Discord's 6,000 in case its counting ever differs slightly.
 MESSAGE_BUDGET = 5800
 
+MIN_TLDR_CHARS = 40  # a TL;DR cut shorter than this says nothing: it is left out
 TABLE_TITLE_LIMIT = 150  # per ranked line: a 60-paper day stays within a couple of messages
 AUTHORS_LIMIT = 1000
 AFFILIATIONS_LIMIT = 300
@@ -189,8 +190,8 @@ def paper_embed(digest: Digest, item: RankedPaper) -> discord.Embed:
     paper, judgment = item.paper, item.judgment
     title = _fit(f"{item.rank}. {paper.title}", TITLE_LIMIT)
     why = [f"*{escape(line)}*" for line in [wording.why_line(item)] if line]
-    tldr = [escape(line) for line in [wording.tldr_line(item)] if line]  # first, right under the title
-    header = "\n".join([*tldr, f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
+    header = "\n".join([f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
+    header = _with_tldr(item, header, MESSAGE_BUDGET - len(title) - len(header) - 2)
     comment = judgment.comment.strip()
     if not comment:
         return _embed(title, header, paper.url)
@@ -209,6 +210,16 @@ def paper_embed(digest: Digest, item: RankedPaper) -> discord.Embed:
     for value in fields:
         embed.add_field(name=BLANK_FIELD_NAME, value=value, inline=False)
     return embed
+
+
+def _with_tldr(item: RankedPaper, header: str, room: int) -> str:
+    """The TL;DR first, right under the title, in at most half the room the header leaves (escaping may double
+    it), so the comment always keeps a share of the embed; none when even a few words would not fit."""
+    line = wording.tldr_line(item)
+    limit = min(len(line), room // 2)
+    if not line or limit < MIN_TLDR_CHARS:
+        return header
+    return f"{escape(truncate(line, limit))}\n{header}"
 
 
 def _take(text: str, room: int) -> tuple[str, str]:

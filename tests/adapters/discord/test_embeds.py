@@ -322,3 +322,15 @@ def test_a_tldr_opens_the_description_escaped_and_its_cost_follows_the_days_cost
     assert (embed.description or "").split("\n")[1] == "**R 8 · N 7**"
     summary = summary_messages(digest)[0][0].description or ""
     assert "TL;DRs · 1,000 tokens (0 cached) · $0.0002 of the total" in unescape(summary)
+
+
+def test_a_long_tldr_never_crowds_the_comment_out_of_a_small_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.discord import embeds
+
+    item = replace(ranked_paper(2), tldr="*" * 320)  # escaping doubles it
+    for budget, shown in ((450, True), (280, False)):  # cut to fit; left out when a few words would not fit
+        monkeypatch.setattr(embeds, "MESSAGE_BUDGET", budget)
+        embed = paper_embed(make_digest(2), item)
+        description = embed.description or ""
+        assert embed_chars(embed) <= budget and description.startswith("TL;DR: \\*") == shown
+        assert "Matches" in description or embed.fields  # the comment kept its share
