@@ -38,6 +38,9 @@ def _from_code(code: str) -> str | None:
 
 
 def _from_name(name: str) -> str | None:
+    # Only letters reach the CLDR's name index: its trie fails on control characters such as NUL.
+    if not all(ch.isalpha() or ch in " -'()" for ch in name):
+        return None
     try:
         return _from_code(str(langcodes.find(name)))
     except (ValueError, LookupError):

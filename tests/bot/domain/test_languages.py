@@ -17,7 +17,7 @@ def test_codes_and_names_become_standard_tags(given_text, tag):
     assert parse_language(given_text) == tag
 
 
-@pytest.mark.parametrize("bad", ["xx", "zz", "und", "x-foo", "qaa", "klingonese", "", "de DE", "a" * 200])
+@pytest.mark.parametrize("bad", ["xx", "zz", "und", "x-foo", "qaa", "klingonese", "", "de DE", "a" * 200, "\x00𐀀"])
 def test_what_no_language_is_is_refused_with_a_hint(bad):
     with pytest.raises(ValueError, match="code such as de, zh or ja"):
         parse_language(bad)
