@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.digest.text import why_line
 from bot.domain.models import Digest, Paper, Usage
-from bot.domain.pricing import cost_of, format_cost
+from bot.domain.pricing import Price, cost_of, format_cost
 
 APPROXIMATE_BANNER = (
     "> **Approximate scores.** No OPENAI_API_KEY was set, so these papers were ranked by local TF-IDF "
@@ -21,18 +21,27 @@ def _md_link_text(text: str) -> str:
 
 
 def _token_table(digest: Digest) -> list[str]:
-    """The seed's token/cost table plus a column for the prompt tokens the provider served from cache."""
-    usage, price = digest.usage, digest.price
+    """The seed's token/cost table plus a column for the prompt tokens the provider served from cache, and the
+    TL;DR pass's share of it on rows of its own (none when it asked nothing)."""
+    tldr = digest.tldr_usage
+    return [
+        f"| *[{digest.model}]* | Prompt | Cached (part of prompt) | Completion | Total |",
+        "|---|---|---|---|---|",
+        *_usage_rows(("**Token**", "**Cost**"), digest.usage, digest.price, digest.cost_usd),
+        *(_usage_rows(("*of which TL;DR tokens*", "*of which TL;DR cost*"), tldr, digest.price, digest.tldr_cost_usd)
+          if tldr.requests else []),
+    ]
+
+
+def _usage_rows(labels: tuple[str, str], usage: Usage, price: Price | None, total_cost: float | None) -> list[str]:
     prompt_cost = cost_of(Usage(usage.prompt_tokens, usage.cached_tokens, 0), price)
     cached_cost = cost_of(Usage(usage.cached_tokens, usage.cached_tokens, 0), price)
     completion_cost = cost_of(Usage(0, 0, usage.completion_tokens), price)
     return [
-        f"| *[{digest.model}]* | Prompt | Cached (part of prompt) | Completion | Total |",
-        "|---|---|---|---|---|",
-        f"| **Token** | {usage.prompt_tokens} | {usage.cached_tokens} | {usage.completion_tokens} "
+        f"| {labels[0]} | {usage.prompt_tokens} | {usage.cached_tokens} | {usage.completion_tokens} "
         f"| {usage.total_tokens} |",
-        f"| **Cost** | {format_cost(prompt_cost)} | {format_cost(cached_cost)} | {format_cost(completion_cost)} "
-        f"| {format_cost(digest.cost_usd)} |",
+        f"| {labels[1]} | {format_cost(prompt_cost)} | {format_cost(cached_cost)} | {format_cost(completion_cost)} "
+        f"| {format_cost(total_cost)} |",
     ]
 
 
@@ -67,6 +76,7 @@ def render_markdown(digest: Digest) -> str:
             f"## {item.rank}. [{_md_link_text(paper.title)}]({paper.url}) <a id=\"link{item.rank}\"></a>",
             "",
             *([f"**Followed:** {', '.join(item.followed)}", ""] if item.followed else []),
+            *([f"**TL;DR:** {item.tldr}", ""] if item.tldr else []),
             f"**ArXiv ID:** {paper.arxiv_id}",
             "",
             f"**Authors:** {', '.join(paper.authors)}",
@@ -98,7 +108,6 @@ def _affiliations(paper: Paper) -> str:
 
 
 def digest_json(digest: Digest) -> dict[str, Any]:
-    usage = digest.usage
     return {
         "date": digest.date.isoformat(),
         "profile": digest.profile,
@@ -109,14 +118,11 @@ def digest_json(digest: Digest) -> dict[str, Any]:
         "total_scanned_papers": digest.scanned,
         "total_relevant_papers": digest.relevant,
         "total_unscored_papers": len(digest.unscored),
-        "usage": {
-            "prompt_tokens": usage.prompt_tokens,
-            "cached_tokens": usage.cached_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-            "requests": usage.requests,
-        },
+        "usage": _usage_json(digest.usage),
         "cost_usd": digest.cost_usd,
+        # The TL;DR pass, already part of usage and cost_usd.
+        "tldr_usage": _usage_json(digest.tldr_usage),
+        "tldr_cost_usd": digest.tldr_cost_usd,
         "papers": [
             {
                 "rank": item.rank,
@@ -135,11 +141,22 @@ def digest_json(digest: Digest) -> dict[str, Any]:
                 "adjustment": item.adjustment,
                 "explanation": item.explanation,
                 "followed": list(item.followed),  # followed authors on it ([] for none): it is listed first
+                "tldr": item.tldr,
             }
             for item in digest.ranked
         ],
         "unscored": [{"arxiv_id": p.arxiv_id, "title": p.title, "reason": why} for p, why in digest.unscored],
         "notes": digest.notes,
+    }
+
+
+def _usage_json(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "requests": usage.requests,
     }
 
 

@@ -11,6 +11,10 @@ tokens it would serve from the provider's prompt cache:
   prompt, criteria, rubric, papers, instructions) in ONE user message, so nothing is ever cacheable,
   through the synchronous ``openai.OpenAI`` client, replies read with ``bot.scoring.replies.parse_reply``.
 
+Then the TL;DR pass (``bot.scoring.tldr``) runs over the papers our scores post at the default thresholds
+(R >= 7, N >= 6, no cap), through the same client and stand-in, and its cost is reported as a share of the
+day's (scoring plus TL;DRs).
+
 For both it prints requests, wall time, papers/s, prompt / cached / completion tokens per paper, the cost
 at gpt-4o-mini list prices, and how many papers got a score; then the speed-up (seed wall / ours wall)
 against the targets (ours at most 15 s for 1,000 papers, at least 20x faster than the seed), the process's
@@ -45,11 +49,13 @@ import openai
 import prompts
 from adapters.llm import OpenAIChat
 from bench.shared_data import all_papers
-from bot.domain.models import Paper, Usage
+from bot.domain.models import Judgment, Paper, Usage
 from bot.domain.pricing import cost_of, format_cost, price_for
 from bot.scoring import prompt
 from bot.scoring.llm_scorer import LLMScorer, ScoreOutcome
+from bot.scoring.ranking import rank
 from bot.scoring.replies import parse_reply
+from bot.scoring.tldr import TldrOutcome, write_tldrs
 from tests.support.openai_server import OpenAIStandIn
 
 DAY_SIZE = 1_000
@@ -70,6 +76,7 @@ class Run:
     usage: Usage = field(default_factory=Usage)
     scored: int = 0
     extrapolated: bool = False
+    judgments: dict[str, Judgment] = field(default_factory=dict)
 
     @property
     def papers_per_s(self) -> float:
@@ -135,12 +142,27 @@ def run_ours(standin: OpenAIStandIn, papers: Sequence[Paper], batch_size: int, c
     run = Run("ours", papers=len(papers), requests=len(standin.completions) - before, wall_s=wall)
     run.usage = outcome.usage
     run.scored = len(outcome.judgments)
+    run.judgments = outcome.judgments
     if outcome.failed:
         reasons = sorted(set(outcome.failed.values()))
         print(f"ours: {len(outcome.failed)} papers unscored: {'; '.join(reasons)}", file=sys.stderr)
     if outcome.flagged:
         print(f"ours: {len(outcome.flagged)} papers look like prompt injection and were scored alone")
     return run
+
+
+def run_tldrs(standin: OpenAIStandIn, papers: Sequence[Paper], judgments: dict[str, Judgment]) -> TldrOutcome:
+    """The TL;DR pass over the papers the day's digest posts at the default thresholds."""
+    posted = [item.paper for item in rank(papers, judgments, min_relevance=7, min_novelty=6)]
+    chat = OpenAIChat(api_key="bench", model=MODEL, base_url=standin.base_url, max_retries=2)
+
+    async def go() -> TldrOutcome:
+        try:
+            return await write_tldrs(chat, posted, language="en", price=price_for(MODEL))
+        finally:
+            await chat.aclose()
+
+    return asyncio.run(go())
 
 
 # --- the seed's way -----------------------------------------------------------------------------------
@@ -270,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _, traced_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         seen_ours = {pid for ids in standin.paper_ids_per_request for pid in ids}
+        tldrs = run_tldrs(standin, papers, ours.judgments)
 
         standin.clear()
         seed = run_seed(standin, seed_papers)
@@ -309,6 +332,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"speed-up (seed wall / ours wall): {speedup:,.1f}x{basis}")
     if ours_cost and seed_cost:
         print(f"cost ratio (seed / ours): {seed_cost / ours_cost:,.1f}x")
+    tldr_cost, day_cost = tldrs.cost_usd or 0.0, (ours_cost or 0.0) + (tldrs.cost_usd or 0.0)
+    print(
+        f"TL;DR pass: {len(tldrs.tldrs):,} posted papers, {tldrs.usage.requests} requests, "
+        f"{tldrs.usage.total_tokens:,} tokens, {format_cost(tldr_cost)} = "
+        f"{100 * tldr_cost / day_cost if day_cost else 0.0:.1f}% of the day's {format_cost(day_cost)}"
+    )
     print()
     print("targets:")
     print(

@@ -30,6 +30,7 @@ from storage.tables import (
     ProfileRow,
     RunRow,
     ScoreRow,
+    TldrRow,
     to_value,
 )
 from storage.upsert import insert_missing, upsert
@@ -181,8 +182,9 @@ class Store(
         categories: Sequence[str] | None = None,
         min_relevance: int | None = None,
         min_novelty: int | None = None,
+        language: str | None = None,
     ) -> Profile:
-        """Change a profile's categories and/or thresholds (the caller validated them)."""
+        """Change a profile's categories, thresholds and/or language (the caller validated them)."""
         with Session(self.engine) as session:
             row = session.get_one(ProfileRow, profile_id)
             if categories is not None:
@@ -191,6 +193,8 @@ class Store(
                 row.min_relevance = min_relevance
             if min_novelty is not None:
                 row.min_novelty = min_novelty
+            if language is not None:
+                row.language = language
             session.add(row)
             session.commit()
             return self._profile(session, row)
@@ -208,6 +212,7 @@ class Store(
             top_n=row.top_n,
             criteria=current.text,
             criteria_version=current.version,
+            language=row.language,
         )
 
     @staticmethod
@@ -252,6 +257,31 @@ class Store(
                 .order_by(col(CriteriaVersionRow.version).desc())
             )
             return [to_value(CriteriaVersion, row) for row in rows]
+
+    # TL;DRs ------------------------------------------------------------------------------
+
+    def get_tldrs(self, arxiv_ids: Iterable[str], language: str, model: str) -> dict[str, str]:
+        """The stored TL;DRs of these papers in this language by this model, by arXiv ID."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        found: dict[str, str] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(ids), 500):  # stay under the databases' bound-parameter limits
+                rows = session.exec(select(TldrRow).where(
+                    col(TldrRow.arxiv_id).in_(ids[start:start + 500]), TldrRow.language == language,
+                    TldrRow.model == model,
+                ))
+                found.update((row.arxiv_id, row.text) for row in rows)
+        return found
+
+    def save_tldrs(self, tldrs: dict[str, str], language: str, model: str) -> None:
+        """Store TL;DRs of papers already stored; one written meanwhile by another process is kept."""
+        with Session(self.engine) as session:
+            insert_missing(session, TldrRow, [
+                {"arxiv_id": pid, "language": language, "model": model, "text": text,
+                 "created_at": dt.datetime.now(dt.UTC)}
+                for pid, text in tldrs.items()
+            ], ["arxiv_id", "language", "model"])
+            session.commit()
 
     # scores ------------------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ class ProfileRow(SQLModel, table=True):
     min_relevance: int = 7
     min_novelty: int = 6
     top_n: int | None = None
+    language: str = Field(default="en", max_length=40)  # BCP 47 tag of the TL;DRs (bot/domain/languages.py)
     created_at: dt.datetime = Field(default_factory=_now)
 
 
@@ -99,20 +100,36 @@ class CriteriaVersionRow(_OfProfile, table=True):
     created_at: dt.datetime = Field(default_factory=_now)
 
 
-class ScoreRow(SQLModel, table=True):
+class _ByModel(SQLModel):
+    """What a model wrote about one paper: its own id, the paper's and the model's (stored once per model)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    arxiv_id: str = Field(foreign_key="paper.arxiv_id", index=True, max_length=32)
+    model: str = Field(max_length=100)
+
+
+class ScoreRow(_ByModel, table=True):
     """One judgment per (paper, prompt version, model): a re-run asks the LLM nothing."""
 
     __tablename__ = "score"
     __table_args__ = (UniqueConstraint("arxiv_id", "criteria_key", "model"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    arxiv_id: str = Field(foreign_key="paper.arxiv_id", index=True, max_length=32)
     criteria_key: str = Field(max_length=64)
-    model: str = Field(max_length=100)
     relevance: int
     novelty: int
     comment: str = ""
     approximate: bool = False
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
+class TldrRow(_ByModel, table=True):
+    """One paper's one-sentence summary per (language, model): written once, reused by every channel and re-run."""
+
+    __tablename__ = "tldr"
+    __table_args__ = (UniqueConstraint("arxiv_id", "language", "model"),)
+
+    language: str = Field(max_length=40)
+    text: str
     created_at: dt.datetime = Field(default_factory=_now)
 
 

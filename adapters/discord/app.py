@@ -314,12 +314,20 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
         self.bot = bot
         # The commands without options are alike: one each, made from the core's list. Those with options are
         # written out below, each with the options Discord shows.
+        groups: dict[str, app_commands.Group] = {}
         for name in COMMANDS:
             discord_name, options = SUBCOMMANDS.get(name, (name, ()))
-            if not options:
-                self.add_command(
-                    app_commands.Command(name=discord_name, description=_describe(name), callback=self._invoker(name))
-                )
+            if options:
+                continue
+            *group_name, leaf = discord_name.split()
+            parent: app_commands.Group = self
+            if group_name:
+                if group_name[0] not in groups:
+                    groups[group_name[0]] = app_commands.Group(name=group_name[0], description=_describe(name))
+                    self.add_command(groups[group_name[0]])
+                parent = groups[group_name[0]]
+            command = app_commands.Command(name=leaf, description=_describe(name), callback=self._invoker(name))
+            parent.add_command(command)
 
     def _invoker(self, name: str) -> Callable[[discord.Interaction[Any]], Coroutine[Any, Any, None]]:
         async def invoke(interaction: discord.Interaction[Any]) -> None:
@@ -356,6 +364,11 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
         self, interaction: discord.Interaction[Any], state: Literal["on", "off"] | None = None
     ) -> None:
         await self.bot.invoke(interaction, Invocation("empty-days", _words(state)))
+
+    @app_commands.command(name="language", description=_describe("language"))
+    @app_commands.describe(code="A language code or name, e.g. de, zh, ja (leave out to see the current one)")
+    async def language(self, interaction: discord.Interaction[Any], code: str | None = None) -> None:
+        await self.bot.invoke(interaction, Invocation("language", _words(code)))
 
     @app_commands.command(name="abstract", description=_describe("abstract"))
     @app_commands.describe(id_or_rank=ID_OR_RANK)

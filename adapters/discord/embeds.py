@@ -30,6 +30,7 @@ MESSAGE_CHARS = 6000
 # What we fill a message to: a little under Discord's 6,000 in case its counting ever differs slightly.
 MESSAGE_BUDGET = 5800
 
+MIN_TLDR_CHARS = 40  # a TL;DR cut shorter than this says nothing: it is left out
 TABLE_TITLE_LIMIT = 150  # per ranked line: a 60-paper day stays within a couple of messages
 AUTHORS_LIMIT = 1000
 AFFILIATIONS_LIMIT = 300
@@ -138,6 +139,8 @@ def summary_messages(digest: Digest) -> list[list[discord.Embed]]:
     """
     title = _fit(wording.headline(digest), TITLE_LIMIT)
     head = [escape(wording.totals_line(digest)), escape(wording.cost_line(digest))]
+    if tldr_cost := wording.tldr_cost_line(digest):
+        head.append(escape(tldr_cost))
     if digest.notes:
         head.append(_fit("\n".join(digest.notes), NOTES_LIMIT))
     if digest.unscored:
@@ -190,6 +193,7 @@ def paper_embed(digest: Digest, item: RankedPaper) -> discord.Embed:
     why = [f"*{escape(line)}*" for line in [wording.why_line(item)] if line]
     followed = [f"⭐ {escape(line)}" for line in [wording.followed_line(item)] if line]
     header = "\n".join([*followed, f"**{escape(scores_label(judgment))}**", *_paper_lines(paper), *why])
+    header = _with_tldr(item, header, MESSAGE_BUDGET - len(title) - len(header) - 2)
     comment = judgment.comment.strip()
     if not comment:
         return _embed(title, header, paper.url)
@@ -208,6 +212,16 @@ def paper_embed(digest: Digest, item: RankedPaper) -> discord.Embed:
     for value in fields:
         embed.add_field(name=BLANK_FIELD_NAME, value=value, inline=False)
     return embed
+
+
+def _with_tldr(item: RankedPaper, header: str, room: int) -> str:
+    """The TL;DR first, right under the title, in at most half the room the header leaves (escaping may double
+    it), so the comment always keeps a share of the embed; none when even a few words would not fit."""
+    line = wording.tldr_line(item)
+    limit = min(len(line), room // 2)
+    if not line or limit < MIN_TLDR_CHARS:
+        return header
+    return f"{escape(truncate(line, limit))}\n{header}"
 
 
 def _take(text: str, room: int) -> tuple[str, str]:

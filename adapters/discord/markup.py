@@ -10,16 +10,19 @@ FENCE = "```"
 PREFIX = "/arxiv "
 
 # Core command names → (Discord subcommand name, its options in the order the core gives arguments): Discord
-# subcommand names have no spaces and arguments are named options. The app's command tree uses exactly these
-# names (a test checks).
+# subcommand names have no spaces and arguments are named options; a name of two words is a subcommand of a
+# group ("criteria edit"), because a group holds at most 25 subcommands. The app's command tree uses exactly
+# these names (a test checks).
 SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "criteria edit": ("criteria-edit", ()),
-    "criteria history": ("criteria-history", ()),
-    "criteria undo": ("criteria-undo", ()),
+    "criteria": ("criteria show", ()),
+    "criteria edit": ("criteria edit", ()),
+    "criteria history": ("criteria history", ()),
+    "criteria undo": ("criteria undo", ()),
     "threshold": ("threshold", ("relevance", "novelty")),
     "categories": ("categories", ("categories",)),
     "schedule": ("schedule", ("time", "timezone")),
     "empty-days": ("empty-days", ("state",)),
+    "language": ("language", ("code",)),
     "abstract": ("abstract", ("id_or_rank",)),
     "bibtex": ("bibtex", ("id_or_rank",)),
     "export liked": ("export-liked", ("days",)),

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from adapters.files import APPROXIMATE_BANNER
 from adapters.site.feed import FEED_DAYS, FEED_FILE, atom_feed
 from bot.digest.archive import stored_digests
-from bot.digest.text import affiliations_line, authors_line, cost_line, totals_line
+from bot.digest.text import affiliations_line, authors_line, cost_line, tldr_cost_line, totals_line
 from bot.domain.models import Digest, Profile, RankedPaper
 from storage.store import Store
 
@@ -198,6 +198,7 @@ def _render_day(digest: Digest, days: list[Digest], i: int, common: dict[str, An
     return _ENV.get_template("day.html").render(
         **common, root="../", digest=digest, pager=pager, day_label=_day_label(digest.date),
         banner=_banner() if digest.approximate else None, totals=totals_line(digest), cost=cost_line(digest),
+        tldr_cost=tldr_cost_line(digest),
     )
 
 

@@ -45,6 +45,8 @@ from bot.digest.text import (
     pack_lines,
     scores_label,
     split_text,
+    tldr_cost_line,
+    tldr_line,
     totals_line,
     truncate,
     unscored_line,
@@ -186,6 +188,8 @@ def summary_messages(digest: Digest) -> list[Message]:
     """
     title = headline(digest)
     context = [_md(escape(totals_line(digest))), _md(escape(cost_line(digest)))]
+    if tldr_cost := tldr_cost_line(digest):
+        context.append(_md(escape(tldr_cost)))
     head: list[Block] = [
         HeaderBlock(text=_plain(truncate(title, HEADER_LIMIT), emoji=True)),
         ContextBlock(elements=context),
@@ -251,6 +255,7 @@ def paper_message(digest: Digest, item: RankedPaper) -> Message:
     blocks: list[Block] = [
         SectionBlock(text=_md(f"*{item.rank}. {link(paper.url, title)}*")),
         *([ContextBlock(elements=[_md(f"⭐ {literal(mark)}")])] if (mark := followed_line(item)) else []),
+        *_plain_sections(tldr_line(item)),  # the LLM's words: shown verbatim, never as markup
         _paper_context(paper),
         SectionBlock(text=_md(f"*{literal(scores_label(judgment))}*")),
         *_plain_sections(truncate(judgment.comment, COMMENT_LIMIT)),

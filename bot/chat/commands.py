@@ -23,6 +23,7 @@ from bot.domain.bibtex import bibtex_entries, bibtex_entry
 from bot.domain.criteria import validate_criteria
 from bot.domain.errors import CriteriaError, DigestError, report_failure
 from bot.domain.feedback import KINDS, canonical
+from bot.domain.languages import language_name, parse_language
 from bot.domain.models import Paper, Profile, Subscription, normalize_arxiv_id
 from bot.domain.platform import Caller, Markup, Reply
 from bot.domain.pricing import format_cost
@@ -474,6 +475,29 @@ class CommandCore:
         what = "a short line is posted" if choice == "on" else "nothing is posted"
         return Reply(f"{m.mention(caller.user)} turned empty days {choice}: {what} on days without papers.",
                      public=True)
+
+    @command("language", "the language TL;DRs are written in", usage="language <code>", setting=True, max_chars=60)
+    async def _cmd_language(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        profile = self._profile(sub)
+        if not args:
+            return Reply(
+                f"TL;DRs are written in {language_name(profile.language)}; abstracts stay as arXiv has them. "
+                f"Change with {m.command('language <code>')}, e.g. {m.command('language de')} or "
+                f"{m.command('language ja')}."
+            )
+        try:
+            tag = parse_language(" ".join(args))
+        except ValueError as exc:
+            return Reply(f"{exc}. Nothing was changed.")
+        if tag == profile.language:
+            return Reply(f"TL;DRs are already written in {language_name(tag)}.")
+        self.store.update_profile(profile.id, language=tag)
+        return Reply(
+            f"{m.mention(caller.user)} set the language to {language_name(tag)} "
+            f"(was {language_name(profile.language)}): TL;DRs from the next digest on are written in it; "
+            "abstracts stay as arXiv has them.",
+            public=True,
+        )
 
     @command("abstract", "a paper's full abstract", usage="abstract <arXiv ID | rank>", subscribed=False, slow=True)
     async def _cmd_abstract(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:

@@ -47,6 +47,7 @@ def stored_digest(store: Store, profile: Profile, run: Run) -> Digest | None:
     )
     # The authors followed now: which ones were followed on that day is not stored.
     ranked = with_followed(ranked, papers, judgments, followed_papers(store, profile, papers))
+    ranked = _with_stored_tldrs(store, profile, run, ranked)
     unscored = [(p, "not scored") for p in papers if p.arxiv_id not in judgments]
     return Digest(
         date=run.date,
@@ -63,6 +64,12 @@ def stored_digest(store: Store, profile: Profile, run: Run) -> Digest | None:
         min_relevance=min_relevance,
         min_novelty=min_novelty,
     )
+
+
+def _with_stored_tldrs(store: Store, profile: Profile, run: Run, ranked: list[RankedPaper]) -> list[RankedPaper]:
+    """The TL;DRs the day's digest carried (in the profile's language, by the run's model), where stored."""
+    tldrs = store.get_tldrs((item.paper.arxiv_id for item in ranked), profile.language, run.model)
+    return [replace(item, tldr=tldrs.get(item.paper.arxiv_id, "")) for item in ranked]
 
 
 def as_posted(ranked: list[RankedPaper], decisions: Mapping[str, Decision]) -> list[RankedPaper]:

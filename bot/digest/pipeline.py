@@ -25,7 +25,7 @@ from bot.domain.statuses import RunStatus
 from bot.domain.taxonomy import feed_key
 from bot.learning import preferences
 from bot.learning import training as learning
-from bot.scoring import local_scorer, prompt
+from bot.scoring import local_scorer, prompt, tldr
 from bot.scoring.batch_scoring import BatchModel, BatchOutcome, score_with_batch_api
 from bot.scoring.llm_scorer import ChatModel, LLMScorer, ScoreOutcome
 from bot.scoring.ranking import rank, with_followed
@@ -167,6 +167,7 @@ async def run_digest(
         settings, store, day, chat_factory=chat_factory, batch_factory=batch_factory, progress=progress or _NoProgress()
     )
     digest = _assemble(settings, store, day, scored)
+    digest = await _with_tldrs(settings, store, day, digest, chat_factory)
     return await _finish(settings, store, day, scored, digest, deliver)
 
 
@@ -303,6 +304,40 @@ def _assemble(settings: Settings, store: Store, day: _Day, scored: _Scored) -> D
         notes=scored.notes,
         prefiltered=len(scored.skipped),
     )
+
+
+async def _with_tldrs(
+    settings: Settings, store: Store, day: _Day, digest: Digest, chat_factory: Callable[[], ChatModel] | None,
+) -> Digest:
+    """Each posted paper's TL;DR in the profile's language: stored ones reused, the others written in one small
+    batched pass (extractive with the local scorer, or once the day's budget is spent). Its usage is added to
+    the run's and the digest's totals and kept apart for the token table's own line."""
+    if not digest.ranked:
+        return digest
+    language = day.profile.language
+    stored = store.get_tldrs((item.paper.arxiv_id for item in digest.ranked), language, day.model)
+    todo = [item.paper for item in digest.ranked if item.paper.arxiv_id not in stored]
+    spent = store.get_run_by_id(day.run_id).cost_usd or 0.0
+    over_budget = settings.max_cost_usd is not None and spent >= settings.max_cost_usd
+    chat = None if day.approximate or over_budget or chat_factory is None or not todo else chat_factory()
+    try:
+        outcome = await tldr.write_tldrs(
+            chat, todo, language=language, price=day.price, concurrency=settings.concurrency,
+            on_written=lambda written: store.save_tldrs(written, language, day.model),
+        )
+    finally:
+        if chat is not None:
+            await chat.aclose()
+    if day.approximate:
+        store.save_tldrs(outcome.tldrs, language, day.model)  # extractive: the archive shows what was posted
+    if outcome.usage.requests:
+        run = store.add_run_usage(day.run_id, outcome.usage, outcome.cost_usd if day.price is not None else None)
+        digest.usage = Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests)
+        digest.cost_usd = run.cost_usd if day.price is not None else None
+    digest.tldr_usage, digest.tldr_cost_usd = outcome.usage, outcome.cost_usd
+    tldrs = {**stored, **outcome.tldrs}
+    digest.ranked = [dataclasses.replace(item, tldr=tldrs.get(item.paper.arxiv_id, "")) for item in digest.ranked]
+    return digest
 
 
 async def _finish(

@@ -40,6 +40,26 @@ def cost_line(digest: Digest) -> str:
     )
 
 
+TLDR_LIMIT = 400
+
+
+def tldr_line(item: RankedPaper) -> str:
+    """``TL;DR: They …`` under a paper's title, or "" when it has none."""
+    return truncate(f"TL;DR: {item.tldr}", TLDR_LIMIT) if item.tldr else ""
+
+
+def tldr_cost_line(digest: Digest) -> str:
+    """The TL;DR pass on a line of its own (``TL;DRs · 3,210 tokens · $0.0004 of the total``); "" when it asked
+    the LLM nothing (the local scorer, or every TL;DR was stored already)."""
+    usage = digest.tldr_usage
+    if not usage.requests:
+        return ""
+    return (
+        f"TL;DRs · {usage.total_tokens:,} tokens ({usage.cached_tokens:,} cached) · "
+        f"{format_cost(digest.tldr_cost_usd)} of the total"
+    )
+
+
 def scores_label(judgment: Judgment) -> str:
     """``R 9 · N 7`` (a ``~`` marks approximate local scores)."""
     mark = "~" if judgment.approximate else ""

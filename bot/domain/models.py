@@ -84,6 +84,7 @@ class Profile:
     min_novelty: int
     criteria: str
     criteria_version: int
+    language: str = "en"  # BCP 47 tag of what the LLM writes for the team (TL;DRs); see bot/domain/languages.py
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class RankedPaper:
     adjustment: float = 0.0  # what the channel's feedback added to R+N (bounded, see bot/learning/preferences.py)
     explanation: str = ""  # why it ranks here, e.g. "matches topic 2: MoE; ↑ like 3 papers you liked"
     followed: tuple[str, ...] = ()  # the followed authors (as the channel typed them) who wrote it: listed first
+    tldr: str = ""  # one plain-language sentence: what they did, what it shows ("" when none was written)
 
     @property
     def score(self) -> int:
@@ -153,6 +155,9 @@ class Digest:
     price: tuple[float, float, float] | None = None  # USD per 1M tokens: input, cached, output
     notes: list[str] = field(default_factory=list)
     prefiltered: int = 0  # papers the learned prefilter kept from the LLM
+    # The TL;DR pass over the posted papers, already included in usage and cost_usd: the token table's own line.
+    tldr_usage: Usage = field(default_factory=Usage)
+    tldr_cost_usd: float | None = 0.0
 
     @property
     def relevant(self) -> int:

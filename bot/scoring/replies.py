@@ -66,6 +66,19 @@ def _clamp_score(value: Any) -> int | None:
     return max(1, min(10, round(number)))
 
 
+def json_objects(text: str) -> Iterator[dict[str, Any]]:
+    """Every per-paper JSON object in a reply (inside code fences when it has any), left to right."""
+    fenced = _FENCE.findall(text)
+    for source in fenced if fenced else [text]:
+        for value in _json_values(source):
+            yield from _objects(value)
+
+
+def field_of(obj: dict[str, Any], *names: str) -> Any:
+    """The value of the first of ``names`` the object has, whatever its case or spaces (``"arxiv id"``)."""
+    return _field(obj, *names)
+
+
 def parse_reply(text: str, expected_ids: Iterable[str]) -> tuple[dict[str, Judgment], list[str]]:
     """Judgments for the IDs we asked about, and notes on what was ignored (invented IDs, bad scores).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import replace
 
 from adapters.files import digest_json, render_markdown, write_digest
 from bot.domain.models import Digest, Judgment, Paper, RankedPaper, Usage
@@ -122,3 +123,17 @@ def test_papers_without_affiliations_get_no_affiliation_line():
     md = render_markdown(make_digest())
 
     assert "Affiliations" not in md
+
+
+def test_tldrs_stand_under_the_titles_and_the_pass_has_rows_and_keys_of_its_own():
+    digest = make_digest(tldr_usage=Usage(2000, 0, 500, 1), tldr_cost_usd=0.01)
+    digest.ranked[0] = replace(digest.ranked[0], tldr="They show one thing.")
+    markdown = render_markdown(digest)
+    assert '<a id="link1"></a>\n\n**TL;DR:** They show one thing.\n\n**ArXiv ID:** 2503.00001' in markdown
+    assert "**TL;DR:**" not in markdown.split('<a id="link2"></a>')[1]  # no TL;DR, no line
+    assert "| *of which TL;DR tokens* | 2000 | 0 | 500 | 2500 |" in markdown
+    assert "| *of which TL;DR cost* | $0.0050 | $0.00 | $0.0050 | $0.01 |" in markdown
+    data = digest_json(digest)
+    assert [p["tldr"] for p in data["papers"]] == ["They show one thing.", ""]
+    assert data["tldr_usage"]["total_tokens"] == 2500 and data["tldr_cost_usd"] == 0.01
+    assert "TL;DR" not in render_markdown(make_digest())  # a digest without the pass has no rows for it

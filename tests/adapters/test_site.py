@@ -517,3 +517,13 @@ def test_the_index_shows_the_feed_link_in_headless_chromium(browsed, tmp_path):
     shot = tmp_path / "index.png"
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", (browsed / "index.html").as_uri())
     assert shot.stat().st_size > 10_000 and png_size(shot) == (1280, 900)
+
+
+def test_a_day_page_shows_each_papers_stored_tldr_under_its_title_escaped(store, profile, tmp_path):
+    papers = [paper("2503.10001", "Sparse MoE"), paper("2503.10002", "Quantization")]
+    add_day(store, profile, TUE, papers, {"2503.10001": (9, 8), "2503.10002": (8, 7)})
+    store.save_tldrs({"2503.10001": f"They show {EVIL}."}, profile.language, MODEL)
+    publish_site(store, profile, tmp_path / "site")
+    html = (tmp_path / "site" / day_path(TUE)).read_text()
+    assert '<p class="tldr"><strong>TL;DR:</strong> They show &lt;script&gt;' in html
+    assert html.count('class="tldr"') == 1 and "<script>alert" not in html

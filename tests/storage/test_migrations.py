@@ -36,6 +36,7 @@ from tests.storage.conftest import postgres_schema
 BOLT_TABLES = {"slack_installations", "slack_bots", "slack_oauth_states"}
 NEW_RUN_COLUMNS = {"owner", "heartbeat_at", "attempts", "llm_batch_id", "criteria_version", "prompt_examples"}
 RUN_THRESHOLDS = {"min_relevance", "min_novelty"}  # 0006_run_thresholds
+HEAD = "0009_tldr"
 WHEN = dt.datetime(2025, 3, 6, 9, 30, tzinfo=dt.UTC)
 REAL_FEED = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
 DAY = dt.date(2025, 3, 6)
@@ -158,7 +159,7 @@ def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
     after = rows(engine)
-    changed = {"run", "subscription", "paper"}  # tables that gained columns
+    changed = {"run", "subscription", "paper", "profile"}  # tables that gained columns
     assert {name: data for name, data in after.items() if name not in changed and name in before} == {
         name: data for name, data in before.items() if name not in changed
     }
@@ -166,6 +167,7 @@ def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade
         assert [{key: row[key] for key in before[name][0]} for row in after[name]] == before[name]
     assert [(row["learn_from_feedback"], row["feedback_since"]) for row in after["subscription"]] == [(True, None)]
     assert [row["affiliations"] for row in after["paper"]] == [None]
+    assert [row["language"] for row in after["profile"]] == ["en"]
     [run] = after["run"]
     assert {key: run[key] for key in before["run"][0]} == before["run"][0]
     assert (run["owner"], run["heartbeat_at"], run["attempts"], run["llm_batch_id"]) == ("", None, 0, "")
@@ -187,14 +189,18 @@ def test_a_database_at_0001_keeps_its_rows_through_upgrade_downgrade_and_upgrade
     assert rows(engine)["run"][0]["attempts"] == 0
 
 
-def test_runs_before_0006_keep_their_rows_and_record_no_thresholds_until_they_run_again(engine):
+def filled_up_to(engine: Engine, revision: str) -> dict[str, list[dict[str, Any]]]:
+    """A row in every table of 0001_initial, upgraded to ``revision``: the rows it then holds."""
     migrate.upgrade(engine, "0001_initial")
     fill_0001(engine)
-    migrate.upgrade(engine, "0005_affiliations")
-    before = rows(engine)
+    migrate.upgrade(engine, revision)
+    return rows(engine)
 
-    migrate.upgrade(engine, "0006_run_thresholds")
-    assert migrate.current(engine) == "0006_run_thresholds"
+
+def test_runs_before_0006_keep_their_rows_and_record_no_thresholds_until_they_run_again(engine):
+    before = filled_up_to(engine, "0005_affiliations")
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
     [run] = rows(engine)["run"]
     assert {key: run[key] for key in before["run"][0]} == before["run"][0]
     assert (run["min_relevance"], run["min_novelty"]) == (None, None)  # not known: the archive uses the profile's
@@ -437,6 +443,25 @@ def test_postgres_schemas_keep_databases_apart():
             other.dispose()
 
 
+def test_profiles_before_0009_read_english_and_tldrs_are_stored_per_language_and_model(engine):
+    before = filled_up_to(engine, "0008_weekly")
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == HEAD and schema_diff(engine) == []
+    store = Store(engine)
+    assert store.profile_by_id(1).language == "en"
+    assert store.update_profile(1, language="de").language == "de"
+    [paper] = before["paper"]
+    store.save_tldrs({paper["arxiv_id"]: "Sie zeigen etwas."}, "de", "gpt-4o-mini")
+    assert store.get_tldrs([paper["arxiv_id"]], "de", "gpt-4o-mini") == {paper["arxiv_id"]: "Sie zeigen etwas."}
+
+    migrate.downgrade(engine, "0008_weekly")
+    assert "tldr" not in table_names(engine)
+    assert "language" not in {column["name"] for column in sa.inspect(engine).get_columns("profile")}
+    assert rows(engine) == before
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
+
+
 # arxiv-digest db ---------------------------------------------------------------------------------------
 
 
@@ -447,15 +472,15 @@ def test_cli_db_current_and_upgrade(database_url, monkeypatch):
 
     result = runner.invoke(app, ["db", "upgrade", "--revision", "0001_initial"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Upgraded the database from no revision to 0001_initial (head is 0008_weekly).\n"
+    assert result.output == f"Upgraded the database from no revision to 0001_initial (head is {HEAD}).\n"
     result = runner.invoke(app, ["db", "current"])
-    assert result.output == "0001_initial; head is 0008_weekly — run `arxiv-digest db upgrade`\n"
+    assert result.output == f"0001_initial; head is {HEAD} — run `arxiv-digest db upgrade`\n"
 
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "from 0001_initial to 0008_weekly (head)" in result.output, result.output
-    assert runner.invoke(app, ["db", "current"]).output == "0008_weekly (head)\n"
+    assert result.exit_code == 0 and f"from 0001_initial to {HEAD} (head)" in result.output, result.output
+    assert runner.invoke(app, ["db", "current"]).output == f"{HEAD} (head)\n"
     result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "Nothing to do: the database is at 0008_weekly (head)" in result.output
+    assert result.exit_code == 0 and f"Nothing to do: the database is at {HEAD} (head)" in result.output
 
 
 def test_cli_db_errors_are_one_clear_line_and_exit_1(database_url, monkeypatch):
@@ -487,7 +512,7 @@ def test_channels_before_0008_have_no_weekly_roundup_and_keep_their_rows_both_wa
     fill_0001(engine)  # rows as the first release wrote them, in the schema just before
     before = rows(engine)
     migrate.upgrade(engine, "0008_weekly")
-    assert migrate.current(engine) == "0008_weekly" and schema_diff(engine) == []
+    assert migrate.current(engine) == "0008_weekly"
     [sub] = rows(engine)["subscription"]
     assert {key: sub[key] for key in before["subscription"][0]} == before["subscription"][0]
     assert (sub["weekly_day"], sub["weekly_time"]) == (None, "")  # off until an admin turns it on

@@ -151,3 +151,21 @@ def test_many_ids_are_looked_up_in_chunks(db):
     db.save_papers(papers)
     db.save_judgments([Judgment(p.arxiv_id, 5, 5) for p in papers], "k", "m")
     assert len(db.get_judgments([p.arxiv_id for p in papers], "k", "m")) == 1200
+
+
+def test_a_profile_reads_english_until_its_language_is_set(db):
+    pid = profile(db).id
+    assert db.profile_by_id(pid).language == "en"
+    assert db.update_profile(pid, language="zh").language == "zh"
+    assert db.profile_by_id(pid).language == "zh" and db.profile_by_id(pid).min_relevance == 7
+
+
+def test_tldrs_are_kept_per_paper_language_and_model_and_the_first_one_written_stays(db):
+    db.save_papers([paper(1), paper(2)])
+    db.save_tldrs({"2503.00001": "They do X.", "2503.00002": "They do Y."}, "en", "m")
+    db.save_tldrs({"2503.00001": "Sie tun X."}, "de", "m")
+    db.save_tldrs({"2503.00001": "A second answer."}, "en", "m")  # another process raced us: the first stays
+    assert db.get_tldrs(["2503.00001", "2503.00002", "2503.00003"], "en", "m") == {
+        "2503.00001": "They do X.", "2503.00002": "They do Y."}
+    assert db.get_tldrs(["2503.00001", "2503.00002"], "de", "m") == {"2503.00001": "Sie tun X."}
+    assert db.get_tldrs(["2503.00001"], "en", "other-model") == {}

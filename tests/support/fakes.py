@@ -29,7 +29,7 @@ from bot.domain.platform import Caller, Reply
 from bot.domain.settings import Settings
 from storage.store import Store
 from tests.support.feeds import published_at
-from tests.support.openai_server import Judgement, judge, parse_papers
+from tests.support.openai_server import Judgement, is_tldr_request, judge, parse_papers, tldr_of
 
 MEMORY_FOLDER = Path("/dev/shm")
 
@@ -139,7 +139,8 @@ class FakeArxiv:
 
 
 class FakeChat:
-    """An LLM that scores every paper in the prompt as OpenAIStandIn does, and records each prompt."""
+    """An LLM that scores every paper in the prompt (or writes its TL;DR) as OpenAIStandIn does, and records
+    each prompt."""
 
     def __init__(self, model: str = "gpt-4o-mini") -> None:
         self.model = model
@@ -164,8 +165,15 @@ class FakeChat:
         self.systems.clear()
 
     @property
+    def tldr_requests(self) -> list[str]:
+        """The user messages of the TL;DR requests (the scoring ones are the others)."""
+        return [user for system, user in zip(self.systems, self.requests, strict=True) if is_tldr_request(system)]
+
+    @property
     def paper_ids_per_request(self) -> list[list[str]]:
-        return [[paper.arxiv_id for paper in parse_papers(user)] for user in self.requests]
+        """The papers of each scoring request (TL;DR requests are in tldr_requests)."""
+        return [[paper.arxiv_id for paper in parse_papers(user)]
+                for system, user in zip(self.systems, self.requests, strict=True) if not is_tldr_request(system)]
 
     async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
         self.requests.append(user)
@@ -174,6 +182,9 @@ class FakeChat:
             await asyncio.sleep(self.delays.pop(0))
         if self.replies:
             text = self.replies.pop(0)
+        elif is_tldr_request(system):
+            items = [{"ARXIVID": p.arxiv_id, "TLDR": tldr_of(p.title, p.abstract)} for p in parse_papers(user)]
+            text = "\n".join(json.dumps(item, ensure_ascii=False) for item in items)
         else:
             items = []
             for paper in parse_papers(user):

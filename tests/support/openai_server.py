@@ -50,8 +50,10 @@ __all__ = [
     "Reply",
     "StandInBatch",
     "StandInFile",
+    "is_tldr_request",
     "judge",
     "parse_papers",
+    "tldr_of",
 ]
 
 KEYWORDS = [
@@ -356,6 +358,18 @@ def judge(arxiv_id: str, title: str, abstract: str) -> Judgement:
     return Judgement(min(10, 2 + 2 * len(hits)), 3 + zlib.crc32(arxiv_id.encode()) % 7, hits)
 
 
+def is_tldr_request(system: str) -> bool:
+    """A request for TL;DRs (bot/scoring/tldr.py's prompt) rather than scores: its answer format names TLDR."""
+    return '"TLDR"' in system
+
+
+def tldr_of(title: str, abstract: str) -> str:
+    """The stand-in's TL;DR: what a model says of a paper in one sentence, from its title and first claim."""
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(abstract.split()), maxsplit=1)[0].rstrip(".")
+    words = " ".join(title.split()) or "a new method"
+    return f"They present {words[0].lower() + words[1:]}; in short, {first[:1].lower() + first[1:]}."
+
+
 def _is_injected(block: PaperBlock) -> bool:
     return _INJECTION in " ".join(block.text.split()).lower()
 
@@ -416,8 +430,15 @@ class OpenAIStandIn(StandIn):
 
     @property
     def paper_ids_per_request(self) -> list[list[str]]:
-        """The arXiv ids each chat completion request carried, retries included, in arrival order."""
-        return [r.paper_ids for r in self.completions]
+        """The arXiv ids each scoring request carried, retries included, in arrival order (TL;DR requests are in
+        tldr_completions)."""
+        tldrs = {id(r) for r in self.tldr_completions}
+        return [r.paper_ids for r in self.completions if id(r) not in tldrs]
+
+    @property
+    def tldr_completions(self) -> list[Recorded]:
+        """Chat completion requests that asked for TL;DRs (bot/scoring/tldr.py) rather than scores."""
+        return [r for r in self.completions if is_tldr_request(self._system_text(_messages(r)))]
 
     @property
     def batch_api_requests(self) -> list[Recorded]:
@@ -734,6 +755,23 @@ class OpenAIStandIn(StandIn):
                 return _text_of(m.get("content"))
         return ""
 
+    @staticmethod
+    def _system_text(messages: list[Any]) -> str:
+        roles = ("system", "developer")
+        return "".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") in roles)
+
+    @staticmethod
+    def _tldrs(papers: list[PaperBlock], fault: Fault | None) -> str:
+        """TL;DR lines as a model writes them, or garbled (Malformed) or short (Drop) as a model sometimes does."""
+        items = [{"ARXIVID": p.arxiv_id, "TLDR": tldr_of(p.title, p.abstract)} for p in papers]
+        if isinstance(fault, Malformed):
+            first = items[0]["ARXIVID"] if items else "2503.00000"
+            return "Sure! Here are the TL;DRs:\n{ARXIVID: " + first + ', TLDR: "They show\n'
+        if isinstance(fault, Drop):
+            items = items[: max(len(items) - fault.n, 0)]
+        content = "\n".join(json.dumps(item, ensure_ascii=False) for item in items)
+        return f"```json\n{content}\n```" if isinstance(fault, Fenced) else content
+
     def _scores(self, arxiv_id: str, title: str, abstract: str) -> tuple[int, int, str]:
         j = judge(arxiv_id, title, abstract)
         forced = self.overrides.get(arxiv_id) or self.overrides.get(re.sub(r"v\d+$", "", arxiv_id))
@@ -745,6 +783,8 @@ class OpenAIStandIn(StandIn):
         if isinstance(fault, Reply):
             return fault.content
         papers = parse_papers(self._last_user_text(messages))
+        if is_tldr_request(self._system_text(messages)):
+            return self._tldrs(papers, fault)
         gullible = any(_is_injected(p) for p in papers)
         items: list[dict[str, Any]] = []
         for p in papers:
@@ -792,6 +832,11 @@ class OpenAIStandIn(StandIn):
         if not seen or prompt_tokens < 1024:
             return 0
         return min(prompt_tokens, (len(prefix) // 4) // 128 * 128)
+
+
+def _messages(rec: Recorded) -> list[Any]:
+    messages = rec.json.get("messages") if isinstance(rec.json, dict) else None
+    return messages if isinstance(messages, list) else []
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:

@@ -103,11 +103,12 @@ class DiscordHarness:
         self, name: str, *, user: int = ADMIN, permissions: int | None = None, roles: tuple[int, ...] = (),
         **options: str | int,
     ) -> Answer:
-        """``/arxiv <name> option:value …``; ADMIN has Manage Server unless ``permissions`` says otherwise."""
+        """``/arxiv <name> option:value …`` (a name of two words: a group's subcommand, "criteria edit"); ADMIN has
+        Manage Server unless ``permissions`` says otherwise."""
         if permissions is None:
             permissions = MANAGE_GUILD if user == ADMIN else 0
         payload = command_interaction(
-            "arxiv", name, options=options or None, user_id=user, permissions=permissions,
+            "arxiv", *name.split(), options=options or None, user_id=user, permissions=permissions,
             command_guild_id=self.bot.command_guild.id if self.bot.command_guild else None,
         )
         payload["member"]["roles"] = [str(r) for r in roles]

@@ -51,7 +51,7 @@ def test_help_and_unknown_options_answer_only_the_caller_in_discord_spelling(sce
     async def test(h: DiscordHarness) -> None:
         answer = await h.command("help", user=MEMBER)
         assert answer.kind == 4 and answer.ephemeral
-        assert "`/arxiv criteria-edit`" in answer.text
+        assert "`/arxiv criteria edit`" in answer.text
         assert "`/arxiv threshold relevance:<relevance> novelty:<novelty>`" in answer.text
         assert "👍" in answer.text  # the reaction map
 
@@ -167,9 +167,9 @@ def test_a_public_answer_to_a_deferred_command_is_posted_visibly(scenario: Scena
 def test_criteria_edit_opens_a_prefilled_modal_and_its_submission_is_announced(scenario: Scenario) -> None:
     async def test(h: DiscordHarness) -> None:
         await h.command("subscribe")
-        shown = await h.command("criteria", user=MEMBER)
+        shown = await h.command("criteria show", user=MEMBER)
         assert shown.ephemeral and "Criteria v1" in shown.text and "```" in shown.text
-        editor = await h.command("criteria-edit")
+        editor = await h.command("criteria edit")
         assert editor.kind == 9 and editor.data["custom_id"].startswith(EDITOR_ID)
         inputs = [row["components"][0] for row in editor.data["components"]]
         assert len(inputs) == 2  # 8,000 characters over boxes of 4,000
@@ -178,9 +178,9 @@ def test_criteria_edit_opens_a_prefilled_modal_and_its_submission_is_announced(s
         values = {inputs[0]["custom_id"]: "Only papers on sparse attention kernels.", inputs[1]["custom_id"]: ""}
         saved = await h.submit(editor.data["custom_id"], values)
         assert not saved.ephemeral and f"<@{ADMIN}> changed the criteria (v2" in saved.text
-        assert "sparse attention kernels" in (await h.command("criteria", user=MEMBER)).text
-        assert "v2" in (await h.command("criteria-history", user=MEMBER)).text
-        assert "v1 is back in force" in (await h.command("criteria-undo")).text
+        assert "sparse attention kernels" in (await h.command("criteria show", user=MEMBER)).text
+        assert "v2" in (await h.command("criteria history", user=MEMBER)).text
+        assert "v1 is back in force" in (await h.command("criteria undo")).text
 
     scenario(test)
 
@@ -188,7 +188,7 @@ def test_criteria_edit_opens_a_prefilled_modal_and_its_submission_is_announced(s
 def test_invalid_criteria_are_answered_privately_with_the_reason_and_can_be_edited_again(scenario: Scenario) -> None:
     async def test(h: DiscordHarness) -> None:
         await h.command("subscribe")
-        editor = await h.command("criteria-edit")
+        editor = await h.command("criteria edit")
         first, second = (row["components"][0]["custom_id"] for row in editor.data["components"])
         empty = await h.submit(editor.data["custom_id"], {first: "   ", second: ""})
         assert empty.ephemeral and "empty" in empty.text and "Edit again" not in str(empty.data)
@@ -204,7 +204,7 @@ def test_invalid_criteria_are_answered_privately_with_the_reason_and_can_be_edit
         refused = await h.submit(editor.data["custom_id"], {first: "fine"}, user=MEMBER)
         assert "Only members with the Manage Server permission" in refused.text
         assert "components" not in refused.data  # no draft to keep for someone who may not save it
-        assert "Criteria v1" in (await h.command("criteria", user=MEMBER)).text
+        assert "Criteria v1" in (await h.command("criteria show", user=MEMBER)).text
 
     scenario(test, max_criteria_chars=5000)
 
@@ -212,7 +212,7 @@ def test_invalid_criteria_are_answered_privately_with_the_reason_and_can_be_edit
 def test_a_non_admin_gets_no_editor(scenario: Scenario) -> None:
     async def test(h: DiscordHarness) -> None:
         await h.command("subscribe")
-        answer = await h.command("criteria-edit", user=MEMBER)
+        answer = await h.command("criteria edit", user=MEMBER)
         assert answer.kind == 4 and answer.ephemeral and "Only members with the Manage Server" in answer.text
 
     scenario(test)
@@ -223,7 +223,7 @@ def test_an_editor_opened_before_a_restart_still_saves(scenario: Scenario) -> No
 
     async def before(h: DiscordHarness) -> None:
         await h.command("subscribe")
-        opened.update((await h.command("criteria-edit")).data)
+        opened.update((await h.command("criteria edit")).data)
 
     async def after(h: DiscordHarness) -> None:
         box = opened["components"][0]["components"][0]["custom_id"]
@@ -400,5 +400,17 @@ def test_reactions_on_paper_messages_are_feedback_and_removing_takes_it_back(sce
         ]
         await h.react(paper, "👍🏽", add=False)
         assert [f.emoji for f in store.feedback_for("discord", str(CHANNEL_ID))] == ["👀"]
+
+    scenario(test)
+
+
+def test_language_takes_its_code_as_an_option_and_changes_the_channels_tldrs(scenario: Scenario) -> None:
+    async def test(h: DiscordHarness) -> None:
+        await h.command("subscribe")
+        assert "set the language to Japanese" in (await h.command("language", code="ja")).text
+        assert h.last.invocation.args == ("ja",)
+        assert h.shows(await h.command("language", code="klingonese"))
+        assert "Japanese (日本語)" in (await h.command("language", user=MEMBER)).text
+        assert h.core.store.profile_by_id(h.subscription().profile_id).language == "ja"
 
     scenario(test)

@@ -308,3 +308,29 @@ def test_the_stand_in_accepts_everything_built(discord_api: DiscordStandIn) -> N
     assert [len(m["embeds"]) for m in stored] == [len(e) for e in outgoing]
     listed = [line for m in stored[: len(summary)] for e in m["embeds"] for line in e["description"].split("\n")]
     assert [int(m[1]) for line in listed if (m := LINE_RE.match(line))] == list(range(1, 61))
+
+
+def test_a_tldr_opens_the_description_escaped_and_its_cost_follows_the_days_cost() -> None:
+    from bot.domain.models import Usage
+
+    item = replace(ranked_paper(2), tldr="They make *MoE* routing cheap, see `code` & more.")
+    digest = make_digest(2, ranked=[ranked_paper(1), item], tldr_usage=Usage(900, 0, 100, 1), tldr_cost_usd=0.0002)
+    embed = paper_embed(digest, item)
+    assert_sendable([embed])
+    first = (embed.description or "").split("\n")[0]
+    assert first == r"TL;DR: They make \*MoE\* routing cheap, see \`code\` & more."
+    assert (embed.description or "").split("\n")[1] == "**R 8 · N 7**"
+    summary = summary_messages(digest)[0][0].description or ""
+    assert "TL;DRs · 1,000 tokens (0 cached) · $0.0002 of the total" in unescape(summary)
+
+
+def test_a_long_tldr_never_crowds_the_comment_out_of_a_small_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.discord import embeds
+
+    item = replace(ranked_paper(2), tldr="*" * 320)  # escaping doubles it
+    for budget, shown in ((450, True), (280, False)):  # cut to fit; left out when a few words would not fit
+        monkeypatch.setattr(embeds, "MESSAGE_BUDGET", budget)
+        embed = paper_embed(make_digest(2), item)
+        description = embed.description or ""
+        assert embed_chars(embed) <= budget and description.startswith("TL;DR: \\*") == shown
+        assert "Matches" in description or embed.fields  # the comment kept its share

@@ -60,11 +60,12 @@ def test_discord_is_off_without_a_token_and_a_prefixed_token_is_a_problem() -> N
 @pytest.mark.parametrize(
     ("core", "discord_"),
     [
-        ("criteria edit", "/arxiv criteria-edit"),
+        ("criteria edit", "/arxiv criteria edit"),
         ("threshold 8 6", "/arxiv threshold relevance:8 novelty:6"),
         ("schedule 09:00 Europe/Berlin", "/arxiv schedule time:09:00 timezone:Europe/Berlin"),
         ("categories cs.LG cs.CL …", "/arxiv categories categories:cs.LG cs.CL …"),
         ("abstract <arXiv ID | rank>", "/arxiv abstract id_or_rank:<arXiv ID | rank>"),
+        ("language de", "/arxiv language code:de"),
         ("help", "/arxiv help"),
     ],
 )
@@ -84,12 +85,24 @@ def test_markup_escapes_untrusted_text_and_links_stay_whole() -> None:
     assert MARKUP.block("x\n```\ny") == "```\nx\nˋˋˋ\ny\n```"
 
 
+def subcommands(command: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A command's subcommands as Discord lists them, a group's by their two words ("criteria edit")."""
+    found = []
+    for option in command.get("options", []):
+        if option["type"] == 2:  # SUB_COMMAND_GROUP
+            found += [(f"{option['name']} {sub['name']}", sub) for sub in option["options"]]
+        elif option["type"] == 1:  # SUB_COMMAND
+            found.append((option["name"], option))
+    return found
+
+
 def test_the_tree_uses_the_names_the_markup_spells() -> None:
     tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
     group = ArxivCommands(None)  # type: ignore[arg-type]  # describing the commands needs no bot
-    options = {o["name"]: [p["name"] for p in o.get("options", [])] for o in group.to_dict(tree)["options"]}
+    options = {name: [p["name"] for p in o.get("options", [])] for name, o in subcommands(group.to_dict(tree))}
     for name, option_names in SUBCOMMANDS.values():
         assert options[name] == list(option_names)
+    assert len(group.to_dict(tree)["options"]) <= 25  # Discord's limit of subcommands in a group
 
 
 def test_a_long_code_block_is_closed_and_reopened_where_a_reply_is_split() -> None:

@@ -22,6 +22,7 @@ from adapters.reconnect import Backoff
 from bot.bootstrap import build_core
 from bot.chat.commands import COMMANDS, CommandCore
 from storage.store import Store
+from tests.adapters.discord.test_parts import subcommands
 from tests.support.discord_api import GUILD_ID, DiscordStandIn
 from tests.support.unreachable import closed_port, start_until_retried
 
@@ -52,7 +53,7 @@ def test_start_logs_in_syncs_the_commands_globally_and_registers_the_poster(
     assert bot.is_closed()
     [arxiv] = discord_api.commands()
     assert arxiv["name"] == "arxiv" and arxiv["contexts"] == [0] and not arxiv["dm_permission"]  # not DMs
-    names = {option["name"] for option in arxiv["options"]}
+    names = {name for name, _ in subcommands(arxiv)}
     assert names == {SUBCOMMANDS.get(name, (name,))[0] for name in COMMANDS}  # every core command, Discord-named
     threshold = next(o for o in arxiv["options"] if o["name"] == "threshold")
     assert [(o["name"], o["min_value"], o["max_value"], o["required"]) for o in threshold["options"]] == [

@@ -412,3 +412,16 @@ def test_message_payload_holds_fallback_text_and_block_dicts() -> None:
         "text": "hello",
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}],
     }
+
+
+def test_a_tldr_stands_verbatim_under_the_title_and_its_cost_in_the_summary() -> None:
+    tldr = "They route *tokens* to <!channel> experts & halve the cost."
+    item = replace(ranked_paper(1), tldr=tldr)
+    digest = make_digest(1, ranked=[item], tldr_usage=Usage(1_200, 0, 300, 1), tldr_cost_usd=0.0004)
+    blocks = paper_message(digest, item).payload()["blocks"]
+    assert [b["type"] for b in blocks[:3]] == ["section", "section", "context"]
+    assert blocks[1]["text"] == {"type": "plain_text", "text": f"TL;DR: {tldr}", "emoji": False}  # never markup
+    context = walk_texts(summary_messages(digest)[0].payload()["blocks"][1])
+    assert context[-1] == "TL;DRs · 1,500 tokens (0 cached) · $0.0004 of the total"
+    plain = make_digest(1)
+    assert len(walk_texts(summary_messages(plain)[0].payload()["blocks"][1])) == 2  # no pass, no line

@@ -36,7 +36,8 @@ def test_every_handler_is_registered_once_with_its_metadata():
     handlers = [name for name in vars(CommandCore) if name.startswith("_cmd_")]
     assert len(handlers) == len(COMMANDS) == len({command.handler for command in COMMANDS.values()})
     settings = {name for name, command in COMMANDS.items() if command.read_only_when_bare}
-    assert settings == {"threshold", "categories", "schedule", "empty-days", "feedback", "follow", "weekly"}
+    assert settings == {"threshold", "categories", "schedule", "empty-days", "feedback", "follow", "weekly",
+                        "language"}
     assert all(COMMANDS[name].admin for name in settings)
     slow = {name for name, command in COMMANDS.items() if command.slow}
     assert slow == {"run", "abstract", "suggest", "me", "bibtex"}

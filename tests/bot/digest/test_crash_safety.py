@@ -23,6 +23,7 @@ from tests.bot.entrypoints.test_runner import free_port, wait_for
 from tests.conftest import sample_papers
 from tests.storage.conftest import postgres_schema
 from tests.support import ArxivStandIn, Delay, OpenAIStandIn, parse_papers
+from tests.support.openai_server import is_tldr_request
 from tests.support.slack_api import SlackStandIn
 from tests.support.waiting import until_now
 
@@ -78,6 +79,8 @@ def papers_asked(llm: OpenAIStandIn) -> list[str]:
     asked = []
     for request in llm.requests_to("/chat/completions"):
         messages = json.loads(request.body)["messages"]
+        if is_tldr_request(messages[0]["content"]):
+            continue  # the posted papers' TL;DRs, asked once the day is scored
         asked += [block.arxiv_id for block in parse_papers(messages[-1]["content"])]
     return asked
 

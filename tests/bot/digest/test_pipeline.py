@@ -64,7 +64,8 @@ def test_a_day_is_fetched_scored_ranked_and_written(run_on_fakes, fake_arxiv, fa
     assert {r.paper.arxiv_id for r in digest.ranked} <= on_topic_ids(day)
     assert all(r.judgment.relevance >= 7 and r.judgment.novelty >= 6 for r in digest.ranked)
     assert "2502.00001" not in {pid for ids in fake_llm.paper_ids_per_request for pid in ids}
-    assert digest.usage.requests == 3 and digest.cost_usd is not None and digest.cost_usd > 0
+    assert digest.usage.requests == 3 + digest.tldr_usage.requests  # the scoring batches and the TL;DR pass
+    assert digest.cost_usd is not None and digest.cost_usd > 0
     data = json.loads((tmp_path / "out/2025-03/2025-03-06-output.json").read_text())
     assert [p["arxiv_id"] for p in data["papers"]] == [r.paper.arxiv_id for r in digest.ranked]
     assert (tmp_path / "out/2025-03/2025-03-06-output.md").exists()
@@ -113,7 +114,7 @@ def test_budget_stop_yields_a_partial_digest_and_the_next_run_scores_only_the_re
     unscored = {p.arxiv_id for p, _ in partial.digest.unscored}
     assert unscored and partial.digest.scanned + len(unscored) == 40
     assert any("DIGEST_MAX_COST_USD" in note for note in partial.digest.notes)
-    fake_llm.requests.clear()
+    fake_llm.clear()
     full = run_on_fakes(core_settings(batch_size=5, concurrency=1))
     assert full.status == "done" and full.digest.scanned == 40
     assert {pid for ids in fake_llm.paper_ids_per_request for pid in ids} == unscored
@@ -217,11 +218,14 @@ def test_batch_mode_scores_the_day_through_one_batch_at_half_the_live_price(arxi
     llm.clear()
     settings = make_settings(use_batch_api=True, batch_poll_seconds=0.01, batch_size=10)
     result, store = run_batched(settings)
-    assert llm.requests_to("/chat/completions") == [] and len(llm.batches) == 1
+    # The posted papers' TL;DRs are asked live: a few cents, and the digest does not wait a day for them.
+    assert llm.paper_ids_per_request == [] and len(llm.batches) == 1
     assert [r.paper.arxiv_id for r in result.digest.ranked] == [r.paper.arxiv_id for r in live.digest.ranked]
-    assert result.digest.cost_usd == pytest.approx(live.digest.cost_usd / 2, rel=0.05)
+    scoring_cost = result.digest.cost_usd - result.digest.tldr_cost_usd
+    assert scoring_cost == pytest.approx((live.digest.cost_usd - live.digest.tldr_cost_usd) / 2, rel=0.05)
     run_row = store.get_run(default_profile(store, settings).id, DAY)
-    assert run_row.llm_batch_id == "" and run_row.requests == 2  # done with the batch: nothing to resume
+    assert run_row.llm_batch_id == ""  # done with the batch: nothing to resume
+    assert run_row.requests == 2 + len(llm.tldr_completions)
     store.close()
 
 

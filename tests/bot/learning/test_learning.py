@@ -25,6 +25,7 @@ from storage.store import Store
 from tests.conftest import DAY, default_profile
 from tests.support import make_paper
 from tests.support.fakes import FakeChat, caller, say
+from tests.support.openai_server import is_tldr_request
 
 ON_TOPIC = ["mixture of experts", "quantization", "pruning", "sparse", "low-rank", "kv cache", "compression"]
 OFF_TOPIC = ["protein", "galaxy", "traffic", "poetry", "soil", "auction", "glacier", "vaccine", "opera", "tariff",
@@ -229,7 +230,7 @@ def test_explanations_name_the_criteria_topic_and_the_feedback(channel):
     profile = core.store.profile_by_id(sub.profile_id)  # type: ignore[union-attr]
     # The liked title reached the prompt's static part (it is fixed for the day).
     assert "Liked: Mixture of experts for speech recognition" in core.store.get_run(profile.id, nxt).prompt_examples  # type: ignore[union-attr]
-    system = llm.systems[-1]
+    system = [s for s in llm.systems if not is_tldr_request(s)][-1]  # the last scoring request's
     assert "Liked: Mixture of experts for speech recognition" in system
 
 
