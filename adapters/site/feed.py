@@ -39,10 +39,13 @@ def _midnight(date: dt.date) -> dt.datetime:
 
 
 def _content(digest: Digest, item: RankedPaper, day_url: str) -> str:
-    """The entry's HTML: scores, the LLM's comment, the authors, the links. Every piece of text is escaped."""
+    """The entry's HTML: scores, the TL;DR, the LLM's comment, the authors, the links. Every piece of text is
+    escaped."""
     paper, judgment = item.paper, item.judgment
     scores = f"R {judgment.relevance} · N {judgment.novelty}" + (" (approximate)" if judgment.approximate else "")
     parts = [f"<p><strong>{escape(scores)}</strong> · rank {item.rank} in the digest of {digest.date}</p>"]
+    if item.tldr:
+        parts.append(f"<p><strong>TL;DR:</strong> {escape(item.tldr)}</p>")
     if judgment.comment:
         parts.append(f"<p>{escape(judgment.comment)}</p>")
     if paper.authors:

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -336,6 +337,15 @@ def test_sixty_days_are_rebuilt_well_within_a_second_or_two(store, profile, tmp_
     seconds = time.perf_counter() - started
     assert (result.days, result.months) == (60, 3)
     assert seconds < 3.0, f"60 days took {seconds:.2f} s"
+
+
+def test_a_feed_entry_carries_the_papers_stored_tldr_as_text(store, profile, tmp_path):
+    add_day(store, profile, TUE, [paper("2503.10001", "Sparse MoE")], {"2503.10001": (9, 8)})
+    store.save_tldrs({"2503.10001": f"They show {EVIL}."}, profile.language, MODEL)
+    publish_site(store, profile, tmp_path / "site")
+    [entry] = read_feed(tmp_path / "site").entries
+    assert f"TL;DR: They show {EVIL}." in unescape(re.sub("<[^>]+>", "", entry.content[0].value))
+    assert "<script>" not in entry.content[0].value
 
 
 # the Atom feed, read by feedparser as a feed reader would --------------------------------------------------
