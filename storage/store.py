@@ -16,6 +16,7 @@ from bot.domain.statuses import FeedbackKind, RunStatus
 from storage.archive import ArchiveQueries
 from storage.channels import ChannelQueries
 from storage.db import make_engine
+from storage.drafts import DraftQueries
 from storage.follows import FollowQueries
 from storage.learning import LearningQueries
 from storage.migrate import prepare
@@ -52,7 +53,8 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
 
 
 class Store(
-    ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries, FollowQueries, WeeklyQueries
+    ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries, FollowQueries, WeeklyQueries,
+    DraftQueries,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -305,6 +305,18 @@ class SuggestionRow(_OfProfile, table=True):
     created_at: dt.datetime = Field(default_factory=_now)
 
 
+class CriteriaDraftRow(_OfProfile, table=True):
+    """A profile's pending criteria change: one at most, previewed before it is applied or discarded."""
+
+    __tablename__ = "criteria_draft"
+    __table_args__ = (UniqueConstraint("profile_id"),)
+
+    text: str
+    author: str = ""
+    suggestion: int | None = None
+    created_at: dt.datetime = Field(default_factory=_now)
+
+
 class FollowedAuthorRow(_OfProfile, table=True):
     """An author a profile follows (/arxiv follow): their papers are always in its digest, listed first."""
 

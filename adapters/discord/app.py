@@ -18,7 +18,7 @@ import logging
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Literal
 
 import discord
@@ -31,7 +31,7 @@ from adapters.discord.poster import DiscordPoster
 from bot.chat.commands import COMMANDS, DIRECT_FAILED, DIRECT_SENT, CommandCore, Invocation
 from bot.digest.text import join_pieces, split_text
 from bot.domain.errors import CriteriaError, report_failure
-from bot.domain.platform import Caller, Reply
+from bot.domain.platform import Action, Caller, Reply
 
 log = logging.getLogger(__name__)
 MARKUP = DiscordMarkup()
@@ -93,8 +93,12 @@ def reply_messages(text: str) -> list[list[discord.Embed]]:
     return pack_embeds([embed for piece in pieces for embed in text_embeds(piece)])
 
 
-async def send(interaction: discord.Interaction[Any], messages: list[list[discord.Embed]], *, public: bool) -> None:
-    """Answer with ``messages``: the interaction's response first, then followups.
+async def send(
+    interaction: discord.Interaction[Any], messages: list[list[discord.Embed]], *, public: bool,
+    view: discord.ui.View | None = None,
+) -> None:
+    """Answer with ``messages``, ``view``'s buttons under the last: the interaction's response first, then
+    followups.
 
     Commands that defer do so privately, and Discord keeps a deferral's visibility for the message that
     replaces it; so a private answer replaces the "thinking…" message, while a public one resolves it
@@ -102,17 +106,21 @@ async def send(interaction: discord.Interaction[Any], messages: list[list[discor
     """
     response = interaction.response
     rest = messages
+
+    def buttons(embeds: list[discord.Embed]) -> dict[str, Any]:
+        return {"view": view} if view is not None and embeds is messages[-1] else {}
+
     if not response.is_done():
         rest = messages[1:]
-        await response.send_message(embeds=messages[0], ephemeral=not public)
+        await response.send_message(embeds=messages[0], ephemeral=not public, **buttons(messages[0]))
     elif response.type == discord.InteractionResponseType.deferred_channel_message:
         rest = messages if public else messages[1:]
         if public:
             await interaction.edit_original_response(content="Done: the answer is in the channel.")
         else:
-            await interaction.edit_original_response(embeds=messages[0])
+            await interaction.edit_original_response(embeds=messages[0], **buttons(messages[0]))
     for embeds in rest:
-        await interaction.followup.send(embeds=embeds, ephemeral=not public)
+        await interaction.followup.send(embeds=embeds, ephemeral=not public, **buttons(embeds))
 
 
 async def send_file(
@@ -281,6 +289,35 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
         await bot.vote(interaction, self.arxiv_id, self.kind)
 
 
+class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"arxiv:do:(?P<action>[a-z -]{1,60})"):
+    """A button under one of the core's replies (Preview, Apply, Discard of a criteria change); its custom_id
+    names the core's action, which the core checks like a command."""
+
+    def __init__(self, action: str, label: str = "") -> None:
+        super().__init__(discord.ui.Button(label=label or action, custom_id=f"arxiv:do:{action}"))
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ActionButton:
+        return cls(match["action"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: DiscordBot = interaction.client
+        await bot.press(interaction, self.action)
+
+
+def actions_view(actions: Sequence[Action]) -> discord.ui.View | None:
+    """The buttons of a reply, or None when it has none."""
+    if not actions:
+        return None
+    view = discord.ui.View(timeout=None)
+    for action in actions:
+        view.add_item(ActionButton(action.id, action.label))
+    return view
+
+
 def paper_view(arxiv_id: str) -> discord.ui.View:
     """A paper message's buttons. Only DynamicItems, so discord.py keeps nothing per message in memory."""
     view = discord.ui.View(timeout=None)
@@ -326,7 +363,8 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
                     groups[group_name[0]] = app_commands.Group(name=group_name[0], description=_describe(name))
                     self.add_command(groups[group_name[0]])
                 parent = groups[group_name[0]]
-            command = app_commands.Command(name=leaf, description=_describe(name), callback=self._invoker(name))
+            command: app_commands.Command[Any, ..., None] = app_commands.Command(
+                name=leaf, description=_describe(name), callback=self._invoker(name))
             parent.add_command(command)
 
     def _invoker(self, name: str) -> Callable[[discord.Interaction[Any]], Coroutine[Any, Any, None]]:
@@ -452,7 +490,7 @@ class DiscordBot(discord.Client):
         self.command_guild = discord.Object(settings.guild_id) if settings.guild_id else None
         self.tree = CommandTree(self)
         self.tree.add_command(ArxivCommands(self), guild=self.command_guild)
-        self.add_dynamic_items(AbstractButton, VoteButton)
+        self.add_dynamic_items(AbstractButton, VoteButton, ActionButton)
         self.poster = DiscordPoster(self, paper_view, interval=settings.post_interval)
         core.service.register(self.poster)
         self._channels: OrderedDict[int, int] = OrderedDict()  # interaction ID → channel_id, see _keep_channel_id
@@ -525,7 +563,7 @@ class DiscordBot(discord.Client):
         if reply.file is not None:
             await send_file(interaction, messages, reply.file, public=reply.public)
             return
-        await send(interaction, messages, public=reply.public)
+        await send(interaction, messages, public=reply.public, view=actions_view(reply.actions))
 
     async def open_editor(self, interaction: discord.Interaction[Any], criteria: str) -> None:
         max_chars = self.core.settings.max_criteria_chars
@@ -563,6 +601,15 @@ class DiscordBot(discord.Client):
             await self.answer(interaction, await self.core.abstract(arxiv_id, self.caller(interaction)))
         except Exception as exc:
             await send_failure(interaction, exc, "Discord: the Abstract button")
+
+    async def press(self, interaction: discord.Interaction[Any], action: str) -> None:
+        try:
+            if await self.refuse_without_channel(interaction):
+                return
+            await interaction.response.defer(ephemeral=True, thinking=True)  # a preview may ask the LLM
+            await self.answer(interaction, await self.core.press(self.caller(interaction), action, MARKUP))
+        except Exception as exc:
+            await send_failure(interaction, exc, "Discord: a criteria button")
 
     async def vote(self, interaction: discord.Interaction[Any], arxiv_id: str, kind: str) -> None:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ from adapters.slack.blocks import (
     CRITERIA_CALLBACK,
     CRITERIA_ERROR_BLOCK,
     CRITERIA_INPUT_ACTION,
+    REPLY_ACTION,
     VOTE_DOWN_ACTION,
     VOTE_UP_ACTION,
     Message,
@@ -33,6 +35,7 @@ from adapters.slack.blocks import (
     criteria_from_submission,
     criteria_modal,
     text_message,
+    with_actions,
 )
 from adapters.slack.config import SlackSettings
 from adapters.slack.http import clip, request_kind
@@ -137,6 +140,7 @@ class SlackBot:
         app.action(ABSTRACT_ACTION)(self.on_abstract)
         app.action(VOTE_UP_ACTION)(self.on_vote)
         app.action(VOTE_DOWN_ACTION)(self.on_vote)
+        app.action(re.compile(f"^{REPLY_ACTION}:"))(self.on_reply_action)
         app.view(CRITERIA_CALLBACK)(self.on_criteria_submitted)
         app.event("reaction_added")(self.on_reaction)
         app.event("reaction_removed")(self.on_reaction)
@@ -200,6 +204,20 @@ class SlackBot:
         caller = self.caller(client, _text(body, "team", "id") or "", channel, user)
         await self._respond(self.core.vote(caller, value, kind), respond)
 
+    async def on_reply_action(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+        respond: AsyncRespond | None,
+    ) -> None:
+        """A button under one of the core's replies (Preview, Apply, Discard of a criteria change)."""
+        await ack()
+        channel = _text(body, "channel", "id") or _text(body, "container", "channel_id")
+        user, value = _text(body, "user", "id"), _text(action, "value")
+        if channel is None or user is None or value is None or respond is None or not _can_respond(body):
+            _ignored("button click", "no channel, user, value or response_url")
+            return
+        caller = self.caller(client, _text(body, "team", "id") or "", channel, user)
+        await self._respond(await self.core.press(caller, value, MARKUP), respond)
+
     async def on_criteria_submitted(
         self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -217,7 +235,7 @@ class SlackBot:
             await ack(response_action="errors", errors={CRITERIA_ERROR_BLOCK: str(exc)})
             return
         await ack()
-        message = text_message(reply.text).payload()
+        message = _message(reply).payload()
         if reply.public:
             await client.chat_postMessage(channel=caller.channel, **message)
         else:
@@ -334,4 +352,4 @@ def _ignored(what: str, why: str) -> None:
 
 
 def _message(reply: Reply) -> Message:
-    return abstract_message(reply.paper) if reply.paper else text_message(reply.text)
+    return abstract_message(reply.paper) if reply.paper else with_actions(text_message(reply.text), reply.actions)

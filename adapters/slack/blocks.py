@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,12 +54,17 @@ from bot.digest.text import (
     why_line,
 )
 from bot.domain.models import Digest, Paper, RankedPaper
+from bot.domain.platform import Action
 from bot.domain.statuses import PostKind
 
 ABSTRACT_ACTION = "digest_abstract"
 VOTE_UP_ACTION = "digest_vote_up"
 VOTE_DOWN_ACTION = "digest_vote_down"
 PAPER_ACTIONS_BLOCK = "paper"  # block_id of a paper's buttons: ``paper:<arxiv_id>``
+
+# The buttons under a reply (the core's Actions): action_id ``reply_action:<n>``, value the action's id.
+REPLY_ACTION = "reply_action"
+REPLY_ACTIONS_BLOCK = "reply_actions"
 
 CRITERIA_CALLBACK = "criteria_edit"
 CRITERIA_INPUT_ACTION = "text"
@@ -306,6 +312,16 @@ def text_message(mrkdwn: str) -> Message:
     if not blocks:
         blocks.append(SectionBlock(text=_md("_Nothing to show._")))
     return Message(_fallback(_unformat(mrkdwn) or "Nothing to show."), blocks)
+
+
+def with_actions(message: Message, actions: Sequence[Action]) -> Message:
+    """``message`` with a row of the core's buttons under it, within Slack's 50 blocks."""
+    if not actions:
+        return message
+    row = ActionsBlock(block_id=REPLY_ACTIONS_BLOCK, elements=[
+        _button(action.label, f"{REPLY_ACTION}:{n}", action.id) for n, action in enumerate(actions)
+    ])
+    return Message(message.text, [*message.blocks[: MAX_BLOCKS - 1], row], message.metadata)
 
 
 # --- criteria modal -----------------------------------------------------------------------------

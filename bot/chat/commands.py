@@ -15,17 +15,18 @@ from dataclasses import dataclass
 
 import prompts
 from bot.chat.lookups import LookupLane
+from bot.digest import preview
 from bot.digest.service import DigestService
 from bot.digest.text import truncate
 from bot.digest.weekly import channel_zone, weekly_time
 from bot.domain import authors, schedule, weekly
 from bot.domain.bibtex import bibtex_entries, bibtex_entry
-from bot.domain.criteria import validate_criteria
+from bot.domain.criteria import CriteriaDraft, validate_criteria
 from bot.domain.errors import CriteriaError, DigestError, report_failure
 from bot.domain.feedback import KINDS, canonical
 from bot.domain.languages import language_name, parse_language
 from bot.domain.models import Paper, Profile, Subscription, normalize_arxiv_id
-from bot.domain.platform import Caller, Markup, Reply
+from bot.domain.platform import Action, Caller, Markup, Reply
 from bot.domain.pricing import format_cost
 from bot.domain.taxonomy import validate_categories
 
@@ -45,6 +46,10 @@ MAX_SUGGESTED = 8  # authors `follow` alone suggests
 MAX_EXPANSIONS = 5  # full names offered for an ambiguous "K. He"
 VOTE_EMOJI = {"positive": "👍", "negative": "👎"}
 EXPORT_DAYS, MAX_EXPORT_DAYS = 30, 366  # /arxiv export liked [days]
+# The buttons under a criteria change (see CommandCore.press): each names the command it runs.
+PREVIEW, APPLY, DISCARD = (Action(f"criteria {word.lower()}", word) for word in ("Preview", "Apply", "Discard"))
+ACTIONS = {action.id for action in (PREVIEW, APPLY, DISCARD)}
+NO_DRAFT = "No criteria change is waiting here; {edit} makes one."
 
 
 Args = tuple[str, ...]
@@ -202,11 +207,37 @@ class CommandCore:
         profile = self.store.profile_by_id(subscription.profile_id)
         if cleaned == profile.criteria:
             return Reply("The criteria are unchanged.")
-        version = self.store.set_criteria(profile.id, cleaned, author=caller.user)
+        return self._draft(caller, profile, CriteriaDraft(cleaned, caller.user, None), markup)
+
+    async def press(self, caller: Caller, action: str, markup: Markup) -> Reply:
+        """A button of a reply's :class:`Action`: the command it names, with the same permission checks.
+        Never raises, like execute()."""
+        if action not in ACTIONS:  # buttons are ours, but a request can be crafted with any value
+            return Reply("That button is not one of this bot's, so nothing was done.")
+        return await self.execute(caller, Invocation(action), markup)
+
+    def _draft(self, caller: Caller, profile: Profile, draft: CriteriaDraft, m: Markup) -> Reply:
+        """Keep ``draft`` as the channel's pending change and say what previewing it would cost."""
+        self.store.set_draft(profile.id, draft)
+        lead = (f"Your criteria change ({len(draft.text):,} characters) waits for you: nothing changes until you "
+                "apply it.")
+        day = self.store.latest_posted_day(caller.platform, caller.channel)
+        if day is None:
+            return Reply(f"{lead} No digest has been posted here yet, so there is no day to preview it on.",
+                         actions=(APPLY, DISCARD))
+        guess = preview.estimate(self.store, self.settings, profile, day, draft.text)
+        if guess.missing == 0:
+            cost = "every paper is scored under these criteria already, so it costs nothing"
+        elif guess.approximate:
+            cost = f"the local scorer scores {_count(guess.missing, 'paper')} for free"
+        else:
+            cost = (f"{_count(guess.missing, 'paper')} of {guess.papers:,} not scored under these criteria yet, "
+                    f"about {format_cost(guess.cost_usd)}")
         return Reply(
-            f"{markup.mention(caller.user)} changed the criteria (v{version}, {len(cleaned):,} characters). "
-            f"The next digest scores papers against them; {markup.command('criteria undo')} goes back.",
-            public=True,
+            f"{lead} Previewing re-ranks the digest of {day:%a %d %B} under it: {cost}. "
+            f"({m.command('criteria preview')}, {m.command('criteria apply')} and "
+            f"{m.command('criteria discard')} do the same as the buttons.)",
+            actions=(PREVIEW, APPLY, DISCARD),
         )
 
     async def abstract(self, raw: str, caller: Caller | None = None) -> Reply:
@@ -397,6 +428,63 @@ class CommandCore:
             return Reply("Nothing to undo: these are the first criteria this channel has had.")
         return Reply(f"{m.mention(caller.user)} undid the latest criteria change: v{version} is back in force.",
                      public=True)
+
+    @command("criteria preview", "the latest digest re-ranked under the criteria change waiting", admin=True,
+             slow=True)
+    async def _cmd_criteria_preview(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        profile = self._profile(sub)
+        draft = self.store.get_draft(profile.id)
+        if draft is None:
+            return Reply(NO_DRAFT.format(edit=m.command("criteria edit")))
+        day = self.store.latest_posted_day(caller.platform, caller.channel)
+        if day is None:
+            return Reply("No digest has been posted here yet, so there is no day to preview the change on.",
+                         actions=(APPLY, DISCARD))
+        shown = await preview.preview(self.store, self.settings, profile, day, draft.text, self.service.chat_factory)
+        lines = [m.bold(f"The digest of {day:%a %d %B} under the new criteria")]
+        for move in shown.moves:
+            title = m.link(move.paper.url, truncate(move.paper.title, 90))
+            if move.before is None:
+                lines.append(f"＋ enters at #{move.after}: {title}")
+            elif move.after is None:
+                lines.append(f"－ leaves (was #{move.before}): {title}")
+            else:
+                arrow = "↑" if move.after < move.before else "↓"
+                lines.append(f"{arrow} #{move.before} → #{move.after}: {title}")
+        if not shown.moves:
+            lines.append("No paper enters, leaves or moves.")
+        figures = [f"{_count(shown.kept, 'paper')} keep their place", f"scoring cost {format_cost(shown.cost_usd)}"]
+        if shown.unscored:
+            figures.append(f"{_count(shown.unscored, 'paper')} could not be scored and are left out")
+        lines.append("; ".join(figures) + ". Apply makes these the criteria; nothing is posted.")
+        return Reply("\n".join(lines), actions=(APPLY, DISCARD))
+
+    @command("criteria apply", "make the criteria change waiting the criteria (undo goes back)", admin=True)
+    async def _cmd_criteria_apply(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        profile = self._profile(sub)
+        draft = self.store.get_draft(profile.id)
+        if draft is None:
+            return Reply(NO_DRAFT.format(edit=m.command("criteria edit")))
+        self.store.clear_draft(profile.id)
+        if draft.text == profile.criteria:
+            return Reply("The criteria are unchanged.")
+        version = self.store.set_criteria(profile.id, draft.text, author=draft.author)
+        what = "changed the criteria"
+        if draft.suggestion is not None:
+            self.store.mark_suggestion_applied(draft.suggestion, version)
+            what = f"applied suggestion {draft.suggestion}"
+        return Reply(
+            f"{m.mention(caller.user)} {what} (v{version}, {len(draft.text):,} characters). The next digest "
+            f"scores papers against them; {m.command('criteria undo')} goes back.",
+            public=True,
+        )
+
+    @command("criteria discard", "forget the criteria change waiting", admin=True)
+    async def _cmd_criteria_discard(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        profile = self._profile(sub)
+        if not self.store.clear_draft(profile.id):
+            return Reply(NO_DRAFT.format(edit=m.command("criteria edit")))
+        return Reply(f"Discarded the criteria change: the criteria stay v{profile.criteria_version}.")
 
     @command("threshold", "minimum scores (1–10) for a paper to be posted", usage="threshold <relevance> <novelty>",
              setting=True, max_chars=20)
@@ -716,10 +804,7 @@ class CommandCore:
         if proposal.applied_version is not None:
             return Reply(f"Suggestion {number} was applied already (criteria v{proposal.applied_version}).")
         text = validate_criteria(proposal.text, self.settings.max_criteria_chars)
-        version = self.store.set_criteria(profile.id, text, author=f"{caller.user} (suggestion {number})")
-        self.store.mark_suggestion_applied(number, version)
-        return Reply(f"{m.mention(caller.user)} applied suggestion {number}: the criteria are now v{version}. "
-                     f"{m.command('criteria undo')} goes back.", public=True)
+        return self._draft(caller, profile, CriteriaDraft(text, f"{caller.user} (suggestion {number})", number), m)
 
     # the weekly roundup ---------------------------------------------------------------------
 

@@ -27,6 +27,15 @@ class Suggestion:
     applied_version: int | None  # the criteria version it became, once applied
 
 
+@dataclass(frozen=True)
+class CriteriaDraft:
+    """Criteria an admin wrote (or a suggestion they chose) waiting to be previewed, applied or discarded."""
+
+    text: str
+    author: str  # who wrote it, as set_criteria records it
+    suggestion: int | None  # the suggestion it comes from, marked applied when it is
+
+
 def validate_criteria(text: str, max_chars: int) -> str:
     """The cleaned text, or a CriteriaError that states the limit."""
     cleaned = text.strip()

@@ -9,7 +9,8 @@ examples) and build its runner in adapters/platforms.py, which bot/bootstrap.py 
   the digest service (``core.service.register(poster)``) when it starts.
 - :class:`Markup`: the platform's inline formatting, used by every reply the command core words.
 - Translate the platform's commands, buttons, modals and reactions into :class:`Caller` plus the command
-  core's calls (bot.chat.commands), and render each :class:`Reply` it returns.
+  core's calls (bot.chat.commands), and render each :class:`Reply` it returns (its :class:`Action` buttons too,
+  whose presses go to ``core.press``).
 
 Everything else (what is posted, in which order, who may change what, the wording) is decided in bot/.
 """
@@ -85,6 +86,14 @@ class Caller:
 
 
 @dataclass(frozen=True)
+class Action:
+    """A button under a reply; pressing it comes back as ``CommandCore.press(caller, id)``."""
+
+    id: str  # what the press names, e.g. "criteria apply"
+    label: str
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str = ""
     public: bool = False  # shown to the channel; otherwise only to the caller
@@ -92,6 +101,7 @@ class Reply:
     editor: str | None = None  # open the criteria editor prefilled with this text
     direct: bool = False  # send ``text`` to the caller as a direct message (too personal for the channel)
     file: tuple[str, bytes] | None = None  # attach this file (name, content) to ``text``, e.g. a .bib export
+    actions: tuple[Action, ...] = ()  # buttons under ``text``
 
 
 class Markup(Protocol):

@@ -44,6 +44,21 @@ class ScoreOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+def _expected_usage(system: str, user: str, n_papers: int) -> Usage:
+    """A request's tokens before it is sent: about four characters a token, a short answer per paper."""
+    return Usage(prompt_tokens=(len(system) + len(user)) // 4,
+                 completion_tokens=EXPECTED_COMPLETION_TOKENS_PER_PAPER * n_papers)
+
+
+def estimate_cost(papers: Sequence[Paper], criteria: str, batch_size: int, price: Price | None) -> float | None:
+    """What scoring ``papers`` live would cost, estimated the way the budget reserves it; None: price unknown."""
+    if price is None:
+        return None
+    system = prompt.system_prompt(criteria)
+    return sum(cost_of(_expected_usage(system, prompt.papers_message(batch), len(batch)), price) or 0.0
+               for batch in _chunks(papers, batch_size))
+
+
 def _chunks(items: Sequence[Paper], size: int) -> list[list[Paper]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
@@ -86,13 +101,7 @@ class LLMScorer:
         return self._outcome
 
     def _estimate_cost(self, user: str, n_papers: int) -> float:
-        if self.price is None:
-            return 0.0
-        estimate = Usage(
-            prompt_tokens=(len(self.system) + len(user)) // 4,
-            completion_tokens=EXPECTED_COMPLETION_TOKENS_PER_PAPER * n_papers,
-        )
-        return cost_of(estimate, self.price) or 0.0
+        return cost_of(_expected_usage(self.system, user, n_papers), self.price) or 0.0
 
     def _fail(self, batch: Sequence[Paper], reason: str) -> None:
         for paper in batch:

@@ -121,7 +121,9 @@ class DiscordHarness:
         return await self.dispatch(payload)
 
     async def press(self, custom_id: str, message: dict[str, Any], *, user: int = MEMBER) -> Answer:
-        return await self.dispatch(component_interaction(custom_id, message, user_id=user))
+        """A button on ``message``; ADMIN has Manage Server, as for commands."""
+        return await self.dispatch(component_interaction(
+            custom_id, message, user_id=user, permissions=MANAGE_GUILD if user == ADMIN else 0))
 
     async def react(self, message_id: str, emoji: str, *, user: int = MEMBER, add: bool = True) -> None:
         event = "MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE"

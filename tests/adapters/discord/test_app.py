@@ -176,7 +176,17 @@ def test_criteria_edit_opens_a_prefilled_modal_and_its_submission_is_announced(s
         assert all(i["style"] == 2 and i["max_length"] == 4000 for i in inputs)
         assert inputs[0]["value"] == h.core.store.profile_by_id(1).criteria and "value" not in inputs[1]
         values = {inputs[0]["custom_id"]: "Only papers on sparse attention kernels.", inputs[1]["custom_id"]: ""}
-        saved = await h.submit(editor.data["custom_id"], values)
+        waiting = await h.submit(editor.data["custom_id"], values)
+        assert waiting.ephemeral and "waits for you" in waiting.text
+        [row] = waiting.messages[-1]["components"]
+        assert [(b["label"], b["custom_id"]) for b in row["components"]] == [
+            ("Apply", "arxiv:do:criteria apply"), ("Discard", "arxiv:do:criteria discard")]  # no digest to preview
+        message = h.api.original(waiting.token)
+        assert message is not None
+        refused = await h.press("arxiv:do:criteria apply", message, user=MEMBER)
+        assert refused.ephemeral and "Only members with the Manage Server permission" in refused.text
+        saved = await h.press("arxiv:do:criteria apply", message, user=ADMIN)
+        assert h.last.invocation.name == "criteria apply" and h.last.caller.user == str(ADMIN)
         assert not saved.ephemeral and f"<@{ADMIN}> changed the criteria (v2" in saved.text
         assert "sparse attention kernels" in (await h.command("criteria show", user=MEMBER)).text
         assert "v2" in (await h.command("criteria history", user=MEMBER)).text
@@ -228,7 +238,7 @@ def test_an_editor_opened_before_a_restart_still_saves(scenario: Scenario) -> No
     async def after(h: DiscordHarness) -> None:
         box = opened["components"][0]["components"][0]["custom_id"]
         saved = await h.submit(opened["custom_id"], {box: "Only robotics."})
-        assert "changed the criteria (v2" in saved.text
+        assert "waits for you" in saved.text
 
     scenario(before, after)
 

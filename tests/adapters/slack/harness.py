@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.blocks import CRITERIA_INPUT_ACTION, text_message
+from adapters.slack.blocks import CRITERIA_INPUT_ACTION, text_message, with_actions
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import EVENTS_PATH, SlackRunner
 from bot.bootstrap import build_service
@@ -152,7 +152,7 @@ class SlackHarness:
         """Whether ``message`` is the core's latest reply as Slack shows it: its text in sections, to the
         channel when it is public and to the caller alone otherwise."""
         reply = self.last.reply
-        expected = text_message(reply.text).payload()
+        expected = with_actions(text_message(reply.text), reply.actions).payload()
         return message.get("response_type") == ("in_channel" if reply.public else "ephemeral") and (
             message.get("blocks") == expected["blocks"]
         )

@@ -145,6 +145,36 @@ def test_weekly_is_read_by_members_and_turned_on_by_admins(scenario):
     scenario(test)
 
 
+def test_a_criteria_change_is_previewed_by_its_button_and_only_admins_may_press_it(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        await h.posted_digest()
+        await h.command("criteria edit", ADMIN)
+        await until(lambda: slack.calls_to("views.open"))
+        await h.submit(slack.calls_to("views.open")[0].args["view"], ["Only papers on sparse attention.", None])
+        await until(lambda: slack.calls_to("chat.postEphemeral"))
+        [row] = [b for b in slack.calls_to("chat.postEphemeral")[0].args["blocks"] if b["type"] == "actions"]
+        assert [e["text"]["text"] for e in row["elements"]] == ["Preview", "Apply", "Discard"]
+        preview = row["elements"][0]
+
+        async def press(user: str) -> dict[str, Any]:
+            before = len(slack.responses)
+            assert (await h.click(preview["action_id"], preview["value"], user)).status_code == 200
+            await until(lambda: len(slack.responses) > before, 10)
+            return slack.responses[before]
+
+        refused = await press(MEMBER)
+        assert h.shows(refused) and "Only workspace admins" in text_of(refused)
+        shown = await press(ADMIN)
+        assert h.last.invocation.name == "criteria preview" and h.shows(shown)
+        assert "under the new criteria" in text_of(shown) and shown["response_type"] == "ephemeral"
+        assert [e["value"] for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
+            "criteria apply", "criteria discard"]
+        assert "Criteria v1" in text_of(await h.say("criteria", MEMBER))  # nothing applied
+
+    scenario(test)
+
+
 def test_criteria_edit_opens_a_prefilled_modal_and_a_valid_submission_is_announced(scenario, slack):
     async def test(h: SlackHarness) -> None:
         await h.say("subscribe")
@@ -159,8 +189,18 @@ def test_criteria_edit_opens_a_prefilled_modal_and_a_valid_submission_is_announc
         assert inputs[0]["element"]["initial_value"] == h.core.store.profile_by_id(1).criteria[:3000]
         submitted = await h.submit(view, ["Only papers on sparse attention kernels.", None])
         assert submitted.status_code == 200 and submitted.text == ""  # closes the modal
-        await until(lambda: slack.posted(CHANNEL))
-        assert "changed the criteria (v2" in text_of(slack.posted(CHANNEL)[0].args)
+        await until(lambda: slack.calls_to("chat.postEphemeral"))
+        waiting = slack.calls_to("chat.postEphemeral")[0].args
+        assert waiting["user"] == ADMIN and "waits for you" in text_of(waiting)
+        [row] = [b for b in waiting["blocks"] if b["type"] == "actions"]
+        assert [(e["text"]["text"], e["value"]) for e in row["elements"]] == [
+            ("Apply", "criteria apply"), ("Discard", "criteria discard")]  # no digest yet: nothing to preview
+        before = len(slack.responses)
+        assert (await h.click(row["elements"][0]["action_id"], "criteria apply", ADMIN)).status_code == 200
+        await until(lambda: len(slack.responses) > before)
+        applied = slack.responses[before]
+        assert h.last.invocation.name == "criteria apply" and h.last.caller.user == ADMIN and h.shows(applied)
+        assert "changed the criteria (v2" in text_of(applied)
         assert "sparse attention kernels" in text_of(await h.say("criteria", MEMBER))
         assert "v2" in text_of(await h.say("criteria history", MEMBER))
         assert h.shows(await h.say("criteria undo")) and h.last.invocation.name == "criteria undo"

@@ -40,7 +40,7 @@ def test_every_handler_is_registered_once_with_its_metadata():
                         "language"}
     assert all(COMMANDS[name].admin for name in settings)
     slow = {name for name, command in COMMANDS.items() if command.slow}
-    assert slow == {"run", "abstract", "suggest", "me", "bibtex"}
+    assert slow == {"run", "abstract", "suggest", "me", "bibtex", "criteria preview"}
 
 
 def test_help_lists_every_command_and_the_reaction_map(core):
@@ -98,7 +98,9 @@ def test_criteria_edit_opens_the_editor_with_the_current_text_and_saving_makes_a
     admin = caller("U1", admin=True)
     current = say(core, "criteria edit", admin).editor
     assert current == prompts.default_criteria()
-    reply = asyncio.run(core.save_criteria(admin, "Only papers about sparse attention.", PlainMarkup()))
+    waiting = asyncio.run(core.save_criteria(admin, "Only papers about sparse attention.", PlainMarkup()))
+    assert not waiting.public and "waits for you" in waiting.text  # test_criteria_preview.py: what it offers
+    reply = say(core, "criteria apply", admin)
     assert reply.public and "v2" in reply.text
     assert "sparse attention" in say(core, "criteria").text
     history = say(core, "criteria history").text

@@ -320,7 +320,8 @@ def test_suggest_proposes_an_edit_that_an_admin_applies_and_undo_reverts(channel
     assert core.store.profile_by_id(before.id).criteria == before.criteria  # nothing applied yet
 
     assert not say(core, "suggest apply 1", caller("U9")).public  # refused: not an admin
-    applied = say(core, "suggest apply 1", caller("U1", admin=True))
+    assert "waits for you" in say(core, "suggest apply 1", caller("U1", admin=True)).text
+    applied = say(core, "criteria apply", caller("U1", admin=True))
     assert applied.public and f"v{before.criteria_version + 1}" in applied.text
     assert core.store.profile_by_id(before.id).criteria == SUGGESTION["criteria"]
     assert "applied already" in say(core, "suggest apply 1", caller("U1", admin=True)).text
