@@ -195,6 +195,34 @@ def test_criteria_edit_opens_a_prefilled_modal_and_its_submission_is_announced(s
     scenario(test)
 
 
+def test_the_preview_button_shows_the_latest_digest_under_the_change_with_apply_and_discard(
+    scenario: Scenario,
+) -> None:
+    async def test(h: DiscordHarness) -> None:
+        await h.command("subscribe")
+        await h.command("run", user=MEMBER)
+        posts = len(h.posted())
+        editor = await h.command("criteria edit")
+        box = editor.data["components"][0]["components"][0]["custom_id"]
+        waiting = await h.submit(editor.data["custom_id"], {box: "Only papers on sparse attention kernels."})
+        [row] = waiting.messages[-1]["components"]
+        assert [b["label"] for b in row["components"]] == ["Preview", "Apply", "Discard"]
+        message = h.api.original(waiting.token)
+        assert message is not None
+        shown = await h.press("arxiv:do:criteria preview", message, user=ADMIN)
+        assert shown.kind == 5 and h.last.invocation.name == "criteria preview" and h.shows(shown)
+        assert "under the new criteria" in shown.text
+        [row] = shown.messages[-1]["components"]
+        assert [b["custom_id"] for b in row["components"]] == ["arxiv:do:criteria apply", "arxiv:do:criteria discard"]
+        after = h.api.original(shown.token)
+        assert after is not None
+        discarded = await h.press("arxiv:do:criteria discard", after, user=ADMIN)
+        assert h.shows(discarded) and "Discarded the criteria change" in discarded.text
+        assert len(h.posted()) == posts and "Criteria v1" in (await h.command("criteria show", user=MEMBER)).text
+
+    scenario(test)
+
+
 def test_invalid_criteria_are_answered_privately_with_the_reason_and_can_be_edited_again(scenario: Scenario) -> None:
     async def test(h: DiscordHarness) -> None:
         await h.command("subscribe")
