@@ -195,14 +195,10 @@ class SlackBot:
         respond: AsyncRespond | None,
     ) -> None:
         await ack()
-        channel = _text(body, "channel", "id") or _text(body, "container", "channel_id")
-        user, value = _text(body, "user", "id"), _text(action, "value")
-        if channel is None or user is None or value is None or respond is None or not _can_respond(body):
-            _ignored("vote click", "no channel, user, value or response_url")
-            return
-        kind = "positive" if action.get("action_id") == VOTE_UP_ACTION else "negative"
-        caller = self.caller(client, _text(body, "team", "id") or "", channel, user)
-        await self._respond(self.core.vote(caller, value, kind), respond)
+        clicked = self._clicked(body, action, client, respond, "vote click")
+        if clicked is not None and respond is not None:
+            kind = "positive" if action.get("action_id") == VOTE_UP_ACTION else "negative"
+            await self._respond(self.core.vote(*clicked, kind), respond)
 
     async def on_reply_action(
         self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
@@ -210,13 +206,21 @@ class SlackBot:
     ) -> None:
         """A button under one of the core's replies (Preview, Apply, Discard of a criteria change)."""
         await ack()
+        clicked = self._clicked(body, action, client, respond, "button click")
+        if clicked is not None and respond is not None:
+            await self._respond(await self.core.press(*clicked, MARKUP), respond)
+
+    def _clicked(
+        self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None,
+        what: str,
+    ) -> tuple[Caller, str] | None:
+        """Who clicked a channel message's button, and its value; None (logged) for a malformed click."""
         channel = _text(body, "channel", "id") or _text(body, "container", "channel_id")
         user, value = _text(body, "user", "id"), _text(action, "value")
         if channel is None or user is None or value is None or respond is None or not _can_respond(body):
-            _ignored("button click", "no channel, user, value or response_url")
-            return
-        caller = self.caller(client, _text(body, "team", "id") or "", channel, user)
-        await self._respond(await self.core.press(caller, value, MARKUP), respond)
+            _ignored(what, "no channel, user, value or response_url")
+            return None
+        return self.caller(client, _text(body, "team", "id") or "", channel, user), value
 
     async def on_criteria_submitted(
         self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
