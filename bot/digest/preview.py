@@ -46,7 +46,10 @@ class Preview:
 
 
 def _day_papers(store: Store, profile: Profile, day: dt.date) -> list[Paper]:
-    announcement = store.load_announcement(feed_key(profile.categories), day)
+    """The papers the posted day was read from, even when the channel's categories changed since."""
+    run = store.get_run(profile.id, day)
+    feed = store.run_feed(run, feed_key(profile.categories)) if run is not None else None
+    announcement = store.load_announcement(feed, day) if feed is not None else None
     return list(announcement.papers) if announcement is not None else []
 
 

@@ -148,3 +148,11 @@ def test_suggest_apply_waits_too_and_apply_marks_the_suggestion(make_core, fake_
     applied = press(core, "criteria apply")
     assert applied.public and f"applied suggestion {number} (v2" in applied.text
     assert "applied already (criteria v2)" in say(core, f"suggest apply {number}", ADMIN).text
+
+
+def test_the_preview_reads_the_posted_days_papers_after_the_categories_changed(make_core, fake_arxiv, fake_llm):
+    core = posted(make_core, fake_arxiv, fake_llm)
+    say(core, "categories cs.CL", ADMIN)
+    save(core)
+    shown = press(core, "criteria preview")
+    assert "No paper enters, leaves or moves." in shown.text and "4 papers keep their place" in shown.text
