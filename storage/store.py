@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.domain.criteria import CriteriaVersion
-from bot.domain.models import Announcement, Judgment, Paper, Profile, Usage
+from bot.domain.models import Announcement, Judgment, Paper, Profile, Tldr, Usage
 from bot.domain.runs import Run
 from bot.domain.statuses import FeedbackKind, RunStatus
 from storage.archive import ArchiveQueries
@@ -262,26 +262,26 @@ class Store(
 
     # TL;DRs ------------------------------------------------------------------------------
 
-    def get_tldrs(self, arxiv_ids: Iterable[str], language: str, model: str) -> dict[str, str]:
-        """The stored TL;DRs of these papers in this language by this model, by arXiv ID."""
+    def get_tldrs(self, arxiv_ids: Iterable[str], language: str, model: str) -> dict[str, Tldr]:
+        """The stored TL;DRs (and translated comments) of these papers in this language by this model, by arXiv ID."""
         ids = list(dict.fromkeys(arxiv_ids))
-        found: dict[str, str] = {}
+        found: dict[str, Tldr] = {}
         with Session(self.engine) as session:
             for start in range(0, len(ids), 500):  # stay under the databases' bound-parameter limits
                 rows = session.exec(select(TldrRow).where(
                     col(TldrRow.arxiv_id).in_(ids[start:start + 500]), TldrRow.language == language,
                     TldrRow.model == model,
                 ))
-                found.update((row.arxiv_id, row.text) for row in rows)
+                found.update((row.arxiv_id, Tldr(row.text, row.comment, row.comment_source)) for row in rows)
         return found
 
-    def save_tldrs(self, tldrs: dict[str, str], language: str, model: str) -> None:
+    def save_tldrs(self, tldrs: dict[str, Tldr], language: str, model: str) -> None:
         """Store TL;DRs of papers already stored; one written meanwhile by another process is kept."""
         with Session(self.engine) as session:
             insert_missing(session, TldrRow, [
-                {"arxiv_id": pid, "language": language, "model": model, "text": text,
-                 "created_at": dt.datetime.now(dt.UTC)}
-                for pid, text in tldrs.items()
+                {"arxiv_id": pid, "language": language, "model": model, "text": tldr.text, "comment": tldr.comment,
+                 "comment_source": tldr.comment_source, "created_at": dt.datetime.now(dt.UTC)}
+                for pid, tldr in tldrs.items()
             ], ["arxiv_id", "language", "model"])
             session.commit()
 

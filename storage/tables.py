@@ -130,6 +130,8 @@ class TldrRow(_ByModel, table=True):
 
     language: str = Field(max_length=40)
     text: str
+    comment: str | None = None  # the criteria comment in this language (not for English), see Tldr
+    comment_source: str | None = None  # the English comment it translates
     created_at: dt.datetime = Field(default_factory=_now)
 
 

@@ -564,25 +564,27 @@ class CommandCore:
         return Reply(f"{m.mention(caller.user)} turned empty days {choice}: {what} on days without papers.",
                      public=True)
 
-    @command("language", "the language TL;DRs are written in", usage="language <code>", setting=True, max_chars=60)
+    @command("language", "the language TL;DRs and comments are written in", usage="language <code>", setting=True,
+             max_chars=60)
     async def _cmd_language(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         profile = self._profile(sub)
         if not args:
             return Reply(
-                f"TL;DRs are written in {language_name(profile.language)}; abstracts stay as arXiv has them. "
-                f"Change with {m.command('language <code>')}, e.g. {m.command('language de')} or "
-                f"{m.command('language ja')}."
+                f"TL;DRs and comments are written in {language_name(profile.language)}; "
+                f"abstracts stay as arXiv has them. Change with {m.command('language <code>')}, "
+                f"e.g. {m.command('language de')} or {m.command('language ja')}."
             )
         try:
             tag = parse_language(" ".join(args))
         except ValueError as exc:
             return Reply(f"{exc}. Nothing was changed.")
         if tag == profile.language:
-            return Reply(f"TL;DRs are already written in {language_name(tag)}.")
+            return Reply(f"TL;DRs and comments are already written in {language_name(tag)}.")
         self.store.update_profile(profile.id, language=tag)
         return Reply(
             f"{m.mention(caller.user)} set the language to {language_name(tag)} "
-            f"(was {language_name(profile.language)}): TL;DRs from the next digest on are written in it; "
+            f"(was {language_name(profile.language)}): TL;DRs and comments from the next digest on are "
+            "written in it; "
             "abstracts stay as arXiv has them.",
             public=True,
         )

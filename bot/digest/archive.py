@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from bot.digest.pipeline import followed_papers
+from bot.digest.pipeline import followed_papers, with_tldrs
 from bot.domain.models import Digest, Profile, RankedPaper, Usage
 from bot.domain.runs import Run
 from bot.domain.taxonomy import feed_key
@@ -67,9 +67,9 @@ def stored_digest(store: Store, profile: Profile, run: Run) -> Digest | None:
 
 
 def _with_stored_tldrs(store: Store, profile: Profile, run: Run, ranked: list[RankedPaper]) -> list[RankedPaper]:
-    """The TL;DRs the day's digest carried (in the profile's language, by the run's model), where stored."""
-    tldrs = store.get_tldrs((item.paper.arxiv_id for item in ranked), profile.language, run.model)
-    return [replace(item, tldr=tldrs.get(item.paper.arxiv_id, "")) for item in ranked]
+    """The TL;DRs (and translated comments) the day's digest carried, in the profile's language by the run's
+    model, where stored."""
+    return with_tldrs(ranked, store.get_tldrs((item.paper.arxiv_id for item in ranked), profile.language, run.model))
 
 
 def as_posted(ranked: list[RankedPaper], decisions: Mapping[str, Decision]) -> list[RankedPaper]:

@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,7 +18,8 @@ from bot.domain.authors import followed_in
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import BudgetError, DigestError
 from bot.domain.feedback import Reaction
-from bot.domain.models import Announcement, Digest, Judgment, Paper, Profile, RankedPaper, Usage
+from bot.domain.languages import is_english
+from bot.domain.models import Announcement, Digest, Judgment, Paper, Profile, RankedPaper, Tldr, Usage
 from bot.domain.pricing import Price, price_for
 from bot.domain.settings import Settings
 from bot.domain.statuses import RunStatus
@@ -317,6 +318,8 @@ async def _with_tldrs(
     language = day.profile.language
     stored = store.get_tldrs((item.paper.arxiv_id for item in digest.ranked), language, day.model)
     todo = [item.paper for item in digest.ranked if item.paper.arxiv_id not in stored]
+    # The scorer writes comments in English; another language gets them translated in the same requests.
+    english = {} if is_english(language) else {item.paper.arxiv_id: item.judgment.comment for item in digest.ranked}
     spent = store.get_run_by_id(day.run_id).cost_usd or 0.0
     over_budget = settings.max_cost_usd is not None and spent >= settings.max_cost_usd
     chat = None if day.approximate or over_budget or chat_factory is None or not todo else chat_factory()
@@ -324,20 +327,36 @@ async def _with_tldrs(
         outcome = await tldr.write_tldrs(
             chat, todo, language=language, price=day.price, concurrency=settings.concurrency,
             on_written=lambda written: store.save_tldrs(written, language, day.model),
+            comments={paper.arxiv_id: english[paper.arxiv_id] for paper in todo if english.get(paper.arxiv_id)},
         )
     finally:
         if chat is not None:
             await chat.aclose()
-    if day.approximate:
-        store.save_tldrs(outcome.tldrs, language, day.model)  # extractive: the archive shows what was posted
+    if day.approximate:  # extractive: the archive shows what was posted
+        store.save_tldrs({pid: Tldr(text) for pid, text in outcome.tldrs.items()}, language, day.model)
     if outcome.usage.requests:
         run = store.add_run_usage(day.run_id, outcome.usage, outcome.cost_usd if day.price is not None else None)
         digest.usage = Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests)
         digest.cost_usd = run.cost_usd if day.price is not None else None
     digest.tldr_usage, digest.tldr_cost_usd = outcome.usage, outcome.cost_usd
-    tldrs = {**stored, **outcome.tldrs}
-    digest.ranked = [dataclasses.replace(item, tldr=tldrs.get(item.paper.arxiv_id, "")) for item in digest.ranked]
+    fresh = {pid: Tldr(text, outcome.comments.get(pid), english.get(pid)) for pid, text in outcome.tldrs.items()}
+    digest.ranked = with_tldrs(digest.ranked, {**stored, **fresh})
     return digest
+
+
+def with_tldrs(ranked: Sequence[RankedPaper], tldrs: Mapping[str, Tldr]) -> list[RankedPaper]:
+    """The posted papers with their TL;DRs and, where one was translated from their very comment, the comment in
+    the channel's language: every renderer shows it as it is. The stored judgments stay in English."""
+
+    def posted(item: RankedPaper) -> RankedPaper:
+        summary = tldrs.get(item.paper.arxiv_id)
+        if summary is None:
+            return dataclasses.replace(item, tldr="")
+        comment = summary.comment_for(item.judgment.comment)
+        judgment = item.judgment if comment is None else dataclasses.replace(item.judgment, comment=comment)
+        return dataclasses.replace(item, tldr=summary.text, judgment=judgment)
+
+    return [posted(item) for item in ranked]
 
 
 async def _finish(

@@ -54,6 +54,11 @@ def language_name(tag: str) -> str:
     return english if own == english else f"{english} ({own})"
 
 
+def is_english(tag: str) -> bool:
+    """``en``, ``en-GB`` …: the language the LLM scores in, so its comments need no translation."""
+    return langcodes.Language.get(tag).language == DEFAULT
+
+
 def prompt_name(tag: str) -> str:
     """The language as the prompt names it: English names are what models follow best."""
     return langcodes.Language.get(tag).display_name()

@@ -102,6 +102,20 @@ class Judgment:
         return self.relevance + self.novelty
 
 
+@dataclass(frozen=True)
+class Tldr:
+    """A paper's TL;DR in one language and, in a channel not in English, its criteria comment translated, with
+    the English comment it translates: channels sharing a language but not criteria get their own comments."""
+
+    text: str
+    comment: str | None = None  # None: none asked for (English) or none given (the English comment stands)
+    comment_source: str | None = None
+
+    def comment_for(self, english: str) -> str | None:
+        """The translation of ``english``, when this is what was translated."""
+        return self.comment if self.comment and self.comment_source == english else None
+
+
 @dataclass
 class Usage:
     prompt_tokens: int = 0

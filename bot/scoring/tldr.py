@@ -1,7 +1,9 @@
 """One plain-language sentence per posted paper (what they did, what it shows), in the channel's language.
 
 A second, small LLM pass after ranking: only the papers that made the digest, several per request, with
-the abstract but not the criteria, so it costs a few percent of the day's scoring. A paper the LLM gives
+the abstract but not the criteria, so it costs a few percent of the day's scoring. For a channel not in English
+the same requests carry each paper's criteria comment (the scorer writes it in English) and return it translated;
+a paper whose translation is missing keeps the English comment. A paper the LLM gives
 no usable sentence for (an error, a garbled or cut reply) gets the extractive one instead, as the local
 scorer writes for every paper: the abstract's first sentence, trimmed. Caching is the caller's (the
 pipeline stores TL;DRs per paper, language and model).
@@ -11,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import prompts
 from bot.domain.errors import LLMError
 from bot.domain.languages import prompt_name
-from bot.domain.models import Paper, Usage, normalize_arxiv_id
+from bot.domain.models import Paper, Tldr, Usage, normalize_arxiv_id
 from bot.domain.pricing import Price, cost_of
 from bot.scoring.llm_scorer import ChatModel
 from bot.scoring.prompt import paper_block
@@ -43,22 +45,29 @@ _LABEL = re.compile(r"^(?:TL;?DR|summary)\s*[:：-]\s*", re.IGNORECASE)
 class TldrOutcome:
     tldrs: dict[str, str] = field(default_factory=dict)  # arxiv_id → sentence, for every paper asked about
     written: dict[str, str] = field(default_factory=dict)  # the ones the LLM wrote (the caller stores these)
+    comments: dict[str, str] = field(default_factory=dict)  # arxiv_id → the comment translated, where it was
     usage: Usage = field(default_factory=Usage)
     cost_usd: float | None = 0.0  # None: price unknown for this model
 
 
-def system_prompt(language: str) -> str:
-    """The static prefix, one per language: every request of a language shares it (the provider's cache)."""
-    return prompts.load("tldr_prompt").replace("{language}", prompt_name(language))
+def system_prompt(language: str, *, comments: bool = False) -> str:
+    """The static prefix, one per language (and whether comments are translated): every such request shares it
+    (the provider's cache)."""
+    text = prompts.load("tldr_prompt") + ("\n\n" + prompts.load("tldr_comments") if comments else "")
+    return text.replace("{language}", prompt_name(language))
 
 
-def papers_message(papers: Sequence[Paper]) -> str:
+def papers_message(papers: Sequence[Paper], comments: Mapping[str, str] | None = None) -> str:
+    """The papers under "## Papers"; a paper with an English comment to translate has it on a "Comment:" line."""
     blocks = []
     for paper in papers:
         block = paper_block(paper)
         head, _, abstract = block.partition("\nAbstract: ")
         if len(abstract) > MAX_ABSTRACT_CHARS:
             abstract = abstract[:MAX_ABSTRACT_CHARS].rsplit(" ", 1)[0] + " …"
+        comment = " ".join((comments or {}).get(paper.arxiv_id, "").split())
+        if comment:
+            head += f"\nComment: {comment}"
         blocks.append(f"{head}\nAbstract: {abstract}")
     return "## Papers\n\n" + "\n\n".join(blocks)
 
@@ -91,6 +100,11 @@ def _sentence(value: object) -> str | None:
     return trim(text)
 
 
+def _reply_id(raw: object) -> str | None:
+    """The arXiv ID a reply gives for a paper, as we store it; None when it gives none."""
+    return normalize_arxiv_id(str(raw)) if isinstance(raw, str | int | float) else None
+
+
 def parse_tldrs(text: str, expected_ids: Sequence[str]) -> dict[str, str]:
     """The TL;DRs a reply holds for the IDs asked about: JSON objects (lines, an array, a wrapper, fenced),
     else "ID: sentence" lines. Anything else is ignored; the first answer for a paper counts."""
@@ -98,7 +112,7 @@ def parse_tldrs(text: str, expected_ids: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
 
     def take(raw_id: object, value: object) -> None:
-        arxiv_id = normalize_arxiv_id(str(raw_id)) if isinstance(raw_id, str | int | float) else None
+        arxiv_id = _reply_id(raw_id)
         sentence = _sentence(value)
         if arxiv_id in expected and arxiv_id not in found and sentence is not None:
             found[arxiv_id] = sentence
@@ -113,6 +127,17 @@ def parse_tldrs(text: str, expected_ids: Sequence[str]) -> dict[str, str]:
     return found
 
 
+def parse_comments(text: str, expected_ids: Sequence[str]) -> dict[str, str]:
+    """The translated comments a reply's JSON objects hold for the IDs asked about; the first one counts."""
+    expected = set(expected_ids)
+    found: dict[str, str] = {}
+    for obj in json_objects(text):
+        arxiv_id, comment = _reply_id(field_of(obj, "ARXIVID", "ARXIV_ID", "ID")), _sentence(field_of(obj, "COMMENT"))
+        if arxiv_id in expected and arxiv_id not in found and comment is not None:
+            found[arxiv_id] = comment
+    return found
+
+
 async def write_tldrs(
     chat: ChatModel | None,
     papers: Sequence[Paper],
@@ -121,28 +146,35 @@ async def write_tldrs(
     price: Price | None,
     batch_size: int = BATCH_SIZE,
     concurrency: int = CONCURRENCY,
-    on_written: Callable[[dict[str, str]], None] | None = None,
+    on_written: Callable[[dict[str, Tldr]], None] | None = None,
+    comments: Mapping[str, str] | None = None,
 ) -> TldrOutcome:
     """A TL;DR for every paper: the LLM's in ``language`` where it gives one, else the extractive one.
-    Without ``chat`` (the local scorer, no API key) every TL;DR is extractive and free."""
+    ``comments`` (arxiv_id → English comment) are asked for translated in the same requests; ``on_written``
+    gets each reply's TL;DRs with their translations. Without ``chat`` (the local scorer, no API key) every
+    TL;DR is extractive and free."""
     outcome = TldrOutcome(cost_usd=0.0 if price is not None else None)
+    comments = {pid: text for pid, text in (comments or {}).items() if text.strip()}
     if chat is not None and papers:
-        system = system_prompt(language)
+        system = system_prompt(language, comments=bool(comments))
         semaphore = asyncio.Semaphore(concurrency)
 
         async def ask(batch: Sequence[Paper], attempt: int = 1) -> None:
             async with semaphore:
                 try:
-                    completion = await chat.complete(system, papers_message(batch))
+                    completion = await chat.complete(system, papers_message(batch, comments))
                 except LLMError:
                     return  # these papers get the extractive sentence; the digest never waits on a TL;DR
             outcome.usage.add(completion.usage)
             if outcome.cost_usd is not None:
                 outcome.cost_usd += cost_of(completion.usage, price) or 0.0
             written = parse_tldrs(completion.text, [p.arxiv_id for p in batch])
+            translated = parse_comments(completion.text, list(written)) if comments else {}
             outcome.written.update(written)
+            outcome.comments.update(translated)
             if written and on_written is not None:
-                on_written(written)
+                on_written({pid: Tldr(text, translated.get(pid), comments.get(pid) if pid in translated else None)
+                            for pid, text in written.items()})
             missing = [p for p in batch if p.arxiv_id not in written]
             if missing and attempt == 1:  # a garbled or cut reply: ask once more for what it lacked
                 await ask(missing, attempt=2)

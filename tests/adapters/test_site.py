@@ -29,7 +29,7 @@ from adapters.files import write_digest
 from adapters.site.build import day_path, publish_site
 from adapters.site.feed import FEED_DAYS
 from bot.digest.archive import stored_digests
-from bot.domain.models import Announcement, Judgment, Paper, Profile
+from bot.domain.models import Announcement, Judgment, Paper, Profile, Tldr
 from bot.entrypoints.cli import app
 from bot.scoring import local_scorer
 from storage.store import Store
@@ -341,7 +341,7 @@ def test_sixty_days_are_rebuilt_well_within_a_second_or_two(store, profile, tmp_
 
 def test_a_feed_entry_carries_the_papers_stored_tldr_as_text(store, profile, tmp_path):
     add_day(store, profile, TUE, [paper("2503.10001", "Sparse MoE")], {"2503.10001": (9, 8)})
-    store.save_tldrs({"2503.10001": f"They show {EVIL}."}, profile.language, MODEL)
+    store.save_tldrs({"2503.10001": Tldr(f"They show {EVIL}.")}, profile.language, MODEL)
     publish_site(store, profile, tmp_path / "site")
     [entry] = read_feed(tmp_path / "site").entries
     assert f"TL;DR: They show {EVIL}." in unescape(re.sub("<[^>]+>", "", entry.content[0].value))
@@ -532,7 +532,7 @@ def test_the_index_shows_the_feed_link_in_headless_chromium(browsed, tmp_path):
 def test_a_day_page_shows_each_papers_stored_tldr_under_its_title_escaped(store, profile, tmp_path):
     papers = [paper("2503.10001", "Sparse MoE"), paper("2503.10002", "Quantization")]
     add_day(store, profile, TUE, papers, {"2503.10001": (9, 8), "2503.10002": (8, 7)})
-    store.save_tldrs({"2503.10001": f"They show {EVIL}."}, profile.language, MODEL)
+    store.save_tldrs({"2503.10001": Tldr(f"They show {EVIL}.")}, profile.language, MODEL)
     publish_site(store, profile, tmp_path / "site")
     html = (tmp_path / "site" / day_path(TUE)).read_text()
     assert '<p class="tldr"><strong>TL;DR:</strong> They show &lt;script&gt;' in html

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from bot.domain.authors import parse_followed
 from bot.domain.errors import StorageError
+from bot.domain.models import Tldr
 from bot.domain.taxonomy import feed_key
 from bot.entrypoints.cli import app
 from storage import migrate
@@ -36,7 +37,7 @@ from tests.storage.conftest import postgres_schema
 BOLT_TABLES = {"slack_installations", "slack_bots", "slack_oauth_states"}
 NEW_RUN_COLUMNS = {"owner", "heartbeat_at", "attempts", "llm_batch_id", "criteria_version", "prompt_examples"}
 RUN_THRESHOLDS = {"min_relevance", "min_novelty"}  # 0006_run_thresholds
-HEAD = "0010_criteria_drafts"
+HEAD = "0011_translated_comments"
 WHEN = dt.datetime(2025, 3, 6, 9, 30, tzinfo=dt.UTC)
 REAL_FEED = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
 DAY = dt.date(2025, 3, 6)
@@ -451,13 +452,35 @@ def test_profiles_before_0009_read_english_and_tldrs_are_stored_per_language_and
     assert store.profile_by_id(1).language == "en"
     assert store.update_profile(1, language="de").language == "de"
     [paper] = before["paper"]
-    store.save_tldrs({paper["arxiv_id"]: "Sie zeigen etwas."}, "de", "gpt-4o-mini")
-    assert store.get_tldrs([paper["arxiv_id"]], "de", "gpt-4o-mini") == {paper["arxiv_id"]: "Sie zeigen etwas."}
+    store.save_tldrs({paper["arxiv_id"]: Tldr("Sie zeigen etwas.")}, "de", "gpt-4o-mini")
+    assert store.get_tldrs([paper["arxiv_id"]], "de", "gpt-4o-mini") == {paper["arxiv_id"]: Tldr("Sie zeigen etwas.")}
 
     migrate.downgrade(engine, "0008_weekly")
     assert "tldr" not in table_names(engine)
     assert "language" not in {column["name"] for column in sa.inspect(engine).get_columns("profile")}
     assert rows(engine) == before
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
+
+
+def test_tldrs_before_0011_have_no_translated_comment_and_keep_their_rows_both_ways(engine):
+    filled_up_to(engine, "0010_criteria_drafts")
+    with engine.begin() as connection:
+        paper = connection.execute(sa.text("SELECT arxiv_id FROM paper")).scalar_one()
+        connection.execute(sa.text(
+            "INSERT INTO tldr (arxiv_id, language, model, text, created_at) VALUES (:p, 'de', 'm', 'Sie zeigen X.', :t)"
+        ), {"p": paper, "t": WHEN})
+    before = rows(engine)
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == HEAD and schema_diff(engine) == []
+    store = Store(engine)
+    assert store.get_tldrs([paper], "de", "m") == {paper: Tldr("Sie zeigen X.")}  # the English comment stands
+    store.save_tldrs({paper: Tldr("Ils montrent X.", "Passe au sujet 1.", "Matches topic 1.")}, "fr", "m")
+    assert store.get_tldrs([paper], "fr", "m")[paper].comment_for("Matches topic 1.") == "Passe au sujet 1."
+
+    migrate.downgrade(engine, "0010_criteria_drafts")
+    assert not {"comment", "comment_source"} & {c["name"] for c in sa.inspect(engine).get_columns("tldr")}
+    assert [row for row in rows(engine)["tldr"] if row["language"] == "de"] == before["tldr"]
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head() and schema_diff(engine) == []
 

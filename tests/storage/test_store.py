@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from adapters.arxiv_rss import parse_feed
-from bot.domain.models import Announcement, Judgment, Paper, Usage
+from bot.domain.models import Announcement, Judgment, Paper, Tldr, Usage
 from bot.domain.taxonomy import feed_key
 from storage.store import Store
 
@@ -162,10 +162,12 @@ def test_a_profile_reads_english_until_its_language_is_set(db):
 
 def test_tldrs_are_kept_per_paper_language_and_model_and_the_first_one_written_stays(db):
     db.save_papers([paper(1), paper(2)])
-    db.save_tldrs({"2503.00001": "They do X.", "2503.00002": "They do Y."}, "en", "m")
-    db.save_tldrs({"2503.00001": "Sie tun X."}, "de", "m")
-    db.save_tldrs({"2503.00001": "A second answer."}, "en", "m")  # another process raced us: the first stays
+    db.save_tldrs({"2503.00001": Tldr("They do X."), "2503.00002": Tldr("They do Y.")}, "en", "m")
+    db.save_tldrs({"2503.00001": Tldr("Sie tun X.", "Passt zu Thema 1.", "Matches topic 1.")}, "de", "m")
+    db.save_tldrs({"2503.00001": Tldr("A second answer.")}, "en", "m")  # another process raced us: the first stays
     assert db.get_tldrs(["2503.00001", "2503.00002", "2503.00003"], "en", "m") == {
-        "2503.00001": "They do X.", "2503.00002": "They do Y."}
-    assert db.get_tldrs(["2503.00001", "2503.00002"], "de", "m") == {"2503.00001": "Sie tun X."}
+        "2503.00001": Tldr("They do X."), "2503.00002": Tldr("They do Y.")}
+    [german] = db.get_tldrs(["2503.00001", "2503.00002"], "de", "m").values()
+    assert german.text == "Sie tun X." and german.comment_for("Matches topic 1.") == "Passt zu Thema 1."
+    assert german.comment_for("Matches topic 2 (other criteria).") is None
     assert db.get_tldrs(["2503.00001"], "en", "other-model") == {}

@@ -29,7 +29,14 @@ from bot.domain.platform import Caller, Reply
 from bot.domain.settings import Settings
 from storage.store import Store
 from tests.support.feeds import published_at
-from tests.support.openai_server import Judgement, is_tldr_request, judge, parse_papers, tldr_of
+from tests.support.openai_server import (
+    Judgement,
+    is_tldr_request,
+    judge,
+    parse_papers,
+    tldr_of,
+    translated_comments,
+)
 
 MEMORY_FOLDER = Path("/dev/shm")
 
@@ -183,7 +190,10 @@ class FakeChat:
         if self.replies:
             text = self.replies.pop(0)
         elif is_tldr_request(system):
-            items = [{"ARXIVID": p.arxiv_id, "TLDR": tldr_of(p.title, p.abstract)} for p in parse_papers(user)]
+            comments = translated_comments(system, user)
+            items = [{"ARXIVID": p.arxiv_id, "TLDR": tldr_of(p.title, p.abstract)}
+                     | ({"COMMENT": comments[p.arxiv_id]} if p.arxiv_id in comments else {})
+                     for p in parse_papers(user)]
             text = "\n".join(json.dumps(item, ensure_ascii=False) for item in items)
         else:
             items = []

@@ -54,6 +54,7 @@ __all__ = [
     "judge",
     "parse_papers",
     "tldr_of",
+    "translated_comments",
 ]
 
 KEYWORDS = [
@@ -361,6 +362,20 @@ def judge(arxiv_id: str, title: str, abstract: str) -> Judgement:
 def is_tldr_request(system: str) -> bool:
     """A request for TL;DRs (bot/scoring/tldr.py's prompt) rather than scores: its answer format names TLDR."""
     return '"TLDR"' in system
+
+
+def translated_comments(system: str, user: str) -> dict[str, str]:
+    """The stand-in's translations when a TL;DR request asks for them (a "COMMENT" in its answer format): each
+    paper's "Comment:" line, tagged with the language the prompt names ("[German] Matches topic 1.")."""
+    language = re.search(r"Translate it into ([^,]+),", system)
+    if '"COMMENT"' not in system or language is None:
+        return {}
+    found = {}
+    for block in parse_papers(user):
+        comment = re.search(r"^Comment: ?(.*)$", block.text, re.MULTILINE)
+        if comment:
+            found[block.arxiv_id] = f"[{language.group(1)}] {comment.group(1).strip()}"
+    return found
 
 
 def tldr_of(title: str, abstract: str) -> str:
@@ -761,9 +776,13 @@ class OpenAIStandIn(StandIn):
         return "".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") in roles)
 
     @staticmethod
-    def _tldrs(papers: list[PaperBlock], fault: Fault | None) -> str:
-        """TL;DR lines as a model writes them, or garbled (Malformed) or short (Drop) as a model sometimes does."""
+    def _tldrs(papers: list[PaperBlock], fault: Fault | None, comments: dict[str, str]) -> str:
+        """TL;DR lines (with the comments translated when asked) as a model writes them, or garbled (Malformed)
+        or short (Drop) as a model sometimes does."""
         items = [{"ARXIVID": p.arxiv_id, "TLDR": tldr_of(p.title, p.abstract)} for p in papers]
+        for item in items:
+            if item["ARXIVID"] in comments:
+                item["COMMENT"] = comments[item["ARXIVID"]]
         if isinstance(fault, Malformed):
             first = items[0]["ARXIVID"] if items else "2503.00000"
             return "Sure! Here are the TL;DRs:\n{ARXIVID: " + first + ', TLDR: "They show\n'
@@ -784,7 +803,8 @@ class OpenAIStandIn(StandIn):
             return fault.content
         papers = parse_papers(self._last_user_text(messages))
         if is_tldr_request(self._system_text(messages)):
-            return self._tldrs(papers, fault)
+            system = self._system_text(messages)
+            return self._tldrs(papers, fault, translated_comments(system, self._last_user_text(messages)))
         gullible = any(_is_injected(p) for p in papers)
         items: list[dict[str, Any]] = []
         for p in papers:

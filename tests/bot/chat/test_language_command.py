@@ -20,17 +20,17 @@ def language_of(core: CommandCore) -> str:
 def test_the_language_is_english_until_an_admin_changes_it(core):
     say(core, "subscribe")
     assert say(core, "language", caller("U2")).text == (
-        "TL;DRs are written in English; abstracts stay as arXiv has them. Change with `/arxiv language <code>`, "
-        "e.g. `/arxiv language de` or `/arxiv language ja`."
+        "TL;DRs and comments are written in English; abstracts stay as arXiv has them. "
+        "Change with `/arxiv language <code>`, e.g. `/arxiv language de` or `/arxiv language ja`."
     )
     reply = say(core, "language de", ADMIN)
     assert reply.public and reply.text == (
-        "@U1 set the language to German (Deutsch) (was English): TL;DRs from the next digest on are written in it; "
-        "abstracts stay as arXiv has them."
+        "@U1 set the language to German (Deutsch) (was English): TL;DRs and comments from the next digest on are "
+        "written in it; abstracts stay as arXiv has them."
     )
     assert language_of(core) == "de"
     assert say(core, "language Japanese", ADMIN).public and language_of(core) == "ja"
-    assert say(core, "language ja", ADMIN).text == "TL;DRs are already written in Japanese (日本語)."
+    assert say(core, "language ja", ADMIN).text == "TL;DRs and comments are already written in Japanese (日本語)."
     assert "Japanese (日本語)" in say(core, "language").text
 
 

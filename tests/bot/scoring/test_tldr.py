@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from adapters.llm import OpenAIChat
 from bot.domain.errors import LLMError
-from bot.domain.models import Completion, Paper, Usage
+from bot.domain.models import Completion, Paper, Tldr, Usage
 from bot.domain.pricing import price_for
-from bot.scoring.tldr import MAX_CHARS, extractive, parse_tldrs, system_prompt, write_tldrs
+from bot.scoring.tldr import MAX_CHARS, extractive, parse_comments, parse_tldrs, system_prompt, write_tldrs
 from tests.conftest import as_paper, sample_papers
 from tests.support import Drop, Malformed, OpenAIStandIn
 from tests.support.fakes import FakeChat
@@ -138,3 +138,57 @@ def test_through_the_openai_client_a_short_reply_is_completed_on_the_second_ask(
     assert [outcome.tldrs[p.arxiv_id] for p in day[3:]] == [extractive(p) for p in day[3:]]
     assert outcome.usage.requests == 2 and outcome.usage.prompt_tokens > 0
     assert "Japanese" in llm.completions[0].json["messages"][0]["content"]
+
+
+# Translated comments ------------------------------------------------------------------------------------
+
+
+def test_comments_are_asked_for_in_the_same_requests_and_come_back_translated():
+    chat, day = FakeChat(), papers(3)
+    english = {p.arxiv_id: f"Matches topic {i}." for i, p in enumerate(day[:2], 1)}
+    saved: dict[str, Tldr] = {}
+    outcome = asyncio.run(write_tldrs(chat, day, language="de", price=PRICE, comments=english, on_written=saved.update))
+    assert len(chat.tldr_requests) == 1 and chat.tldr_requests[0].count("\nComment: ") == 2
+    assert '"COMMENT"' in chat.systems[0] and "Translate it into German" in chat.systems[0]
+    assert outcome.comments == {pid: f"[German] {text}" for pid, text in english.items()}
+    first = Tldr(outcome.tldrs[day[0].arxiv_id], "[German] Matches topic 1.", "Matches topic 1.")
+    assert saved[day[0].arxiv_id] == first
+    assert saved[day[2].arxiv_id].comment is None  # it had no comment to translate
+
+
+def test_without_comments_the_prompt_and_requests_are_as_before():
+    chat = FakeChat()
+    asyncio.run(write_tldrs(chat, papers(2), language="de", price=PRICE, comments={}))
+    assert chat.systems[0] == system_prompt("de") and '"COMMENT"' not in chat.systems[0]
+    assert "Comment:" not in chat.tldr_requests[0]
+
+
+def test_a_garbled_or_missing_translation_leaves_the_english_comment():
+    chat, day = FakeChat(), papers(3)
+    english = {p.arxiv_id: "Matches topic 1." for p in day}
+    chat.replies = ["\n".join([
+        json.dumps({"ARXIVID": day[0].arxiv_id, "TLDR": "Sie zeigen etwas Neues.", "COMMENT": "Passt zu Thema 1."}),
+        json.dumps({"ARXIVID": day[1].arxiv_id, "TLDR": "Sie zeigen noch etwas.", "COMMENT": ["kaputt"]}),
+        '{"ARXIVID": "' + day[2].arxiv_id + '", "TLDR": "Sie zeigen', ])]
+    chat.replies.append(json.dumps({"ARXIVID": day[2].arxiv_id, "TLDR": "Sie zeigen ein drittes Ding."}))
+    outcome = asyncio.run(write_tldrs(chat, day, language="de", price=PRICE, comments=english))
+    assert outcome.comments == {day[0].arxiv_id: "Passt zu Thema 1."}
+    assert set(outcome.written) == {p.arxiv_id for p in day}  # the cut line was asked again, its TL;DR came
+    assert parse_comments('Sure! {"ARXIVID": "2503.0000', ["2503.00001"]) == {}
+
+
+def test_through_the_openai_client_the_comments_come_back_translated(llm: OpenAIStandIn):
+    day = papers(3)
+    english = {p.arxiv_id: "Matches topic 2: mixture of experts." for p in day}
+
+    async def go():
+        chat = OpenAIChat(api_key="test", model="gpt-4o-mini", base_url=llm.base_url, max_retries=0)
+        try:
+            return await write_tldrs(chat, day, language="ja", price=PRICE, comments=english)
+        finally:
+            await chat.aclose()
+
+    outcome = asyncio.run(go())
+    assert outcome.comments == {p.arxiv_id: "[Japanese] Matches topic 2: mixture of experts." for p in day}
+    assert outcome.tldrs == {p.arxiv_id: tldr_of(p.title, p.abstract) for p in day}
+    assert '"COMMENT"' in llm.completions[0].json["messages"][0]["content"]
