@@ -21,6 +21,7 @@ from bot.digest.text import truncate
 from bot.digest.weekly import channel_zone, weekly_time
 from bot.domain import authors, schedule, weekly
 from bot.domain.bibtex import bibtex_entries, bibtex_entry
+from bot.domain.counting import counted
 from bot.domain.criteria import CriteriaDraft, validate_criteria
 from bot.domain.errors import CriteriaError, DigestError, report_failure
 from bot.domain.feedback import KINDS, canonical
@@ -229,9 +230,9 @@ class CommandCore:
         if guess.missing == 0:
             cost = "every paper is scored under these criteria already, so it costs nothing"
         elif guess.approximate:
-            cost = f"the local scorer scores {_count(guess.missing, 'paper')} for free"
+            cost = f"the local scorer scores {counted(guess.missing, 'paper')} for free"
         else:
-            cost = (f"{_count(guess.missing, 'paper')} of {guess.papers:,} not scored under these criteria yet, "
+            cost = (f"{counted(guess.missing, 'paper')} of {guess.papers:,} not scored under these criteria yet, "
                     f"about {format_cost(guess.cost_usd)}")
         return Reply(
             f"{lead} Previewing re-ranks the digest of {day:%a %d %B} under it: {cost}. "
@@ -254,7 +255,7 @@ class CommandCore:
                 shown = truncate(" ".join(clean(raw).split()), 60)
                 return Reply(f"“{shown}” is not an arXiv ID (expected e.g. 2503.03213, or a rank from the latest "
                              "digest).")
-            person = f"{caller.platform}:{caller.workspace}:{caller.user}" if caller else None
+            person = _person(caller) if caller else None
             paper = await self.service.paper(arxiv_id, fetch=lambda pid: self.lookups.lookup(pid, person=person))
             if paper is None:
                 return Reply(f"arXiv has no paper {arxiv_id}. Check the ID.")
@@ -453,9 +454,9 @@ class CommandCore:
                 lines.append(f"{arrow} #{move.before} → #{move.after}: {title}")
         if not shown.moves:
             lines.append("No paper enters, leaves or moves.")
-        figures = [f"{_count(shown.kept, 'paper')} keep their place", f"scoring cost {format_cost(shown.cost_usd)}"]
+        figures = [f"{counted(shown.kept, 'paper')} keep their place", f"scoring cost {format_cost(shown.cost_usd)}"]
         if shown.unscored:
-            figures.append(f"{_count(shown.unscored, 'paper')} could not be scored and are left out")
+            figures.append(f"{counted(shown.unscored, 'paper')} could not be scored and are left out")
         lines.append("; ".join(figures) + ". Apply makes these the criteria; nothing is posted.")
         return Reply("\n".join(lines), actions=(APPLY, DISCARD))
 
@@ -635,14 +636,14 @@ class CommandCore:
             return Reply(f"No paper got a {VOTE_EMOJI['positive']} here in the last {days} days, so there is "
                          "nothing to export.")
         name = f"arxiv-liked-{today:%Y-%m-%d}-{days}d.bib"
-        count = f"{len(papers)} paper{'' if len(papers) == 1 else 's'}"
+        count = counted(len(papers), "paper")
         return Reply(f"{m.mention(caller.user)} exported the {count} liked here in the last {days} days as BibTeX.",
                      public=True, file=(name, bibtex_entries(papers).encode("utf-8")))
 
     async def _with_publication(self, paper: Paper, caller: Caller) -> Paper:
         """``paper`` as the arXiv API has it now (DOI and journal are often added after the paper appeared), or
         as stored when the API cannot say (busy, down, or it does not know the paper)."""
-        person = f"{caller.platform}:{caller.workspace}:{caller.user}"
+        person = _person(caller)
         try:
             fresh = await self.lookups.lookup(paper.arxiv_id, person=person)
         except DigestError as exc:
@@ -673,11 +674,12 @@ class CommandCore:
             "\n".join(
                 [
                     m.bold(f"This channel since {since:%d %B %Y}"),
-                    f"Digests posted: {_count(stats['days_posted'], 'day')}, {_count(stats['papers_posted'], 'paper')}",
+                    f"Digests posted: {counted(stats['days_posted'], 'day')}, "
+                    f"{counted(stats['papers_posted'], 'paper')}",
                     f"Papers scored: {stats['papers_scanned']:,} of {stats['papers_announced']:,} announced",
                     f"LLM use: {stats['requests']:,} requests, {stats['tokens']:,} tokens, "
                     f"{format_cost(stats['cost_usd'])}",
-                    f"Reactions: {reaction_text} (from {_count(stats['people'], 'person', 'people')})",
+                    f"Reactions: {reaction_text} (from {counted(stats['people'], 'person', 'people')})",
                     *self._learning_lines(profile, today),
                 ]
             )
@@ -688,7 +690,7 @@ class CommandCore:
         from bot.learning import training as learning
 
         week = personal.feedback_week(self.store, profile, today)
-        moved = f"raised {_count(week.raised, 'paper')} and lowered {week.lowered} in the last 7 days"
+        moved = f"raised {counted(week.raised, 'paper')} and lowered {week.lowered} in the last 7 days"
         if week.biggest is not None:
             title, before, after = week.biggest
             moved += f"; most: “{truncate(title, 80)}” from #{before} to #{after}"
@@ -735,8 +737,8 @@ class CommandCore:
         liked = sum(1 for r in used if r.kind == "positive")
         since = f" since the reset on {sub.feedback_since:%d %B %Y}" if sub.feedback_since else ""
         state = "on" if sub.learn_from_feedback else "off"
-        return Reply(f"Feedback is {state}: {_count(liked, 'liked paper')} and "
-                     f"{_count(len(used) - liked, 'disliked paper')} count{since}. "
+        return Reply(f"Feedback is {state}: {counted(liked, 'liked paper')} and "
+                     f"{counted(len(used) - liked, 'disliked paper')} count{since}. "
                      f"{m.command('feedback reset')} forgets them; {m.command('me')} shows your own ranking.")
 
     @command("me", "your own ranking of the latest digest, by direct message", slow=True)
@@ -751,7 +753,7 @@ class CommandCore:
             return Reply(f"The digest of {day} has no ranked papers.")
         lines = [m.bold(f"Your ranking of the digest of {day:%a %d %B %Y}")]
         lines.append(
-            f"From the channel's reactions and your {_count(mine.own_reactions, 'reaction')}, counted double."
+            f"From the channel's reactions and your {counted(mine.own_reactions, 'reaction')}, counted double."
             if mine.own_reactions else
             "You have not reacted to any paper yet, so this is the channel's ranking: react with 👍 or 👎 to "
             "make it yours."
@@ -775,7 +777,7 @@ class CommandCore:
             return Reply("Suggestions need an LLM: set OPENAI_API_KEY for the bot.")
         liked, disliked = suggest.recent(self.store.reactions(profile.id), dt.datetime.now(dt.UTC))
         if len(liked) + len(disliked) < suggest.MIN_REACTIONS:
-            return Reply(f"The channel reacted to {_count(len(liked) + len(disliked), 'paper')} in the last four "
+            return Reply(f"The channel reacted to {counted(len(liked) + len(disliked), 'paper')} in the last four "
                          f"weeks; react with 👍 or 👎 on at least {suggest.MIN_REACTIONS} before asking.")
         chat = self.service.chat_factory()
         try:
@@ -786,8 +788,8 @@ class CommandCore:
         number = self.store.add_suggestion(profile.id, proposal.criteria, "\n".join(proposal.changes), caller.user)
         changes = "\n".join(f"• {m.escape(change)}" for change in proposal.changes) or "• (no summary given)"
         return Reply(
-            f"{m.bold(f'Suggestion {number}')} from {_count(len(liked), 'liked paper')} and "
-            f"{_count(len(disliked), 'disliked paper')}:\n{changes}\n\n{m.block(truncate(proposal.criteria, 2500))}\n"
+            f"{m.bold(f'Suggestion {number}')} from {counted(len(liked), 'liked paper')} and "
+            f"{counted(len(disliked), 'disliked paper')}:\n{changes}\n\n{m.block(truncate(proposal.criteria, 2500))}\n"
             f"{m.command(f'suggest apply {number}')} makes it the criteria (undo with "
             f"{m.command('criteria undo')})."
         )
@@ -899,7 +901,7 @@ class CommandCore:
                          f"every day they appear, e.g. {m.command('follow Kaiming He')}; {m.command('follow')} alone "
                          "suggests authors of papers the channel liked.")
         names = ", ".join(m.escape(f.shown) for f in followed)
-        return Reply(f"This channel follows {_count(len(followed), 'author')}: {names}. Their papers are always in "
+        return Reply(f"This channel follows {counted(len(followed), 'author')}: {names}. Their papers are always in "
                      f"the digest, listed first. {m.command('unfollow <name>')} stops one.")
 
 
@@ -922,7 +924,7 @@ def _follow_suggestions(liked: list[tuple[str, int]], followed: list[authors.Fol
              f"{m.command('follow Kaiming He')}.")
     if not often:
         return f"No suggestions yet: react with 👍 on papers you like and their authors show up here. {usage}"
-    shown = ", ".join(f"{m.escape(name)} ({_count(n, 'liked paper')})" for name, n in often[:MAX_SUGGESTED])
+    shown = ", ".join(f"{m.escape(name)} ({counted(n, 'liked paper')})" for name, n in often[:MAX_SUGGESTED])
     return f"Authors of papers this channel liked: {shown}.\n{usage}"
 
 
@@ -934,5 +936,6 @@ def _followable(name: str) -> bool:
     return True
 
 
-def _count(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+def _person(caller: Caller) -> str:
+    """Who asks, across platforms and workspaces: the look-up lane's per-person limit counts by this."""
+    return f"{caller.platform}:{caller.workspace}:{caller.user}"

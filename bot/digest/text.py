@@ -5,6 +5,7 @@ Also the text splitting both platforms need to stay inside their message limits.
 
 from __future__ import annotations
 
+from bot.domain.counting import counted
 from bot.domain.models import Digest, Judgment, Paper, RankedPaper
 from bot.domain.pricing import format_cost
 
@@ -177,7 +178,7 @@ def unscored_line(unscored: list[tuple[Paper, str]]) -> str:
     shown = ", ".join(ids[:UNSCORED_IDS_SHOWN])
     if count > UNSCORED_IDS_SHOWN:
         shown += f" and {count - UNSCORED_IDS_SHOWN} more"
-    text = f"{count} paper{'' if count == 1 else 's'} could not be scored: {shown}"
+    text = f"{counted(count, 'paper')} could not be scored: {shown}"
     reasons = {why.strip() for _, why in unscored}
     if len(reasons) == 1 and (reason := reasons.pop()):
         text += f" ({truncate(reason, REASON_LIMIT)})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.digest.text import truncate
+from bot.domain.counting import counted
 from bot.domain.platform import Markup
 from bot.domain.pricing import format_cost
 from bot.domain.weekly import Roundup, WeekFigures, WeekPaper
@@ -17,7 +18,7 @@ def headline(roundup: Roundup) -> str:
 
 def figures_line(figures: WeekFigures) -> str:
     return (f"This week: {figures.read:,} papers read, {figures.scored:,} scored, {figures.posted:,} posted, "
-            f"{figures.reactions:,} {'reaction' if figures.reactions == 1 else 'reactions'}, "
+            f"{counted(figures.reactions, 'reaction')}, "
             f"LLM {format_cost(figures.cost_usd)}.")
 
 

@@ -211,7 +211,9 @@ def _run(settings: Settings, folder: Path, date: dt.date | None = None, *, feed:
 
 
 def _print_site(site: SiteResult) -> None:
-    days, months = (f"{n} {word}{'' if n == 1 else 's'}" for n, word in ((site.days, "day"), (site.months, "month")))
+    from bot.domain.counting import counted
+
+    days, months = counted(site.days, "day"), counted(site.months, "month")
     out().print(f"Wrote the archive site ({days}, {months}, {site.seconds:.2f} s): open {site.index}")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bot.domain.counting import counted
 from bot.domain.feedback import Reaction
 from bot.domain.models import RankedPaper
 from bot.scoring.local_scorer import parse_topics
@@ -83,9 +84,9 @@ def adjust(
         liked, disliked, push = _evidence(similarity[i], evidence, item.paper.arxiv_id)
         points = float(max_points * np.tanh(push / SATURATION))  # smooth, so stronger evidence still counts more
         if liked:
-            parts.append(f"↑ like {_papers(liked)} {audience} liked")
+            parts.append(f"↑ like {counted(liked, 'paper')} {audience} liked")
         if disliked:
-            parts.append(f"↓ like {_papers(disliked)} {audience} disliked")
+            parts.append(f"↓ like {counted(disliked, 'paper')} {audience} disliked")
         adjusted.append((points, replace(item, adjustment=round(points, 2), explanation="; ".join(parts))))
     order = sorted(adjusted, key=lambda pair: (*rank_key(pair[1].judgment, pair[0]), pair[1].rank))
     return [replace(item, rank=rank) for rank, (_, item) in enumerate(order, start=1)]
@@ -101,10 +102,6 @@ def _evidence(row: np.ndarray, evidence: Sequence[Signal], own_id: str) -> tuple
     liked = len({s.arxiv_id for _, s in close if s.positive})
     disliked = len({s.arxiv_id for _, s in close if not s.positive})
     return liked, disliked, sum(up) - sum(down)
-
-
-def _papers(n: int) -> str:
-    return "1 paper" if n == 1 else f"{n} papers"
 
 
 def prompt_examples(reactions: Sequence[Reaction], limit: int) -> str:
