@@ -15,6 +15,10 @@ class FeedError(DigestError):
     """The arXiv feed could not be read (after retries)."""
 
 
+class FullTextError(DigestError):
+    """A paper's full text could not be read from arXiv (busy, down, or an answer that is no paper)."""
+
+
 class LLMError(DigestError):
     """An LLM request failed for good (after the client's own retries)."""
 

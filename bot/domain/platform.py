@@ -102,6 +102,9 @@ class Reply:
     direct: bool = False  # send ``text`` to the caller as a direct message (too personal for the channel)
     file: tuple[str, bytes] | None = None  # attach this file (name, content) to ``text``, e.g. a .bib export
     actions: tuple[Action, ...] = ()  # buttons under ``text``
+    # Post ``text`` publicly in this message's thread (or as a reply to it, where the platform has no threads),
+    # e.g. an answer about a paper under the paper's message; None: where the command was given.
+    thread: str | None = None
 
 
 class Markup(Protocol):

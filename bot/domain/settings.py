@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     feedback_weight: float = Field(
         default=2.0, ge=0, le=5, description="most points reactions add to or take from a paper's R+N (2–20)"
     )
+    monthly_budget_usd: float | None = Field(
+        default=None, gt=0, description="most USD the LLM may cost a month (UTC), digests and questions together"
+    )
+    ask_per_hour: int = Field(default=10, ge=0, description="questions one person may ask the papers an hour; 0: none")
+    ask_channel_per_hour: int = Field(default=30, ge=0, description="questions a channel may ask the papers an hour")
     feedback_examples: int = Field(
         default=5, ge=0, le=20, description="liked and disliked titles shown to the LLM (each); 0 for none"
     )
@@ -119,6 +124,9 @@ class Settings(BaseSettings):
     arxiv_api_url: str = Field(
         default="https://export.arxiv.org/api/query", validation_alias=_plain("ARXIV_API_URL")
     )
+    # A paper's full text, for questions about it: arXiv's HTML rendering, else its PDF (+ "<arXiv ID>").
+    arxiv_html_url: str = Field(default="https://arxiv.org/html/", validation_alias=_plain("ARXIV_HTML_URL"))
+    arxiv_pdf_url: str = Field(default="https://arxiv.org/pdf/", validation_alias=_plain("ARXIV_PDF_URL"))
 
     _split_lists = field_validator("categories", "announce_types", "admins", mode="before")(
         lambda cls, v: _split_list(v)

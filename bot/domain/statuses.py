@@ -72,3 +72,10 @@ class Route(StrEnum):
     SAMPLE = "sample"  # below it, scored anyway to measure the prefilter's recall
     SKIPPED = "skipped"  # below it, not scored
     FOLLOWED = "followed"  # by a followed author: scored whatever the model says, left out of its recall figures
+
+
+class TextSource(StrEnum):
+    """Where a paper's full text was read from (the paper_text table's ``source``)."""
+
+    HTML = "html"  # arXiv's HTML rendering (LaTeXML): sections, paragraphs, captions, tables
+    PDF = "pdf"  # the PDF's extracted text, when arXiv has no HTML for the paper

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.scoring",),
     ("bot.learning",),
     ("bot.digest",),
+    ("bot.asking",),
     ("bot.chat",),
     ("adapters",),
     ("bot.bootstrap",),
