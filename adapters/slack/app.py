@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -41,6 +42,7 @@ from adapters.slack.config import SlackSettings
 from adapters.slack.http import clip, request_kind
 from adapters.slack.markup import SlackMarkup
 from adapters.slack.poster import SlackPoster
+from adapters.slack.threads import Mention, read_mention, thread_root
 from bot.chat.commands import DIRECT_FAILED, DIRECT_SENT, CommandCore, parse
 from bot.domain.errors import CriteriaError, report_failure
 from bot.domain.platform import Caller, Reply
@@ -52,7 +54,9 @@ COMMAND = "/arxiv"
 WORKING = {
     "run": "Working on it: fetching and scoring today's papers for this channel…",
     "abstract": "Looking the paper up…",
+    "ask": "Reading the paper…",
 }
+IN_THREAD = "The answer is in the paper's thread."
 # What to do about the errors Slack gives when the bot cannot open or post to someone's DM.
 _DIRECT_FIXES = {
     "missing_scope": "the app is not allowed to open direct messages. Ask a workspace admin to reinstall the app "
@@ -144,6 +148,7 @@ class SlackBot:
         app.view(CRITERIA_CALLBACK)(self.on_criteria_submitted)
         app.event("reaction_added")(self.on_reaction)
         app.event("reaction_removed")(self.on_reaction)
+        app.event("app_mention")(self.on_mention)
         app.error(self.on_error)
 
     async def on_command(
@@ -174,6 +179,11 @@ class SlackBot:
         if reply.file is not None:
             await _post_file(reply, caller.channel, client, respond)
             return
+        if reply.thread is not None and reply.public:  # an answer about a paper: in the paper's thread
+            root = await thread_root(client, caller.channel, reply.thread)
+            if root is not None and await _post_in_thread(reply, client, caller.channel, caller.user, root):
+                await respond(**text_message(IN_THREAD).payload(), response_type="ephemeral", replace_original=False)
+                return
         await self._respond(reply, respond)
 
     async def on_abstract(
@@ -256,6 +266,33 @@ class SlackBot:
         self.core.reaction("slack", channel, ts, user, name, added=event.get("type") == "reaction_added",
                            event_id=_text(body, "event_id"))
 
+    async def on_mention(
+        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        """A member mentioned the bot: a question about a paper, answered in the thread it was asked in (or the
+        paper's). Slack sends an event again when it saw no quick 200; its event_id says it was handled."""
+        mention = read_mention(event, context.bot_user_id)
+        if isinstance(mention, str):
+            log.info("Slack: ignored an app_mention event (%s)", mention)
+            return
+        event_id = _text(body, "event_id")
+        if event_id is not None and not self.core.store.first_sighting(f"slack:{event_id}"):
+            return
+        caller = self.caller(client, _text(body, "team_id") or "", mention.channel, mention.user)
+        try:
+            reply = await self.core.ask_mention(caller, mention.text, thread=mention.thread, replied_to=None)
+        except Exception as exc:  # say so in the thread, with the log's reference, never the error's text
+            reply = Reply(report_failure(log, "Slack: a question to the bot", exc), thread=mention.thread)
+        await self._answer_mention(reply, client, mention)
+
+    async def _answer_mention(self, reply: Reply, client: AsyncWebClient, mention: Mention) -> None:
+        """Where the answer goes: the thread the core names (a paper message's thread is its root's), else the
+        thread it was asked in, else a new thread under the question itself."""
+        root = mention.thread or mention.ts
+        if reply.thread is not None and reply.thread != mention.thread:
+            root = await thread_root(client, mention.channel, reply.thread) or root
+        await _post_in_thread(reply, client, mention.channel, mention.user, root)
+
     async def on_error(
         self, error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None
     ) -> BoltResponse | None:
@@ -311,6 +348,23 @@ async def _post_file(reply: Reply, channel: str, client: AsyncWebClient, respond
         fix = _FILE_FIXES.get(error, f"Slack refused it ({error}); try again later")
         await respond(**text_message(f"I could not share the file here: {fix}.").payload(),
                       response_type="ephemeral", replace_original=False)
+
+
+async def _post_in_thread(reply: Reply, client: AsyncWebClient, channel: str, user: str, root: str) -> bool:
+    """``reply`` in the thread of ``root``: for the channel (public) or as an ephemeral message only ``user``
+    sees there. False (logged) when Slack refuses it, e.g. the app is not in the channel."""
+    message = _message(reply).payload()
+    try:
+        if reply.public:
+            await client.chat_postMessage(channel=channel, thread_ts=root, **message, unfurl_links=False)
+        else:
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=root, **message)
+    except SlackClientError as exc:
+        error = str(exc.response.get("error", "")) if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.warning("Slack: could not answer in thread %s of %s (%s)", clip(root, 30), clip(channel, 30),
+                    clip(error, 60))
+        return False
+    return True
 
 
 def _text(node: object, *path: str) -> str | None:

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_API_URL = "https://slack.com/api/"
 BOT_SCOPES = [
     "commands", "chat:write", "chat:write.public", "reactions:read", "channels:read", "groups:read",
-    "users:read", "channels:history", "groups:history", "im:write", "files:write",
+    "users:read", "channels:history", "groups:history", "im:write", "files:write", "app_mentions:read",
 ]
 
 

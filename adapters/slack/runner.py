@@ -17,7 +17,7 @@ from adapters.slack.app import SlackBot
 from adapters.slack.config import SlackSettings
 from adapters.slack.http import EVENTS_PATH, slack_web_app
 from adapters.slack.installs import oauth_settings
-from adapters.slack.scopes import report_missing_history_scopes
+from adapters.slack.scopes import report_missing_history_scopes, report_missing_mention_scope
 from adapters.slack.socket_mode import SocketModeConnection
 from adapters.slack.tokens import check_bot_token, checking_client
 from bot.chat.commands import CommandCore
@@ -62,6 +62,7 @@ class SlackRunner:
             await self._check_bot_token(settings.bot_token.get_secret_value(), wait=settings.mode == "socket")
             if self.identity is not None:  # say now whether resumed digests can avoid repeating a message
                 report_missing_history_scopes(dict(self.identity.headers))
+                report_missing_mention_scope(dict(self.identity.headers))
         if settings.mode == "socket":
             assert settings.app_token is not None
             self._socket = SocketModeConnection(

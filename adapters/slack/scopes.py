@@ -1,5 +1,6 @@
 """The bot token's scopes, checked once at start: without the history scopes a digest resumed after a crash
-cannot find the message that was in flight and may post it a second time."""
+cannot find the message that was in flight and may post it a second time; without app_mentions:read questions
+to the bot (mentions in a paper's thread) never arrive."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ log = logging.getLogger(__name__)
 
 # conversations.history / .replies need these to read back our own messages (public / private channels).
 HISTORY_SCOPES = ("channels:history", "groups:history")
+MENTION_SCOPE = "app_mentions:read"  # the app_mention event: questions about a paper
 CHECK_TIMEOUT = 5.0  # the check must never hold up start-up; without an answer it says nothing
 
 
@@ -47,3 +49,17 @@ def report_missing_history_scopes(headers: dict[str, str]) -> list[str]:
             " and ".join(missing), "s" if len(missing) > 1 else "", " and ".join(missing),
         )
     return missing
+
+
+def report_missing_mention_scope(headers: dict[str, str]) -> bool:
+    """Log, once, that an install from before questions lacks app_mentions:read and how to add it; True then."""
+    granted = granted_scopes(headers)
+    if granted is None or MENTION_SCOPE in granted:
+        return False
+    log.warning(
+        "Slack: the bot token lacks the %s scope, so questions to the bot (\"@arxiv-digest …\" in a paper's "
+        "thread) never reach it; /arxiv ask still works. Add %s under OAuth & Permissions → Bot Token Scopes and "
+        "the app_mention bot event under Event Subscriptions (manifest.yml lists both), then reinstall the app to "
+        "the workspace.", MENTION_SCOPE, MENTION_SCOPE,
+    )
+    return True

@@ -256,7 +256,7 @@ class SlackStandIn(StandIn):
         self.installer_id: str = "UINSTALLER"  # authed_user of every installation
         # The bot scopes of an install from our manifest.yml (set fewer to play an older install).
         self.bot_scopes: str = ("commands,chat:write,chat:write.public,reactions:read,channels:read,groups:read,"
-                                "users:read,channels:history,groups:history,im:write,files:write")
+                                "users:read,channels:history,groups:history,im:write,files:write,app_mentions:read")
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.channel_errors: dict[str, str] = {}  # channel -> error chat.* answers for it (see fail_channel)
@@ -266,6 +266,7 @@ class SlackStandIn(StandIn):
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
         self.views: dict[str, dict[str, Any]] = {}  # view id -> view as last opened / updated
         self.responses: list[dict[str, Any]] = []  # accepted response_url posts, each with its "id"
+        self.ephemerals: list[dict[str, Any]] = []  # chat.postEphemeral: channel, user, text, blocks, thread_ts
         self._used_codes: set[str] = set()
         self._ts = itertools.count(1)
         self._view_ids = itertools.count(1)
@@ -410,12 +411,33 @@ class SlackStandIn(StandIn):
             found = [dict(m) for (c, _), m in self.messages.items() if c == im]
         return sorted(found, key=lambda m: float(m["ts"]))
 
+    def add_message(self, channel: str, user: str, text: str, *, thread_ts: str | None = None) -> str:
+        """A message someone wrote (in ``thread_ts``'s thread when given), as Slack stores it; its ts. The events
+        a test sends about it (an app_mention) then name a message conversations.replies can find."""
+        with self._state:
+            ts = self._next_ts()
+            message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts,
+                                       "team": self.team_id}
+            if thread_ts is not None:
+                root = self.messages.get((channel, thread_ts), {})
+                message.update(thread_ts=thread_ts, parent_user_id=root.get("user", ""))
+            self.messages[(channel, ts)] = message
+        return ts
+
+    def thread(self, channel: str, root: str) -> list[dict[str, Any]]:
+        """The replies in ``root``'s thread (the root itself left out), oldest first."""
+        with self._state:
+            found = [dict(m) for (c, ts), m in self.messages.items()
+                     if c == channel and m.get("thread_ts") == root and ts != root]
+        return sorted(found, key=lambda m: float(m["ts"]))
+
     def clear(self) -> None:
         """Forget requests, faults, errors, API calls and responses; configuration and messages stay."""
         super().clear()
         with self._state:
             self.calls.clear()
             self.responses.clear()
+            self.ephemerals.clear()
 
     # routing
 
@@ -577,12 +599,20 @@ class SlackStandIn(StandIn):
         return {"ok": True, "channel": channel, "ts": ts, "message": dict(message)}
 
     def _post_ephemeral(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
+        """Shown to ``user`` alone, in the channel or (``thread_ts``) in a thread; Slack keeps no copy to read back,
+        the stand-in keeps one in ``ephemerals``."""
         error = self._channel_error(args.get("channel"))
         if error:
             return error
         if not args.get("user"):
             return _fail("user_not_found")
-        return self._content_error(args) or {"ok": True, "message_ts": self._next_ts()}
+        error = self._content_error(args)
+        if error:
+            return error
+        ts = self._next_ts()
+        self.ephemerals.append({"channel": args["channel"], "user": args["user"], "text": args.get("text") or "",
+                                "blocks": args.get("blocks") or [], "thread_ts": args.get("thread_ts"), "ts": ts})
+        return {"ok": True, "message_ts": ts}
 
     def _update(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
         channel, ts = args.get("channel"), args.get("ts")
@@ -692,7 +722,8 @@ class SlackStandIn(StandIn):
         return self._page(found, args)
 
     def _conversations_replies(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:
-        """A thread: its parent first, then replies oldest first."""
+        """A thread: its parent first, then replies oldest first. ``ts`` may also be "a message in the thread"
+        (Slack's docs): then that reply, carrying ``thread_ts`` (its root), comes back."""
         channel, ts = args.get("channel"), str(args.get("ts") or "")
         error = self._history_scope_error(channel) or self._channel_error(channel)
         if error:

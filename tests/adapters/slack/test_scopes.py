@@ -104,3 +104,19 @@ def test_without_channels_history_slack_refuses_to_read_the_channel_and_a_resume
     assert call.response == {"ok": False, "error": "missing_scope", "needed": "channels:history",
                              "provided": OLD_INSTALL}
     assert "a message may repeat" in caplog.text
+
+
+def test_an_install_from_before_questions_is_told_once_to_add_app_mentions_and_reinstall(
+    make_settings: Any, slack: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.bot_scopes = slack.bot_scopes.replace(",app_mentions:read", "")
+    with caplog.at_level(logging.INFO):
+        start_and_stop(make_settings, slack)
+    [warning] = [r.getMessage() for r in caplog.records if "app_mentions:read" in r.getMessage()]
+    assert "app_mention bot event" in warning and "reinstall the app" in warning and "/arxiv ask" in warning
+    assert warnings_about_scopes(caplog) == []  # the history scopes are there: nothing said about them
+    caplog.clear()
+    slack.bot_scopes += ",app_mentions:read"
+    with caplog.at_level(logging.INFO):
+        start_and_stop(make_settings, slack)
+    assert "app_mentions:read" not in caplog.text
