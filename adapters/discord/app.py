@@ -1,11 +1,13 @@
 """The Discord bot: ``/arxiv`` app commands, paper buttons, the criteria editor and reactions, all handed to
 the command core, which decides what happens and what to answer; this module only translates.
 
-Intents: ``guilds`` and ``guild_reactions``, nothing else. Slash commands, buttons and modal submissions
-arrive as interactions, which need no intent. ``guilds`` keeps each guild's roles cached (GUILD_CREATE), so
-``DIGEST_ADMIN_ROLE`` can be checked by name without an API call; ``guild_reactions`` delivers
-MESSAGE_REACTION_ADD/REMOVE for feedback. No privileged intent (message content, members, presences) is
-used: reactions are matched to papers by message ID and reported with the reactor's user ID.
+Intents: ``guilds``, ``guild_reactions`` and ``guild_messages``, nothing else. Slash commands, buttons and modal
+submissions arrive as interactions, which need no intent. ``guilds`` keeps each guild's roles and threads cached
+(GUILD_CREATE, THREAD_CREATE), so ``DIGEST_ADMIN_ROLE`` can be checked by name without an API call;
+``guild_reactions`` delivers MESSAGE_REACTION_ADD/REMOVE for feedback; ``guild_messages`` delivers MESSAGE_CREATE,
+of which only questions to the bot are read. No privileged intent (message content, members, presences) is
+used: reactions are matched to papers by message ID and reported with the reactor's user ID, and Discord sends
+the text of a message that mentions the bot without the message content intent (see mentions.py).
 
 Everything a button or the editor needs travels with the interaction (the arXiv ID in the button's
 custom_id, the channel and user in the interaction itself), so they keep working after a restart.
@@ -13,6 +15,7 @@ custom_id, the channel and user in the interaction itself), so they keep working
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
@@ -27,7 +30,9 @@ from discord import app_commands
 from adapters.discord.config import DiscordSettings
 from adapters.discord.embeds import DESCRIPTION_LIMIT, abstract_embeds, pack_embeds, text_embeds
 from adapters.discord.markup import FENCE, SUBCOMMANDS, DiscordMarkup
+from adapters.discord.mentions import NO_TEXT, Question, names_bot, replied_to, without_mention
 from adapters.discord.poster import DiscordPoster
+from adapters.discord.threads import ThreadRefused, post_in_thread, thread_name
 from bot.chat.commands import COMMANDS, DIRECT_FAILED, DIRECT_SENT, CommandCore, Invocation
 from bot.digest.text import join_pieces, split_text
 from bot.domain.errors import CriteriaError, report_failure
@@ -36,7 +41,7 @@ from bot.domain.platform import Action, Caller, Reply
 log = logging.getLogger(__name__)
 MARKUP = DiscordMarkup()
 PLATFORM = "discord"
-INTENTS = discord.Intents(guilds=True, guild_reactions=True)
+INTENTS = discord.Intents(guilds=True, guild_reactions=True, guild_messages=True)
 
 ARXIV_ID = r"[0-9A-Za-z./-]{1,80}"
 EDITOR_ID = "arxiv:criteria"  # modal custom_ids start with this; the rest only makes each one unique
@@ -51,6 +56,7 @@ DIRECT_REFUSED = DIRECT_FAILED.format(
     fix="allow direct messages from members of this server in Discord's privacy settings (the server's name → "
     "Privacy Settings → Direct Messages), and check that you have not blocked the bot"
 )
+ASKING_TYPES = (discord.MessageType.default, discord.MessageType.reply)  # what a person writes, not a system note
 CANNOT_DM = 50007  # "Cannot send messages to this user": DMs from server members are off, or the bot is blocked
 
 
@@ -444,10 +450,15 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
         words = _words(day) + _words(time)
         await self.bot.invoke(interaction, Invocation("weekly", _words(state or ("on" if words else None)) + words))
 
-    @app_commands.command(name="suggest-apply", description=_describe("suggest apply"))
-    @app_commands.describe(number="The suggestion's number, as /arxiv suggest showed it")
-    async def suggest_apply(self, interaction: discord.Interaction[Any], number: app_commands.Range[int, 1]) -> None:
-        await self.bot.invoke(interaction, Invocation("suggest apply", (str(number),)))
+    # "suggest apply N" is an option of suggest: the group holds at most 25 subcommands.
+    @app_commands.command(name="suggest", description=_describe("suggest"))
+    @app_commands.describe(apply="Make suggestion N the criteria, N as /arxiv suggest showed it (admins; leave out "
+                                 "for new suggestions)")
+    async def suggest(
+        self, interaction: discord.Interaction[Any], apply: app_commands.Range[int, 1] | None = None
+    ) -> None:
+        await self.bot.invoke(interaction, Invocation("suggest") if apply is None
+                              else Invocation("suggest apply", (str(apply),)))
 
     @app_commands.command(name="search", description=_describe("search"))
     @app_commands.describe(words="Words from a title or an author's name, or an arXiv ID")
@@ -557,6 +568,8 @@ class DiscordBot(discord.Client):
             await self.open_editor(interaction, reply.editor)
             return
         messages = pack_embeds(abstract_embeds(reply.paper)) if reply.paper else reply_messages(reply.text)
+        if reply.thread is not None and reply.public and await self.answer_in_thread(interaction, reply, messages):
+            return
         if reply.direct:
             await send_direct(interaction, messages)
             return
@@ -564,6 +577,30 @@ class DiscordBot(discord.Client):
             await send_file(interaction, messages, reply.file, public=reply.public)
             return
         await send(interaction, messages, public=reply.public, view=actions_view(reply.actions))
+
+    async def answer_in_thread(
+        self, interaction: discord.Interaction[Any], reply: Reply, messages: list[list[discord.Embed]]
+    ) -> bool:
+        """An answer about a paper (``/arxiv ask``) in the paper's thread, and a private note with its link where
+        the command was given; False when the thread is not to be had, so the answer goes there instead."""
+        channel, thread = self.channel_of(interaction), reply.thread
+        if channel is None or thread is None or not (thread.isascii() and thread.isdigit()):
+            return False
+        try:
+            await post_in_thread(self, interaction.guild_id, int(channel), int(thread),
+                                 self.thread_name(channel, thread), messages)
+        except ThreadRefused as exc:
+            await send(interaction, reply_messages(exc.note), public=False)
+            return False
+        link = f"https://discord.com/channels/{interaction.guild_id}/{thread}"
+        await send(interaction, reply_messages(f"The answer is in the paper's thread: {link}"), public=False)
+        return True
+
+    def thread_name(self, channel: str, message: str) -> str:
+        """The name of the thread on a paper message: the paper's title, as stored when it was posted."""
+        arxiv_id = self.core.store.paper_of_message(PLATFORM, channel, message)
+        paper = self.core.store.get_paper(arxiv_id) if arxiv_id else None
+        return thread_name(paper.title if paper else None, arxiv_id)
 
     async def open_editor(self, interaction: discord.Interaction[Any], criteria: str) -> None:
         max_chars = self.core.settings.max_criteria_chars
@@ -632,6 +669,97 @@ class DiscordBot(discord.Client):
             await self.save_criteria(interaction)
         except Exception as exc:
             await send_failure(interaction, exc, "Discord: saving criteria")
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A question to the bot: a message naming it that replies to a paper message, is written in a paper's
+        thread, or stands at the channel's top level (where the core reads a rank or ID from its start)."""
+        try:
+            question = await self.question(message)
+            if question is None:
+                return
+            if not question.text:  # withheld text, or only an image: nothing to ask the core
+                if not (message.attachments or message.stickers or message.embeds):
+                    await self.reply_to(message, reply_messages(NO_TEXT))
+                return
+            if not self.core.store.first_sighting(f"{PLATFORM}:message:{message.id}"):
+                return
+            caller = self.message_caller(message, question)
+            reply = await self.core.ask_mention(
+                caller, question.text, thread=str(question.thread) if question.thread else None,
+                replied_to=str(question.replied_to) if question.replied_to else None)
+            await self.answer_question(message, question, reply)
+        except Exception as exc:  # the log's reference to the asker, never the error's own text
+            text = report_failure(log, "Discord: a question to the bot", exc)
+            with contextlib.suppress(discord.HTTPException):
+                await self.reply_to(message, reply_messages(text))
+
+    async def question(self, message: discord.Message) -> Question | None:
+        """The question ``message`` asks the bot, or None when it is none (another bot, no mention of us in its
+        text, a DM, a reply to or a thread of something other than a paper)."""
+        me = self.user
+        if me is None or message.author.bot or message.author.id == me.id:
+            return None
+        guild = message.guild.id if message.guild else getattr(message.channel, "guild_id", None)
+        mentioned = any(user.id == me.id for user in message.mentions)
+        if guild is None or not mentioned or message.type not in ASKING_TYPES:
+            return None
+        if message.content and not names_bot(message, me.id):
+            return None  # a reply ping on the bot's message, not a question
+        where: Any = message.channel
+        if isinstance(where, discord.PartialMessageable):  # a channel or thread the cache does not hold yet
+            where = self.get_channel(where.id) or await self.fetch_channel(where.id)
+        thread = where.id if isinstance(where, discord.Thread) else None
+        channel = where.parent_id if isinstance(where, discord.Thread) else where.id
+        if channel is None:
+            return None
+        reply = replied_to(message)
+        question = Question(guild, channel, thread, reply, without_mention(message.content, me.id))
+        paper = reply if reply is not None else thread
+        if paper is not None and self.core.store.paper_of_message(PLATFORM, str(channel), str(paper)) is None:
+            if thread is None or reply is None:
+                return None  # about some other message: not ours to answer
+            question = Question(guild, channel, thread, None, question.text)  # a reply inside a paper's thread
+            if self.core.store.paper_of_message(PLATFORM, str(channel), str(thread)) is None:
+                return None
+        return question
+
+    def message_caller(self, message: discord.Message, question: Question) -> Caller:
+        role = self.settings.admin_role
+        author = message.author
+
+        async def is_admin() -> bool:
+            permissions = author.guild_permissions if isinstance(author, discord.Member) else None
+            if permissions is not None and (permissions.manage_guild or permissions.administrator):
+                return True
+            wanted = (role or "").casefold()
+            return bool(role) and isinstance(author, discord.Member) and any(
+                r.name.casefold() == wanted or str(r.id) == role for r in author.roles)
+
+        return Caller(PLATFORM, str(question.guild), str(question.channel), str(author.id), is_admin,
+                      admin_rule(role))
+
+    async def answer_question(self, message: discord.Message, question: Question, reply: Reply) -> None:
+        """A public answer in the paper's thread (started on the paper's message when there is none yet); a
+        refusal, or an answer whose thread Discord refuses, as a reply to the question."""
+        messages = reply_messages(reply.text)
+        target = reply.thread
+        if not reply.public or target is None or not (target.isascii() and target.isdigit()):
+            await self.reply_to(message, messages)
+            return
+        if question.thread is not None and int(target) == question.thread:
+            await self.reply_to(message, messages)  # asked inside the paper's thread: answered under the question
+            return
+        try:
+            await post_in_thread(self, question.guild, question.channel, int(target),
+                                 self.thread_name(str(question.channel), target), messages)
+        except ThreadRefused as exc:
+            await self.reply_to(message, reply_messages(f"{exc.note}\n\n{reply.text}"))
+
+    @staticmethod
+    async def reply_to(message: discord.Message, messages: list[list[discord.Embed]]) -> None:
+        """``messages`` as replies to ``message``, pinging no one (not even its author)."""
+        for embeds in messages:
+            await message.reply(embeds=embeds, mention_author=False, allowed_mentions=discord.AllowedMentions.none())
 
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
         self._reaction(event, added=True)

@@ -11,8 +11,8 @@ PREFIX = "/arxiv "
 
 # Core command names → (Discord subcommand name, its options in the order the core gives arguments): Discord
 # subcommand names have no spaces and arguments are named options; a name of two words is a subcommand of a
-# group ("criteria edit"), because a group holds at most 25 subcommands. The app's command tree uses exactly
-# these names (a test checks).
+# group ("criteria edit"), because a group holds at most 25 subcommands. For the same limit "suggest apply N"
+# is suggest's option ``apply:N``. The app's command tree uses exactly these names (a test checks).
 SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "criteria": ("criteria show", ()),
     "criteria edit": ("criteria edit", ()),
@@ -31,7 +31,8 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "export liked": ("export-liked", ("days",)),
     "search": ("search", ("words",)),
     "feedback": ("feedback", ("action",)),
-    "suggest apply": ("suggest-apply", ("number",)),
+    "suggest": ("suggest", ("apply",)),
+    "suggest apply": ("suggest", ("apply",)),
     # followed authors
     "follow": ("follow", ("author",)),
     "unfollow": ("unfollow", ("author",)),

@@ -10,8 +10,12 @@ which both the bot HTTP client and the interaction/webhook adapter build their U
 
 Faults are consumed by any routed request, login's ``GET /users/@me`` included: queue them after login.
 
+Threads started from a message (``POST /channels/{channel}/messages/{message}/threads``) share the message's
+ID, refuse a second start with code 160004, and need Create Public Threads (``deny_threads``); sending in one
+needs Send Messages in Threads (``deny_thread_messages``).
+
 The bottom of the module drives the other direction without a gateway: builders for the dispatch bodies
-Discord pushes (INTERACTION_CREATE of every kind, MESSAGE_REACTION_ADD/REMOVE), ``gateway_dispatch`` to
+Discord pushes (INTERACTION_CREATE of every kind, MESSAGE_CREATE, MESSAGE_REACTION_ADD/REMOVE), ``gateway_dispatch`` to
 feed them to a client exactly as its websocket would, ``settle`` to wait for the handlers they start,
 and ``logged_in`` for a REST-only login. ``tests/adapters/discord/test_driving.py`` shows each in use.
 """
@@ -34,6 +38,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from email.parser import BytesParser
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.support.http import Fault, Malformed, Recorded, Response, Route, StandIn, Status
@@ -60,6 +65,7 @@ __all__ = [
     "interaction_payload",
     "logged_in",
     "member_payload",
+    "message_create",
     "modal_submit_interaction",
     "reaction_event",
     "settle",
@@ -78,6 +84,11 @@ API_PREFIX = "/api/v10"
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 IS_COMPONENTS_V2 = 1 << 15
+HAS_THREAD = 1 << 5  # message flag: "this message has an associated thread, with the same id as the message"
+THREAD_TYPES = (10, 11, 12)  # announcement, public and private threads
+THREAD_NAME_MAX = 100
+ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "discord"
 
 # Discord's documented limits (characters are code points, i.e. Python's len()).
 CONTENT_MAX = 2000
@@ -398,6 +409,8 @@ class DiscordStandIn(StandIn):
         self._command_ids: dict[tuple[int | None, str, int], str] = {}
         self._dm_channels: dict[int, int] = {}  # user id -> id of the bot's DM channel with them
         self._dms_closed: set[int] = set()  # users who accept no DMs from the bot (see close_dms)
+        self._no_threads: set[int] = set()  # channels where the bot lacks Create Public Threads
+        self._no_thread_messages: set[int] = set()  # channels where it lacks Send Messages in Threads
         self._compiled = [(method, re.compile(API_PREFIX + path + "/?$"), getattr(self, name), auth)
                           for method, path, name, auth in _ROUTES]
 
@@ -450,6 +463,33 @@ class DiscordStandIn(StandIn):
         this user"}``, as Discord does."""
         with self._data_lock:
             self._dms_closed.add(int(user_id))
+
+    def deny_threads(self, channel_id: int) -> None:
+        """The bot lacks Create Public Threads in this channel: starting a thread answers 403 50013."""
+        with self._data_lock:
+            self._no_threads.add(int(channel_id))
+
+    def deny_thread_messages(self, channel_id: int) -> None:
+        """The bot lacks Send Messages in Threads in this channel: sending in its threads answers 403 50013."""
+        with self._data_lock:
+            self._no_thread_messages.add(int(channel_id))
+
+    def post_message(
+        self, channel_id: int, content: str, *, author_id: int | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """A message someone else wrote (USER_ID by default), stored as Discord would; the message object."""
+        message = self._new_message(int(channel_id), {"content": content})
+        message["author"] = user_payload(USER_ID if author_id is None else author_id)
+        message.update(fields)
+        with self._data_lock:
+            self._messages.setdefault(int(channel_id), []).append(message)
+        return copy.deepcopy(message)
+
+    def thread(self, message_id: int | str) -> dict[str, Any] | None:
+        """The thread started from a message (it has the message's ID), or None."""
+        with self._data_lock:
+            channel = self._channels.get(int(message_id))
+            return copy.deepcopy(channel) if channel is not None and channel["type"] in THREAD_TYPES else None
 
     def ratelimit_next(self, n: int = 1, retry_after: float = 0.1, *, scope: str = "user") -> None:
         """Answer the next ``n`` routed requests with Discord's 429 (discord.py sleeps and retries)."""
@@ -736,11 +776,25 @@ class DiscordStandIn(StandIn):
             return _discord_error(404, "Unknown Channel", 10003)
         return _json(200, channel)
 
+    def _is_message(self, channel_id: int) -> bool:
+        """Whether an ID names a message, which is not a channel unless a thread was started from it."""
+        with self._data_lock:
+            return channel_id not in self._channels and any(
+                m["id"] == str(channel_id) for messages in self._messages.values() for m in messages)
+
     @serves("POST", r"/channels/(?P<channel_id>\d+)/messages")
     def _create_message(self, rec: Recorded, channel_id: str) -> Response:
+        if self._is_message(int(channel_id)):
+            return _discord_error(404, "Unknown Channel", 10003)
         channel = self._channel(int(channel_id))
         if channel is None:
             return _discord_error(404, "Unknown Channel", 10003)
+        if channel["type"] in THREAD_TYPES:
+            if int(channel["parent_id"]) in self._no_thread_messages:
+                return _discord_error(403, "Missing Permissions", 50013)
+            with self._data_lock:
+                channel["message_count"] = channel.get("message_count", 0) + 1
+                channel["total_message_sent"] = channel.get("total_message_sent", 0) + 1
         if channel["type"] == 1 and int(channel["recipients"][0]["id"]) in self._dms_closed:
             return _discord_error(403, "Cannot send messages to this user", 50007)
         body = _message_body(rec)
@@ -756,6 +810,43 @@ class DiscordStandIn(StandIn):
                         return _json(200, earlier)
             self._messages.setdefault(int(channel_id), []).append(message)
             return _json(200, message)
+
+    @serves("POST", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/threads")
+    def _start_thread(self, rec: Recorded, channel_id: str, message_id: str) -> Response:
+        """Start Thread from Message: a public thread with the message's ID (the shape of the docs' Example Thread
+        Channel), once per message; the message gains HAS_THREAD and its ``thread``."""
+        body = _request_json(rec)
+        errors = _FormErrors()
+        name = body.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= THREAD_NAME_MAX:
+            errors.add(("name",), "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {THREAD_NAME_MAX} in length.")
+        duration = body.get("auto_archive_duration")
+        if duration is not None and duration not in ARCHIVE_DURATIONS:
+            errors.add(("auto_archive_duration",), "BASE_TYPE_CHOICES",
+                       f"Value must be one of {set(ARCHIVE_DURATIONS)}.")
+        if errors:
+            return _invalid_form(errors)
+        parent = self._channel(int(channel_id))
+        if parent is None:
+            return _discord_error(404, "Unknown Channel", 10003)
+        with self._data_lock:
+            message = self._message(channel_id, message_id)
+            if int(channel_id) in self._no_threads:
+                return _discord_error(403, "Missing Permissions", 50013)
+            if int(message_id) in self._channels:
+                return _discord_error(400, "A thread has already been created for this message", 160004)
+            thread = json.loads((FIXTURES / "thread_channel_example.json").read_text(encoding="utf-8")) | {
+                "id": message_id, "guild_id": parent.get("guild_id", str(GUILD_ID)), "parent_id": channel_id,
+                "owner_id": self.bot_user["id"], "name": name, "last_message_id": None, "message_count": 0,
+                "member_count": 1, "rate_limit_per_user": int(body.get("rate_limit_per_user") or 0),
+                "total_message_sent": 0, "flags": 0,
+            }
+            thread["thread_metadata"] |= {"auto_archive_duration": duration or 1440,
+                                          "archive_timestamp": _iso(time.time())}
+            self._channels[int(message_id)] = thread
+            message["flags"] = int(message.get("flags") or 0) | HAS_THREAD
+            message["thread"] = copy.deepcopy(thread)
+            return _json(201, thread)
 
     @serves("GET", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)")
     def _get_message(self, rec: Recorded, channel_id: str, message_id: str) -> Response:
@@ -1158,6 +1249,43 @@ def reaction_event(
         payload["message_author_id"] = str(message_author_id)
         payload["burst_colors"] = []
     return payload
+
+
+def message_create(
+    content: str,
+    *,
+    user_id: int = USER_ID,
+    channel_id: int = CHANNEL_ID,
+    guild_id: int | None = GUILD_ID,
+    mentions: tuple[int, ...] = (),
+    reply_to: dict[str, Any] | None = None,
+    channel_type: int = 0,
+    bot: bool = False,
+) -> dict[str, Any]:
+    """A MESSAGE_CREATE dispatch body: the docs' Example Message with this message's IDs and text, plus the
+    Message Create extra fields (guild_id, member, mentions with their member, channel_type). ``reply_to`` (a
+    message object) makes it a reply: type 19, a message_reference of type 0 (DEFAULT) and referenced_message.
+    ``channel_type`` 11 with ``channel_id`` a thread's ID is a message inside that thread."""
+    message: dict[str, Any] = json.loads((FIXTURES / "message_example.json").read_text(encoding="utf-8"))
+    message_id = snowflake()
+    message.update(
+        id=str(message_id), channel_id=str(channel_id), content=content, reactions=[],
+        timestamp=_iso(snowflake_time(message_id)), author=user_payload(user_id) | ({"bot": True} if bot else {}),
+        mentions=[user_payload(m, "arxiv-digest" if m == BOT_USER_ID else f"user-{m}")
+                  | ({"member": {k: v for k, v in member_payload(m).items() if k != "user"}} if guild_id else {})
+                  for m in mentions],
+        channel_type=channel_type,
+    )
+    if guild_id is not None:
+        message["guild_id"] = str(guild_id)
+        message["member"] = {k: v for k, v in member_payload(user_id).items() if k != "user"}
+    if reply_to is not None:
+        message["type"] = 19  # REPLY
+        message["message_reference"] = {"type": 0, "message_id": reply_to["id"], "channel_id": reply_to["channel_id"]}
+        if guild_id is not None:
+            message["message_reference"]["guild_id"] = str(guild_id)
+        message["referenced_message"] = reply_to
+    return message
 
 
 # --- driving discord.py without a gateway --------------------------------------------------------------

@@ -66,7 +66,8 @@ def test_start_logs_in_syncs_the_commands_globally_and_registers_the_poster(
                                                                         ("time", False)]
     assert [c["value"] for c in weekly["options"][1]["choices"]] == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     assert discord_api.commands(GUILD_ID) == []
-    assert bot.intents == discord.Intents(guilds=True, guild_reactions=True)  # nothing privileged
+    assert bot.intents == discord.Intents(guilds=True, guild_reactions=True, guild_messages=True)
+    assert not (bot.intents.message_content or bot.intents.members or bot.intents.presences)  # nothing privileged
 
 
 def test_with_a_guild_id_the_commands_are_synced_to_that_guild_and_answered_there(
