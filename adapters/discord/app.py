@@ -686,7 +686,7 @@ class DiscordBot(discord.Client):
             caller = self.message_caller(message, question)
             reply = await self.core.ask_mention(
                 caller, question.text, thread=str(question.thread) if question.thread else None,
-                replied_to=str(question.replied_to) if question.replied_to else None)
+                replied_to=str(question.replied_to) if question.replied_to else None, markup=MARKUP)
             await self.answer_question(message, question, reply)
         except Exception as exc:  # the log's reference to the asker, never the error's own text
             text = report_failure(log, "Discord: a question to the bot", exc)

@@ -280,7 +280,8 @@ class SlackBot:
             return
         caller = self.caller(client, _text(body, "team_id") or "", mention.channel, mention.user)
         try:
-            reply = await self.core.ask_mention(caller, mention.text, thread=mention.thread, replied_to=None)
+            reply = await self.core.ask_mention(caller, mention.text, thread=mention.thread, replied_to=None,
+                                                markup=MARKUP)
         except Exception as exc:  # say so in the thread, with the log's reference, never the error's text
             reply = Reply(report_failure(log, "Slack: a question to the bot", exc), thread=mention.thread)
         await self._answer_mention(reply, client, mention)

@@ -485,6 +485,12 @@ class DiscordStandIn(StandIn):
             self._messages.setdefault(int(channel_id), []).append(message)
         return copy.deepcopy(message)
 
+    def receive(self, message: dict[str, Any]) -> None:
+        """Keep a message the gateway delivers (a MESSAGE_CREATE body) in its channel, as Discord has it."""
+        stored = {k: v for k, v in message.items() if k not in ("guild_id", "member", "channel_type")}
+        with self._data_lock:
+            self._messages.setdefault(int(message["channel_id"]), []).append(copy.deepcopy(stored))
+
     def thread(self, message_id: int | str) -> dict[str, Any] | None:
         """The thread started from a message (it has the message's ID), or None."""
         with self._data_lock:

@@ -22,6 +22,7 @@ from tests.support.discord_api import (
     command_interaction,
     component_interaction,
     gateway_dispatch,
+    message_create,
     modal_submit_interaction,
     reaction_event,
     settle,
@@ -124,6 +125,19 @@ class DiscordHarness:
         """A button on ``message``; ADMIN has Manage Server, as for commands."""
         return await self.dispatch(component_interaction(
             custom_id, message, user_id=user, permissions=MANAGE_GUILD if user == ADMIN else 0))
+
+    async def say(
+        self, content: str, *, user: int = MEMBER, reply_to: dict[str, Any] | None = None, thread: str | None = None,
+        mentions: tuple[int, ...] = (BOT_USER_ID,),
+    ) -> dict[str, Any]:
+        """A member's message (by default naming the bot), in the channel or inside ``thread``, perhaps replying to
+        ``reply_to``: kept by the stand-in and pushed to the bot as MESSAGE_CREATE; the message."""
+        where = {"channel_id": int(thread), "channel_type": 11} if thread else {}
+        message = message_create(content, user_id=user, mentions=mentions, reply_to=reply_to, **where)
+        self.api.receive(message)
+        gateway_dispatch(self.bot, "MESSAGE_CREATE", message)
+        await settle()
+        return message
 
     async def react(self, message_id: str, emoji: str, *, user: int = MEMBER, add: bool = True) -> None:
         event = "MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE"

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from tests.support.chat import Answered, RecordingCore
 from tests.support.slack_api import SlackStandIn
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
 CHANNEL, ADMIN, MEMBER, CREATOR = "C0DIGEST", "UADMIN", "UMEMBER", "UCREATOR"
 
 
@@ -130,6 +132,30 @@ class SlackHarness:
                  "item": {"type": "message", "channel": CHANNEL, "ts": ts}, "item_user": "UBOT",
                  "event_ts": f"{time.time():.6f}"}
         return await self.event(event, event_id, retry)
+
+    async def mention(
+        self, text: str, *, thread_ts: str | None = None, user: str = MEMBER, event_id: str = "EvMention1",
+        retry: int | None = None, **fields: Any,
+    ) -> tuple[str, httpx.Response]:
+        """``text`` written by ``user`` (in ``thread_ts``'s thread) and the app_mention event Slack sends for it,
+        in the shape of bolt-python's recorded sample (tests/fixtures/slack/app_mention.json); the message's ts
+        and the answer to the event."""
+        sample = json.loads((FIXTURES / "app_mention.json").read_text(encoding="utf-8"))["event"]
+        ts = self.slack.add_message(CHANNEL, user, text, thread_ts=thread_ts)
+        event = sample | {"text": text, "user": user, "ts": ts, "event_ts": ts, "team": self.slack.team_id,
+                          "channel": CHANNEL}
+        if thread_ts is not None:
+            event |= {"thread_ts": thread_ts, "parent_user_id": self.slack.bot_user_id}
+        return ts, await self.event(event | fields, event_id, retry)
+
+    def summary_ts(self) -> str:
+        """The ts of the day's summary: the first message the bot posted in the channel, the papers' thread."""
+        return str(self.slack.posted(CHANNEL)[0].response["ts"])
+
+    def answers(self, root: str) -> list[dict[str, Any]]:
+        """What the bot posted in ``root``'s thread after the digest: its messages there that carry no paper."""
+        return [m for m in self.slack.thread(CHANNEL, root)
+                if m.get("user") == self.slack.bot_user_id and not m.get("metadata")]
 
     def replies(self) -> list[dict[str, Any]]:
         return list(self.slack.responses)

@@ -159,7 +159,7 @@ def malformed_requests(response_url: str) -> list[tuple[str, str, str]]:
         ("reaction with a number as user", _with(event, 7, "event", "user")),
         ("reaction with event as a string", _with(event, "reaction_added", "event")),
         ("event without a type", _without(event, "event", "type")),
-        ("unknown event type", samples["app_mention"]),
+        ("unknown event type", _with(event, "member_joined_channel", "event", "type")),
         ("unknown payload type", _with(click, "no_such_type", "type")),
         ("button of another app", _with(click, "a", "actions", 0, "action_id")),
     ]
