@@ -23,7 +23,7 @@ MAX_QUESTION_CHARS = 600
 _SOURCES = re.compile(r"^\W*sources?\W*:\s*(?P<ids>.*)$", re.IGNORECASE)
 _DELIMITER = re.compile(r"<{3,}|>{3,}")
 # What chat platforms turn into a notification: @everyone, @here, @channel, and the <!here>, <@U…>, <#C…> forms.
-_BROADCAST = re.compile(r"@(?=(?:everyone|here|channel|all)\b)", re.IGNORECASE)
+_BROADCAST = re.compile(r"@(?=everyone|here|channel|all)", re.IGNORECASE)  # "@everyoneX" pings too
 _ANGLE_PING = re.compile(r"<(?=[!@#])")
 ZERO_WIDTH = "\u200b"
 
@@ -41,7 +41,7 @@ def quoted(text: str) -> str:
 def user_message(title: str, arxiv_id: str, passages: Sequence[Passage], question: str,
                  history: Sequence[Ask] = ()) -> str:
     parts: list[str] = []
-    earlier = [ask for ask in history if ask.answer][-MAX_HISTORY:]
+    earlier = [ask for ask in history if ask.answer.strip()][-MAX_HISTORY:]
     if earlier:
         lines = ["Earlier in this conversation (context only):", "<<<HISTORY"]
         for ask in earlier:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.digest.budget import month_left, next_month
 from bot.domain.counting import counted
 from bot.domain.errors import BudgetError
 from bot.domain.pricing import format_cost, price_for
@@ -17,24 +18,6 @@ from bot.domain.settings import Settings
 from storage.store import Store
 
 HOUR = dt.timedelta(hours=1)
-
-
-def month_start(now: dt.datetime) -> dt.datetime:
-    """Midnight UTC on the first of ``now``'s UTC month."""
-    now = now.astimezone(dt.UTC)
-    return dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
-
-
-def next_month(now: dt.datetime) -> dt.datetime:
-    start = month_start(now)
-    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-
-
-def month_left(settings: Settings, store: Store, now: dt.datetime) -> float | None:
-    """What DIGEST_MONTHLY_BUDGET_USD leaves for the rest of the month (≥ 0); None without a monthly budget."""
-    if settings.monthly_budget_usd is None:
-        return None
-    return max(settings.monthly_budget_usd - store.spend_since(month_start(now)).total_usd, 0.0)
 
 
 def refusal(settings: Settings, store: Store, platform: str, workspace: str, channel: str, user: str,

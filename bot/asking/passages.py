@@ -15,6 +15,7 @@ from rank_bm25 import BM25Okapi
 from bot.domain.fulltext import FullText
 
 MIN_WORDS, MAX_WORDS = 100, 250  # running text is gathered up to this size within a section
+TARGET_WORDS = 200  # a longer paragraph is cut into pieces of about this size
 TOP_PASSAGES = 6
 TOKEN_BUDGET = 1800  # of passage text per question (about 4 characters a token)
 _WORD = re.compile(r"[^\W_]+")
@@ -111,24 +112,29 @@ def _count(parts: Iterable[str]) -> int:
 
 
 def _pieces(body: str) -> list[str]:
-    """``body`` whole when it fits MAX_WORDS, else cut at sentence ends into pieces that do (at word boundaries
-    when one sentence alone is longer)."""
-    if len(body.split()) <= MAX_WORDS:
+    """``body`` whole when it fits MAX_WORDS, else cut at sentence ends into pieces of about equal size that do
+    (a sentence longer than MAX_WORDS alone is cut between words)."""
+    words = body.split()
+    if len(words) <= MAX_WORDS:
         return [body]
+    target = len(words) / -(-len(words) // TARGET_WORDS)  # equal shares of at most TARGET_WORDS
     pieces: list[str] = []
     current: list[str] = []
     for sentence in re.split(r"(?<=[.!?])\s+", body):
-        words = sentence.split()
-        while len(words) > MAX_WORDS:
+        said = sentence.split()
+        while len(said) > MAX_WORDS:
             if current:
                 pieces.append(" ".join(current))
                 current = []
-            pieces.append(" ".join(words[:MAX_WORDS]))
-            words = words[MAX_WORDS:]
-        if current and len(current) + len(words) > MAX_WORDS:
+            pieces.append(" ".join(said[:TARGET_WORDS]))
+            said = said[TARGET_WORDS:]
+        if current and len(current) + len(said) > MAX_WORDS:
             pieces.append(" ".join(current))
             current = []
-        current.extend(words)
+        current.extend(said)
+        if len(current) >= target:
+            pieces.append(" ".join(current))
+            current = []
     if current:
         pieces.append(" ".join(current))
     return pieces

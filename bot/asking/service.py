@@ -79,10 +79,12 @@ class AskService:
             text = await self.full_text(question.arxiv_id)
         except FullTextError as exc:
             return self._record(question, Answer(str(exc), AskOutcome.FAILED, public=False))
+        if text is None and self.source is None:
+            return Answer(NO_SOURCE, None, public=False)  # the bot is set up without one: nothing was asked
         if text is None:
-            message = (f"arXiv has no readable text of {question.arxiv_id} (neither an HTML rendering nor a PDF), "
-                       "so I cannot read it to answer.") if self.source is not None else NO_SOURCE
-            return self._record(question, Answer(message, AskOutcome.NO_TEXT, public=self.source is not None))
+            return self._record(question, Answer(
+                f"arXiv has no readable text of {question.arxiv_id} (neither an HTML rendering nor a PDF), so I "
+                "cannot read it to answer.", AskOutcome.NO_TEXT))
         cut = passages(text)
         picked = [match.passage for match in best_passages(cut, question.text)]
         if not picked:

@@ -16,13 +16,17 @@ from dataclasses import dataclass
 from bot.asking.answer import MAX_QUESTION_CHARS, defuse
 from bot.asking.service import Answer, AskService, Question
 from bot.chat.words import MAX_RANK, clean, whole_number
+from bot.digest.budget import month_start, next_month
 from bot.digest.text import truncate
+from bot.domain.counting import counted
 from bot.domain.models import Paper, normalize_arxiv_id
 from bot.domain.platform import Caller, Markup, Reply
+from bot.domain.pricing import format_cost
+from bot.domain.settings import Settings
 from bot.domain.statuses import AskOutcome, PostKind
 from storage.store import Store
 
-__all__ = ["MAX_QUESTION_CHARS", "Questions"]
+__all__ = ["MAX_QUESTION_CHARS", "Questions", "stats_lines"]
 # The paper an arXiv ID names (from the database, else arXiv), or the reply saying why there is none.
 FindPaper = Callable[[str, Caller], Awaitable[Paper | Reply]]
 
@@ -172,6 +176,21 @@ def _wording(said: Answer, paper: Paper, question: str, m: Markup, asked_by: str
         where = m.escape(defuse(", ".join(said.sources)))
         lines.append(f"{'Sources' if said.cited else 'From'}: {where} · {m.link(paper.url, f'arXiv {paper.arxiv_id}')}")
     return "\n".join(lines)
+
+
+def stats_lines(store: Store, settings: Settings, caller: Caller, now: dt.datetime) -> list[str]:
+    """/arxiv stats: the month's questions here and their cost; the month's spend against its budget when set."""
+    since = month_start(now)
+    here = store.ask_figures(since, platform=caller.platform, channel=caller.channel)
+    lines = [f"Questions about papers: {counted(here.questions, 'question')} this month, "
+             f"{here.tokens:,} tokens, {format_cost(here.cost_usd)}"]
+    if settings.monthly_budget_usd is not None:
+        spend = store.spend_since(since)
+        floor = " at least" if spend.unknown else ""
+        lines.append(f"Month's LLM budget (every channel): spent{floor} {format_cost(spend.total_usd)} of "
+                     f"{format_cost(settings.monthly_budget_usd)} (digests {format_cost(spend.runs_usd)}, questions "
+                     f"{format_cost(spend.asks_usd)}); it starts again on {next_month(now):%-d %B}")
+    return lines
 
 
 def _rank(word: str) -> int | None:

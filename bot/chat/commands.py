@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import prompts
 from bot.asking.service import AskService
 from bot.asking.sources import FullTextSource
-from bot.chat.asking import MAX_QUESTION_CHARS, Questions
+from bot.chat.asking import MAX_QUESTION_CHARS, Questions, stats_lines
 from bot.chat.lookups import LookupLane
 from bot.chat.words import MAX_RANK, clean, whole_number
 from bot.digest import preview
@@ -689,6 +689,7 @@ class CommandCore:
                     f"LLM use: {stats['requests']:,} requests, {stats['tokens']:,} tokens, "
                     f"{format_cost(stats['cost_usd'])}",
                     f"Reactions: {reaction_text} (from {counted(stats['people'], 'person', 'people')})",
+                    *stats_lines(self.store, self.settings, caller, dt.datetime.now(dt.UTC)),
                     *self._learning_lines(profile, today),
                 ]
             )
