@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,7 +24,8 @@ from typing import Any
 from adapters.markdown import Markdown
 from bot.chat.commands import CommandCore, parse
 from bot.digest.service import DigestService
-from bot.domain.errors import FeedError
+from bot.domain.errors import FeedError, FullTextError
+from bot.domain.fulltext import FullText
 from bot.domain.models import Announcement, Completion, Paper, Usage, normalize_arxiv_id
 from bot.domain.platform import Caller, Reply
 from bot.domain.settings import Settings
@@ -189,6 +191,8 @@ class FakeChat:
             await asyncio.sleep(self.delays.pop(0))
         if self.replies:
             text = self.replies.pop(0)
+        elif is_ask_request(system):
+            text = ask_answer(user)
         elif is_tldr_request(system):
             comments = translated_comments(system, user)
             items = [{"ARXIVID": p.arxiv_id, "TLDR": tldr_of(p.title, p.abstract)}
@@ -204,6 +208,49 @@ class FakeChat:
             text = json.dumps({"papers": items}) if response_format else "\n".join(map(json.dumps, items))
         usage = Usage(prompt_tokens=len(system + user) // 4, completion_tokens=len(text) // 4, requests=1)
         return Completion(text=text, usage=usage)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def is_ask_request(system: str) -> bool:
+    """A question about a paper (bot/asking): its system prompt is prompts/ask_prompt.txt."""
+    return system.startswith("You answer questions about one research paper")
+
+
+def ask_answer(user: str) -> str:
+    """What the fake LLM answers a question with: the sentence of the passages it was given that shares the most
+    words with the question, citing its passage; "SOURCES: none" when it was given none."""
+    question = set(re.findall(r"\w+", user.rsplit("Question:", 1)[-1].lower()))
+    best: tuple[int, str, str] | None = None
+    for number, body in re.findall(r"^<<<PASSAGE (\d+) \|[^\n]*\n(.*?)\n<<<END PASSAGE \1$", user,
+                                   re.MULTILINE | re.DOTALL):
+        for sentence in re.split(r"(?<=[.!?])\s", body.strip()):
+            shared = len(question & set(re.findall(r"\w+", sentence.lower())))
+            if best is None or shared > best[0]:
+                best = (shared, number, sentence)
+    if best is None:
+        return "The passages do not say.\nSOURCES: none"
+    return f"According to the paper: {best[2]}\nSOURCES: {best[1]}"
+
+
+class FakeFullText:
+    """arXiv's full texts (the FullTextSource port) in memory: ``texts`` by bare arXiv ID (None: neither HTML nor
+    PDF), each read recorded; ``error`` makes every read fail as an unreachable arXiv does."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, FullText | None] = {}
+        self.reads: list[str] = []
+        self.error: FullTextError | None = None
+        self.delay = 0.0  # seconds each read takes, so tests can ask twice while one read is under way
+
+    async def full_text(self, arxiv_id: str) -> FullText | None:
+        self.reads.append(arxiv_id)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return self.texts.get(arxiv_id)
 
     async def aclose(self) -> None:
         pass
@@ -237,6 +284,7 @@ def fake_service(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeCh
     )
 
 
-def fake_core(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeChat) -> CommandCore:
-    """The real command core on fake_service."""
-    return CommandCore(fake_service(settings, store, arxiv, llm))
+def fake_core(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeChat,
+              full_text: FakeFullText | None = None) -> CommandCore:
+    """The real command core on fake_service (reading papers' full text from ``full_text``)."""
+    return CommandCore(fake_service(settings, store, arxiv, llm), full_text)
