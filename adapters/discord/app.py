@@ -33,6 +33,7 @@ from adapters.discord.markup import FENCE, SUBCOMMANDS, DiscordMarkup
 from adapters.discord.mentions import NO_TEXT, Question, names_bot, replied_to, without_mention
 from adapters.discord.poster import DiscordPoster
 from adapters.discord.threads import ThreadRefused, post_in_thread, thread_name
+from bot.chat.asking import MAX_QUESTION_CHARS
 from bot.chat.commands import COMMANDS, DIRECT_FAILED, DIRECT_SENT, CommandCore, Invocation
 from bot.digest.text import join_pieces, split_text
 from bot.domain.errors import CriteriaError, report_failure
@@ -459,6 +460,14 @@ class ArxivCommands(app_commands.Group, name="arxiv", description="The daily arX
     ) -> None:
         await self.bot.invoke(interaction, Invocation("suggest") if apply is None
                               else Invocation("suggest apply", (str(apply),)))
+
+    @app_commands.command(name="ask", description=_describe("ask"))
+    @app_commands.describe(id_or_rank=ID_OR_RANK, question="What you want to know, e.g. which dataset they use")
+    async def ask(
+        self, interaction: discord.Interaction[Any], id_or_rank: str,
+        question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+    ) -> None:
+        await self.bot.invoke(interaction, Invocation("ask", _words(id_or_rank) + _words(question)))
 
     @app_commands.command(name="search", description=_describe("search"))
     @app_commands.describe(words="Words from a title or an author's name, or an arXiv ID")

@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "feedback": ("feedback", ("action",)),
     "suggest": ("suggest", ("apply",)),
     "suggest apply": ("suggest", ("apply",)),
+    "ask": ("ask", ("id_or_rank", "question")),
     # followed authors
     "follow": ("follow", ("author",)),
     "unfollow": ("unfollow", ("author",)),

@@ -8,6 +8,7 @@ which here only means "post in the one that exists" (two answers at once, or a t
 from __future__ import annotations
 
 import logging
+from typing import Final, Literal
 
 import discord
 
@@ -15,7 +16,8 @@ from bot.digest.text import truncate
 
 log = logging.getLogger(__name__)
 THREAD_NAME_LIMIT = 100  # Discord: "1-100 character channel name"
-ARCHIVE_AFTER = 1440  # minutes without messages before the thread is hidden from the channel list (a day)
+# Minutes without messages before the thread is hidden from the channel list: a day (60, 1440, 4320 or 10080).
+ARCHIVE_AFTER: Final[Literal[1440]] = 1440
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 MISSING_PERMISSIONS = 50013
 MISSING_ACCESS = 50001
