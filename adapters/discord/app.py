@@ -716,7 +716,12 @@ class DiscordBot(discord.Client):
             return None  # a reply ping on the bot's message, not a question
         where: Any = message.channel
         if isinstance(where, discord.PartialMessageable):  # a channel or thread the cache does not hold yet
-            where = self.get_channel(where.id) or await self.fetch_channel(where.id)
+            try:
+                where = self.get_channel(where.id) or await self.fetch_channel(where.id)
+            except discord.HTTPException as exc:  # gone, or hidden from the bot: nothing to answer in
+                log.info("Discord: ignored a question in channel %s the bot cannot see (%s %s)", where.id,
+                         exc.status, exc.code)
+                return None
         thread = where.id if isinstance(where, discord.Thread) else None
         channel = where.parent_id if isinstance(where, discord.Thread) else where.id
         if channel is None:

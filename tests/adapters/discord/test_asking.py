@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -164,6 +165,18 @@ def test_a_mention_whose_text_discord_withheld_is_told_which_intent_it_needs(ask
         [reply] = [b for b in sent_to(h.api, str(CHANNEL_ID)) if b.get("message_reference")]
         assert reply["embeds"][0]["description"] == NO_TEXT and "Message Content intent" in NO_TEXT
         assert core_of(h).mentions == []
+
+    asking(test)
+
+
+def test_a_question_in_a_channel_the_bot_cannot_see_is_left_alone_with_one_log_line(
+    asking: Scenario, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def test(h: DiscordHarness, llm: FakeChat, texts: FakeFullText) -> None:
+        h.api.auto_channels = False  # Discord answers 404 Unknown Channel for it
+        with caplog.at_level(logging.INFO):
+            await h.say(f"<@{BOT}> 1 {QUESTION}", thread="4" * 18)
+        assert core_of(h).mentions == [] and "cannot see" in caplog.text and "Traceback" not in caplog.text
 
     asking(test)
 

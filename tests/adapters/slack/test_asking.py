@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -112,9 +113,13 @@ def test_arxiv_ask_answers_in_the_papers_thread_and_tells_the_asker_where(asking
         await posted(h)
         root = h.summary_ts()
         before = len(h.slack.responses)
+        llm.delays.append(1.5)  # a slow LLM: Slack's 3 s for the acknowledgement must not wait for it
+        started = time.monotonic()
         response = await h.command(f"ask 2 {QUESTION}", MEMBER)
-        assert response.status_code == 200 and "Reading the paper" in response.text  # acknowledged at once
+        acknowledged = time.monotonic() - started
+        assert response.status_code == 200 and "Reading the paper" in response.text
         [answer] = await answered(h, root)
+        assert acknowledged < 1.0 < time.monotonic() - started, acknowledged
         assert "ImageNet-1k" in text_of(answer) and answer["thread_ts"] == root
         await until(lambda: len(h.slack.responses) > before)
         note = h.slack.responses[-1]
