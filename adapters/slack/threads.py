@@ -21,6 +21,8 @@ from adapters.slack.http import clip
 log = logging.getLogger(__name__)
 # <@U123> or <@U123|name>: how a user mention is written in a message's text.
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+# <target|label> or <target>: Slack's links, channels (#C…), special mentions (!here) and people (@U…).
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 # The subtypes of a message someone wrote; anything else (bot_message, message_changed…) is not a question.
 _PLAIN_SUBTYPES = {None, "thread_broadcast"}
 
@@ -52,11 +54,34 @@ def read_mention(event: dict[str, Any], bot_user: str | None) -> Mention | str:
 
 
 def question_text(text: str, bot_user: str | None) -> str:
-    """The message without the bot's own mention (other people's mentions stay); without knowing the bot's
-    ID, a mention at the very start is taken as the bot's (Slack sends app_mention only when it is named)."""
+    """The message as its writer typed it, on one line, without the bot's own mention (other people's stay);
+    without knowing the bot's ID, a mention at the very start is taken as the bot's (Slack sends app_mention
+    only when it is named)."""
     if bot_user:
-        return " ".join(_MENTION.sub(lambda m: "" if m.group(1) == bot_user else m.group(0), text).split())
-    return " ".join(re.sub(rf"^\s*{_MENTION.pattern}", "", text).split())
+        text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user else m.group(0), text)
+    else:
+        text = re.sub(rf"^\s*{_MENTION.pattern}", "", text)
+    return " ".join(plain(text).split())
+
+
+def plain(text: str) -> str:
+    """Slack's markup of a message read back as typed: a link Slack made of a typed address is that address
+    with its scheme (so "arxiv.org/abs/2503.10003" reaches the core as a URL it reads), a named link its name,
+    a channel its #name, a special mention its @word; &amp; &lt; &gt; unescaped last."""
+
+    def link(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("#"):
+            return f"#{label}" if label else target
+        if target.startswith("!"):  # <!here>, <!subteam^S1|@team>
+            name = label or target[1:].split("^")[0]
+            return name if name.startswith("@") else f"@{name}"
+        if target.startswith("@"):
+            return match.group(0)  # a person: kept as Slack writes it
+        return target if not label or target.endswith(label) else label
+
+    text = _LINK.sub(link, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 async def thread_root(client: AsyncWebClient, channel: str, ts: str) -> str | None:

@@ -38,6 +38,16 @@ def test_only_the_bots_own_mention_is_removed_and_an_unknown_bot_id_removes_the_
     assert question_text("<@U111>", "U111") == ""
 
 
+def test_slacks_markup_reaches_the_core_as_it_was_typed() -> None:
+    typed = ("<@U111> is <http://arxiv.org/abs/2503.10003|arxiv.org/abs/2503.10003> like <https://x.org|this one>? "
+             "<!here> <#C123|papers> a &lt;b&gt; &amp;amp;")
+    assert question_text(typed, "U111") == ("is http://arxiv.org/abs/2503.10003 like this one? @here #papers a <b> "
+                                            "&amp;")
+    assert question_text("<@U111> <https://arxiv.org/abs/2503.10003v2>", "U111") == \
+        "https://arxiv.org/abs/2503.10003v2"
+    assert question_text("<!subteam^S1|@readers> <!channel>", None) == "@readers @channel"
+
+
 def test_bot_messages_edits_and_other_subtypes_are_not_questions() -> None:
     event = sample_event()
     assert read_mention(event | {"bot_id": "B1"}, "U111") == "written by a bot"
