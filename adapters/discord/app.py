@@ -768,6 +768,10 @@ class DiscordBot(discord.Client):
                                  self.thread_name(str(question.channel), target), messages)
         except ThreadRefused as exc:
             await self.reply_to(message, reply_messages(f"{exc.note}\n\n{reply.text}"))
+            return
+        if question.replied_to is None and question.thread is None:  # asked away from the paper: say where
+            link = f"https://discord.com/channels/{question.guild}/{target}"
+            await self.reply_to(message, reply_messages(f"The answer is in the paper's thread: {link}"))
 
     @staticmethod
     async def reply_to(message: discord.Message, messages: list[list[discord.Embed]]) -> None:

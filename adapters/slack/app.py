@@ -6,6 +6,7 @@ is decided in :mod:`bot.chat.commands`, how it looks in :mod:`adapters.slack.blo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -292,7 +293,12 @@ class SlackBot:
         root = mention.thread or mention.ts
         if reply.thread is not None and reply.thread != mention.thread:
             root = await thread_root(client, mention.channel, reply.thread) or root
-        await _post_in_thread(reply, client, mention.channel, mention.user, root)
+        posted = await _post_in_thread(reply, client, mention.channel, mention.user, root)
+        if posted and reply.public and mention.thread is None and root != mention.ts:
+            # asked at the channel's top level, answered in the paper's thread: say where, to the asker alone
+            with contextlib.suppress(SlackClientError):
+                await client.chat_postEphemeral(channel=mention.channel, user=mention.user,
+                                                **text_message(IN_THREAD).payload())
 
     async def on_error(
         self, error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None

@@ -173,7 +173,7 @@ class DiscordHarness:
 
     def papers(self) -> list[dict[str, Any]]:
         """The posted messages that carry a paper (they have buttons)."""
-        return [m for m in self.posted() if m["components"]]
+        return [m for m in self.posted() if m.get("components")]
 
 
 async def drive(

@@ -100,6 +100,22 @@ def test_a_reply_naming_the_bot_opens_the_papers_thread_and_a_mention_there_is_a
     asking(test)
 
 
+def test_a_mention_in_the_channel_naming_a_rank_is_answered_in_the_papers_thread_with_a_link_here(
+    asking: Scenario,
+) -> None:
+    async def test(h: DiscordHarness, llm: FakeChat, texts: FakeFullText) -> None:
+        await posted_digest(h)
+        question = await h.say(f"<@{BOT}> 1 {QUESTION}")
+        paper = h.papers()[0]
+        [answer] = h.api.messages(paper["id"])
+        assert "ImageNet-1k" in text_of(answer)
+        [note] = [b for b in sent_to(h.api, str(CHANNEL_ID)) if b.get("message_reference")]
+        assert note["message_reference"]["message_id"] == int(question["id"])
+        assert f"https://discord.com/channels/{GUILD_ID}/{paper['id']}" in note["embeds"][0]["description"]
+
+    asking(test)
+
+
 def test_a_reply_ping_without_the_written_mention_is_left_to_the_people(asking: Scenario) -> None:
     async def test(h: DiscordHarness, llm: FakeChat, texts: FakeFullText) -> None:
         await posted_digest(h)

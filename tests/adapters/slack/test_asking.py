@@ -145,16 +145,24 @@ def test_a_question_over_the_hourly_limit_is_refused_only_to_the_asker_in_the_th
     asking(test, ask_per_hour=1)
 
 
-def test_a_mention_at_the_channels_top_level_naming_a_rank_is_answered_in_the_days_thread(
+def test_a_mention_at_the_channels_top_level_naming_a_paper_is_answered_in_the_days_thread(
     asking: Scenario,
 ) -> None:
     async def test(h: SlackHarness, llm: FakeChat, texts: FakeFullText) -> None:
         await posted(h)
         root = h.summary_ts()
-        await h.mention(f"<@{BOT}> 2 {QUESTION}")  # not in a thread: the core names the paper's message
+        # not in a thread, the paper named by an address Slack turned into a link: the core names the paper's
+        # message, whose thread is the day's
+        paper = h.slack.thread(CHANNEL, root)[1]
+        arxiv_id = paper["metadata"]["event_payload"]["part"]
+        link = f"<https://arxiv.org/abs/{arxiv_id}|arxiv.org/abs/{arxiv_id}>"
+        await h.mention(f"<@{BOT}> {link} {QUESTION}")
         [answer] = await answered(h, root)
-        assert DATASET_SENTENCE.split(" with ")[0] in text_of(answer)
-        assert [c.args["ts"] for c in h.slack.calls_to("conversations.replies")][-1:] != []  # its root looked up
+        assert DATASET_SENTENCE.split(" with ")[0] in text_of(answer) and answer["thread_ts"] == root
+        assert h.slack.calls_to("conversations.replies")[-1].args["ts"] == paper["ts"]  # its root looked up
+        await until(lambda: h.slack.ephemerals)
+        [note] = h.slack.ephemerals  # and the asker is told where, at the top level, alone
+        assert note["thread_ts"] is None and note["user"] == MEMBER and IN_THREAD in text_of(note)
 
     asking(test)
 
