@@ -78,8 +78,9 @@ class Questions:
                 assert message is not None
                 target = _Target(arxiv_id, thread or message, self._conversation(caller, arxiv_id, thread or message))
                 return await self._answer(caller, target, text, m, asked_by=None, fallback=here)
-            if part.startswith(PostKind.SUMMARY) and thread:  # a day's thread: the papers are threaded under it
-                return await self._in_day(caller, day, thread, text, m)
+            if part.startswith(PostKind.SUMMARY):  # the day's summary: its thread, or a reply to it
+                assert message is not None
+                return await self._in_day(caller, day, thread or message, text, m)
         # Asked in the channel (or in a thread the bot did not start): the text names the paper first.
         first, _, rest = text.partition(" ")
         if not _names_paper(first):

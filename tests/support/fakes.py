@@ -243,6 +243,7 @@ class FakeFullText:
         self.reads: list[str] = []
         self.error: FullTextError | None = None
         self.delay = 0.0  # seconds each read takes, so tests can ask twice while one read is under way
+        self.closed = False
 
     async def full_text(self, arxiv_id: str) -> FullText | None:
         self.reads.append(arxiv_id)
@@ -253,7 +254,7 @@ class FakeFullText:
         return self.texts.get(arxiv_id)
 
     async def aclose(self) -> None:
-        pass
+        self.closed = True
 
 
 @contextmanager

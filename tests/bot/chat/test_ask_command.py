@@ -83,6 +83,16 @@ def test_a_mention_in_the_day_thread_without_a_paper_asks_which(core: Any, fake_
     assert not reply.public and reply.thread == parts["summary"] and "Which paper?" in reply.text
 
 
+def test_a_mention_replying_to_the_days_summary_picks_that_days_paper_by_rank(
+    core: Any, fake_full_text: FakeFullText,
+):
+    parts = posted(core, fake_full_text)
+    reply = mention(core, "1 how many GPUs do they use?", replied_to=parts["summary"])
+    assert reply.public and reply.thread == parts["summary"] and "64 A100 GPUs" in reply.text
+    missing = mention(core, "30 what?", thread=parts["summary"])
+    assert not missing.public and "There is no rank 30 in the digest of Thu 06 March" in missing.text
+
+
 def test_a_mention_in_the_channel_needs_a_rank_or_id(core: Any, fake_full_text: FakeFullText):
     parts = posted(core, fake_full_text)
     assert "Which paper?" in mention(core, "what dataset do they use?").text
