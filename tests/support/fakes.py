@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,6 +32,8 @@ from storage.store import Store
 from tests.support.feeds import published_at
 from tests.support.openai_server import (
     Judgement,
+    ask_answer,
+    is_ask_request,
     is_tldr_request,
     judge,
     parse_papers,
@@ -211,27 +212,6 @@ class FakeChat:
 
     async def aclose(self) -> None:
         pass
-
-
-def is_ask_request(system: str) -> bool:
-    """A question about a paper (bot/asking): its system prompt is prompts/ask_prompt.txt."""
-    return system.startswith("You answer questions about one research paper")
-
-
-def ask_answer(user: str) -> str:
-    """What the fake LLM answers a question with: the sentence of the passages it was given that shares the most
-    words with the question, citing its passage; "SOURCES: none" when it was given none."""
-    question = set(re.findall(r"\w+", user.rsplit("Question:", 1)[-1].lower()))
-    best: tuple[int, str, str] | None = None
-    for number, body in re.findall(r"^<<<PASSAGE (\d+) \|[^\n]*\n(.*?)\n<<<END PASSAGE \1$", user,
-                                   re.MULTILINE | re.DOTALL):
-        for sentence in re.split(r"(?<=[.!?])\s", body.strip()):
-            shared = len(question & set(re.findall(r"\w+", sentence.lower())))
-            if best is None or shared > best[0]:
-                best = (shared, number, sentence)
-    if best is None:
-        return "The passages do not say.\nSOURCES: none"
-    return f"According to the paper: {best[2]}\nSOURCES: {best[1]}"
 
 
 class FakeFullText:
