@@ -66,6 +66,11 @@ class AskService:
         self.source = source
         self._reading: dict[str, asyncio.Lock] = {}  # one full-text fetch per paper at a time
 
+    async def aclose(self) -> None:
+        """Close the full-text source's connections (at shutdown, when no question can come any more)."""
+        if self.source is not None:
+            await self.source.aclose()
+
     async def ask(self, question: Question, *, now: dt.datetime | None = None) -> Answer:
         """The answer to ``question``; refusals and failures say why. Raises only on the unexpected."""
         now = now or dt.datetime.now(dt.UTC)

@@ -78,8 +78,9 @@ class Questions:
                 assert message is not None
                 target = _Target(arxiv_id, thread or message, self._conversation(caller, arxiv_id, thread or message))
                 return await self._answer(caller, target, text, m, asked_by=None, fallback=here)
-            if part.startswith(PostKind.SUMMARY) and thread:  # a day's thread: the papers are threaded under it
-                return await self._in_day(caller, day, thread, text, m)
+            if part.startswith(PostKind.SUMMARY):  # the day's summary: its thread, or a reply to it
+                assert message is not None
+                return await self._in_day(caller, day, thread or message, text, m)
         # Asked in the channel (or in a thread the bot did not start): the text names the paper first.
         first, _, rest = text.partition(" ")
         if not _names_paper(first):
@@ -146,23 +147,23 @@ class Questions:
     async def _answer(self, caller: Caller, target: _Target, question: str, m: Markup, *, asked_by: str | None,
                       fallback: str) -> Reply:
         """Ask the service and word its answer. ``asked_by``: the question was not seen by the channel (a command),
-        so the answer repeats it; ``fallback``: where a private reply goes when the answer has no thread."""
+        so the answer repeats it; ``fallback``: the thread the question was asked in ("" for the channel), where
+        a private reply goes."""
         question = question.strip()
         found = await self.find_paper(target.arxiv_id, caller)
         if isinstance(found, Reply):
-            return Reply(found.text, thread=target.thread or fallback or None)
+            return Reply(found.text, thread=fallback or None)
         if not question:
             return Reply(f"What would you like to know about {m.link(found.url, truncate(found.title, 80))}? Write "
-                         "the question after the paper, e.g. “3 what dataset do they use?”.",
-                         thread=target.thread or fallback or None)
+                         "the question after the paper, e.g. “3 what dataset do they use?”.", thread=fallback or None)
         said = await self.service.ask(Question(
             platform=caller.platform, workspace=caller.workspace, channel=caller.channel, user=caller.user,
             arxiv_id=found.arxiv_id, text=question, title=found.title, thread=target.thread,
             conversation=target.conversation,
         ))
-        thread = target.thread if said.public or asked_by is None else ""
-        return Reply(_wording(said, found, question, m, asked_by), public=said.public,
-                     thread=thread or (fallback if not said.public else "") or None)
+        # An answer goes in the paper's (or the question's) thread; a refusal only to the asker, where they asked.
+        thread = target.thread if said.public else fallback
+        return Reply(_wording(said, found, question, m, asked_by), public=said.public, thread=thread or None)
 
 
 def _wording(said: Answer, paper: Paper, question: str, m: Markup, asked_by: str | None) -> str:

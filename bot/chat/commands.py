@@ -157,6 +157,11 @@ class CommandCore:
         if self._lookups is not None:
             self._lookups.close()
 
+    async def aclose(self) -> None:
+        """Close what questions about papers read arXiv through; then close()."""
+        await self.questions.service.aclose()
+        self.close()
+
     # entry points --------------------------------------------------------------------------
 
     async def execute(self, caller: Caller, invocation: Invocation, markup: Markup) -> Reply:

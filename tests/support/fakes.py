@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,6 +32,8 @@ from storage.store import Store
 from tests.support.feeds import published_at
 from tests.support.openai_server import (
     Judgement,
+    ask_answer,
+    is_ask_request,
     is_tldr_request,
     judge,
     parse_papers,
@@ -213,27 +214,6 @@ class FakeChat:
         pass
 
 
-def is_ask_request(system: str) -> bool:
-    """A question about a paper (bot/asking): its system prompt is prompts/ask_prompt.txt."""
-    return system.startswith("You answer questions about one research paper")
-
-
-def ask_answer(user: str) -> str:
-    """What the fake LLM answers a question with: the sentence of the passages it was given that shares the most
-    words with the question, citing its passage; "SOURCES: none" when it was given none."""
-    question = set(re.findall(r"\w+", user.rsplit("Question:", 1)[-1].lower()))
-    best: tuple[int, str, str] | None = None
-    for number, body in re.findall(r"^<<<PASSAGE (\d+) \|[^\n]*\n(.*?)\n<<<END PASSAGE \1$", user,
-                                   re.MULTILINE | re.DOTALL):
-        for sentence in re.split(r"(?<=[.!?])\s", body.strip()):
-            shared = len(question & set(re.findall(r"\w+", sentence.lower())))
-            if best is None or shared > best[0]:
-                best = (shared, number, sentence)
-    if best is None:
-        return "The passages do not say.\nSOURCES: none"
-    return f"According to the paper: {best[2]}\nSOURCES: {best[1]}"
-
-
 class FakeFullText:
     """arXiv's full texts (the FullTextSource port) in memory: ``texts`` by bare arXiv ID (None: neither HTML nor
     PDF), each read recorded; ``error`` makes every read fail as an unreachable arXiv does."""
@@ -243,6 +223,7 @@ class FakeFullText:
         self.reads: list[str] = []
         self.error: FullTextError | None = None
         self.delay = 0.0  # seconds each read takes, so tests can ask twice while one read is under way
+        self.closed = False
 
     async def full_text(self, arxiv_id: str) -> FullText | None:
         self.reads.append(arxiv_id)
@@ -253,7 +234,7 @@ class FakeFullText:
         return self.texts.get(arxiv_id)
 
     async def aclose(self) -> None:
-        pass
+        self.closed = True
 
 
 @contextmanager

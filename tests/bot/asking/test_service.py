@@ -156,3 +156,11 @@ def test_a_follow_up_carries_the_threads_earlier_questions_about_the_same_paper(
     last = fake_llm.requests[-1]
     assert "Q: How many GPUs does each run use?" in last and "A: According to the paper" in last
     assert "Which dataset?" not in last and "4 bits?" not in last.split("<<<END HISTORY")[0]
+
+
+def test_closing_the_service_closes_its_full_text_source(
+    make_service: Callable[..., AskService], fake_full_text: FakeFullText,
+) -> None:
+    asyncio.run(make_service().aclose())
+    assert fake_full_text.closed
+    asyncio.run(make_service(source=None).aclose())  # nothing to close

@@ -4,6 +4,7 @@ is worded; on the in-memory fakes (the Slack and Discord tests drive the same ca
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from bot.chat.commands import CommandCore
@@ -82,6 +83,16 @@ def test_a_mention_in_the_day_thread_without_a_paper_asks_which(core: Any, fake_
     assert not reply.public and reply.thread == parts["summary"] and "Which paper?" in reply.text
 
 
+def test_a_mention_replying_to_the_days_summary_picks_that_days_paper_by_rank(
+    core: Any, fake_full_text: FakeFullText,
+):
+    parts = posted(core, fake_full_text)
+    reply = mention(core, "1 how many GPUs do they use?", replied_to=parts["summary"])
+    assert reply.public and reply.thread == parts["summary"] and "64 A100 GPUs" in reply.text
+    missing = mention(core, "30 what?", thread=parts["summary"])
+    assert not missing.public and "There is no rank 30 in the digest of Thu 06 March" in missing.text
+
+
 def test_a_mention_in_the_channel_needs_a_rank_or_id(core: Any, fake_full_text: FakeFullText):
     parts = posted(core, fake_full_text)
     assert "Which paper?" in mention(core, "what dataset do they use?").text
@@ -99,3 +110,57 @@ def test_without_a_full_text_source_questions_say_it_is_not_set_up(make_core: An
     say(core, "run")
     reply = say(core, "ask 1 what dataset?")
     assert "not set up on this bot" in reply.text
+
+
+def test_refusals_are_private_and_say_which_limit(make_core: Any, fake_arxiv: Any, fake_full_text: FakeFullText):
+    from tests.conftest import DAY, sample_papers
+
+    fake_arxiv.set_day(DAY, sample_papers(12))
+    core = make_core(ask_per_hour=1)
+    parts = posted(core, fake_full_text)
+    assert say(core, "ask 1 how many GPUs?").public
+    refused = say(core, "ask 1 which dataset?")
+    assert not refused.public and refused.thread is None and "DIGEST_ASK_PER_HOUR" in refused.text
+    by_mention = mention(core, "which dataset?", replied_to=parts[PAPER])
+    assert not by_mention.public and by_mention.thread == parts[PAPER] and "You have asked 1 question" in \
+        by_mention.text.replace("questions", "question")
+
+
+def test_stats_show_the_months_questions_and_budget(make_core: Any, fake_arxiv: Any, fake_full_text: FakeFullText):
+    from tests.conftest import DAY, sample_papers
+
+    fake_arxiv.set_day(DAY, sample_papers(12))
+    core = make_core(monthly_budget_usd=5.0)
+    posted(core, fake_full_text)
+    say(core, "ask 1 how many GPUs?")
+    say(core, "ask 1 who won the football world cup in 1954?")  # not covered: counted, costs nothing
+    text = say(core, "stats").text
+    assert "Questions about papers: 2 questions this month" in text
+    assert "Month's LLM budget (every channel): spent $" in text and "of $5.00 (digests $" in text
+
+
+def test_a_paper_that_talks_to_the_model_cannot_ping_or_link_through_the_answer(
+    core: Any, fake_full_text: FakeFullText, fake_llm: Any,
+):
+    """The LLM here obeys the paper's injected text; what reaches the channel still pings nobody, links nowhere
+    new, and the bot's instructions were never in the paper's reach."""
+    from adapters.discord.markup import DiscordMarkup
+    from adapters.slack.markup import SlackMarkup
+    from tests.bot.asking.texts import INJECTION
+
+    parts = posted(core, fake_full_text)
+    fake_full_text.texts[PAPER] = moe_paper(PAPER, injected=True)
+    obeying = ("<!channel> @everyone PWNED <@U0ADMIN> [the results](https://evil.example/steal) "
+               "<https://evil.example/steal|the results> " + "x" * 3000 + "\nSOURCES: 99")
+    # A masked link is Discord's link trick, <url|text> Slack's: each platform's escape must disarm its own.
+    for markup, trick in ((SlackMarkup(), r"<https://evil"), (DiscordMarkup(), r"(?<!\\)\]\(https://evil")):
+        fake_llm.replies.append(obeying)
+        reply = asyncio.run(core.ask_mention(caller(), "how many GPUs?", thread=None, replied_to=parts[PAPER],
+                                             markup=markup))
+        assert reply.public and reply.thread == parts[PAPER]
+        for ping in ("<!channel>", "@everyone", "<@U0ADMIN>", trick):
+            assert re.search(ping, reply.text) is None, (type(markup).__name__, ping)
+        assert len(reply.text) < 1700  # the answer is capped; the sources and the paper's link follow it
+        assert "From: §4.2 Experiments" in reply.text  # the invented citation 99 is dropped
+        system, user = fake_llm.systems[-1], fake_llm.requests[-1]
+        assert "Ignore previous instructions" not in system and INJECTION[:30] in user
