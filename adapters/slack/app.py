@@ -289,12 +289,16 @@ class SlackBot:
 
     async def _answer_mention(self, reply: Reply, client: AsyncWebClient, mention: Mention) -> None:
         """Where the answer goes: the thread the core names (a paper message's thread is its root's), else the
-        thread it was asked in, else a new thread under the question itself."""
+        thread it was asked in, else a new thread under the question itself. A refusal is shown to the asker
+        where they asked (Slack shows an ephemeral message in a thread only once the thread exists)."""
+        if not reply.public:
+            await _post_in_thread(reply, client, mention.channel, mention.user, mention.thread)
+            return
         root = mention.thread or mention.ts
         if reply.thread is not None and reply.thread != mention.thread:
             root = await thread_root(client, mention.channel, reply.thread) or root
         posted = await _post_in_thread(reply, client, mention.channel, mention.user, root)
-        if posted and reply.public and mention.thread is None and root != mention.ts:
+        if posted and mention.thread is None and root != mention.ts:
             # asked at the channel's top level, answered in the paper's thread: say where, to the asker alone
             with contextlib.suppress(SlackClientError):
                 await client.chat_postEphemeral(channel=mention.channel, user=mention.user,
@@ -357,15 +361,17 @@ async def _post_file(reply: Reply, channel: str, client: AsyncWebClient, respond
                       response_type="ephemeral", replace_original=False)
 
 
-async def _post_in_thread(reply: Reply, client: AsyncWebClient, channel: str, user: str, root: str) -> bool:
-    """``reply`` in the thread of ``root``: for the channel (public) or as an ephemeral message only ``user``
-    sees there. False (logged) when Slack refuses it, e.g. the app is not in the channel."""
-    message = _message(reply).payload()
+async def _post_in_thread(
+    reply: Reply, client: AsyncWebClient, channel: str, user: str, root: str | None
+) -> bool:
+    """``reply`` in the thread of ``root`` (None: the channel itself): for the channel (public) or as an ephemeral
+    message only ``user`` sees there. False (logged) when Slack refuses it, e.g. the app is not in the channel."""
+    message = _message(reply).payload() | ({"thread_ts": root} if root else {})
     try:
         if reply.public:
-            await client.chat_postMessage(channel=channel, thread_ts=root, **message, unfurl_links=False)
+            await client.chat_postMessage(channel=channel, **message, unfurl_links=False)
         else:
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=root, **message)
+            await client.chat_postEphemeral(channel=channel, user=user, **message)
     except SlackClientError as exc:
         error = str(exc.response.get("error", "")) if isinstance(exc, SlackApiError) else type(exc).__name__
         log.warning("Slack: could not answer in thread %s of %s (%s)", clip(root, 30), clip(channel, 30),

@@ -167,6 +167,22 @@ def test_a_mention_at_the_channels_top_level_naming_a_paper_is_answered_in_the_d
     asking(test)
 
 
+def test_a_mention_at_the_top_level_naming_no_paper_is_told_how_only_by_the_asker_where_they_asked(
+    asking: Scenario,
+) -> None:
+    async def test(h: SlackHarness, llm: FakeChat, texts: FakeFullText) -> None:
+        await posted(h)
+        asks = len(llm.requests)
+        await h.mention(f"<@{BOT}> hello there")
+        await until(lambda: h.slack.ephemerals)
+        [how] = h.slack.ephemerals
+        assert how["thread_ts"] is None and how["user"] == MEMBER  # not in a thread nobody opened
+        assert "/arxiv ask" in text_of(how) or "rank" in text_of(how), text_of(how)
+        assert len(llm.requests) == asks and h.answers(h.summary_ts()) == []
+
+    asking(test)
+
+
 def test_a_mention_over_socket_mode_in_the_recorded_envelope_is_acknowledged_and_answered(
     make_settings: Any, arxiv: Any, slack: SlackStandIn,
 ) -> None:
