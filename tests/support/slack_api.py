@@ -266,7 +266,8 @@ class SlackStandIn(StandIn):
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
         self.views: dict[str, dict[str, Any]] = {}  # view id -> view as last opened / updated
         self.responses: list[dict[str, Any]] = []  # accepted response_url posts, each with its "id"
-        self.ephemerals: list[dict[str, Any]] = []  # chat.postEphemeral: channel, user, text, blocks, thread_ts
+        # chat.postEphemeral: channel, user, text, blocks, thread_ts, and whether Slack shows it ("shown")
+        self.ephemerals: list[dict[str, Any]] = []
         self._used_codes: set[str] = set()
         self._ts = itertools.count(1)
         self._view_ids = itertools.count(1)
@@ -610,8 +611,12 @@ class SlackStandIn(StandIn):
         if error:
             return error
         ts = self._next_ts()
+        thread = args.get("thread_ts")
+        # "Ephemeral messages in threads are only shown if there is already an active thread" (Slack's docs)
+        shown = thread is None or any(c == args["channel"] and m.get("thread_ts") == thread and t != thread
+                                      for (c, t), m in self.messages.items())
         self.ephemerals.append({"channel": args["channel"], "user": args["user"], "text": args.get("text") or "",
-                                "blocks": args.get("blocks") or [], "thread_ts": args.get("thread_ts"), "ts": ts})
+                                "blocks": args.get("blocks") or [], "thread_ts": thread, "ts": ts, "shown": shown})
         return {"ok": True, "message_ts": ts}
 
     def _update(self, args: dict[str, Any], token: str | None, rec: Recorded) -> _Result:

@@ -139,6 +139,7 @@ def test_a_question_over_the_hourly_limit_is_refused_only_to_the_asker_in_the_th
         await until(lambda: h.slack.ephemerals)
         [refusal] = h.slack.ephemerals
         assert refusal["user"] == MEMBER and refusal["thread_ts"] == root and refusal["channel"] == CHANNEL
+        assert refusal["shown"]  # the day's thread exists, so Slack shows it there
         assert "hour" in text_of(refusal), text_of(refusal)
         assert len(h.answers(root)) == 1  # nothing more for everyone
 
@@ -176,7 +177,7 @@ def test_a_mention_at_the_top_level_naming_no_paper_is_told_how_only_by_the_aske
         await h.mention(f"<@{BOT}> hello there")
         await until(lambda: h.slack.ephemerals)
         [how] = h.slack.ephemerals
-        assert how["thread_ts"] is None and how["user"] == MEMBER  # not in a thread nobody opened
+        assert how["thread_ts"] is None and how["user"] == MEMBER and how["shown"]  # not in a thread nobody opened
         assert "/arxiv ask" in text_of(how) or "rank" in text_of(how), text_of(how)
         assert len(llm.requests) == asks and h.answers(h.summary_ts()) == []
 
