@@ -16,6 +16,7 @@ custom_id, the channel and user in the interaction itself), so they keep working
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import math
@@ -569,15 +570,23 @@ class DiscordBot(discord.Client):
             return
         if invocation.slow:
             await interaction.response.defer(ephemeral=True, thinking=True)
-        reply = await self.core.execute(self.caller(interaction), invocation, MARKUP)
-        await self.answer(interaction, reply)
+        caller = self.caller(interaction)
+        where = interaction.channel
+        if invocation.name == "ask" and isinstance(where, discord.Thread) and where.parent_id:
+            # asked inside a thread (a paper's, say): the papers were posted in its parent channel
+            caller = dataclasses.replace(caller, channel=str(where.parent_id))
+        reply = await self.core.execute(caller, invocation, MARKUP)
+        await self.answer(interaction, reply, channel=caller.channel)
 
-    async def answer(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
+    async def answer(self, interaction: discord.Interaction[Any], reply: Reply, *, channel: str | None = None) -> None:
+        """Render ``reply``; ``channel``: where the papers are, when not the interaction's channel (a thread's)."""
         if reply.editor is not None:
             await self.open_editor(interaction, reply.editor)
             return
         messages = pack_embeds(abstract_embeds(reply.paper)) if reply.paper else reply_messages(reply.text)
-        if reply.thread is not None and reply.public and await self.answer_in_thread(interaction, reply, messages):
+        if reply.thread is not None and reply.public and await self.answer_in_thread(
+            interaction, reply, messages, channel or self.channel_of(interaction)
+        ):
             return
         if reply.direct:
             await send_direct(interaction, messages)
@@ -588,11 +597,13 @@ class DiscordBot(discord.Client):
         await send(interaction, messages, public=reply.public, view=actions_view(reply.actions))
 
     async def answer_in_thread(
-        self, interaction: discord.Interaction[Any], reply: Reply, messages: list[list[discord.Embed]]
+        self, interaction: discord.Interaction[Any], reply: Reply, messages: list[list[discord.Embed]],
+        channel: str | None,
     ) -> bool:
-        """An answer about a paper (``/arxiv ask``) in the paper's thread, and a private note with its link where
-        the command was given; False when the thread is not to be had, so the answer goes there instead."""
-        channel, thread = self.channel_of(interaction), reply.thread
+        """An answer about a paper (``/arxiv ask``) in the paper's thread (on its message in ``channel``), and a
+        private note with its link where the command was given; False when the thread is not to be had, so the
+        answer goes there instead."""
+        thread = reply.thread
         if channel is None or thread is None or not (thread.isascii() and thread.isdigit()):
             return False
         try:

@@ -24,7 +24,7 @@ from tests.adapters.asking import QUESTION, AskingCore, asking_core, texts_of_sa
 from tests.adapters.discord.harness import MEMBER, DiscordHarness, drive, text_of
 from tests.adapters.discord.test_app import posted_digest
 from tests.conftest import DAY, sample_papers
-from tests.support.discord_api import BOT_USER_ID, CHANNEL_ID, GUILD_ID, DiscordStandIn
+from tests.support.discord_api import BOT_USER_ID, CHANNEL_ID, GUILD_ID, DiscordStandIn, command_interaction
 from tests.support.fakes import FakeChat, FakeFullText
 
 BOT = BOT_USER_ID
@@ -137,6 +137,26 @@ def test_arxiv_ask_answers_in_the_papers_thread_and_links_it_privately(asking: S
         [thread] = [h.api.thread(p["id"]) for p in h.papers() if h.api.thread(p["id"])]
         assert "ImageNet-1k" in text_of(h.api.messages(thread["id"])[0])
         assert f"https://discord.com/channels/{GUILD_ID}/{thread['id']}" in answer.text  # the link, privately
+
+    asking(test)
+
+
+def test_arxiv_ask_inside_the_papers_thread_reads_ranks_of_its_channel_and_answers_in_that_thread(
+    asking: Scenario,
+) -> None:
+    async def test(h: DiscordHarness, llm: FakeChat, texts: FakeFullText) -> None:
+        await posted_digest(h)
+        paper = h.papers()[0]
+        await h.say(f"<@{BOT}> {QUESTION}", reply_to=paper)  # opens the paper's thread
+        thread = h.api.thread(paper["id"])
+        assert thread is not None
+        payload = command_interaction("arxiv", "ask", options={"id_or_rank": "1", "question": "how many images?"},
+                                      user_id=MEMBER, channel_id=int(thread["id"]))
+        payload["channel"] = thread  # Discord sends the thread itself: type 11 with its parent_id
+        answer = await h.dispatch(payload)
+        assert core_of(h).last.caller.channel == str(CHANNEL_ID)  # the channel the digest is in
+        assert "1.28 million" in text_of(h.api.messages(thread["id"])[-1])
+        assert f"/{thread['id']}" in answer.text and answer.ephemeral
 
     asking(test)
 
