@@ -42,7 +42,8 @@ def read_mention(event: dict[str, Any], bot_user: str | None) -> Mention | str:
     """The mention in ``event``, or why it is not one to answer (a bot's message, an edit, fields missing)."""
     if event.get("bot_id") or event.get("bot_profile"):
         return "written by a bot"
-    if event.get("subtype") not in _PLAIN_SUBTYPES or event.get("edited") is not None:
+    subtype = event.get("subtype")
+    if not (subtype is None or isinstance(subtype, str) and subtype in _PLAIN_SUBTYPES) or event.get("edited"):
         return "an edit or a message of another kind"
     channel, user, ts, text = (event.get(key) for key in ("channel", "user", "ts", "text"))
     if not all(isinstance(value, str) and value for value in (channel, user, ts)) or not isinstance(text, str):

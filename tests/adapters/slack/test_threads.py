@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from adapters.slack.app import make_client
 from adapters.slack.config import SlackSettings
 from adapters.slack.threads import Mention, question_text, read_mention, thread_root
@@ -79,3 +82,22 @@ def test_without_the_history_scope_the_root_is_unknown_and_the_log_says_what_to_
     client = make_client(SlackSettings(_env_file=None, bot_token="xoxb-test", api_url=slack.base_url), "xoxb-test")
     assert asyncio.run(thread_root(client, CHANNEL, root)) is None
     assert "missing_scope" in caplog.text and "channels:history" in caplog.text
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=40), st.lists(st.text(max_size=5)),
+                    st.dictionaries(st.text(max_size=5), st.text(max_size=5)))
+
+
+@given(fields=st.dictionaries(st.sampled_from(["type", "user", "text", "ts", "channel", "thread_ts", "subtype",
+                                               "bot_id", "edited", "bot_profile", "event_ts"]), _VALUES))
+def test_any_event_reads_as_a_mention_or_a_reason_and_never_raises(fields: dict[str, Any]) -> None:
+    read = read_mention(sample_event() | fields, "U111")
+    assert isinstance(read, str | Mention)
+    if isinstance(read, Mention):
+        assert read.channel and read.user and read.ts and "<@U111>" not in read.text and "\n" not in read.text
+
+
+@given(text=st.text(alphabet=st.sampled_from(list("<>@|!#&;ltgampU1 \nx:/.")), max_size=80))
+def test_any_text_reads_back_without_the_bots_mention_on_one_line(text: str) -> None:
+    shown = question_text(text, "U1")
+    assert "<@U1>" not in shown and "<@U1|" not in shown and "\n" not in shown and shown == shown.strip()
