@@ -43,7 +43,7 @@ def read_mention(event: dict[str, Any], bot_user: str | None) -> Mention | str:
     if event.get("bot_id") or event.get("bot_profile"):
         return "written by a bot"
     subtype = event.get("subtype")
-    if not (subtype is None or isinstance(subtype, str) and subtype in _PLAIN_SUBTYPES) or event.get("edited"):
+    if not (subtype is None or (isinstance(subtype, str) and subtype in _PLAIN_SUBTYPES)) or event.get("edited"):
         return "an edit or a message of another kind"
     channel, user, ts, text = (event.get(key) for key in ("channel", "user", "ts", "text"))
     if not all(isinstance(value, str) and value for value in (channel, user, ts)) or not isinstance(text, str):
