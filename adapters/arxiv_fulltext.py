@@ -270,11 +270,10 @@ def _url_version(text: str, arxiv_id: str) -> int:
 
 
 def _what(answer: _Answer) -> str:
-    """What arrived instead of a PDF: "an HTML page ("Just a moment…")", "a text/plain document"."""
+    """What arrived instead of a PDF: "an HTML page ("Just a moment…")", "1,024 bytes that are not a PDF"."""
     looks_html = answer.body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
     if answer.content_type.startswith(_HTML_TYPES) or looks_html:
         title = _TITLE.search(answer.body[:4096])
         name = " ".join(title.group(1).decode("utf-8", "replace").split())[:80] if title else ""
         return f'an HTML page ("{name}")' if name else "an HTML page"
-    kind = answer.content_type.split(";")[0].strip() or "untyped"
-    return f"a {kind} document" if answer.body else "an empty answer"
+    return f"{len(answer.body):,} bytes that are not a PDF" if answer.body else "an empty answer"
