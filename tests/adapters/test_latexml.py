@@ -60,8 +60,9 @@ def test_sections_keep_the_papers_own_numbering_in_order() -> None:
         "3 Awareness of behaviors",
         "3.1 Finetuning on multiple-choice responses (economic decisions)",
     ]
-    for name in ["3.1.1 Design", "4.2 Distinguishing the real trigger from others", "8 Conclusion", "Acknowledgments",
-                 "Appendix A Author contributions", "B.5.4 What is Quanta-Lingua?", "C.4.4 Related work and limitations"]:
+    for name in ["3.1.1 Design", "4.2 Distinguishing the real trigger from others", "8 Conclusion",
+                 "Acknowledgments", "Appendix A Author contributions", "B.5.4 What is Quanta-Lingua?",
+                 "C.4.4 Related work and limitations"]:
         assert name in names
     assert names.index("8 Conclusion") < names.index("Appendix A Author contributions")
 
