@@ -257,9 +257,12 @@ async def _read_capped(response: httpx.Response, limit: int, what: str) -> bytes
 
 
 def _too_big(what: str, size: int, limit: int, *, more: bool = False) -> str:
-    mb = 1024 * 1024
-    weight = f"over {size / mb:.1f} MB" if more else f"{size / mb:.1f} MB"
-    return f"The paper's {what} is too large to read ({weight}; the bot reads up to {limit / mb:.0f} MB)."
+    weight = f"over {_mb(size)} MB" if more else f"{_mb(size)} MB"
+    return f"The paper's {what} is too large to read ({weight}; the bot reads up to {_mb(limit)} MB)."
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
 
 
 def _url_version(text: str, arxiv_id: str) -> int:
