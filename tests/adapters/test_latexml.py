@@ -238,3 +238,47 @@ def test_fuzz_garbled_latexml_never_raises_anything_else(pieces: list[str]) -> N
 def test_fuzz_the_real_page_cut_and_spliced_never_raises_anything_else(start: int, length: int, junk: bytes) -> None:
     data = page()
     _parse_or_refuse(data[:start] + junk + data[start + length :])
+
+
+def test_ieee_numbering_is_kept_as_the_paper_writes_it() -> None:
+    # The title, abstract and section I markup as arXiv's page of 2504.11765v1 (an IEEE paper) writes them, from
+    # yshk-mxim/agent-memory @ 05e1bdb novelty/papers_archive/RAG-DCache-Lee-2025.html, paragraphs shortened; the
+    # II-A heading in the form that page's table of contents shows its tag ("<span class="ltx_text">II-A</span> ").
+    ieee = """<html><head><base href="/html/2504.11765v1/"/></head><body><div class="ltx_page_main">
+<div class="ltx_page_content"><article class="ltx_document ltx_authors_1line">
+<h1 class="ltx_title ltx_title_document" style="font-size:207%;">Shared Disk KV Cache Management for Efficient
+Multi-Instance Inference in RAG-Powered LLMs
+</h1>
+<div class="ltx_abstract">
+<h6 class="ltx_title ltx_title_abstract">Abstract</h6>
+<p class="ltx_p" id="id25.id1">Recent large language models (LLMs) face increasing inference latency.</p>
+</div>
+<section class="ltx_section" id="S1">
+<h2 class="ltx_title ltx_title_section">
+<span class="ltx_tag ltx_tag_section">I </span><span class="ltx_text ltx_font_smallcaps" id="S1.1.1">Introduction</span>
+</h2>
+<div class="ltx_para" id="S1.p1">
+<p class="ltx_p" id="S1.p1.1">Large Language Models (LLMs) have demonstrated exceptional performance.</p>
+</div>
+</section>
+<section class="ltx_section" id="S2">
+<h2 class="ltx_title ltx_title_section">
+<span class="ltx_tag ltx_tag_section">II </span><span class="ltx_text ltx_font_smallcaps">Background and Motivation</span>
+</h2>
+<section class="ltx_subsection" id="S2.SS1">
+<h3 class="ltx_title ltx_title_subsection">
+<span class="ltx_tag ltx_tag_subsection"><span class="ltx_text">II-A</span> </span><span class="ltx_text ltx_font_italic">KV
+Cache Utilization in LLM Inference</span>
+</h3>
+<div class="ltx_para" id="S2.SS1.p1"><p class="ltx_p">The KV cache stores keys and values.</p></div>
+</section></section></article></div></div></body></html>"""
+
+    text = parse_latexml(ieee, "2504.11765")
+
+    assert text.version == 1
+    assert text.title == "Shared Disk KV Cache Management for Efficient Multi-Instance Inference in RAG-Powered LLMs"
+    assert [(block.section, block.text) for block in text.blocks] == [
+        ("Abstract", "Recent large language models (LLMs) face increasing inference latency."),
+        ("I Introduction", "Large Language Models (LLMs) have demonstrated exceptional performance."),
+        ("II-A KV Cache Utilization in LLM Inference", "The KV cache stores keys and values."),
+    ]
