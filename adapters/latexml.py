@@ -185,6 +185,9 @@ def _walk(element: html.HtmlElement, section: str, reader: _Reader) -> None:
     if tag == "figure" or classes & {"ltx_figure", "ltx_table", "ltx_float"}:
         _figure(element, section, reader)
         return
+    if tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:  # a heading outside a section's ("Acknowledgements")
+        reader.run_in = _inline(element, notes=False).rstrip(".")
+        return
     if tag == "table" and classes & {"ltx_equation", "ltx_equationgroup", "ltx_eqn_table"}:
         reader.add(section, _equation(element))
         return
