@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pypdf
 import pytest
 
@@ -105,13 +106,23 @@ def test_a_paper_without_html_is_read_from_its_pdf(papers: ArxivStandIn) -> None
     assert paths(papers) == [("/html/2501.10120", 404), ("/pdf/2501.10120", 200)]
 
 
-def test_arxivs_no_html_answer_is_a_404_page(papers: ArxivStandIn) -> None:
-    import httpx
+def test_the_stand_in_answers_in_arxivs_shapes(papers: ArxivStandIn) -> None:
+    # arXiv/arxiv-browse browse/controllers/files (see tests/fixtures/arxiv/SOURCES.md)
+    no_html = httpx.get(papers.html_url + PDF_ONLY)
+    assert no_html.status_code == 404 and no_html.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>No HTML for '2501.10120v1'</h1>" in no_html.text
 
-    answer = httpx.get(papers.html_url + PDF_ONLY)
+    unknown = httpx.get(papers.pdf_url + "2501.99999")
+    assert unknown.status_code == 404 and "<h1>No document for '2501.99999'</h1>" in unknown.text
 
-    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
-    assert "No HTML for '2501.10120v1'" in answer.text
+    pdf = httpx.get(papers.pdf_url + PDF_ONLY)
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"] == 'inline; filename="2501.10120v1.pdf"'
+    assert pdf.headers["link"] == "<https://arxiv.org/pdf/2501.10120>; rel='canonical'"
+    assert pdf.content == SHORT_PDF
+
+    page = httpx.get(papers.html_url + WITH_HTML + "v1")
+    assert page.headers["content-type"] == "text/html; charset=utf-8" and page.content == HTML
 
 
 def test_the_pdfs_version_comes_from_its_file_name(papers: ArxivStandIn) -> None:

@@ -263,12 +263,13 @@ Multi-Instance Inference in RAG-Powered LLMs
 </section>
 <section class="ltx_section" id="S2">
 <h2 class="ltx_title ltx_title_section">
-<span class="ltx_tag ltx_tag_section">II </span><span class="ltx_text ltx_font_smallcaps">Background and Motivation</span>
+<span class="ltx_tag ltx_tag_section">II </span>
+<span class="ltx_text ltx_font_smallcaps">Background and Motivation</span>
 </h2>
 <section class="ltx_subsection" id="S2.SS1">
 <h3 class="ltx_title ltx_title_subsection">
-<span class="ltx_tag ltx_tag_subsection"><span class="ltx_text">II-A</span> </span><span class="ltx_text ltx_font_italic">KV
-Cache Utilization in LLM Inference</span>
+<span class="ltx_tag ltx_tag_subsection"><span class="ltx_text">II-A</span> </span>
+<span class="ltx_text ltx_font_italic">KV Cache Utilization in LLM Inference</span>
 </h3>
 <div class="ltx_para" id="S2.SS1.p1"><p class="ltx_p">The KV cache stores keys and values.</p></div>
 </section></section></article></div></div></body></html>"""
