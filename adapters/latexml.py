@@ -73,8 +73,9 @@ class _Reader:
     blocks: list[TextBlock] = field(default_factory=list)
     run_in: str = ""  # a titled paragraph's or theorem's title, waiting for the text it leads
 
-    def add(self, section: str, text: str, label: str = "") -> None:
-        text = _norm(text)
+    def add(self, section: str, text: str, label: str = "", *, lines: bool = False) -> None:
+        """A block of ``text``; ``lines``: keep its line breaks (a table's rows, a listing's lines)."""
+        text = "\n".join(kept for kept in map(_norm, text.splitlines()) if kept) if lines else _norm(text)
         if self.run_in:
             text, self.run_in = f"{self.run_in}. {text}" if text else self.run_in, ""
         if text:
@@ -192,7 +193,7 @@ def _walk(element: html.HtmlElement, section: str, reader: _Reader) -> None:
         reader.add(section, _equation(element))
         return
     if tag == "table" or "ltx_tabular" in classes:
-        reader.add(section, _rows(element))
+        reader.add(section, _rows(element), lines=True)
         return
     if tag in {"ul", "ol"}:
         for item in element:
@@ -210,8 +211,8 @@ def _walk(element: html.HtmlElement, section: str, reader: _Reader) -> None:
         reader.add(section, term)
         return
     if "ltx_listing" in classes:
-        lines = [_inline(line) for line in element.iter() if "ltx_listingline" in _classes(line)]
-        reader.add(section, "\n".join(line for line in lines if line) or _inline(element))
+        lines = _listing(element)
+        reader.add(section, "\n".join(line for line in lines if line) or _inline(element), lines=True)
         return
     if _has_blocks(element):
         if element.text and element.text.strip():
@@ -260,11 +261,15 @@ def _figure(figure: html.HtmlElement, section: str, reader: _Reader) -> None:
             if not _inside(element, figure, "ltx_tabular", "table"):
                 body.append(_rows(element))
         elif "ltx_listing" in classes and not _inside(element, figure, "ltx_listing"):
-            lines = [_inline(line) for line in element.iter() if "ltx_listingline" in _classes(line)]
-            body.append("\n".join(line for line in lines if line))
+            body.append("\n".join(line for line in _listing(element) if line))
     text = "\n".join(part for part in [" ".join([caption, *panels]).strip(), *body] if part)
     if text:
         reader.blocks.append(TextBlock(section=section, text=text, label=label))
+
+
+def _listing(listing: html.HtmlElement) -> list[str]:
+    """A code listing's lines; "␣", the visible space listings print in strings, back to a space."""
+    return [_inline(line).replace("\u2423", " ") for line in listing.iter() if "ltx_listingline" in _classes(line)]
 
 
 def _owner(caption: html.HtmlElement) -> html.HtmlElement | None:

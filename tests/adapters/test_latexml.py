@@ -143,8 +143,8 @@ def test_whitespace_is_normalised() -> None:
         assert block.text == block.text.strip()
         for line in block.text.splitlines():
             assert "  " not in line and "\t" not in line
-        if not block.label:
-            assert "\n" not in block.text  # only tables and code keep their lines
+    multi_line = [block.text for block in paper().blocks if "\n" in block.text and not block.label]
+    assert multi_line and all(text.startswith("def ") for text in multi_line)  # listings keep their lines
 
 
 def test_titled_paragraphs_lead_with_their_title() -> None:
@@ -283,3 +283,18 @@ Multi-Instance Inference in RAG-Powered LLMs
         ("I Introduction", "Large Language Models (LLMs) have demonstrated exceptional performance."),
         ("II-A KV Cache Utilization in LLM Inference", "The KV cache stores keys and values."),
     ]
+
+
+def test_a_table_outside_a_float_keeps_one_line_per_row() -> None:
+    # A tabular set inline in a paragraph, as LaTeXML writes one (the row and cell markup of the real page's
+    # Table 1), with no caption around it.
+    inline = """<html><body><article class="ltx_document"><section class="ltx_section" id="S1">
+<h2 class="ltx_title ltx_title_section"><span class="ltx_tag ltx_tag_section">1 </span>Setup</h2>
+<div class="ltx_para"><table class="ltx_tabular ltx_align_middle">
+<tr class="ltx_tr"><td class="ltx_td ltx_border_tt">Model</td><td class="ltx_td ltx_border_tt">Score</td></tr>
+<tr class="ltx_tr"><td class="ltx_td">GPT-4o</td><td class="ltx_td"><math alttext="0.9"></math></td></tr>
+</table></div></section></article></body></html>"""
+
+    block = parse_latexml(inline, "2501.11120").blocks[0]
+
+    assert (block.section, block.label, block.text) == ("1 Setup", "", "Model | Score\nGPT-4o | $0.9$")
