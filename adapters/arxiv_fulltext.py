@@ -189,7 +189,7 @@ class ArxivFullText:
             async for attempt in retrying:
                 with attempt:
                     async with _pacer(host, self.delay_seconds).turn():
-                        return await self._get_once(client, url, what, limit)
+                        return await self._get_once(client, url, what, limit, setting)
         except httpx.ConnectError as exc:
             raise FullTextError(
                 f"Could not reach arXiv for the paper's {what}: {connection_failure(host, exc)}. "
@@ -202,7 +202,9 @@ class ArxivFullText:
             ) from exc
         raise AssertionError("unreachable")  # tenacity either returns, retries or reraises
 
-    async def _get_once(self, client: httpx.AsyncClient, url: str, what: str, limit: int) -> _Answer | None:
+    async def _get_once(
+        self, client: httpx.AsyncClient, url: str, what: str, limit: int, setting: str
+    ) -> _Answer | None:
         try:
             async with client.stream("GET", url) as response:
                 status = response.status_code
@@ -211,7 +213,9 @@ class ArxivFullText:
                 if status in (404, 410):
                     return None
                 if status != 200:
-                    raise FullTextError(f"arXiv refused the paper's {what} (HTTP {status}).")
+                    raise FullTextError(
+                        f"arXiv refused the paper's {what} (HTTP {status}). Try again later, or check {setting}."
+                    )
                 body = await _read_capped(response, limit, what)
                 return _Answer(
                     url=str(response.url),

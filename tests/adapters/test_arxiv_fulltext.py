@@ -344,3 +344,13 @@ def test_the_long_paper_is_read_whole_through_the_stand_in(
         print(f"\nlong HTML paper ({len(HTML) / 1e6:.2f} MB, 48 figures, 47 tables): fetched and parsed in "
               f"{elapsed:.2f} s, {text.chars if text else 0:,} characters")
     assert text is not None and len({block.label for block in text.blocks if block.label}) == 36 + 47
+
+
+def test_a_refusal_other_than_not_found_is_reported_not_retried(papers: ArxivStandIn) -> None:
+    papers.add_fault(Status(403, body="<html><title>Forbidden</title></html>"))
+
+    with pytest.raises(FullTextError) as caught:
+        read(papers, WITH_HTML)
+
+    assert str(caught.value) == "arXiv refused the paper's HTML (HTTP 403). Try again later, or check ARXIV_HTML_URL."
+    assert len(papers.requests) == 1
