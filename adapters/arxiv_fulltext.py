@@ -177,7 +177,12 @@ class ArxivFullText:
         self, client: httpx.AsyncClient, url: str, what: str, limit: int, setting: str
     ) -> _Answer | None:
         """The 200 answer at ``url``; None for 404/410 (arXiv has no such document)."""
-        host = httpx.URL(url).host
+        try:
+            host = httpx.URL(url).host
+        except httpx.InvalidURL as exc:
+            raise _bad_setting(setting, url, exc) from exc
+        if not host or not url.startswith(("http://", "https://")):
+            raise _bad_setting(setting, url, "not an http(s) URL")
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retries + 1),
             wait=self._wait,
@@ -194,6 +199,10 @@ class ArxivFullText:
             raise FullTextError(
                 f"Could not reach arXiv for the paper's {what}: {connection_failure(host, exc)}. "
                 f"{NETWORK_ADVICE}, or check {setting}."
+            ) from exc
+        except httpx.TooManyRedirects as exc:
+            raise FullTextError(
+                f"arXiv sent the request for the paper's {what} round in redirects; check {setting}."
             ) from exc
         except _Retryable as exc:
             raise FullTextError(
@@ -223,11 +232,11 @@ class ArxivFullText:
                     disposition=response.headers.get("content-disposition", ""),
                     body=body,
                 )
-        except httpx.ConnectError:
-            raise  # no server there: retrying will not make one appear
+        except (httpx.ConnectError, httpx.TooManyRedirects):
+            raise  # no server there, or a loop: retrying will not help
         except httpx.TimeoutException as exc:
             raise _Retryable(f"no answer within {self.timeout:g} s") from exc
-        except httpx.TransportError as exc:  # a dropped connection, a body cut short
+        except httpx.RequestError as exc:  # a dropped connection, a body cut short or garbled in transit
             raise _Retryable(f"the connection broke: {type(exc).__name__}") from exc
 
     def _wait(self, state: RetryCallState) -> float:
@@ -258,6 +267,11 @@ async def _read_capped(response: httpx.Response, limit: int, what: str) -> bytes
             raise FullTextError(_too_big(what, size, limit, more=True))
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _bad_setting(setting: str, url: str, reason: object) -> FullTextError:
+    example = "https://arxiv.org/html/" if setting == "ARXIV_HTML_URL" else "https://arxiv.org/pdf/"
+    return FullTextError(f"{setting} is not a usable URL ({url!r}: {reason}); set it to {example} or unset it.")
 
 
 def _too_big(what: str, size: int, limit: int, *, more: bool = False) -> str:

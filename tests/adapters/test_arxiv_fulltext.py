@@ -354,3 +354,18 @@ def test_a_refusal_other_than_not_found_is_reported_not_retried(papers: ArxivSta
 
     assert str(caught.value) == "arXiv refused the paper's HTML (HTTP 403). Try again later, or check ARXIV_HTML_URL."
     assert len(papers.requests) == 1
+
+
+def test_a_redirect_loop_is_reported_not_followed_forever(papers: ArxivStandIn) -> None:
+    papers.add_fault(*[Status(302, headers={"Location": "/html/2501.11120"})] * 25)
+
+    with pytest.raises(FullTextError, match=r"round in redirects; check ARXIV_HTML_URL\.$"):
+        read(papers, WITH_HTML)
+
+
+@pytest.mark.parametrize("url", ["arxiv.org/html/", "ftp://arxiv.org/html/", "http://[::1/html/"])
+def test_a_url_setting_that_is_no_http_url_says_which_setting(url: str) -> None:
+    fetcher = ArxivFullText(url, "https://arxiv.org/pdf/", delay_seconds=0.0)
+
+    with pytest.raises(FullTextError, match=r"^ARXIV_HTML_URL is not a usable URL .*set it to https://arxiv\.org/html/"):
+        asyncio.run(fetcher.full_text(WITH_HTML))
