@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pypdf
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.arxiv_fulltext import ArxivFullText
 from bot.bootstrap import full_text_source
@@ -369,3 +371,36 @@ def test_a_url_setting_that_is_no_http_url_says_which_setting(url: str) -> None:
 
     with pytest.raises(FullTextError, match=r"^ARXIV_HTML_URL is not a usable URL .*set it to https://arxiv\.org/html/"):
         asyncio.run(fetcher.full_text(WITH_HTML))
+
+
+# --- fuzz: whatever arXiv (or something in its place) answers, the result is a text, None or FullTextError -----
+
+
+@pytest.mark.slow  # a few round trips to the stand-in per example
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([200, 200, 200, 204, 301, 400, 403, 404, 410, 418, 429, 500, 502, 503]),
+            st.one_of(st.binary(max_size=300), st.sampled_from([b"%PDF-1.7\n", HTML[:3000], b"<html></html>"])),
+            st.sampled_from(["text/html; charset=utf-8", "application/pdf", "", "application/octet-stream"]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_fuzz_any_answers_end_in_a_text_none_or_full_text_error(
+    papers: ArxivStandIn, answers: list[tuple[int, bytes, str]]
+) -> None:
+    papers.clear()
+    papers.add_fault(*[
+        Status(code, headers={"Content-Type": kind, "Retry-After": "0"}, body=body.decode("latin-1"))
+        for code, body, kind in answers
+    ])
+
+    try:
+        result = read(papers, PDF_ONLY, retries=1)
+    except FullTextError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert result is None or result.blocks
