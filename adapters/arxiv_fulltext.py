@@ -3,14 +3,16 @@
 
 What arXiv answers (arXiv/arxiv-browse, browse/controllers/files): a paper without an HTML rendering gets 404 with
 an HTML page "No HTML for '<id>'"; an unknown paper 404 "No document for '<id>'"; a versionless /html/<id> is sent
-on to the newest version's URL, whose version we read (else from the page's ``<base href>`` or watermark); a PDF
-names its version in Content-Disposition and in the stamp on its first page.
+on to the newest version's URL (arxiv-browse itself serves it in place), whose version we read, else the page's
+``<base href>`` or watermark says it; a PDF names its version in Content-Disposition and its first page's stamp.
 
 Requests to arXiv go one at a time, ``arxiv_api_delay`` seconds apart, across every caller in the process (arXiv's
 rule for automated access). 429, 5xx, time-outs and dropped connections are retried with backoff, honouring
-Retry-After; then FullTextError says what happened and what to do. A host that cannot be reached fails at once
-with one line saying so. Bodies are read in chunks up to a cap, so a huge answer cannot fill memory; a PDF URL
-answering anything but a PDF (a rate-limit or check page, say) is refused.
+Retry-After; then FullTextError says what happened and what to do (an HTML URL that keeps failing is not taken
+for a missing rendering: arXiv is then busy or down, and its PDF would fail the same way, twice as slowly). A
+host that cannot be reached fails at once with one line saying so. Bodies are read in chunks up to a cap, so a
+huge answer cannot fill memory; a PDF URL answering anything but a PDF (a rate-limit or check page, say) is
+refused.
 """
 
 from __future__ import annotations
