@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from adapters.arxiv_api import ArxivLookup
+    from adapters.arxiv_fulltext import ArxivFullText
     from adapters.arxiv_rss import RSSFetcher
     from adapters.llm import OpenAIChat
     from adapters.llm_batch import OpenAIBatch
@@ -49,6 +50,13 @@ def arxiv_lookup(settings: Settings) -> ArxivLookup:
     from adapters.arxiv_api import ArxivLookup
 
     return ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay, timeout=settings.fetch_timeout)
+
+
+def full_text_source(settings: Settings) -> ArxivFullText:
+    """A paper's full text from arXiv (ARXIV_HTML_URL, else ARXIV_PDF_URL), paced as arXiv asks."""
+    from adapters.arxiv_fulltext import ArxivFullText
+
+    return ArxivFullText.from_settings(settings)
 
 
 def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Sequence[str]], RSSFetcher]:
