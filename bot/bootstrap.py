@@ -90,9 +90,10 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
 
 
 def build_core(settings: Settings, store: Store) -> CommandCore:
+    """The command core on the real services; questions about papers read them through full_text_source."""
     from bot.chat.commands import CommandCore
 
-    return CommandCore(build_service(settings, store))
+    return CommandCore(build_service(settings, store), full_text_source(settings))
 
 
 def chat_platforms(core: CommandCore) -> list[Platform]:

@@ -1,6 +1,5 @@
 """Retrieval on real arXiv papers as the full-text parsers read them (tests/fixtures/arxiv, see SOURCES.md there):
-a LaTeXML HTML rendering of 26,000 words and a 15-page PDF. The parsers (adapters/latexml.py, adapters/pdf_text.py)
-and the fixtures come with the full-text branch; until it is merged these tests are skipped."""
+a LaTeXML HTML rendering of 26,000 words and a 15-page PDF."""
 
 from __future__ import annotations
 
@@ -9,25 +8,24 @@ from pathlib import Path
 
 import pytest
 
+from adapters.latexml import parse_latexml
+from adapters.pdf_text import parse_pdf
 from bot.asking.answer import system_prompt, user_message
 from bot.asking.passages import MAX_WORDS, Passage, best_passages, passages
 from bot.domain.fulltext import FullText
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "arxiv"
 HTML, PDF = FIXTURES / "html" / "2501.11120v1.html", FIXTURES / "pdf" / "2501.10120v1.pdf"
-latexml = pytest.importorskip("adapters.latexml", reason="the LaTeXML parser comes with the full-text branch")
-pdf_text = pytest.importorskip("adapters.pdf_text", reason="the PDF reader comes with the full-text branch")
-pytestmark = pytest.mark.skipif(not (HTML.exists() and PDF.exists()), reason="the real papers come with it too")
 
 
 @cache
 def html_paper() -> FullText:
-    return latexml.parse_latexml(HTML.read_bytes(), "2501.11120")  # type: ignore[no-any-return]
+    return parse_latexml(HTML.read_bytes(), "2501.11120")
 
 
 @cache
 def pdf_paper() -> FullText:
-    return pdf_text.parse_pdf(PDF.read_bytes(), "2501.10120")  # type: ignore[no-any-return]
+    return parse_pdf(PDF.read_bytes(), "2501.10120")
 
 
 def sources(text: FullText, question: str) -> list[str]:
