@@ -21,6 +21,7 @@ import feedparser
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from adapters.http_client import USER_AGENT, retry_after
 from adapters.network import NETWORK_ADVICE, connection_failure
 from adapters.tex import decode_tex, split_creators
 from bot.domain.errors import FeedError
@@ -29,8 +30,6 @@ from bot.domain.models import Announcement, Paper, normalize_arxiv_id
 log = logging.getLogger(__name__)
 
 _PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE | re.DOTALL)
-USER_AGENT = "arxiv-digest/0.1 (+https://github.com/arxiv-digest)"
-MAX_RETRY_AFTER = 120.0
 FEED_HELP = "https://rss.arxiv.org/rss/"
 _ERROR_TITLE = "feed error for query"
 # An HTML document: its root (after an optional XML declaration and comments) is <html>.
@@ -135,24 +134,6 @@ def parse_feed(content: bytes | str, *, keep_types: Iterable[str], source: str =
     return Announcement(date=date, papers=tuple(papers.values()), total_in_feed=len(parsed.entries), source=source)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None when absent or garbled."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # unreadable: fall back to our own backoff
-    if when.tzinfo is None:  # "-0000" means UTC without saying so
-        when = when.replace(tzinfo=dt.UTC)
-    return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
-
-
 class RSSFetcher:
     def __init__(
         self,
@@ -228,7 +209,7 @@ class RSSFetcher:
         except httpx.TransportError as exc:
             raise _Retryable(f"network error: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
+            raise _Retryable(f"HTTP {response.status_code}", retry_after(response))
         if response.status_code >= 400:
             # A bad query gets arXiv's error feed with a 400: its message says what was wrong.
             _raise_error_feed(response.content)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from adapters.arxiv_api import ArxivLookup
+    from adapters.arxiv_fulltext import ArxivFullText
     from adapters.arxiv_rss import RSSFetcher
     from adapters.llm import OpenAIChat
     from adapters.llm_batch import OpenAIBatch
@@ -51,6 +52,13 @@ def arxiv_lookup(settings: Settings) -> ArxivLookup:
     return ArxivLookup(settings.arxiv_api_url, delay_seconds=settings.arxiv_api_delay, timeout=settings.fetch_timeout)
 
 
+def full_text_source(settings: Settings) -> ArxivFullText:
+    """A paper's full text from arXiv (ARXIV_HTML_URL, else ARXIV_PDF_URL), paced as arXiv asks."""
+    from adapters.arxiv_fulltext import ArxivFullText
+
+    return ArxivFullText.from_settings(settings)
+
+
 def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Sequence[str]], RSSFetcher]:
     """The RSS fetcher for a profile's categories: arXiv's feed, or the one file ``feed`` names whatever
     the categories (the demo's bundled day, read once, so without arXiv's retries and time-outs)."""
@@ -82,9 +90,10 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
 
 
 def build_core(settings: Settings, store: Store) -> CommandCore:
+    """The command core on the real services; questions about papers read them through full_text_source."""
     from bot.chat.commands import CommandCore
 
-    return CommandCore(build_service(settings, store))
+    return CommandCore(build_service(settings, store), full_text_source(settings))
 
 
 def chat_platforms(core: CommandCore) -> list[Platform]:

@@ -1,6 +1,6 @@
 """Local fake services (arXiv RSS/API, the OpenAI chat and Batch APIs) for tests; see each module's docstring."""
 
-from .arxiv_server import ArxivStandIn
+from .arxiv_server import ArxivStandIn, Truncated
 from .feeds import Paper, build_atom, build_error_rss, build_rss, make_paper, rfc822, versioned_id
 from .http import Delay, Fault, Headers, Malformed, Recorded, Response, StandIn, Status
 from .openai_server import (
@@ -43,6 +43,7 @@ __all__ = [
     "Response",
     "StandIn",
     "Status",
+    "Truncated",
     "build_atom",
     "build_error_rss",
     "build_rss",

@@ -1,4 +1,5 @@
-"""A stand-in for rss.arxiv.org (daily RSS) and export.arxiv.org/api/query (Atom), on one local port."""
+"""A stand-in for rss.arxiv.org (daily RSS), export.arxiv.org/api/query (Atom) and arxiv.org's papers
+(/html/<id>, /pdf/<id>), on one local port."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.taxonomy import CATEGORIES
@@ -13,7 +15,7 @@ from bot.domain.taxonomy import CATEGORIES
 from .feeds import Paper, build_atom, build_error_rss, build_rss, published_at
 from .http import Fault, Malformed, Recorded, Response, Route, StandIn, Status
 
-__all__ = ["ArxivStandIn"]
+__all__ = ["ArxivStandIn", "Truncated"]
 
 DEFAULT_DAY = dt.date(2025, 3, 6)
 _VERSION = re.compile(r"v\d+$")
@@ -22,6 +24,36 @@ _VERSION = re.compile(r"v\d+$")
 def _bare_id(arxiv_id: str) -> str:
     """'2503.03213v2' / 'arxiv:2503.03213' -> '2503.03213' (the API matches ids without versions)."""
     return _VERSION.sub("", arxiv_id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
+
+
+@dataclass(frozen=True)
+class Truncated(Fault):
+    """Answer 200 with the whole document's Content-Length, send half of it, and hang up."""
+
+
+class _Partial(Response):
+    """An answer cut off after half its body (the Truncated fault)."""
+
+
+_PAPER_PATH = re.compile(
+    r"^/(?P<kind>html|pdf)/(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?/?$"
+)
+_ANY_PAPER_PATH = re.compile(r"^/(?:html|pdf)/")
+
+
+def _arxiv_page(title: str, *paragraphs: str) -> str:
+    """arXiv's error pages for papers (arXiv/arxiv-browse browse/templates/dissemination/*.html): an <h1> and
+    a few paragraphs in the site's layout (the layout's header and footer left out here)."""
+    body = "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+        f'<body><main><div id="content"><h1>{title}</h1>{body}</div></main></body></html>'
+    )
+
+
+def _garbage(size: int) -> bytes:
+    """Bytes that are neither HTML nor a PDF, the same every time."""
+    return bytes((i * 7919 + 13) % 256 for i in range(size))
 
 
 def _broken(xml: str) -> str:
@@ -51,6 +83,13 @@ class ArxivStandIn(StandIn):
         # Real arXiv only lists papers of the requested categories and refuses unknown ones with its error
         # feed; off by default so tests stay simple.
         self.filter_categories: bool = False
+        # Papers' documents by bare id and version: what /html/<id> and /pdf/<id> serve (set_html, set_pdf).
+        self.html_documents: dict[str, dict[int, bytes]] = {}
+        self.pdf_documents: dict[str, dict[int, bytes]] = {}
+        # A versionless /html/<id> is redirected to the newest version's URL (as the brief says arXiv does);
+        # False serves it in place with a canonical Link, as arXiv/arxiv-browse's own route does.
+        self.html_redirects: bool = True
+        self.chunked: bool = False  # send documents chunked, without a Content-Length
         if papers:
             self.set_day(day, papers)
 
@@ -63,6 +102,25 @@ class ArxivStandIn(StandIn):
     @property
     def api_url(self) -> str:
         return self.url + "/api/query"
+
+    @property
+    def html_url(self) -> str:
+        return self.url + "/html/"
+
+    @property
+    def pdf_url(self) -> str:
+        return self.url + "/pdf/"
+
+    def set_html(self, arxiv_id: str, document: bytes | str, *, version: int = 1) -> None:
+        """Serve ``document`` (a LaTeXML page) at /html/<id>v<version>; the newest version answers /html/<id>."""
+        data = document.encode("utf-8") if isinstance(document, str) else document
+        with self._data_lock:
+            self.html_documents.setdefault(_bare_id(arxiv_id), {})[version] = data
+
+    def set_pdf(self, arxiv_id: str, data: bytes, *, version: int = 1) -> None:
+        """Serve ``data`` at /pdf/<id>v<version>; the newest version answers /pdf/<id>."""
+        with self._data_lock:
+            self.pdf_documents.setdefault(_bare_id(arxiv_id), {})[version] = data
 
     def set_day(self, date: dt.date, papers: Iterable[Paper]) -> None:
         """Make /rss/* serve `papers` as the announcement of `date`; the API learns them too."""
@@ -116,6 +174,8 @@ class ArxivStandIn(StandIn):
             return self._rss
         if rec.path.rstrip("/") == "/api/query":
             return self._api
+        if _ANY_PAPER_PATH.match(rec.path):
+            return self._paper
         return None
 
     def error_response(self, rec: Recorded, fault: Status) -> Response:
@@ -123,6 +183,79 @@ class ArxivStandIn(StandIn):
         if body is None:
             body = f"<html><body><h1>Error {fault.code}</h1></body></html>"
         return Response(fault.code, body, "text/html; charset=utf-8", dict(fault.headers or {}))
+
+    def _paper(self, rec: Recorded, fault: Fault | None) -> Response:
+        """/html/<id>[vN] and /pdf/<id>[vN], answered as arXiv/arxiv-browse answers them
+        (browse/controllers/files: no_html, not_found, bad_id are 404 pages in text/html)."""
+        match = _PAPER_PATH.match(rec.path)
+        if match is None:
+            wrong = rec.path.split("/", 2)[-1]
+            return _html_404(f"Bad paper identifier: {wrong}", "The identifier is not valid.")
+        kind, arxiv_id = match["kind"], match["id"]
+        with self._data_lock:
+            html, pdf = dict(self.html_documents.get(arxiv_id, {})), dict(self.pdf_documents.get(arxiv_id, {}))
+        known = html or pdf
+        documents = html if kind == "html" else pdf
+        if not known or (match["v"] and int(match["v"]) not in known):
+            return _html_404(
+                f"No document for '{arxiv_id}{'v' + match['v'] if match['v'] else ''}'",
+                "Please inform help@arxiv.org if you believe that the identifier should correspond to a valid "
+                "paper in arXiv.",
+            )
+        version = int(match["v"]) if match["v"] else max(known)
+        if version not in documents:
+            if kind == "html":
+                return _html_404(
+                    f"No HTML for '{arxiv_id}v{version}'",
+                    "HTML is not available for the source.",
+                    "This could be due to the source files not being HTML, LaTeX, or a conversion failure.",
+                    'If you are an author, learn how you can help <a href="https://info.arxiv.org/about/'
+                    'accessibility_html_error_messages.html">HTML conversions for your papers</a>.',
+                )
+            return _html_404(f"No document for '{arxiv_id}v{version}'", "The PDF is unavailable.")
+        if kind == "html" and not match["v"] and self.html_redirects:
+            return Response(302, "", "text/html; charset=utf-8", {"Location": f"/html/{arxiv_id}v{version}"})
+        body = documents[version]
+        if kind == "html":
+            content_type = "text/html; charset=utf-8"
+            headers = {"Link": f"<https://arxiv.org/html/{arxiv_id}>; rel='canonical'"}
+        else:
+            content_type = "application/pdf"
+            headers = {
+                "Content-Disposition": f'inline; filename="{arxiv_id.replace("/", "")}v{version}.pdf"',
+                "Link": f"<https://arxiv.org/pdf/{arxiv_id}>; rel='canonical'",
+            }
+        if isinstance(fault, Malformed):
+            body = _garbage(max(len(body) // 10, 64))
+        if isinstance(fault, Truncated):
+            return _Partial(200, body, content_type, headers)
+        return Response(200, body, content_type, headers)
+
+    def _write(self, h: Any, resp: Response, data: bytes) -> None:  # type: ignore[override]
+        if isinstance(resp, _Partial):
+            h.send_response(resp.status)
+            for name, value in {"Content-Type": resp.content_type, **resp.headers}.items():
+                h.send_header(name, value)
+            h.send_header("Content-Length", str(len(data)))
+            h.send_header("Connection", "close")
+            h.end_headers()
+            h.wfile.write(data[: len(data) // 2])
+            h.wfile.flush()
+            h.close_connection = True
+            return
+        if self.chunked and resp.status == 200 and h.path.startswith(("/html/", "/pdf/")):
+            h.send_response(resp.status)
+            for name, value in {"Content-Type": resp.content_type, **resp.headers}.items():
+                h.send_header(name, value)
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            for start in range(0, len(data), 16384):
+                piece = data[start : start + 16384]
+                h.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            h.wfile.write(b"0\r\n\r\n")
+            h.wfile.flush()
+            return
+        StandIn._write(h, resp, data)
 
     def _rss(self, rec: Recorded, fault: Fault | None) -> Response:
         # rec.path is already percent-decoded, so "cs.LG%2Bcs.AI" arrives as "cs.LG+cs.AI".
@@ -169,6 +302,10 @@ class ArxivStandIn(StandIn):
         if isinstance(fault, Malformed):
             xml = _broken(xml)
         return Response(200, xml, "application/atom+xml; charset=utf-8")
+
+
+def _html_404(title: str, *paragraphs: str) -> Response:
+    return Response(404, _arxiv_page(title, *paragraphs), "text/html; charset=utf-8")
 
 
 def _refusal(categories: list[str]) -> str | None:
