@@ -20,6 +20,7 @@ from adapters.discord.markup import SUBCOMMANDS
 from adapters.discord.runner import DiscordRunner, TokenRefused
 from adapters.reconnect import Backoff
 from bot.bootstrap import build_core
+from bot.chat.asking import MAX_QUESTION_CHARS
 from bot.chat.commands import COMMANDS, CommandCore
 from storage.store import Store
 from tests.adapters.discord.test_parts import subcommands
@@ -65,6 +66,12 @@ def test_start_logs_in_syncs_the_commands_globally_and_registers_the_poster(
     assert [(o["name"], o["required"]) for o in weekly["options"]] == [("state", False), ("day", False),
                                                                         ("time", False)]
     assert [c["value"] for c in weekly["options"][1]["choices"]] == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    ask = next(o for o in arxiv["options"] if o["name"] == "ask")
+    assert [(o["name"], o["required"]) for o in ask["options"]] == [("id_or_rank", True), ("question", True)]
+    assert ask["options"][1]["max_length"] == MAX_QUESTION_CHARS  # the core's limit, shown by Discord's box
+    suggest = next(o for o in arxiv["options"] if o["name"] == "suggest")  # suggest apply N: suggest apply:N
+    assert [(o["name"], o["required"], o["min_value"]) for o in suggest["options"]] == [("apply", False, 1)]
+    assert len(arxiv["options"]) <= 25  # Discord's limit of subcommands in a group
     assert discord_api.commands(GUILD_ID) == []
     assert bot.intents == discord.Intents(guilds=True, guild_reactions=True, guild_messages=True)
     assert not (bot.intents.message_content or bot.intents.members or bot.intents.presences)  # nothing privileged
