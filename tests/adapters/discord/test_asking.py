@@ -14,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from adapters.discord.mentions import NO_TEXT
@@ -112,6 +113,23 @@ def test_a_mention_in_the_channel_naming_a_rank_is_answered_in_the_papers_thread
         [note] = [b for b in sent_to(h.api, str(CHANNEL_ID)) if b.get("message_reference")]
         assert note["message_reference"]["message_id"] == int(question["id"])
         assert f"https://discord.com/channels/{GUILD_ID}/{paper['id']}" in note["embeds"][0]["description"]
+
+    asking(test)
+
+
+def test_a_thread_members_already_started_on_the_paper_gets_the_answer(asking: Scenario) -> None:
+    async def test(h: DiscordHarness, llm: FakeChat, texts: FakeFullText) -> None:
+        await posted_digest(h)
+        paper = h.papers()[0]
+        async with httpx.AsyncClient() as member:  # someone opened a thread on the paper before asking
+            started = await member.post(f"{h.api.api_base}/channels/{CHANNEL_ID}/messages/{paper['id']}/threads",
+                                        json={"name": "Our notes"}, headers={"Authorization": "Bot member"})
+        assert started.status_code == 201
+        await h.say(f"<@{BOT}> {QUESTION}", reply_to=paper)
+        thread = h.api.thread(paper["id"])
+        assert thread is not None and thread["name"] == "Our notes"  # theirs, kept: Discord said 160004
+        [answer] = h.api.messages(paper["id"])
+        assert "ImageNet-1k" in text_of(answer)
 
     asking(test)
 
