@@ -184,6 +184,7 @@ class DayResult:
     recalled: int  # selected papers among those sent
     train_labels: int
     train_seconds: float
+    sent_ids: frozenset[str] = frozenset()  # the papers that went to the LLM
 
     @property
     def papers(self) -> int:
@@ -286,8 +287,9 @@ def roc_auc(scores: np.ndarray | None, labels: np.ndarray) -> float | None:
     return float(roc_auc_score(labels, scores))
 
 
-def replay_days(rows: Sequence[LabelledRow]) -> list[dt.date]:
-    """Days whose complete rows hold both labels, after the first such day (it only trains)."""
+def replay_days(rows: Sequence[LabelledRow], *, first: bool = False) -> list[dt.date]:
+    """Days whose complete rows hold both labels, after the first such day (it only trains) unless ``first``:
+    then the first is replayed too, as a bot starting from an empty database sees it (everything to the LLM)."""
     kinds: dict[dt.date, set[int]] = {}
     for row in rows:
         if row.complete:
@@ -298,7 +300,7 @@ def replay_days(rows: Sequence[LabelledRow]) -> list[dt.date]:
             "the replay needs at least two days holding both selected and unselected papers "
             f"(found {len(both)}): it trains on the days before each test day."
         )
-    return both[1:]
+    return both if first else both[1:]
 
 
 def replay(
@@ -309,12 +311,14 @@ def replay(
     sample: float = 0.05,
     min_labels: int = prefilter.MIN_LABELS,
     seed: int = 0,
+    first: bool = False,
     progress: Callable[[DayResult], None] | None = None,
 ) -> ReplayResult:
-    """Replay the days in date order: train on every row dated before a test day, route that day."""
+    """Replay the days in date order: train on every row dated before a test day, route that day
+    (``first``: the first judged day too, which nothing trains for)."""
     ordered = sorted(rows, key=lambda r: (r.date, r.arxiv_id))
     results: list[DayResult] = []
-    for day in replay_days(ordered):
+    for day in replay_days(ordered, first=first):
         history = [
             Example(r.arxiv_id, r.title, r.abstract, label=r.label, day=r.date, complete=r.complete)
             for r in ordered if r.date < day
@@ -341,11 +345,13 @@ def _route(
                      train_labels=training.labels, train_seconds=training.seconds)
     if training.cutoff is None or scores is None:
         reason = str(training.metrics.get("reason", "no cutoff yet"))
-        return common(cold=True, reason=reason, above=len(labels), sampled=0, recalled=int(labels.sum()))
+        return common(cold=True, reason=reason, above=len(labels), sampled=0, recalled=int(labels.sum()),
+                      sent_ids=frozenset(r.arxiv_id for r in judged))
     above = scores >= training.cutoff
     below = np.flatnonzero(~above).tolist()
     # The same sample size as learning.route: a share of the papers below the cutoff, at least MIN_SAMPLE.
     size = min(len(below), max(MIN_SAMPLE, math.ceil(sample * len(below))))
     sent = above.copy()
     sent[rng.sample(below, size)] = True
-    return common(cold=False, reason="", above=int(above.sum()), sampled=size, recalled=int(labels[sent].sum()))
+    return common(cold=False, reason="", above=int(above.sum()), sampled=size, recalled=int(labels[sent].sum()),
+                  sent_ids=frozenset(r.arxiv_id for r, s in zip(judged, sent, strict=True) if s))

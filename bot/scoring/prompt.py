@@ -8,6 +8,7 @@ requests are then served from the cache at a fraction of the price.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 
@@ -61,6 +62,13 @@ def paper_block(paper: Paper) -> str:
 
 def papers_message(papers: Sequence[Paper]) -> str:
     return "## Papers\n\n" + "\n\n".join(paper_block(p) for p in papers)
+
+
+def reply_line(arxiv_id: str, relevance: int, novelty: int, comment: str) -> str:
+    """The line the instructions ask the LLM to write for one paper (what a reply costs is counted on it)."""
+    return json.dumps(
+        {"ARXIVID": arxiv_id, "COMMENT": comment, "RELEVANCE": relevance, "NOVELTY": novelty}, ensure_ascii=False
+    )
 
 
 def looks_like_injection(paper: Paper) -> bool:

@@ -122,6 +122,16 @@ def test_a_replay_trains_only_on_earlier_days_and_routes_like_production(tmp_pat
     assert result.cost_relative == result.overall.share
 
 
+def test_a_replay_from_an_empty_database_sends_the_first_day_whole_and_says_what_it_sent(tmp_path):
+    rows = load_jsonl([_write(tmp_path / "days.jsonl", _days(6))], 8, 7)
+    result = replay(rows, "Mixture of experts\nSparse transformers", min_labels=50, first=True)
+    assert [d.day for d in result.days] == replay_days(rows, first=True) == [dt.date(2025, 3, d) for d in range(3, 9)]
+    first = result.days[0]
+    assert first.cold and first.train_labels == 0 and len(first.sent_ids) == first.papers == 40
+    last = result.days[-1]
+    assert not last.cold and len(last.sent_ids) == last.sent < last.papers
+
+
 def test_a_replay_needs_two_days_holding_both_kinds_of_papers():
     one_day = [LabelledRow(dt.date(2025, 3, 3), str(i), "t", "a", label=i % 2, complete=True) for i in range(10)]
     with pytest.raises(EvaluationError, match="at least two days holding both selected and unselected papers"):
