@@ -210,10 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _seed_reply(judged: replay_cost.Judged) -> str:
+def _reply(judged: replay_cost.Judged) -> str:
     if judged.label and judged.relevance is not None and judged.novelty is not None:
         return prompt.reply_line(judged.paper.arxiv_id, judged.relevance, judged.novelty, judged.comment)
-    return prompt.reply_line(judged.paper.arxiv_id, 3, 4, "")
+    return prompt.reply_line(judged.paper.arxiv_id, 3, 4, "")  # scores unknown: two digits, no comment
 
 
 def print_costs(
@@ -223,7 +223,11 @@ def print_costs(
     """Every request priced at gpt-4o's prices, per day, for the seed's runs, everything to the LLM and the bot."""
     days = [d.day for d in result.days]
     judged = {day: replay_cost.day_judged(rows, day, known) for day in days}
-    common = {"batch_size": args.batch_size, "first_wave": args.concurrency, "reply": _seed_reply}
+    comments = sorted(replay_cost.count_tokens(" " + j.comment) for j in known.values() if j.comment)
+    extra = replay_cost.below_threshold_comments(DATA / DAIZEDONG, days[0], prompt.COMMENT_FROM,
+                                                 (MIN_RELEVANCE, MIN_NOVELTY))
+    common = {"batch_size": args.batch_size, "first_wave": args.concurrency, "reply": _reply,
+              "extra_comments": extra, "comment_tokens": comments[len(comments) // 2] if comments else 0}
     seed = replay_cost.seed_days(DATA / replay_cost.STATS, days)
     everything = [replay_cost.price_day(day, judged[day], [j.paper.arxiv_id for j in judged[day]], criteria, **common)
                   for day in days]
@@ -231,7 +235,8 @@ def print_costs(
     print()
     print(f"LLM cost at {replay_cost.MODEL} prices (input ${replay_cost.PRICE[0]}, cached ${replay_cost.PRICE[1]}, "
           f"output ${replay_cost.PRICE[2]} per 1M tokens); {args.batch_size} papers a request, "
-          f"{args.concurrency} in flight; tokens counted with o200k_base.")
+          f"{args.concurrency} in flight; tokens counted with o200k_base; comments below the thresholds "
+          f"estimated at {extra:.0%} of the selections sent.")
     for title, priced in (
         ("the seed's own runs (recorded; papers = those it scanned, every cs.LG/cs.AI paper of the day)", seed),
         ("everything to the LLM (the bot's prompt, no prefilter)", everything),

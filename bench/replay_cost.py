@@ -5,8 +5,10 @@ carries the encoding file (tiktoken downloads its files at run time, which this 
 sent papers go out as ``LLMScorer`` sends them (``plan_batches``), each request carrying the static prompt;
 the cache follows OpenAI's rules (``bot.scoring.request_cost``). The reply is the line the prompt asks for:
 for a paper the seed's gpt-4o selected, its real scores and comment; for the others, whose scores the data
-do not hold, two one-digit scores and the comment the prompt asks for them (an empty one in the seed's form,
-so that form's cost is a lower bound).
+do not hold, two one-digit scores. The prompt asks for a comment from relevance 7 and novelty 6 on, below
+the replay's thresholds (8 and 7): the seed's selections made at 7 and 6 before 2025-03-25 hold 12% more
+papers than those reaching 8 and 7, so each day adds that share of its sent selections' count in comments
+of the median comment's length (``below_threshold_comments``).
 
 The seed's own figures are its recorded tokens on the same days (``daizedong_daily_stats.csv``), priced
 at gpt-4o's list price without a cache, per paper it scanned.
@@ -85,6 +87,21 @@ def day_judged(rows: Sequence[LabelledRow], day: dt.date, known: dict[str, Judge
     return found
 
 
+def below_threshold_comments(path: Path, until: dt.date, low: tuple[int, int], high: tuple[int, int]) -> float:
+    """Papers commented at ``low`` thresholds but not selected at ``high`` ones, per paper selected at ``high``,
+    from the seed's selections before ``until`` (made at the low thresholds)."""
+    at_low = at_high = 0
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line) if line.strip() else {}
+            relevance, novelty = row.get("relevance"), row.get("novelty")
+            if relevance is None or novelty is None or row["date"] >= until.isoformat():
+                continue
+            at_low += relevance >= low[0] and novelty >= low[1]
+            at_high += relevance >= high[0] and novelty >= high[1]
+    return (at_low - at_high) / at_high if at_high else 0.0
+
+
 @dataclass(frozen=True)
 class DayCost:
     day: dt.date
@@ -98,7 +115,8 @@ class DayCost:
 
 def price_day(
     day: dt.date, judged: Sequence[Judged], sent_ids: Iterable[str], criteria: str, *,
-    batch_size: int, first_wave: int, reply: Callable[[Judged], str],
+    batch_size: int, first_wave: int, reply: Callable[[Judged], str], extra_comments: float = 0.0,
+    comment_tokens: int = 0,
 ) -> DayCost:
     sent_set = set(sent_ids)
     sent = [j for j in judged if j.paper.arxiv_id in sent_set]
@@ -110,6 +128,7 @@ def price_day(
     total = Usage()
     for usage in usages:
         total.add(usage)
+    total.completion_tokens += round(extra_comments * sum(j.label for j in sent)) * comment_tokens
     return DayCost(day, len(judged), len(sent), total, cost_of(total, PRICE) or 0.0,
                    positives=sum(j.label for j in judged), recalled=sum(j.label for j in sent))
 

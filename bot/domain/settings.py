@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         default=0.05, ge=0, le=1, description="share of papers below the cutoff still scored, to measure recall"
     )
     prefilter_min_labels: int = Field(
-        default=300, ge=1, description="scored papers of the current criteria before the prefilter starts"
+        default=100, ge=1, description="scored papers of the current criteria before the prefilter starts"
     )
     feedback_weight: float = Field(
         default=2.0, ge=0, le=5, description="most points reactions add to or take from a paper's R+N (2–20)"

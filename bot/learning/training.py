@@ -42,6 +42,14 @@ class Routing:
     note: str = ""  # one line for the digest; empty when the prefilter did not skip anything
 
 
+def categories_of(paper: Paper) -> tuple[str, ...]:
+    """The paper's categories, its primary one first (the API names it apart; the feed lists it first)."""
+    primary = paper.primary_category
+    if primary and primary in paper.categories:
+        return (primary, *(c for c in paper.categories if c != primary))
+    return paper.categories
+
+
 def examples(store: Store, profile: Profile) -> tuple[list[Example], int]:
     """The profile's labels: each LLM judgment (selected = above the profile's thresholds) and each
     reaction; returns them and the number of reactions among them."""
@@ -50,12 +58,14 @@ def examples(store: Store, profile: Profile) -> tuple[list[Example], int]:
     found: list[Example] = []
     for scored in store.scored_papers(profile.id):
         current = scored.criteria_version == profile.criteria_version or scored.criteria_key == base_key
-        weight = min(sample_weights.get(scored.arxiv_id, 1.0), MAX_SAMPLE_WEIGHT)
+        stands_for = sample_weights.get(scored.arxiv_id, 1.0)
+        weight = min(stands_for, MAX_SAMPLE_WEIGHT)
         found.append(
             Example(
                 scored.arxiv_id, scored.title, scored.abstract,
                 label=int(scored.relevance >= profile.min_relevance and scored.novelty >= profile.min_novelty),
                 day=scored.day, weight=weight * (1.0 if current else OLD_CRITERIA_WEIGHT), current=current,
+                categories=scored.categories, stands_for=stands_for,
             )
         )
     reactions = store.reactions(profile.id)
@@ -115,7 +125,9 @@ def route(
     elif fresh:
         version, model, cutoff = active
         # Standardized against the whole day, so the cutoff means the same on a re-run with fewer new papers.
-        scores = prefilter.standardize(model.scores([prefilter.document(p.title, p.abstract) for p in papers]))
+        scores = prefilter.standardize(model.scores(
+            [prefilter.document(p.title, p.abstract) for p in papers], [categories_of(p) for p in papers]
+        ))
         by_id = {p.arxiv_id: float(s) for p, s in zip(papers, scores, strict=True)}
         below = [p for p in fresh if by_id[p.arxiv_id] < cutoff and p.arxiv_id not in followed]
         size = min(len(below), max(MIN_SAMPLE, math.ceil(settings.prefilter_sample * len(below))))
