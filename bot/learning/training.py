@@ -107,6 +107,15 @@ def active_model(store: Store, profile: Profile) -> tuple[int, PrefilterModel, f
     return row.version, PrefilterModel.from_bytes(row.weights), row.cutoff
 
 
+def recall_bound(store: Store, profile: Profile) -> float | None:
+    """The recall the newest model's cutoff promises (a conformal bound on held-back selections), if it has one."""
+    row = store.latest_model(profile.id)
+    if row is None or row.cutoff is None:
+        return None
+    bound = row.metrics.get("recall_bound")
+    return float(bound) if isinstance(bound, int | float) else None
+
+
 def route(
     store: Store, settings: Settings, profile: Profile, date: dt.date, papers: Sequence[Paper], todo: Sequence[Paper],
     *, followed: Collection[str] = (),
@@ -150,6 +159,9 @@ def route(
     if skipped:
         note = (f"The prefilter (model v{version}) kept {len(send) - sampled} of {len(todo)} papers for the LLM and "
                 f"skipped {len(skipped)}; {sampled} of the skipped ones were scored anyway to measure its recall.")
+        bound = recall_bound(store, profile)
+        if bound is not None:
+            note += f" Its cutoff keeps an estimated {bound:.0%} or more of the LLM's selections."
     return Routing(send=send, skipped=skipped, sampled=sampled, model_version=version, note=note)
 
 
@@ -166,6 +178,7 @@ class PrefilterReport:
     estimated_recall: float | None
     model_version: int
     status: str  # "active (cutoff …)" or the reason it is not
+    recall_bound: float | None = None  # what the active cutoff promises, from held-back selections
 
 
 def report(store: Store, profile: Profile, since: dt.date) -> PrefilterReport:
@@ -203,4 +216,5 @@ def report(store: Store, profile: Profile, since: dt.date) -> PrefilterReport:
         papers=len(routed), sent=len(routed) - skipped, skipped=skipped, sampled=sampled,
         selected_above=selected_above, selected_in_sample=selected_in_sample, estimated_recall=recall,
         model_version=row.version if row else 0, status=status,
+        recall_bound=recall_bound(store, profile) if row is not None and "active" in status else None,
     )

@@ -130,6 +130,8 @@ def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_be
     assert sum(d.route == "sample" for d in routes.values()) >= learning.MIN_SAMPLE
     assert {pid for pid, d in routes.items() if d.route != "skipped"} == sent
     assert any("prefilter" in note for note in digest.notes)
+    assert any("Its cutoff keeps an estimated 9" in note for note in digest.notes)  # the conformal bound, ≥ 95%
+    assert learning.report(store, profile, dates[0]).recall_bound >= 0.95
     assert digest.scanned == len(sent) and not digest.unscored and result.status == "done"
 
     fake_llm.clear()  # a re-run keeps the day's routes and asks the LLM nothing
