@@ -245,6 +245,12 @@ def print_costs(
         print()
         print(title)
         print(_table(replay_cost.cost_rows(priced)))
+    batch = [replay_cost.batch_priced(d) for d in bot]
+    print()
+    print("the bot through the Batch API (DIGEST_USE_BATCH_API: half price, results within 24 hours; no cache "
+          "counted): "
+          f"${replay_cost.per_thousand(batch):.3f} per 1,000 papers over all days, "
+          f"${replay_cost.per_thousand(batch[-replay_cost.LAST_DAYS:]):.3f} over the last {replay_cost.LAST_DAYS}")
     recall = replay_cost.recall_of(bot)
     all_cost, last_cost = replay_cost.per_thousand(bot), replay_cost.per_thousand(bot[-replay_cost.LAST_DAYS:])
     print()

@@ -20,12 +20,12 @@ import csv
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from bot.domain.models import Paper, Usage
-from bot.domain.pricing import PRICES, cost_of
+from bot.domain.pricing import PRICES, batch_cost_of, cost_of
 from bot.learning.evaluation import LabelledRow
 from bot.scoring import request_cost
 
@@ -131,6 +131,12 @@ def price_day(
     total.completion_tokens += round(extra_comments * sum(j.label for j in sent)) * comment_tokens
     return DayCost(day, len(judged), len(sent), total, cost_of(total, PRICE) or 0.0,
                    positives=sum(j.label for j in judged), recalled=sum(j.label for j in sent))
+
+
+def batch_priced(day: DayCost) -> DayCost:
+    """The same requests through the Batch API: half the live price, and no cache hit counted."""
+    usage = Usage(day.usage.prompt_tokens, 0, day.usage.completion_tokens, day.usage.requests)
+    return replace(day, usage=usage, cost=batch_cost_of(usage, PRICE) or 0.0)
 
 
 def seed_days(path: Path, days: Sequence[dt.date]) -> list[DayCost]:
