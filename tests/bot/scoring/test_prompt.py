@@ -1,6 +1,8 @@
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import prompts
 from bot.domain.models import Paper
@@ -71,3 +73,13 @@ def test_the_reply_line_carries_a_comment_only_where_the_instructions_ask_for_on
     # The instructions name the same thresholds the line follows.
     system = prompt.system_prompt("criteria")
     assert re.search(rf"RELEVANCE of {low} or more and NOVELTY of {high} or more", system)
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400), st.lists(st.text(max_size=30), max_size=10))
+def test_any_abstract_and_authors_make_one_entry_and_never_a_longer_text(abstract, authors):
+    block = prompt.paper_block(Paper("2503.00001", "T", tuple(authors), abstract))
+    assert [line for line in block.splitlines() if line.startswith("ArXiv ID:")] == ["ArXiv ID: 2503.00001"]
+    assert len(block.splitlines()) == 4
+    assert len(prompt.without_links(abstract)) <= len(abstract)
