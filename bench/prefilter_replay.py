@@ -251,6 +251,15 @@ def print_costs(
           "counted): "
           f"${replay_cost.per_thousand(batch):.3f} per 1,000 papers over all days, "
           f"${replay_cost.per_thousand(batch[-replay_cost.LAST_DAYS:]):.3f} over the last {replay_cost.LAST_DAYS}")
+    last = [d for d in result.days[-replay_cost.LAST_DAYS:] if d.scores is not None]
+    if last:
+        scores = np.concatenate([d.scores for d in last if d.scores is not None])
+        oracle = prefilter.share_at_recall(scores, np.concatenate([d.labels for d in last]), TARGET_RECALL)
+        tail = bot[-replay_cost.LAST_DAYS:]
+        per_sent = sum(d.cost for d in tail) / max(sum(d.sent or 0 for d in tail), 1)
+        print(f"a cutoff chosen knowing the labels ({TARGET_RECALL:.0%} recall over the last {replay_cost.LAST_DAYS} "
+              f"days, one cutoff) would send {oracle:.1%} of their papers: about ${1000 * oracle * per_sent:.3f} per "
+              f"1,000 papers at the bot's ${1000 * per_sent:.3f} per 1,000 papers sent")
     recall = replay_cost.recall_of(bot)
     all_cost, last_cost = replay_cost.per_thousand(bot), replay_cost.per_thousand(bot[-replay_cost.LAST_DAYS:])
     print()
