@@ -701,13 +701,13 @@ class DiscordBot(discord.Client):
                 if not (message.attachments or message.stickers or message.embeds):
                     await self.reply_to(message, reply_messages(NO_TEXT))
                 return
-            if not self.core.store.first_sighting(f"{PLATFORM}:message:{message.id}"):
-                return
             caller = self.message_caller(message, question)
             reply = await self.core.ask_mention(
                 caller, question.text, thread=str(question.thread) if question.thread else None,
-                replied_to=str(question.replied_to) if question.replied_to else None, markup=MARKUP)
-            await self.answer_question(message, question, reply)
+                replied_to=str(question.replied_to) if question.replied_to else None, markup=MARKUP,
+                event_id=f"message:{message.id}")
+            if reply is not None:  # None: the gateway delivered this message again (a resumed session)
+                await self.answer_question(message, question, reply)
         except Exception as exc:  # the log's reference to the asker, never the error's own text
             text = report_failure(log, "Discord: a question to the bot", exc)
             with contextlib.suppress(discord.HTTPException):

@@ -276,16 +276,14 @@ class SlackBot:
         if isinstance(mention, str):
             log.info("Slack: ignored an app_mention event (%s)", mention)
             return
-        event_id = _text(body, "event_id")
-        if event_id is not None and not self.core.store.first_sighting(f"slack:{event_id}"):
-            return
         caller = self.caller(client, _text(body, "team_id") or "", mention.channel, mention.user)
         try:
             reply = await self.core.ask_mention(caller, mention.text, thread=mention.thread, replied_to=None,
-                                                markup=MARKUP)
+                                                markup=MARKUP, event_id=_text(body, "event_id"))
         except Exception as exc:  # say so in the thread, with the log's reference, never the error's text
             reply = Reply(report_failure(log, "Slack: a question to the bot", exc), thread=mention.thread)
-        await self._answer_mention(reply, client, mention)
+        if reply is not None:  # None: a retry of an event already answered
+            await self._answer_mention(reply, client, mention)
 
     async def _answer_mention(self, reply: Reply, client: AsyncWebClient, mention: Mention) -> None:
         """Where the answer goes: the thread the core names (a paper message's thread is its root's), else the

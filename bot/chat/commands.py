@@ -242,12 +242,15 @@ class CommandCore:
         return found if isinstance(found, Reply) else Reply(paper=found)
 
     async def ask_mention(self, caller: Caller, text: str, *, thread: str | None, replied_to: str | None,
-                          markup: Markup) -> Reply:
+                          markup: Markup, event_id: str | None = None) -> Reply | None:
         """A question to the bot by mention: ``text`` without the bot's own mention, written in ``thread`` (None:
         in the channel itself), replying to message ``replied_to`` (None: to none). The paper is the posted paper
         message replied to or threaded under; in a day's thread, a leading rank or arXiv ID, else the paper last
         asked about there; in the channel, a leading rank or arXiv ID. The answer is public in the paper's (or the
-        question's) thread; refusals are private. Never raises, like execute()."""
+        question's) thread; refusals are private. None: ``event_id`` (the platform's ID of the event or
+        message) was answered already, e.g. a retried delivery. Never raises, like execute()."""
+        if event_id is not None and not self.store.first_sighting(f"{caller.platform}:{event_id}"):
+            return None
         try:
             return await self.questions.mention(caller, text, thread=thread, replied_to=replied_to, m=markup)
         except DigestError as exc:

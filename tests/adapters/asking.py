@@ -48,9 +48,11 @@ class AskingCore(RecordingCore):
         self.mentions: list[tuple[Caller, str, str | None, str | None, Reply]] = []
 
     async def ask_mention(self, caller: Caller, text: str, *, thread: str | None, replied_to: str | None,
-                          markup: Markup) -> Reply:
-        reply = await super().ask_mention(caller, text, thread=thread, replied_to=replied_to, markup=markup)
-        self.mentions.append((caller, text, thread, replied_to, reply))
+                          markup: Markup, event_id: str | None = None) -> Reply | None:
+        reply = await super().ask_mention(caller, text, thread=thread, replied_to=replied_to, markup=markup,
+                                          event_id=event_id)
+        if reply is not None:
+            self.mentions.append((caller, text, thread, replied_to, reply))
         return reply
 
 

@@ -26,9 +26,20 @@ def posted(core: CommandCore, full_text: FakeFullText) -> dict[str, str]:
 
 
 def mention(core: CommandCore, text: str, *, thread: str | None = None, replied_to: str | None = None,
-            who: Caller | None = None) -> Reply:
-    return asyncio.run(core.ask_mention(who or caller(), text, thread=thread, replied_to=replied_to,
-                                        markup=PlainMarkup()))
+            who: Caller | None = None, event_id: str | None = None) -> Reply:
+    reply = asyncio.run(core.ask_mention(who or caller(), text, thread=thread, replied_to=replied_to,
+                                         markup=PlainMarkup(), event_id=event_id))
+    assert reply is not None
+    return reply
+
+
+def test_a_question_delivered_twice_is_answered_once(core: Any, fake_full_text: FakeFullText):
+    parts = posted(core, fake_full_text)
+    first = mention(core, "which dataset do they train on?", replied_to=parts[PAPER], event_id="Ev1")
+    again = asyncio.run(core.ask_mention(caller(), "which dataset do they train on?", thread=None,
+                                         replied_to=parts[PAPER], markup=PlainMarkup(), event_id="Ev1"))
+    assert first.public and again is None
+    assert len(core.store.thread_asks("chat", "C1", {parts[PAPER]}, arxiv_id=PAPER)) == 1
 
 
 def test_ask_by_rank_answers_in_the_papers_thread_naming_the_sections(core: Any, fake_full_text: FakeFullText):
