@@ -232,10 +232,10 @@ def criteria_of(i: int, same: bool) -> str | None:
 
 
 def subscribe(store: Store, settings: Settings, channels: list[Channel], *, same_criteria: bool, at: dt.time,
-              last_inactive: bool) -> None:
+              inactive: Channel | None) -> None:
     """Each channel subscribed with its criteria and its daily time ``at`` UTC, as ``/arxiv subscribe``,
-    ``criteria edit`` and ``schedule`` leave them; the last one left inactive when ``last_inactive`` (its
-    ``/arxiv subscribe`` over HTTP then tells the scheduler to read them all)."""
+    ``criteria edit`` and ``schedule`` leave them; ``inactive`` left unsubscribed (its ``/arxiv subscribe``
+    over HTTP then tells the scheduler to read them all)."""
     for i, channel in enumerate(channels):
         profile = store.ensure_profile(
             channel.key, categories=settings.categories, min_relevance=settings.min_relevance,
@@ -245,7 +245,7 @@ def subscribe(store: Store, settings: Settings, channels: list[Channel], *, same
         if criteria is not None:
             store.set_criteria(profile.id, criteria, author="U0BENCH")
         store.subscribe(channel.platform, channel.workspace, channel.channel, "U0BENCH", profile.id)
-        active = not (last_inactive and i == len(channels) - 1)
+        active = channel != inactive
         store.update_subscription(channel.platform, channel.channel, schedule_time=at.strftime("%H:%M"),
                                   timezone="UTC", active=active)
 
@@ -352,18 +352,19 @@ def measure(options: Options) -> Figures:
         figures.rss_idle_before_mib = bot.rss_mib()
 
         channels = make_channels(n, options.platform, slack.team_id)
+        trigger = next((c for c in reversed(channels) if c.platform == "slack"), None)
         at = fire.time() if options.mode == "schedule" else (fire + dt.timedelta(hours=12)).time()
         store = Store.open(url)
         try:
-            subscribe(store, settings, channels, same_criteria=options.same_criteria, at=at, last_inactive=uses_slack)
+            subscribe(store, settings, channels, same_criteria=options.same_criteria, at=at, inactive=trigger)
         finally:
             store.close()
         commands = SlashCommands(f"http://127.0.0.1:{port}/slack/events", SECRET, slack.team_id, slack.response_url)
-        if uses_slack:  # the last channel subscribes over HTTP: the scheduler reads every subscription at once
+        if trigger is not None:  # a Slack channel subscribes over HTTP: the scheduler reads every subscription at once
             import httpx
 
             with httpx.Client() as client:
-                commands.send(client, channels[-1].channel, "subscribe")
+                commands.send(client, trigger.channel, "subscribe")
         wait_for_jobs(health, n, timeout=120 if uses_slack else 150)
         if options.mode == "schedule" and dt.datetime.now(dt.UTC) > fire - dt.timedelta(seconds=2):
             raise SystemExit(f"Setting up {n} channels took past their time ({fire:%H:%M} UTC); run again.")
