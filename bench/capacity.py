@@ -3,9 +3,10 @@
 What it measures. The production process (``python -m bot run --log-json``: Slack in HTTP mode and/or Discord,
 configured only through its environment) runs against the local stand-ins in tests/support: arXiv's RSS feed
 serving a real day (bot/sample/2025-03-25.xml, dated the day that is due), the OpenAI API answering each
-request after ``--llm-latency`` s (1 s), and Slack and Discord enforcing their posting rate limits
-(tests/support/rate_limits.py). N channels are subscribed, each with criteria of its own (or all the same with
-``--same-criteria``), and then either
+request after ``--llm-latency`` s (1 s; the stand-in's answers, served by aiohttp in a process of its own:
+bench/llm_process.py), and Slack and Discord enforcing their posting rate limits (tests/support/rate_limits.py).
+``--relevant`` papers of the day (8) pass every channel's thresholds, so each digest is a summary plus 8 papers.
+N channels are subscribed, each with criteria of its own (or all the same with ``--same-criteria``), and then
 
 * ``--mode schedule``: every channel's daily time is the same minute, a minute or two ahead, and the bot's
   scheduler runs them; or
@@ -54,14 +55,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.bot_process import BotProcess, RunLine
+from bench.llm_process import LLMProcess
 from bench.loop_profile import LoopProfile
 from bench.slack_requests import AckFigures, AckProbe, SlashCommands
 from bot.domain.settings import Settings
 from prompts import default_criteria
 from storage.store import Store
-from tests.support import ArxivStandIn, OpenAIStandIn
-from tests.support.http import Recorded, Response, StandIn
-from tests.support.openai_server import is_tldr_request
+from tests.support import ArxivStandIn
+from tests.support.http import StandIn
 from tests.support.rate_limits import RateLimitedDiscord, RateLimitedSlack
 from tests.support.unreachable import closed_port
 
@@ -98,49 +99,6 @@ class Options:
 
 
 # --- the stand-ins -----------------------------------------------------------------------------------------
-
-
-class CountingOpenAI(OpenAIStandIn):
-    """The OpenAI stand-in, tallying what it answered (scoring and TL;DR requests, tokens) and the most
-    chat requests it had in flight at once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tally: Counter[str] = Counter()
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self._tally_lock = threading.Lock()
-
-    def route(self, rec: Recorded) -> Any:
-        handler = super().route(rec)
-        if handler is not None and rec.path.endswith("/chat/completions"):
-            with self._tally_lock:
-                self.in_flight += 1
-                self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        return handler
-
-    def _chat(self, rec: Recorded, fault: Any) -> Response:
-        response = super()._chat(rec, fault)
-        body = json.loads(response.body) if response.status == 200 else {}
-        usage = body.get("usage") or {}
-        messages = rec.json.get("messages", []) if isinstance(rec.json, dict) else []
-        kind = "tldr" if is_tldr_request(self._system_text(messages)) else "scoring"
-        with self._tally_lock:
-            self.tally[f"{kind}_requests"] += 1
-            self.tally["prompt_tokens"] += int(usage.get("prompt_tokens", 0))
-            self.tally["completion_tokens"] += int(usage.get("completion_tokens", 0))
-            self.tally["cached_tokens"] += int((usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0))
-            if response.status != 200:
-                self.tally["refused"] += 1
-        return response
-
-    def _send(self, h: Any, rec: Recorded, resp: Response) -> None:
-        try:
-            super()._send(h, rec, resp)
-        finally:
-            if rec.path.endswith("/chat/completions"):
-                with self._tally_lock:
-                    self.in_flight -= 1
 
 
 def dated_feed(path: Path, day: dt.date) -> str:
@@ -313,11 +271,22 @@ def measure(options: Options) -> Figures:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="capacity-")))
         arxiv = stack.enter_context(ArxivStandIn())
-        llm = stack.enter_context(CountingOpenAI())
-        llm.latency = options.llm_latency
         slack = stack.enter_context(RateLimitedSlack(per_workspace_minute=options.slack_workspace_per_minute))
         discord = stack.enter_context(RateLimitedDiscord())
         url = stack.enter_context(database(options.database, folder))
+        # Channels are subscribed once the process runs, so its start-up catch-up has nothing to post: the
+        # first digest is the measured one, due at one minute for all (or asked for at one moment).
+        started_at = dt.datetime.now(dt.UTC)
+        lead = 30 + 0.15 * n + (0 if uses_slack else 65)  # setting N channels up; the 60 s sync without Slack
+        fire = next_minute(started_at + dt.timedelta(seconds=lead))
+        due = settings.calendar.latest_mailing(fire)
+        feed = dated_feed(options.feed, due)
+        arxiv.set_raw_feed(feed)
+        overrides: dict[str, tuple[int, int]] = {}
+        if options.relevant is not None:  # the same papers pass every channel's thresholds
+            ids = feed_ids(feed)
+            overrides = {arxiv_id: (8, 7) if i < options.relevant else (2, 3) for i, arxiv_id in enumerate(ids)}
+        llm = stack.enter_context(LLMProcess(closed_port(), options.llm_latency, overrides))
         port = closed_port()  # free now; the bot listens on it
         env = {
             "DATABASE_URL": url, "PORT": str(port), "DIGEST_HEALTH_TOKEN": HEALTH_TOKEN,
@@ -332,18 +301,6 @@ def measure(options: Options) -> Figures:
             env |= {"DISCORD_TOKEN": "bench-token", "DISCORD_API_URL": discord.api_base,
                     "DISCORD_GATEWAY_URL": f"ws://127.0.0.1:{closed_port()}/"}  # no gateway stand-in: REST only
 
-        # Channels are subscribed once the process runs, so its start-up catch-up has nothing to post: the
-        # first digest is the measured one, due at one minute for all (or asked for at one moment).
-        started_at = dt.datetime.now(dt.UTC)
-        lead = 25 + 0.06 * n + (0 if uses_slack else 65)  # setting N channels up; the 60 s sync without Slack
-        fire = next_minute(started_at + dt.timedelta(seconds=lead))
-        due = settings.calendar.latest_mailing(fire)
-        feed = dated_feed(options.feed, due)
-        arxiv.set_raw_feed(feed)
-        if options.relevant is not None:  # the same papers pass every channel's thresholds
-            ids = feed_ids(feed)
-            llm.overrides.update({arxiv_id: (2, 3) for arxiv_id in ids})
-            llm.overrides.update({arxiv_id: (8, 7) for arxiv_id in ids[: options.relevant]})
         bot = BotProcess(env, folder)
         stack.callback(bot.kill)
         health = f"http://127.0.0.1:{port}/healthz"
@@ -394,7 +351,7 @@ def measure(options: Options) -> Figures:
             sender = threading.Thread(target=lambda: run_acks.extend(asyncio.run(commands.send_all(asking, "run"))),
                                       name="run-commands", daemon=True)
             sender.start()
-        wait_for_digests(bot, channels, t0, options.max_minutes, figures, (arxiv, llm, slack, discord))
+        wait_for_digests(bot, channels, t0, options.max_minutes, figures, (arxiv, slack, discord))
         figures.cpu_s = bot.cpu_seconds() - cpu_before
         if probe is not None:
             figures.acks = ack_dict(probe.stop())
@@ -472,13 +429,13 @@ def ack_dict(times: list[float]) -> dict[str, Any] | None:
     return asdict(found) if found is not None else None
 
 
-def tally(figures: Figures, bot: BotProcess, channels: list[Channel], llm: CountingOpenAI, slack: RateLimitedSlack,
+def tally(figures: Figures, bot: BotProcess, channels: list[Channel], llm: LLMProcess, slack: RateLimitedSlack,
           discord: RateLimitedDiscord) -> None:
     """The counts, and whether they agree (see :func:`disagreements`)."""
     lines = bot.run_lines()
     figures.statuses = dict(Counter(line.status for line in lines))
-    figures.llm = dict(llm.tally)
-    figures.llm_most_in_flight = llm.most_in_flight
+    figures.llm = llm.tally()
+    figures.llm_most_in_flight = figures.llm.pop("most_in_flight", 0)
     with slack._state:
         stored = list(slack.messages.items())
     parts: Counter[tuple[str, str]] = Counter()
