@@ -6,7 +6,7 @@ serving a real day (bot/sample/2025-03-25.xml, dated the day that is due), the O
 request after ``--llm-latency`` s (1 s; the stand-in's answers, served by aiohttp in a process of its own:
 bench/llm_process.py), and Slack and Discord enforcing their posting rate limits (tests/support/rate_limits.py).
 ``--relevant`` papers of the day (8) pass every channel's thresholds, so each digest is a summary plus 8 papers.
-N channels are subscribed, each with criteria of its own (or all the same with ``--same-criteria``), and then
+N channels are subscribed, each with criteria of its own (or all the same with ``--same-criteria``), and then either
 
 * ``--mode schedule``: every channel's daily time is the same minute, a minute or two ahead, and the bot's
   scheduler runs them; or
