@@ -189,11 +189,10 @@ def criteria_of(i: int, same: bool) -> str | None:
             f"{TOPICS[i % len(TOPICS)]}.")
 
 
-def subscribe(store: Store, settings: Settings, channels: list[Channel], *, same_criteria: bool, at: dt.time,
-              inactive: Channel | None) -> None:
-    """Each channel subscribed with its criteria and its daily time ``at`` UTC, as ``/arxiv subscribe``,
-    ``criteria edit`` and ``schedule`` leave them; ``inactive`` left unsubscribed (its ``/arxiv subscribe``
-    over HTTP then tells the scheduler to read them all)."""
+def subscribe(store: Store, settings: Settings, channels: list[Channel], *, same_criteria: bool) -> float:
+    """Each channel subscribed with its criteria, as ``/arxiv subscribe`` and ``criteria edit`` leave them; the
+    seconds it took."""
+    started = time.monotonic()
     for i, channel in enumerate(channels):
         profile = store.ensure_profile(
             channel.key, categories=settings.categories, min_relevance=settings.min_relevance,
@@ -203,9 +202,15 @@ def subscribe(store: Store, settings: Settings, channels: list[Channel], *, same
         if criteria is not None:
             store.set_criteria(profile.id, criteria, author="U0BENCH")
         store.subscribe(channel.platform, channel.workspace, channel.channel, "U0BENCH", profile.id)
-        active = channel != inactive
+    return time.monotonic() - started
+
+
+def schedule(store: Store, channels: list[Channel], at: dt.time, inactive: Channel | None) -> None:
+    """Every channel's daily time ``at`` UTC, as ``/arxiv schedule`` leaves it; ``inactive`` unsubscribed again
+    (its ``/arxiv subscribe`` over HTTP then tells the scheduler to read them all)."""
+    for channel in channels:
         store.update_subscription(channel.platform, channel.channel, schedule_time=at.strftime("%H:%M"),
-                                  timezone="UTC", active=active)
+                                  timezone="UTC", active=channel != inactive)
 
 
 # --- one measurement ---------------------------------------------------------------------------------------
@@ -276,15 +281,9 @@ def measure(options: Options) -> Figures:
         url = stack.enter_context(database(options.database, folder))
         # Channels are subscribed once the process runs, so its start-up catch-up has nothing to post: the
         # first digest is the measured one, due at one minute for all (or asked for at one moment).
-        started_at = dt.datetime.now(dt.UTC)
-        lead = 30 + 0.15 * n + (0 if uses_slack else 65)  # setting N channels up; the 60 s sync without Slack
-        fire = next_minute(started_at + dt.timedelta(seconds=lead))
-        due = settings.calendar.latest_mailing(fire)
-        feed = dated_feed(options.feed, due)
-        arxiv.set_raw_feed(feed)
         overrides: dict[str, tuple[int, int]] = {}
         if options.relevant is not None:  # the same papers pass every channel's thresholds
-            ids = feed_ids(feed)
+            ids = feed_ids(options.feed.read_text(encoding="utf-8"))
             overrides = {arxiv_id: (8, 7) if i < options.relevant else (2, 3) for i, arxiv_id in enumerate(ids)}
         llm = stack.enter_context(LLMProcess(closed_port(), options.llm_latency, overrides))
         port = closed_port()  # free now; the bot listens on it
@@ -310,10 +309,16 @@ def measure(options: Options) -> Figures:
 
         channels = make_channels(n, options.platform, slack.team_id)
         trigger = next((c for c in reversed(channels) if c.platform == "slack"), None)
-        at = fire.time() if options.mode == "schedule" else (fire + dt.timedelta(hours=12)).time()
         store = Store.open(url)
         try:
-            subscribe(store, settings, channels, same_criteria=options.same_criteria, at=at, inactive=trigger)
+            took = subscribe(store, settings, channels, same_criteria=options.same_criteria)
+            # The time follows from how fast this database took the subscriptions (one update each remains);
+            # without Slack the scheduler reads them at its next minutely sync.
+            lead = 20 + took / 2 + (0 if trigger is not None else 65)
+            fire = next_minute(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lead))
+            arxiv.set_raw_feed(dated_feed(options.feed, settings.calendar.latest_mailing(fire)))
+            schedule(store, channels, fire.time() if options.mode == "schedule" else
+                     (fire + dt.timedelta(hours=12)).time(), trigger)
         finally:
             store.close()
         commands = SlashCommands(f"http://127.0.0.1:{port}/slack/events", SECRET, slack.team_id, slack.response_url)
