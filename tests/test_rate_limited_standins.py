@@ -32,23 +32,25 @@ def test_a_fixed_window_counts_down_and_resets_after_its_period() -> None:
     assert window.take(15.0) == (True, 1, 5.0)
 
 
-async def post(client: AsyncWebClient, channel: str) -> tuple[int, str | None]:
-    """(HTTP status, Retry-After) of one chat.postMessage."""
+async def post(client: AsyncWebClient, channel: str) -> tuple[int, int | None]:
+    """(HTTP status, Retry-After in whole seconds) of one chat.postMessage."""
     try:
         await client.chat_postMessage(channel=channel, text="hello")
     except SlackApiError as exc:
-        return exc.response.status_code, exc.response.headers.get("retry-after")
+        return exc.response.status_code, int(exc.response.headers["retry-after"])
     return 200, None
 
 
 def test_slack_refuses_a_channel_over_one_message_a_second_and_leaves_the_others_alone() -> None:
-    with RateLimitedSlack(per_channel_second=1.0, channel_burst=2) as slack:
+    with RateLimitedSlack(per_channel_second=0.2, channel_burst=2) as slack:  # slow refill: timing cannot matter
         client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)  # no retry handler: the 429 shows
 
-        async def burst() -> list[tuple[int, str | None]]:
+        async def burst() -> list[tuple[int, int | None]]:
             return [await post(client, "C1") for _ in range(3)] + [await post(client, "C2")]
 
-        assert asyncio.run(burst()) == [(200, None), (200, None), (429, "1"), (200, None)]
+        statuses = asyncio.run(burst())
+        assert [status for status, _ in statuses] == [200, 200, 429, 200]
+        assert 1 <= (statuses[2][1] or 0) <= 5  # the wait for C1's next token, in whole seconds
         assert [c.args["channel"] for c in slack.posted()] == ["C1", "C1", "C2"]  # the refused one is no message
         assert [(method, channel) for method, channel, _ in slack.refused] == [("chat.postMessage", "C1")]
 
@@ -57,10 +59,12 @@ def test_slack_workspace_limit_refuses_across_channels_when_set() -> None:
     with RateLimitedSlack(per_workspace_minute=12) as slack:  # a burst of 2, then one every 5 s
         client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
 
-        async def spread() -> list[tuple[int, str | None]]:
+        async def spread() -> list[tuple[int, int | None]]:
             return [await post(client, f"C{i}") for i in range(3)]
 
-        assert asyncio.run(spread()) == [(200, None), (200, None), (429, "5")]  # the workspace's wait
+        statuses = asyncio.run(spread())
+        assert [status for status, _ in statuses] == [200, 200, 429]
+        assert 2 <= (statuses[2][1] or 0) <= 5  # the workspace's wait, not one channel's second
         assert len(slack.posted()) == 2 and len(slack.refused) == 1
 
 
@@ -82,7 +86,7 @@ def test_discord_py_waits_on_the_channel_bucket_headers_instead_of_being_refused
 
 
 def test_discord_answers_the_global_limit_with_its_429_body() -> None:
-    with RateLimitedDiscord(global_per_second=2) as api:
+    with RateLimitedDiscord(global_per_second=0.01, global_burst=2) as api:  # slow refill: timing cannot matter
         headers = {"Authorization": "Bot test-token"}
         answers = [httpx.get(f"{api.api_base}/users/@me", headers=headers) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]

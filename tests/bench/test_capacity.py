@@ -87,11 +87,11 @@ def test_asyncio_debug_lines_say_which_coroutine_held_the_loop_and_for_how_long(
     with caplog.at_level(logging.WARNING, logger="asyncio"):
         asyncio.run(main(), debug=True)
     found = [slow_step(r.getMessage()) for r in caplog.records if r.name == "asyncio"]
-    where, seconds = next(f for f in found if f is not None and "blocking_step" in f[0])
-    assert where.startswith("test_asyncio_debug_lines_say_which_coroutine_held_the_loop_and_for_how_long.<locals>."
-                            "blocking_step() running at ")
     suspended_at = blocking_step.__code__.co_firstlineno + 2  # the await after the blocking call
-    assert where.endswith(f"test_capacity.py:{suspended_at}") and seconds >= 0.15
+    step = ("test_asyncio_debug_lines_say_which_coroutine_held_the_loop_and_for_how_long.<locals>.blocking_step() "
+            f"running at {Path(__file__)}:{suspended_at}")
+    # On a busy machine other steps may pass 0.1 s too; the blocking one is among them, with its time.
+    assert any(f is not None and f[0] == step and f[1] >= 0.15 for f in found), found
     assert slow_step("Executing took nothing") is None
 
 

@@ -128,12 +128,12 @@ class RateLimitedDiscord(DiscordStandIn):
     as (scope, channel or "", retry_after)."""
 
     def __init__(self, *, messages_per_window: int = 5, window_seconds: float = 5.0,
-                 global_per_second: float = 50.0) -> None:
+                 global_per_second: float = 50.0, global_burst: float | None = None) -> None:
         super().__init__()
         self.ratelimit_limit = messages_per_window
         self.window_seconds = window_seconds
         self.channel_limits = Limits(lambda: FixedWindow(messages_per_window, window_seconds))
-        self.global_limits = Limits(lambda: TokenBucket(global_per_second, global_per_second))
+        self.global_limits = Limits(lambda: TokenBucket(global_per_second, global_burst or global_per_second))
         self.refused: list[tuple[str, str, float]] = []
         self._headers: dict[int, tuple[int, float]] = {}  # id(rec) -> (remaining, reset_after) of its bucket
         self._refused_lock = threading.Lock()
