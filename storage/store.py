@@ -14,6 +14,7 @@ from bot.domain.models import Announcement, Judgment, Paper, Profile, Tldr, Usag
 from bot.domain.runs import Run
 from bot.domain.statuses import FeedbackKind, RunStatus
 from storage.archive import ArchiveQueries
+from storage.asks import AskQueries
 from storage.channels import ChannelQueries
 from storage.db import make_engine
 from storage.drafts import DraftQueries
@@ -54,7 +55,7 @@ def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
 
 class Store(
     ChannelQueries, RunQueries, ArchiveQueries, SearchQueries, LearningQueries, FollowQueries, WeeklyQueries,
-    DraftQueries,
+    DraftQueries, AskQueries,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

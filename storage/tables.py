@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 if TYPE_CHECKING:
@@ -329,3 +329,47 @@ class FollowedAuthorRow(_OfProfile, table=True):
     name: str = Field(max_length=200)  # as it was typed, TeX decoded: what the digest shows
     added_by: str = Field(default="", max_length=64)
     created_at: dt.datetime = Field(default_factory=_now)
+
+
+class PaperTextRow(SQLModel, table=True):
+    """A paper's full text, per version, as arXiv rendered it (HTML, else the PDF): read once, asked many times."""
+
+    __tablename__ = "paper_text"
+
+    # Without its version; no foreign key to paper: a question may name a paper no digest stored.
+    arxiv_id: str = Field(primary_key=True, max_length=32)
+    version: int = Field(primary_key=True)  # 0 when the source did not say
+    source: str = Field(max_length=10)  # a bot.domain.statuses.TextSource
+    title: str = ""
+    pages: int | None = None
+    # Each block as [section, text, label] (bot.domain.fulltext.TextBlock).
+    blocks: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fetched_at: dt.datetime = Field(default_factory=_now)
+
+
+class AskRow(SQLModel, table=True):
+    """A question asked about a paper and its answer: the rate limits count these, follow-ups read them back."""
+
+    __tablename__ = "ask"
+    __table_args__ = (
+        Index("ix_ask_person", "platform", "workspace", "user", "created_at"),
+        Index("ix_ask_channel", "platform", "channel", "created_at"),
+        Index("ix_ask_thread", "platform", "channel", "thread", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=64)
+    channel: str = Field(max_length=64)
+    thread: str = Field(default="", max_length=64)  # the message whose thread the answer went in; "" for none
+    user: str = Field(max_length=64)
+    arxiv_id: str = Field(max_length=32)
+    question: str
+    answer: str = ""
+    sections: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    outcome: str = Field(max_length=20)  # a bot.domain.statuses.AskOutcome
+    created_at: dt.datetime = Field(default_factory=_now, index=True)  # the month's spend sums by it

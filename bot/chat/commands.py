@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import prompts
+from bot.asking.service import AskService
+from bot.asking.sources import FullTextSource
+from bot.chat.asking import MAX_QUESTION_CHARS, Questions, stats_lines
 from bot.chat.lookups import LookupLane
+from bot.chat.words import MAX_RANK, clean, whole_number
 from bot.digest import preview
 from bot.digest.service import DigestService
 from bot.digest.text import truncate
@@ -35,13 +37,10 @@ from bot.domain.taxonomy import validate_categories
 DIRECT_SENT = "Sent you a direct message."
 DIRECT_FAILED = "I could not send you a direct message: {fix}. Here it is instead:"
 log = logging.getLogger(__name__)
-MAX_RANK = 999  # "abstract 12" is a rank; anything longer must be an arXiv ID
 MAX_SUGGESTION = 1_000_000
 MAX_CATEGORY_CHARS = 40  # the longest arXiv category name has 18
 # Longer command text is refused whole, before it is split: no command takes more (see Command.max_chars).
 MAX_COMMAND_CHARS = 1_000
-# Numbers are ASCII digits: str.isdigit() also accepts "²" and "٣", which int() refuses or reads unexpectedly.
-_NUMBER = re.compile(r"[0-9]{1,12}")
 MAX_FOLLOWED = 100  # authors a channel may follow: each is matched against every paper of every day
 MAX_SUGGESTED = 8  # authors `follow` alone suggests
 MAX_EXPANSIONS = 5  # full names offered for an ambiguous "K. He"
@@ -135,27 +134,17 @@ def parse(text: str) -> Invocation:
     return Invocation(name, () if oversize else args, oversize=oversize)
 
 
-def clean(text: str) -> str:
-    """``text`` as chat platforms and databases take it: a lone surrogate (JSON can carry one, no UTF-8 text can)
-    becomes "?", and control characters such as NUL, which PostgreSQL refuses, are dropped."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return "".join(c for c in text if unicodedata.category(c) != "Cc")
-
-
-def whole_number(text: str, *, low: int, high: int) -> int | None:
-    """``text`` as a number from ``low`` to ``high``, written in ASCII digits; None for anything else."""
-    if not _NUMBER.fullmatch(text):
-        return None
-    number = int(text)
-    return number if low <= number <= high else None
-
-
 class CommandCore:
-    def __init__(self, service: DigestService) -> None:
+    def __init__(self, service: DigestService, full_text: FullTextSource | None = None) -> None:
         self.service = service
         self.store = service.store
         self.settings = service.settings
         self._lookups: LookupLane | None = None
+        # Questions about papers: their full text from ``full_text`` (None: not set up, and questions say so).
+        self.questions = Questions(
+            service.store, AskService(service.settings, service.store, service.chat_factory, full_text),
+            lambda raw, who: self._find_paper(raw, who, "a question about a paper"),
+        )
 
     @property
     def lookups(self) -> LookupLane:
@@ -167,6 +156,11 @@ class CommandCore:
     def close(self) -> None:
         if self._lookups is not None:
             self._lookups.close()
+
+    async def aclose(self) -> None:
+        """Close what questions about papers read arXiv through; then close()."""
+        await self.questions.service.aclose()
+        self.close()
 
     # entry points --------------------------------------------------------------------------
 
@@ -246,6 +240,21 @@ class CommandCore:
         (when known) may have only a few look-ups at once. Never raises, like execute()."""
         found = await self._find_paper(raw, caller, "an abstract look-up")
         return found if isinstance(found, Reply) else Reply(paper=found)
+
+    async def ask_mention(self, caller: Caller, text: str, *, thread: str | None, replied_to: str | None,
+                          markup: Markup) -> Reply:
+        """A question to the bot by mention: ``text`` without the bot's own mention, written in ``thread`` (None:
+        in the channel itself), replying to message ``replied_to`` (None: to none). The paper is the posted paper
+        message replied to or threaded under; in a day's thread, a leading rank or arXiv ID, else the paper last
+        asked about there; in the channel, a leading rank or arXiv ID. The answer is public in the paper's (or the
+        question's) thread; refusals are private. Never raises, like execute()."""
+        try:
+            return await self.questions.mention(caller, text, thread=thread, replied_to=replied_to, m=markup)
+        except DigestError as exc:
+            return Reply(str(exc), thread=thread or replied_to)
+        except Exception as exc:
+            where = f"a question by mention in {caller.platform} {caller.channel}"
+            return Reply(report_failure(log, where, exc), thread=thread or replied_to)
 
     async def _find_paper(self, raw: str, caller: Caller | None, what: str) -> Paper | Reply:
         """The paper an arXiv ID names (see abstract()), or the reply saying why there is none. Never raises."""
@@ -623,6 +632,11 @@ class CommandCore:
             found = await self._with_publication(found, caller)
         return Reply(f"BibTeX for {m.link(found.url, found.arxiv_id)}:\n{m.block(bibtex_entry(found).rstrip())}")
 
+    @command("ask", "ask a paper a question; the answer goes in its thread", usage="ask <arXiv ID | rank> <question>",
+             subscribed=False, max_chars=MAX_QUESTION_CHARS, slow=True)
+    async def _cmd_ask(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
+        return await self.questions.command(caller, args, m)
+
     @command("export liked", "a .bib file of the papers liked here", usage="export liked [days]")
     async def _cmd_export_liked(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         days = whole_number(args[0], low=1, high=MAX_EXPORT_DAYS) if len(args) == 1 else None
@@ -680,6 +694,7 @@ class CommandCore:
                     f"LLM use: {stats['requests']:,} requests, {stats['tokens']:,} tokens, "
                     f"{format_cost(stats['cost_usd'])}",
                     f"Reactions: {reaction_text} (from {counted(stats['people'], 'person', 'people')})",
+                    *stats_lines(self.store, self.settings, caller, dt.datetime.now(dt.UTC)),
                     *self._learning_lines(profile, today),
                 ]
             )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.digest.budget import run_budget
 from bot.domain.authors import followed_in
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import BudgetError, DigestError
@@ -132,11 +133,13 @@ def resolve_model(settings: Settings) -> tuple[str, Price | None, bool]:
     if not settings.has_llm:
         return local_scorer.MODEL_NAME, (0.0, 0.0, 0.0), True
     price = price_for(settings.model, settings.prices)
-    if price is None and settings.max_cost_usd is not None:
+    budget = ("DIGEST_MAX_COST_USD" if settings.max_cost_usd is not None
+              else "DIGEST_MONTHLY_BUDGET_USD" if settings.monthly_budget_usd is not None else None)
+    if price is None and budget is not None:
         raise BudgetError(
-            f"DIGEST_MAX_COST_USD is set but no price is known for model {settings.model!r}, so the budget "
+            f"{budget} is set but no price is known for model {settings.model!r}, so the budget "
             f"cannot be enforced. Add one, e.g. DIGEST_PRICES='{{\"{settings.model}\": [0.15, 0.075, 0.6]}}' "
-            "(USD per 1M input, cached input and output tokens), or unset DIGEST_MAX_COST_USD."
+            f"(USD per 1M input, cached input and output tokens), or unset {budget}."
         )
     return settings.model, price, False
 
@@ -320,8 +323,8 @@ async def _with_tldrs(
     todo = [item.paper for item in digest.ranked if item.paper.arxiv_id not in stored]
     # The scorer writes comments in English; another language gets them translated in the same requests.
     english = {} if is_english(language) else {item.paper.arxiv_id: item.judgment.comment for item in digest.ranked}
-    spent = store.get_run_by_id(day.run_id).cost_usd or 0.0
-    over_budget = settings.max_cost_usd is not None and spent >= settings.max_cost_usd
+    left = run_budget(settings, store, day.run_id)  # the run's own budget and the month's
+    over_budget = left is not None and left.usd <= 0
     chat = None if day.approximate or over_budget or chat_factory is None or not todo else chat_factory()
     try:
         outcome = await tldr.write_tldrs(
@@ -417,10 +420,8 @@ async def score_papers(
         # What the batch could not score (a malformed line, an expired request) is scored live now.
         papers = [p for p in papers if p.arxiv_id in batched.failed]
     chat = chat_factory()
-    budget = settings.max_cost_usd
-    spent = store.get_run_by_id(run_id).cost_usd
-    if budget is not None and spent:
-        budget = max(budget - spent, 0.0)  # an attempt after a crash spends only what is left of the day's budget
+    # An attempt after a crash spends only what is left of the run's budget, and no run more than the month has.
+    budget = run_budget(settings, store, run_id)
     def record_usage(usage: Usage, cost: float | None) -> None:
         store.add_run_usage(run_id, usage, cost if price is not None else None)
 
@@ -430,7 +431,8 @@ async def score_papers(
         batch_size=settings.batch_size,
         concurrency=settings.concurrency,
         price=price,
-        max_cost_usd=budget,
+        max_cost_usd=budget.usd if budget is not None else None,
+        budget_name=budget.name if budget is not None else "DIGEST_MAX_COST_USD",
         structured_output=settings.structured_output,
         on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
         on_progress=progress.advance,

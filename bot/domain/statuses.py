@@ -79,3 +79,12 @@ class TextSource(StrEnum):
 
     HTML = "html"  # arXiv's HTML rendering (LaTeXML): sections, paragraphs, captions, tables
     PDF = "pdf"  # the PDF's extracted text, when arXiv has no HTML for the paper
+
+
+class AskOutcome(StrEnum):
+    """How a question about a paper ended (the ask table's ``outcome``)."""
+
+    ANSWERED = "answered"  # the LLM answered from the passages sent
+    NOT_COVERED = "not_covered"  # no passage of the text matched the question: said so, no LLM call
+    NO_TEXT = "no_text"  # arXiv has neither HTML nor a PDF of the paper
+    FAILED = "failed"  # arXiv or the LLM could not be used; the person was told why

@@ -154,8 +154,8 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
             await finishing(0)
         for platform in reversed(started):
             await _stop_platform(platform)
-        if core is not None:  # no platform asks for look-ups any more: drop the waiting ones, end the lane
-            core.close()
+        if core is not None:  # no platform asks any more: drop the waiting look-ups, close the full-text source
+            await core.aclose()
         if store is not None:
             store.close()
         requests.remove()

@@ -73,6 +73,7 @@ class LLMScorer:
         concurrency: int,
         price: Price | None,
         max_cost_usd: float | None = None,
+        budget_name: str = "DIGEST_MAX_COST_USD",  # the setting max_cost_usd comes from, named when it stops scoring
         structured_output: bool = False,
         on_judgments: Callable[[list[Judgment]], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
@@ -84,6 +85,7 @@ class LLMScorer:
         self.concurrency = concurrency
         self.price = price
         self.max_cost_usd = max_cost_usd
+        self.budget_name = budget_name
         self.response_format = json_schema_response_format() if structured_output else None
         self.on_judgments = on_judgments or (lambda _: None)
         self.on_progress = on_progress or (lambda _: None)
@@ -123,7 +125,7 @@ class LLMScorer:
             if self.max_cost_usd is not None and committed > self.max_cost_usd:
                 outcome.budget_stop = True
                 outcome.notes.append(
-                    f"Scoring stopped: DIGEST_MAX_COST_USD ({format_cost(self.max_cost_usd)}) reached "
+                    f"Scoring stopped: {self.budget_name} ({format_cost(self.max_cost_usd)}) reached "
                     f"after {format_cost(outcome.cost_usd)}; raise it to score the remaining papers."
                 )
                 self._fail(batch, "not scored: the cost budget was reached")

@@ -26,7 +26,16 @@ from storage.store import Store
 from tests.conftest import sample_papers
 from tests.support import ArxivStandIn, OpenAIStandIn
 from tests.support.chat import MemoryPoster
-from tests.support.fakes import FakeArxiv, FakeChat, copy_of, fake_core, fake_service, fake_settings, scratch_folder
+from tests.support.fakes import (
+    FakeArxiv,
+    FakeChat,
+    FakeFullText,
+    copy_of,
+    fake_core,
+    fake_service,
+    fake_settings,
+    scratch_folder,
+)
 
 T = TypeVar("T")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -83,8 +92,13 @@ def fake_llm() -> FakeChat:
 
 
 @pytest.fixture
+def fake_full_text() -> FakeFullText:
+    return FakeFullText()
+
+
+@pytest.fixture
 def make_core(
-    fresh_database: Callable[[], str], fake_arxiv: FakeArxiv, fake_llm: FakeChat
+    fresh_database: Callable[[], str], fake_arxiv: FakeArxiv, fake_llm: FakeChat, fake_full_text: FakeFullText
 ) -> Iterator[Callable[..., Any]]:
     """``make_core(**settings)``: a core on the fakes, posting to a MemoryPoster (``core.poster``)."""
     stores: list[Store] = []
@@ -92,7 +106,7 @@ def make_core(
     def build(**overrides: Any) -> CommandCore:
         settings = fake_settings(fresh_database(), **overrides)
         stores.append(store := Store.open(settings.database_url))
-        core = fake_core(settings, store, fake_arxiv, fake_llm)
+        core = fake_core(settings, store, fake_arxiv, fake_llm, fake_full_text)
         core.poster = MemoryPoster()  # type: ignore[attr-defined]  # the tests read what was posted
         core.service.register(core.poster)  # type: ignore[attr-defined]
         return core

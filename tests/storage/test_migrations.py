@@ -37,7 +37,7 @@ from tests.storage.conftest import postgres_schema
 BOLT_TABLES = {"slack_installations", "slack_bots", "slack_oauth_states"}
 NEW_RUN_COLUMNS = {"owner", "heartbeat_at", "attempts", "llm_batch_id", "criteria_version", "prompt_examples"}
 RUN_THRESHOLDS = {"min_relevance", "min_novelty"}  # 0006_run_thresholds
-HEAD = "0011_translated_comments"
+HEAD = "0012_asks"
 WHEN = dt.datetime(2025, 3, 6, 9, 30, tzinfo=dt.UTC)
 REAL_FEED = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
 DAY = dt.date(2025, 3, 6)

@@ -23,7 +23,8 @@ from typing import Any
 from adapters.markdown import Markdown
 from bot.chat.commands import CommandCore, parse
 from bot.digest.service import DigestService
-from bot.domain.errors import FeedError
+from bot.domain.errors import FeedError, FullTextError
+from bot.domain.fulltext import FullText
 from bot.domain.models import Announcement, Completion, Paper, Usage, normalize_arxiv_id
 from bot.domain.platform import Caller, Reply
 from bot.domain.settings import Settings
@@ -31,6 +32,8 @@ from storage.store import Store
 from tests.support.feeds import published_at
 from tests.support.openai_server import (
     Judgement,
+    ask_answer,
+    is_ask_request,
     is_tldr_request,
     judge,
     parse_papers,
@@ -189,6 +192,8 @@ class FakeChat:
             await asyncio.sleep(self.delays.pop(0))
         if self.replies:
             text = self.replies.pop(0)
+        elif is_ask_request(system):
+            text = ask_answer(user)
         elif is_tldr_request(system):
             comments = translated_comments(system, user)
             items = [{"ARXIVID": p.arxiv_id, "TLDR": tldr_of(p.title, p.abstract)}
@@ -207,6 +212,29 @@ class FakeChat:
 
     async def aclose(self) -> None:
         pass
+
+
+class FakeFullText:
+    """arXiv's full texts (the FullTextSource port) in memory: ``texts`` by bare arXiv ID (None: neither HTML nor
+    PDF), each read recorded; ``error`` makes every read fail as an unreachable arXiv does."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, FullText | None] = {}
+        self.reads: list[str] = []
+        self.error: FullTextError | None = None
+        self.delay = 0.0  # seconds each read takes, so tests can ask twice while one read is under way
+        self.closed = False
+
+    async def full_text(self, arxiv_id: str) -> FullText | None:
+        self.reads.append(arxiv_id)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return self.texts.get(arxiv_id)
+
+    async def aclose(self) -> None:
+        self.closed = True
 
 
 @contextmanager
@@ -237,6 +265,7 @@ def fake_service(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeCh
     )
 
 
-def fake_core(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeChat) -> CommandCore:
-    """The real command core on fake_service."""
-    return CommandCore(fake_service(settings, store, arxiv, llm))
+def fake_core(settings: Settings, store: Store, arxiv: FakeArxiv, llm: FakeChat,
+              full_text: FakeFullText | None = None) -> CommandCore:
+    """The real command core on fake_service (reading papers' full text from ``full_text``)."""
+    return CommandCore(fake_service(settings, store, arxiv, llm), full_text)

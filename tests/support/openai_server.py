@@ -50,6 +50,8 @@ __all__ = [
     "Reply",
     "StandInBatch",
     "StandInFile",
+    "ask_answer",
+    "is_ask_request",
     "is_tldr_request",
     "judge",
     "parse_papers",
@@ -362,6 +364,27 @@ def judge(arxiv_id: str, title: str, abstract: str) -> Judgement:
 def is_tldr_request(system: str) -> bool:
     """A request for TL;DRs (bot/scoring/tldr.py's prompt) rather than scores: its answer format names TLDR."""
     return '"TLDR"' in system
+
+
+def is_ask_request(system: str) -> bool:
+    """A question about a paper (bot/asking): its system prompt is prompts/ask_prompt.txt."""
+    return system.startswith("You answer questions about one research paper")
+
+
+def ask_answer(user: str) -> str:
+    """What the stand-in answers a question with: the sentence of the passages it was given that shares the most
+    words with the question, citing its passage; "SOURCES: none" when it was given none."""
+    question = set(re.findall(r"\w+", user.rsplit("Question:", 1)[-1].lower()))
+    best: tuple[int, str, str] | None = None
+    for number, body in re.findall(r"^<<<PASSAGE (\d+) \|[^\n]*\n(.*?)\n<<<END PASSAGE \1$", user,
+                                   re.MULTILINE | re.DOTALL):
+        for sentence in re.split(r"(?<=[.!?])\s", body.strip()):
+            shared = len(question & set(re.findall(r"\w+", sentence.lower())))
+            if best is None or shared > best[0]:
+                best = (shared, number, sentence)
+    if best is None:
+        return "The passages do not say.\nSOURCES: none"
+    return f"According to the paper: {best[2]}\nSOURCES: {best[1]}"
 
 
 def translated_comments(system: str, user: str) -> dict[str, str]:
@@ -801,6 +824,8 @@ class OpenAIStandIn(StandIn):
     def _content(self, messages: list[Any], response_format: Any, fault: Fault | None) -> str:
         if isinstance(fault, Reply):
             return fault.content
+        if is_ask_request(self._system_text(messages)):
+            return ask_answer(self._last_user_text(messages))
         papers = parse_papers(self._last_user_text(messages))
         if is_tldr_request(self._system_text(messages)):
             system = self._system_text(messages)

@@ -40,7 +40,7 @@ def test_every_handler_is_registered_once_with_its_metadata():
                         "language"}
     assert all(COMMANDS[name].admin for name in settings)
     slow = {name for name, command in COMMANDS.items() if command.slow}
-    assert slow == {"run", "abstract", "suggest", "me", "bibtex", "criteria preview"}
+    assert slow == {"run", "abstract", "suggest", "me", "bibtex", "criteria preview", "ask"}
 
 
 def test_help_lists_every_command_and_the_reaction_map(core):
