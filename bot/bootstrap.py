@@ -90,9 +90,10 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
 
 
 def build_core(settings: Settings, store: Store) -> CommandCore:
+    """The chat core on the real digest service; questions about papers read arXiv's full text."""
     from bot.chat.commands import CommandCore
 
-    return CommandCore(build_service(settings, store))
+    return CommandCore(build_service(settings, store), full_text_source(settings))
 
 
 def chat_platforms(core: CommandCore) -> list[Platform]:
