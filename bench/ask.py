@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import re
 import resource
@@ -156,6 +157,35 @@ class TimedChat:
         await self.chat.aclose()
 
 
+class LoopWatch:
+    """The longest the event loop went without running a ready task while a question was answered: what other
+    chat events would have waited (the parsers run in a thread, but pypdf and lxml share the GIL with it)."""
+
+    TICK = 0.01
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LoopWatch:
+        self._task = asyncio.create_task(self._watch())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(self.TICK)
+            self.worst = max(self.worst, loop.time() - started - self.TICK)
+
+
 # --- figures -------------------------------------------------------------------------------------------
 
 
@@ -188,6 +218,7 @@ class Step:
     usage: Usage
     cost_usd: float | None
     sent: Sent
+    loop_stall: float = 0.0  # seconds: the event loop's longest wait meanwhile (LoopWatch)
     answer: str = ""
     sources: tuple[str, ...] = ()
 
@@ -267,10 +298,11 @@ async def _questions(run: PaperRun, settings: Settings, store: Store, arxiv: Arx
                                 conversation={thread})
             reads, asked, requests = len(source.seconds), len(llm_seconds), len(arxiv.requests)
             started = time.perf_counter()
-            said = await service.ask(question)
+            async with LoopWatch() as watch:
+                said = await service.ask(question)
             seconds = time.perf_counter() - started
             run.steps.append(_step(label, seconds, sum(source.seconds[reads:]), sum(llm_seconds[asked:]),
-                                   len(arxiv.requests) - requests, said, llm, settings))
+                                   len(arxiv.requests) - requests, said, llm, settings, watch.worst))
             if said.outcome is not AskOutcome.ANSWERED:
                 run.failures.append(f"{paper.name} {label}: {said.outcome}: {said.text}")
         text = store.full_text(paper.arxiv_id)
@@ -287,10 +319,10 @@ async def _questions(run: PaperRun, settings: Settings, store: Store, arxiv: Arx
 
 
 def _step(label: str, seconds: float, source_seconds: float, llm_seconds: float, requests: int, said: Answer,
-          llm: OpenAIStandIn, settings: Settings) -> Step:
+          llm: OpenAIStandIn, settings: Settings, stall: float) -> Step:
     sent = Sent.of(llm.completions[-1]) if llm_seconds else Sent(0, 0, 0, 0)
     return Step(label, seconds, source_seconds, llm_seconds, requests, said.outcome, said.usage,
-                cost_of(said.usage, price_for(settings.model, settings.prices)), sent, said.text, said.sources)
+                cost_of(said.usage, price_for(settings.model, settings.prices)), sent, stall, said.text, said.sources)
 
 
 async def _naive(run: PaperRun, text: FullText, make_chat: Callable[[], OpenAIChat], settings: Settings,
@@ -308,7 +340,7 @@ async def _naive(run: PaperRun, text: FullText, make_chat: Callable[[], OpenAICh
     seconds = time.perf_counter() - started
     cost = cost_of(completion.usage, price_for(settings.model, settings.prices))
     return Step("naive", seconds, 0.0, seconds, 0, None, completion.usage, cost, Sent.of(llm.completions[-1]),
-                completion.text)
+                answer=completion.text)
 
 
 def _parse_seconds(paper: BenchPaper) -> float:
@@ -333,6 +365,8 @@ def table(run: PaperRun) -> str:
         ("  of which LLM (s)", *(f"{s.llm_seconds:.2f}" for s in steps)),
         ("  the rest: passages, BM25, database (s)", *(f"{s.seconds - s.source_seconds - s.llm_seconds:.2f}"
                                                       for s in steps)),
+        ("longest event-loop stall (ms)", *(f"{s.loop_stall * 1000:.0f}" if s.label != "naive" else "-"
+                                             for s in steps)),
         ("arXiv requests", *(str(s.arxiv_requests) for s in steps)),
         ("prompt tokens", *(f"{s.usage.prompt_tokens:,}" for s in steps)),
         ("  cached", *(f"{s.usage.cached_tokens:,}" for s in steps)),

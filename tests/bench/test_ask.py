@@ -28,7 +28,7 @@ def test_the_ask_bench_figures_agree_on_a_short_paper() -> None:
     assert cold.source_seconds >= PACE and warm.source_seconds == follow_up.source_seconds == 0
     for step in (cold, warm, follow_up, naive):
         assert step.outcome in (AskOutcome.ANSWERED, None) and step.usage.requests == 1
-        assert LATENCY <= step.llm_seconds <= step.seconds
+        assert LATENCY <= step.llm_seconds <= step.seconds and 0 <= step.loop_stall <= step.seconds
     assert cold.seconds >= cold.source_seconds + cold.llm_seconds
     assert warm.seconds < cold.seconds and follow_up.seconds < cold.seconds
     # Tokens: what was sent, at the stand-in's 4 characters a token; the cost is the list price of that usage.
