@@ -90,7 +90,7 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
 
 
 def build_core(settings: Settings, store: Store) -> CommandCore:
-    """The chat core on the real digest service; questions about papers read arXiv's full text."""
+    """The command core on the real services; questions about papers read them through full_text_source."""
     from bot.chat.commands import CommandCore
 
     return CommandCore(build_service(settings, store), full_text_source(settings))

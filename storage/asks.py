@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -13,7 +14,7 @@ from bot.domain.fulltext import FullText, TextBlock
 from bot.domain.models import Usage
 from bot.domain.statuses import AskOutcome, PostKind, TextSource
 from storage.tables import AskRow, PaperTextRow, PostRow, RunRow
-from storage.upsert import insert_missing
+from storage.upsert import upsert
 
 
 def _full_text(row: PaperTextRow) -> FullText:
@@ -42,15 +43,24 @@ class AskQueries:
 
     # full texts ----------------------------------------------------------------------------
 
-    def save_full_text(self, text: FullText) -> None:
-        """Keep a paper's text; a version stored meanwhile by another process is kept as it is."""
+    def save_full_text(self, text: FullText, *, read_at: dt.datetime | None = None) -> None:
+        """Keep a paper's text, read at ``read_at`` (now); a version kept already (read again, or by another
+        process meanwhile) keeps its text and only counts as read then."""
         with Session(self.engine) as session:
-            insert_missing(session, PaperTextRow, [{
+            upsert(session, PaperTextRow, [{
                 "arxiv_id": text.arxiv_id, "version": text.version, "source": str(text.source), "title": text.title,
                 "pages": text.pages, "blocks": [[b.section, b.text, b.label] for b in text.blocks],
-                "fetched_at": dt.datetime.now(dt.UTC),
-            }], ["arxiv_id", "version"])
+                "fetched_at": read_at or dt.datetime.now(dt.UTC),
+            }], ["arxiv_id", "version"], ["fetched_at"])
             session.commit()
+
+    def full_text_checked(self, arxiv_id: str) -> dt.datetime | None:
+        """When arXiv was last read for ``arxiv_id``'s text (any version); None when none is kept."""
+        with Session(self.engine) as session:
+            moment = session.exec(
+                select(func.max(PaperTextRow.fetched_at)).where(PaperTextRow.arxiv_id == arxiv_id)
+            ).one()
+            return _utc(moment) if moment is not None else None
 
     def full_text(self, arxiv_id: str) -> FullText | None:
         """The newest stored version's text of ``arxiv_id`` (bare ID)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -20,7 +21,15 @@ def graph() -> import_graph.grimp.ImportGraph:
 def test_every_import_linter_contract_is_kept(capsys: pytest.CaptureFixture[str]) -> None:
     from importlinter.cli import lint_imports
 
-    status = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
+    # lint_imports configures logging with dictConfig, which disables every logger that exists: put them back,
+    # or the tests this worker runs next see no log records.
+    loggers = [logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
+    disabled = {logger: logger.disabled for logger in loggers}
+    try:
+        status = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
+    finally:
+        for logger, was in disabled.items():
+            logger.disabled = was
     assert status == 0, capsys.readouterr().out
 
 

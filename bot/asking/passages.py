@@ -146,12 +146,31 @@ class Match:
     score: float
 
 
+# A question that names a table, figure or section ("what does Table 3 show?", "in §4.2 …") gets those passages
+# first: BM25 alone finds "table" and "3" everywhere.
+_NAMED_LABEL = re.compile(r"\b(table|tab\.|figure|fig\.|algorithm|alg\.|listing|equation|eq\.)\s*([0-9]+[a-z]?)\b",
+                          re.IGNORECASE)
+_NAMED_SECTION = re.compile(r"(?:\bsection\s+|\bsec\.\s*|§\s*)([0-9]+(?:\.[0-9]+)*|[A-Z](?:\.[0-9]+)+)\b",
+                            re.IGNORECASE)
+_LABEL_WORDS = {"tab.": "table", "fig.": "figure", "alg.": "algorithm", "eq.": "equation"}
+
+
+def named(found: Sequence[Passage], question: str) -> list[Passage]:
+    """The passages the question names by label ("Table 3", "Fig. 2") or section number ("Section 4.2", "§B.1")."""
+    labels = {f"{_LABEL_WORDS.get(word.lower(), word.lower())} {number.lower()}"
+              for word, number in _NAMED_LABEL.findall(question)}
+    sections = {number.upper() for number in _NAMED_SECTION.findall(question)}
+    return [p for p in found
+            if p.label.lower() in labels or (sections and p.section.split(" ", 1)[0].rstrip(".").upper() in sections)]
+
+
 def best_passages(
     found: Sequence[Passage], question: str, *, top: int = TOP_PASSAGES, budget: int = TOKEN_BUDGET
 ) -> list[Match]:
-    """The passages that best answer ``question``, best first: BM25 over their words (the section name and
-    label count as words of the passage), at most ``top`` within ``budget`` tokens. Only passages that share a
-    word with the question score above zero; none of them → [] (the text does not seem to cover it)."""
+    """The passages that best answer ``question``, best first: those it names by label or section number, then
+    BM25 over their words (the section name and label count as words of the passage), at most ``top`` within
+    ``budget`` tokens. Only passages named or sharing a word with the question count; none of them → [] (the
+    text does not seem to cover it)."""
     asked = tokens(question)
     if not found or not asked:
         return []
@@ -163,9 +182,12 @@ def best_passages(
     index.idf = {word: max(weight, floor) for word, weight in index.idf.items()}
     scores = index.get_scores(asked)
     wanted = set(asked)
+    first = {p.number for p in named(found, question)}
+    best = max((float(score) for score in scores), default=0.0)
     ranked = sorted(
-        (Match(p, float(score)) for p, score, words in zip(found, scores, corpus, strict=True)
-         if score > 0 and wanted & set(words)),
+        (Match(p, float(score) + (best + 1 if p.number in first else 0.0))
+         for p, score, words in zip(found, scores, corpus, strict=True)
+         if p.number in first or (score > 0 and wanted & set(words))),
         key=lambda m: (-m.score, m.passage.number),
     )
     picked: list[Match] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -17,13 +18,14 @@ from bot.domain.counting import counted
 from bot.domain.errors import FullTextError, LLMError
 from bot.domain.fulltext import FullText
 from bot.domain.models import Usage
-from bot.domain.pricing import cost_of, price_for
+from bot.domain.pricing import cost_of, format_cost, price_for
 from bot.domain.settings import Settings
 from bot.domain.statuses import AskOutcome
 from bot.scoring.llm_scorer import ChatModel
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+REREAD_AFTER = dt.timedelta(days=7)  # a paper's kept text is read again after this, for a newer version
 ANSWER_SECONDS = 50.0  # the LLM's time to answer: the answer is promised within a minute
 NO_LLM = "Questions about papers need an LLM: whoever runs the bot can set OPENAI_API_KEY."
 NO_SOURCE = "Reading papers' full text is not set up on this bot, so I cannot answer questions about them."
@@ -72,8 +74,14 @@ class AskService:
             await self.source.aclose()
 
     async def ask(self, question: Question, *, now: dt.datetime | None = None) -> Answer:
-        """The answer to ``question``; refusals and failures say why. Raises only on the unexpected."""
-        now = now or dt.datetime.now(dt.UTC)
+        """The answer to ``question``; refusals and failures say why. Raises only on the unexpected. Logs one
+        line per question (never its text)."""
+        started = time.monotonic()
+        said = await self._ask(question, now or dt.datetime.now(dt.UTC))
+        _log_ask(question, said, time.monotonic() - started)
+        return said
+
+    async def _ask(self, question: Question, now: dt.datetime) -> Answer:
         if self.chat_factory is None:
             return Answer(NO_LLM, None, public=False)
         refused = limits.refusal(self.settings, self.store, question.platform, question.workspace,
@@ -81,7 +89,7 @@ class AskService:
         if refused is not None:
             return Answer(refused, None, public=False)
         try:
-            text = await self.full_text(question.arxiv_id)
+            text = await self.full_text(question.arxiv_id, now)
         except FullTextError as exc:
             return self._record(question, Answer(str(exc), AskOutcome.FAILED, public=False))
         if text is None and self.source is None:
@@ -124,21 +132,34 @@ class AskService:
         return Answer(reading.text, AskOutcome.ANSWERED, answer.source_names(reading.sources), reading.cited,
                       usage=completion.usage, cost_usd=cost, text_source=text.source)
 
-    async def full_text(self, arxiv_id: str) -> FullText | None:
+    async def full_text(self, arxiv_id: str, now: dt.datetime | None = None) -> FullText | None:
         """The paper's text: the newest version kept, else read from arXiv (once, however many ask at once) and
-        kept. None when arXiv has neither HTML nor PDF, or no source is configured."""
+        kept. A text kept longer than REREAD_AFTER is read again, for a newer version; when arXiv cannot be
+        reached then, the kept one serves. None when arXiv has neither HTML nor PDF, or no source is set up."""
+        now = now or dt.datetime.now(dt.UTC)
         kept = self.store.full_text(arxiv_id)
-        if kept is not None or self.source is None:
+        if self.source is None or (kept is not None and not self._stale(arxiv_id, now)):
             return kept
         async with self._reading.setdefault(arxiv_id, asyncio.Lock()):
             kept = self.store.full_text(arxiv_id)  # read by whoever held the lock before us
-            if kept is not None:
+            if kept is not None and not self._stale(arxiv_id, now):
                 return kept
-            fetched = await self.source.full_text(arxiv_id)
-            if fetched is not None and fetched.blocks:
-                self.store.save_full_text(fetched)
-                return fetched
-            return None
+            try:
+                fetched = await self.source.full_text(arxiv_id)
+            except FullTextError as exc:
+                if kept is None:
+                    raise
+                log.info("Answering from the kept text of %s v%d: arXiv could not be read again (%s)",
+                         arxiv_id, kept.version, exc)
+                return kept
+            if fetched is None or not fetched.blocks:
+                return kept
+            self.store.save_full_text(fetched, read_at=now)  # a version kept already only counts as read now
+            return self.store.full_text(arxiv_id)
+
+    def _stale(self, arxiv_id: str, now: dt.datetime) -> bool:
+        checked = self.store.full_text_checked(arxiv_id)
+        return checked is None or now - checked > REREAD_AFTER
 
     def _record(self, question: Question, said: Answer) -> Answer:
         self.store.record_ask(Ask(
@@ -149,3 +170,17 @@ class AskService:
             outcome=said.outcome or AskOutcome.FAILED,
         ))
         return said
+
+
+def _log_ask(question: Question, said: Answer, seconds: float) -> None:
+    """One line per question; the fields are also attached for ``--log-json``."""
+    outcome = said.outcome or "refused"
+    usage = said.usage
+    fields: dict[str, object] = {
+        "event": "ask", "platform": question.platform, "channel": question.channel, "arxiv_id": question.arxiv_id,
+        "outcome": str(outcome), "text_source": said.text_source or None, "prompt_tokens": usage.prompt_tokens,
+        "cached_tokens": usage.cached_tokens, "completion_tokens": usage.completion_tokens,
+        "cost_usd": said.cost_usd, "seconds": round(seconds, 2),
+    }
+    log.info("ask %s:%s %s %s: %d tokens, %s, %.1f s", question.platform, question.channel, question.arxiv_id,
+             outcome, usage.prompt_tokens + usage.completion_tokens, format_cost(said.cost_usd), seconds, extra=fields)

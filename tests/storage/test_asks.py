@@ -39,7 +39,14 @@ def test_a_full_text_is_kept_per_version_and_the_newest_comes_back(db: Store) ->
     db.save_full_text(text(2))
     db.save_full_text(text(2, "Another process read it meanwhile."))  # the version kept stays as it was
     assert db.full_text("2503.10003") == text(2)
-    assert db.full_text("2503.1000") is None
+    assert db.full_text("2503.1000") is None and db.full_text_checked("2503.1000") is None
+
+
+def test_reading_a_kept_version_again_only_moves_when_it_was_read(db: Store) -> None:
+    db.save_full_text(text(2), read_at=NOW)
+    assert db.full_text_checked("2503.10003") == NOW
+    db.save_full_text(text(2, "Read again: the same version."), read_at=NOW + dt.timedelta(days=8))
+    assert db.full_text_checked("2503.10003") == NOW + dt.timedelta(days=8) and db.full_text("2503.10003") == text(2)
 
 
 def test_an_ask_comes_back_as_recorded(db: Store) -> None:

@@ -129,3 +129,16 @@ def test_a_60_page_paper_is_cut_and_searched_quickly_and_the_answer_found() -> N
     seconds = time.perf_counter() - started
     assert len(cut) > 150 and picked[0].passage.text == "The learning rate warmup lasts 4000 steps."
     assert seconds < 1.0, seconds  # measured 0.1 s on the CI machine
+
+
+def test_a_table_figure_or_section_the_question_names_comes_first() -> None:
+    cut = passages(text_of(
+        TextBlock("1 Intro", "Figure 2 and Table 1 and Table 2 are discussed at length in this figure table text."),
+        TextBlock("1 Intro", "Accuracy per model.", "Table 2"),
+        TextBlock("3 Method", "The architecture has a router.", "Figure 2"),
+        TextBlock("B.1 Proofs", "Lemma 1 holds."),
+    ))
+    assert best_passages(cut, "What does Table 2 show?")[0].passage.label == "Table 2"
+    assert best_passages(cut, "explain fig. 2")[0].passage.label == "Figure 2"
+    assert best_passages(cut, "Is §B.1 convincing?")[0].passage.section == "B.1 Proofs"
+    assert best_passages(cut, "what is in section 3?")[0].passage.section == "3 Method"  # named, shares no word

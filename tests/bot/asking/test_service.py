@@ -58,6 +58,22 @@ def test_the_text_is_read_once_then_kept_per_version(
     assert kept == moe_paper(PAPER, version=2)
 
 
+def test_a_text_kept_over_a_week_is_read_again_for_a_newer_version(
+    make_service: Callable[..., AskService], fake_full_text: FakeFullText,
+) -> None:
+    fake_full_text.texts[PAPER] = moe_paper(PAPER, version=1)
+    service = make_service()
+    ask(service)
+    fake_full_text.texts[PAPER] = moe_paper(PAPER, version=2)
+    asyncio.run(service.ask(question(), now=NOW + dt.timedelta(days=6)))
+    assert fake_full_text.reads == [PAPER]  # within the week: the kept text
+    asyncio.run(service.ask(question(), now=NOW + dt.timedelta(days=8)))
+    assert fake_full_text.reads == [PAPER, PAPER] and service.store.full_text(PAPER) == moe_paper(PAPER, version=2)
+    fake_full_text.error = FullTextError("arXiv did not answer (503); try again in a few minutes.")
+    late = asyncio.run(service.ask(question(), now=NOW + dt.timedelta(days=30)))
+    assert late.outcome is AskOutcome.ANSWERED  # arXiv is down: the kept text still answers
+
+
 def test_two_people_asking_about_a_new_paper_at_once_read_it_once(
     make_service: Callable[..., AskService], fake_full_text: FakeFullText,
 ) -> None:
@@ -164,3 +180,17 @@ def test_closing_the_service_closes_its_full_text_source(
     asyncio.run(make_service().aclose())
     assert fake_full_text.closed
     asyncio.run(make_service(source=None).aclose())  # nothing to close
+
+
+def test_each_question_logs_one_line_without_its_text(
+    make_service: Callable[..., AskService], fake_full_text: FakeFullText, caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    fake_full_text.texts[PAPER] = moe_paper(PAPER)
+    with caplog.at_level(logging.INFO, logger="bot.asking.service"):
+        said = ask(make_service(), question("How many GPUs? my secret project Zebra-7"))
+    [record] = [r for r in caplog.records if getattr(r, "event", None) == "ask"]
+    assert record.outcome == "answered" and record.arxiv_id == PAPER  # type: ignore[attr-defined]
+    assert record.cost_usd == said.cost_usd and "Zebra-7" not in record.getMessage()  # type: ignore[attr-defined]
+    assert record.getMessage().startswith(f"ask chat:C1 {PAPER} answered: ")
