@@ -41,13 +41,14 @@ def test_the_ask_bench_figures_agree_on_a_short_paper() -> None:
         assert step.answer and step.sources
     assert (cold.sent.history, warm.sent.history, follow_up.sent.history) == (0, 0, 1)
     # The naive way sends every passage: the whole text, more tokens than any question's.
-    assert naive.sent.passages == run.all_passages and naive.sent.passage_chars >= run.chars
+    assert naive.sent.passages == run.all_passages and naive.sent.passage_chars >= 0.95 * run.chars  # blanks aside
     assert naive.usage.prompt_tokens > max(s.usage.prompt_tokens for s in (cold, warm, follow_up))
     assert run.naive_fits == (naive.usage.prompt_tokens + ANSWER_RESERVE <= CONTEXT_TOKENS) and run.naive_fits
     assert run.parse_seconds > 0 and run.rss_mb > 0
     printed = report(run)
     assert f"{cold.usage.prompt_tokens:,}" in printed and f"{naive.usage.prompt_tokens:,} prompt tokens" in printed
     assert "fits a 128k context" in printed and "pdf2: 2501.10120v1, first 2 pages" in printed
+    assert f"first answer in {cold.seconds:.1f} s, target within 60 s: PASS" in printed
 
 
 def test_the_bench_refuses_negative_settings(capsys: pytest.CaptureFixture[str]) -> None:
