@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
@@ -29,6 +30,7 @@ from tests.bot.entrypoints.test_runner import free_port, wait_for
 from tests.support import ArxivStandIn, OpenAIStandIn, make_paper
 from tests.support.fakes import PlainMarkup, caller
 from tests.support.openai_server import is_ask_request
+from tests.support.slack_api import SlackStandIn
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "arxiv"
 HTML_PAPER, PDF_PAPER = "2501.11120", "2501.10120"
@@ -109,10 +111,6 @@ def test_a_paper_without_html_is_answered_from_its_pdf(
 def test_the_bot_process_answers_a_slack_ask_from_arxivs_full_text(
     papers: ArxivStandIn, llm: OpenAIStandIn, tmp_path: Path,
 ) -> None:
-    import httpx
-
-    from tests.support.slack_api import SlackStandIn
-
     port = free_port()
     with SlackStandIn() as slack:
         env = {
