@@ -23,6 +23,12 @@ no prefilter on the days the prefilter was active (the cost is proportional to p
 prefix is cached and every paper costs about the same tokens). Each prints OK or MISS; the exit status
 is non-zero only when the data cannot be read.
 
+Then it prices every request each day sends (``bench/replay_cost.py``: gpt-4o's tokenizer and prices, the
+provider's cache rules) and prints per day the papers, papers sent, tokens per paper sent, cost and
+recall for the seed's own recorded runs, for everything to the LLM and for the bot, from an empty
+database (``--seed-history`` also trains on the seed's published selections before each day). Targets:
+recall ≥ 95%, at most $0.45 per 1,000 papers over all days and $0.25 over the last six.
+
 Run from the repository root (15–25 seconds, half of it the traced run; needs ``../shared/data`` or
 DIGEST_SHARED_DATA):
 
@@ -47,16 +53,23 @@ import numpy as np
 import sklearn.feature_extraction.text
 import sklearn.linear_model  # noqa: F401
 
+from bench import replay_cost
 from bench.shared_data import DAIZEDONG, DATA, DW
 from bot.domain.errors import DigestError
 from bot.domain.models import Paper
+from bot.domain.settings import Settings
 from bot.learning import evaluation, prefilter
+from bot.scoring import prompt
 from bot.scoring.local_scorer import score_locally
 
 CRITERIA = "daizedong_prompt_3924e50/paper_topics.txt"
 MIN_RELEVANCE, MIN_NOVELTY = 8, 7  # the seed's thresholds from 2025-03-25, the first test day
 TARGET_ORACLE_SHARE = 0.30  # at 95% recall
 TARGET_ACTIVE_COST = 0.50  # relative to sending every paper
+TARGET_RECALL = 0.95  # of the selections a full-abstract judgment makes, in the digests
+TARGET_COST_ALL = 0.45  # USD per 1,000 papers over every replayed day: the seed's median
+TARGET_COST_LAST = 0.25  # USD per 1,000 papers over the last six days
+_DEFAULTS = Settings.model_fields
 
 
 def _pct(value: float | None) -> str:
@@ -101,6 +114,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sample", type=float, default=0.05, help="share sampled below the cutoff (0.05)")
     parser.add_argument("--min-labels", type=int, default=prefilter.MIN_LABELS, help="cold start below (300)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample below the cutoff (0)")
+    parser.add_argument("--batch-size", type=int, default=_DEFAULTS["batch_size"].default,
+                        help="papers per LLM request, as DIGEST_BATCH_SIZE")
+    parser.add_argument("--concurrency", type=int, default=_DEFAULTS["concurrency"].default,
+                        help="requests in flight (the first wave misses the prompt cache), as DIGEST_CONCURRENCY")
+    parser.add_argument("--seed-history", action="store_true",
+                        help="also train on the seed's published selections dated before each day (default: "
+                             "start from an empty database)")
     args = parser.parse_args(argv)
     if not 0.5 < args.recall <= 1 or not 0 <= args.sample <= 1 or args.min_labels < 1:
         parser.error("--recall must be in (0.5, 1], --sample in [0, 1], --min-labels >= 1")
@@ -111,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         criteria = (DATA / CRITERIA).read_text(encoding="utf-8")
-        rows = evaluation.load_jsonl([DATA / DW], MIN_RELEVANCE, MIN_NOVELTY, extra=[DATA / DAIZEDONG])
+        extra = [DATA / DAIZEDONG] if args.seed_history else []
+        rows = evaluation.load_jsonl([DATA / DW], MIN_RELEVANCE, MIN_NOVELTY, extra=extra)
+        known = replay_cost.load_judged(DATA / DW)
     except (OSError, DigestError) as exc:
         print(f"cannot read the shared data: {exc} (set DIGEST_SHARED_DATA to its folder)", file=sys.stderr)
         return 1
@@ -121,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({sum(r.label for r in complete)} selected), {len(rows) - len(complete):,} extra selections; "
         f"selected = R ≥ {MIN_RELEVANCE} and N ≥ {MIN_NOVELTY}."
     )
-    options = {"recall": args.recall, "sample": args.sample, "min_labels": args.min_labels, "seed": args.seed}
+    options = {"recall": args.recall, "sample": args.sample, "min_labels": args.min_labels, "seed": args.seed,
+               "first": True}
     started = time.perf_counter()
     result = evaluation.replay(rows, criteria, **options)
     wall = time.perf_counter() - started
@@ -183,7 +206,69 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{_verdict(oracle_95 is not None and oracle_95 <= TARGET_ORACLE_SHARE)}")
     print(f"  cost per paper on active days ≤ {TARGET_ACTIVE_COST:.0%} of no prefilter: {_pct(a.share)} "
           f"(recall {_pct(a.recall)})  {_verdict(a.share is not None and a.share <= TARGET_ACTIVE_COST)}")
+    print_costs(args, rows, known, result, criteria)
     return 0
+
+
+def _reply(judged: replay_cost.Judged) -> str:
+    if judged.label and judged.relevance is not None and judged.novelty is not None:
+        return prompt.reply_line(judged.paper.arxiv_id, judged.relevance, judged.novelty, judged.comment)
+    return prompt.reply_line(judged.paper.arxiv_id, 3, 4, "")  # scores unknown: two digits, no comment
+
+
+def print_costs(
+    args: argparse.Namespace, rows: Sequence[evaluation.LabelledRow], known: dict[str, replay_cost.Judged],
+    result: evaluation.ReplayResult, criteria: str,
+) -> None:
+    """Every request priced at gpt-4o's prices, per day, for the seed's runs, everything to the LLM and the bot."""
+    days = [d.day for d in result.days]
+    judged = {day: replay_cost.day_judged(rows, day, known) for day in days}
+    comments = sorted(replay_cost.count_tokens(" " + j.comment) for j in known.values() if j.comment)
+    extra = replay_cost.below_threshold_comments(DATA / DAIZEDONG, days[0], prompt.COMMENT_FROM,
+                                                 (MIN_RELEVANCE, MIN_NOVELTY))
+    common = {"batch_size": args.batch_size, "first_wave": args.concurrency, "reply": _reply,
+              "extra_comments": extra, "comment_tokens": comments[len(comments) // 2] if comments else 0}
+    seed = replay_cost.seed_days(DATA / replay_cost.STATS, days)
+    everything = [replay_cost.price_day(day, judged[day], [j.paper.arxiv_id for j in judged[day]], criteria, **common)
+                  for day in days]
+    bot = [replay_cost.price_day(d.day, judged[d.day], d.sent_ids, criteria, **common) for d in result.days]
+    print()
+    print(f"LLM cost at {replay_cost.MODEL} prices (input ${replay_cost.PRICE[0]}, cached ${replay_cost.PRICE[1]}, "
+          f"output ${replay_cost.PRICE[2]} per 1M tokens); {args.batch_size} papers a request, "
+          f"{args.concurrency} in flight; tokens counted with o200k_base; comments below the thresholds "
+          f"estimated at {extra:.0%} of the selections sent.")
+    for title, priced in (
+        ("the seed's own runs (recorded; papers = those it scanned, every cs.LG/cs.AI paper of the day)", seed),
+        ("everything to the LLM (the bot's prompt, no prefilter)", everything),
+        ("the bot (prefilter as replayed above, the bot's prompt)", bot),
+    ):
+        print()
+        print(title)
+        print(_table(replay_cost.cost_rows(priced)))
+    batch = [replay_cost.batch_priced(d) for d in bot]
+    print()
+    print("the bot through the Batch API (DIGEST_USE_BATCH_API: half price, results within 24 hours; no cache "
+          "counted): "
+          f"${replay_cost.per_thousand(batch):.3f} per 1,000 papers over all days, "
+          f"${replay_cost.per_thousand(batch[-replay_cost.LAST_DAYS:]):.3f} over the last {replay_cost.LAST_DAYS}")
+    last = [d for d in result.days[-replay_cost.LAST_DAYS:] if d.scores is not None]
+    if last:
+        scores = np.concatenate([d.scores for d in last if d.scores is not None])
+        oracle = prefilter.share_at_recall(scores, np.concatenate([d.labels for d in last]), TARGET_RECALL)
+        tail = bot[-replay_cost.LAST_DAYS:]
+        per_sent = sum(d.cost for d in tail) / max(sum(d.sent or 0 for d in tail), 1)
+        print(f"a cutoff chosen knowing the labels ({TARGET_RECALL:.0%} recall over the last {replay_cost.LAST_DAYS} "
+              f"days, one cutoff) would send {oracle:.1%} of their papers: about ${1000 * oracle * per_sent:.3f} per "
+              f"1,000 papers at the bot's ${1000 * per_sent:.3f} per 1,000 papers sent")
+    recall = replay_cost.recall_of(bot)
+    all_cost, last_cost = replay_cost.per_thousand(bot), replay_cost.per_thousand(bot[-replay_cost.LAST_DAYS:])
+    print()
+    print("cost targets (the bot):")
+    print(f"  recall ≥ {TARGET_RECALL:.0%}: {_pct(recall)}  {_verdict(recall is not None and recall >= TARGET_RECALL)}")
+    print(f"  $/1000 papers over all days ≤ ${TARGET_COST_ALL:.2f}: ${all_cost:.3f}  "
+          f"{_verdict(all_cost <= TARGET_COST_ALL)}")
+    print(f"  $/1000 papers over the last {replay_cost.LAST_DAYS} days ≤ ${TARGET_COST_LAST:.2f}: ${last_cost:.3f}  "
+          f"{_verdict(last_cost <= TARGET_COST_LAST)}")
 
 
 if __name__ == "__main__":

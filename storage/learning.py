@@ -65,7 +65,7 @@ class LearningQueries:
                 for score, paper in rows:
                     found[paper.arxiv_id] = ScoredPaper(
                         paper.arxiv_id, paper.title, paper.abstract, day, score.relevance, score.novelty, key,
-                        version,
+                        version, categories=tuple(paper.categories or ()),
                     )
         return list(found.values())
 

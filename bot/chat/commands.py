@@ -19,7 +19,7 @@ from bot.chat.lookups import LookupLane
 from bot.chat.words import MAX_RANK, clean, whole_number
 from bot.digest import preview
 from bot.digest.service import DigestService
-from bot.digest.text import truncate
+from bot.digest.text import per_thousand, truncate
 from bot.digest.weekly import channel_zone, weekly_time
 from bot.domain import authors, schedule, weekly
 from bot.domain.bibtex import bibtex_entries, bibtex_entry
@@ -692,7 +692,8 @@ class CommandCore:
                     f"{counted(stats['papers_posted'], 'paper')}",
                     f"Papers scored: {stats['papers_scanned']:,} of {stats['papers_announced']:,} announced",
                     f"LLM use: {stats['requests']:,} requests, {stats['tokens']:,} tokens, "
-                    f"{format_cost(stats['cost_usd'])}",
+                    f"{format_cost(stats['cost_usd'])}"
+                    + (f" ({per})" if (per := per_thousand(stats["cost_usd"], stats["papers_announced"])) else ""),
                     f"Reactions: {reaction_text} (from {counted(stats['people'], 'person', 'people')})",
                     *stats_lines(self.store, self.settings, caller, dt.datetime.now(dt.UTC)),
                     *self._learning_lines(profile, today),
@@ -712,6 +713,9 @@ class CommandCore:
         report = learning.report(self.store, profile, today - dt.timedelta(days=30))
         lines = [f"Feedback {moved}" if week.raised + week.lowered else "Feedback moved no paper in the last 7 days"]
         prefilter = f"Prefilter: {report.status}"
+        if report.recall_bound is not None:
+            prefilter += (f"; its cutoff keeps an estimated {report.recall_bound:.0%} or more of the LLM's selections "
+                          f"(aiming at {self.settings.prefilter_recall:.0%}, DIGEST_PREFILTER_RECALL)")
         if report.papers and report.skipped:
             prefilter += (f"; in 30 days it sent {report.sent:,} of {report.papers:,} papers to the LLM "
                           f"({report.sent / report.papers:.0%})")

@@ -30,14 +30,23 @@ def totals_line(digest: Digest) -> str:
     return text
 
 
+def per_thousand(cost: float | None, papers: int) -> str:
+    """``$0.45 per 1,000 papers``: what a team compares with other ways of reading arXiv; "" when unknown."""
+    if cost is None or papers <= 0:
+        return ""
+    return f"{format_cost(1000 * cost / papers)} per 1,000 papers"
+
+
 def cost_line(digest: Digest) -> str:
-    """Who scored and what it cost: ``gpt-4o-mini · 74,112 tokens (9,600 cached) · $0.012``."""
+    """Who scored and what it cost: ``gpt-4o-mini · 74,112 tokens (9,600 cached) · $0.012 · $0.05 per 1,000
+    papers`` (per paper announced, whether the LLM or the prefilter judged it)."""
     if digest.approximate:
         return "local TF-IDF scorer (approximate; set OPENAI_API_KEY for LLM judgments) · free"
     usage = digest.usage
+    per_paper = per_thousand(digest.cost_usd, digest.total_arxiv)
     return (
         f"{digest.model} · {usage.total_tokens:,} tokens ({usage.cached_tokens:,} cached) · "
-        f"{format_cost(digest.cost_usd)}"
+        f"{format_cost(digest.cost_usd)}" + (f" · {per_paper}" if per_paper else "")
     )
 
 

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     min_relevance: int = Field(default=7, ge=1, le=10)
     min_novelty: int = Field(default=6, ge=1, le=10)
     top_n: int | None = Field(default=None, ge=1, description="cap on papers in a digest")
-    batch_size: int = Field(default=25, ge=1, le=200, description="papers per LLM request")
+    batch_size: int = Field(default=50, ge=1, le=200, description="papers per LLM request")
     concurrency: int = Field(default=8, ge=1, le=64, description="LLM requests in flight")
     max_cost_usd: float | None = Field(default=None, gt=0)
     llm_timeout: float = Field(default=60.0, gt=0, description="seconds per LLM request")
@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         default=0.05, ge=0, le=1, description="share of papers below the cutoff still scored, to measure recall"
     )
     prefilter_min_labels: int = Field(
-        default=300, ge=1, description="scored papers of the current criteria before the prefilter starts"
+        default=100, ge=1, description="scored papers of the current criteria before the prefilter starts"
     )
     feedback_weight: float = Field(
         default=2.0, ge=0, le=5, description="most points reactions add to or take from a paper's R+N (2–20)"

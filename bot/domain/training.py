@@ -22,6 +22,7 @@ class ScoredPaper:
     novelty: int
     criteria_key: str
     criteria_version: int
+    categories: tuple[str, ...] = ()  # the primary first, as the feed listed them
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def evaluate(
     ] = 0.95,
     min_labels: Annotated[
         int, typer.Option(min=1, metavar="N", help="Labelled papers before the prefilter starts.")
-    ] = 300,
+    ] = 100,
     sample: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, metavar="SHARE", help="Share of the papers below the cutoff still sent."),

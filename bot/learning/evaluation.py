@@ -1,7 +1,9 @@
 """How well the prefilter would have done: a date-ordered replay of labelled days.
 
-For each test day the prefilter is trained exactly as in production on every label dated before it
-(``prefilter.train``), then routes the day as ``learning.route`` does: papers whose standardized score
+For each test day the prefilter is trained exactly as in production on the labels it would have by then
+(``prefilter.train``): the papers earlier days sent to the LLM, each paper of the random sample below the
+cutoff standing for the skipped papers of its day, plus the extra rows dated before it. It then routes the
+day as ``learning.route`` does: papers whose standardized score
 reaches the cutoff go to the LLM, plus a random sample of the rest. A day whose model has no cutoff yet
 (cold start) sends everything. The replay reports, per day and pooled over the test days, the ranking
 quality (AUC), the share of papers a cutoff would have to send for 90% and 95% recall if it were known in
@@ -32,7 +34,7 @@ import numpy as np
 from bot.domain.errors import DigestError
 from bot.learning import prefilter
 from bot.learning.prefilter import Example
-from bot.learning.training import MIN_SAMPLE
+from bot.learning.training import MAX_SAMPLE_WEIGHT, MIN_SAMPLE
 
 ORACLE_RECALLS = (0.90, 0.95)
 # The RSS feed's abstracts start with "arXiv:2502.09980v1 Announce Type: new  Abstract:" (as in
@@ -57,6 +59,7 @@ class LabelledRow:
     label: int
     complete: bool
     authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # the primary first
 
 
 # --- loading -----------------------------------------------------------------------------------------
@@ -163,6 +166,7 @@ def _row(raw: dict[str, Any], date: dt.date, label: int, *, complete: bool) -> L
         date=date, arxiv_id=str(raw["arxiv_id"]), title=str(raw["title"]),
         abstract=_RSS_PREFIX.sub("", str(raw["abstract"])), label=label, complete=complete,
         authors=tuple(str(a) for a in raw.get("authors") or ()),
+        categories=tuple(str(c) for c in raw.get("categories") or ()),
     )
 
 
@@ -184,6 +188,8 @@ class DayResult:
     recalled: int  # selected papers among those sent
     train_labels: int
     train_seconds: float
+    sent_ids: frozenset[str] = frozenset()  # the papers that went to the LLM
+    sampled_ids: frozenset[str] = frozenset()  # those of them sent as the sample below the cutoff
 
     @property
     def papers(self) -> int:
@@ -286,8 +292,9 @@ def roc_auc(scores: np.ndarray | None, labels: np.ndarray) -> float | None:
     return float(roc_auc_score(labels, scores))
 
 
-def replay_days(rows: Sequence[LabelledRow]) -> list[dt.date]:
-    """Days whose complete rows hold both labels, after the first such day (it only trains)."""
+def replay_days(rows: Sequence[LabelledRow], *, first: bool = False) -> list[dt.date]:
+    """Days whose complete rows hold both labels, after the first such day (it only trains) unless ``first``:
+    then the first is replayed too, as a bot starting from an empty database sees it (everything to the LLM)."""
     kinds: dict[dt.date, set[int]] = {}
     for row in rows:
         if row.complete:
@@ -298,7 +305,7 @@ def replay_days(rows: Sequence[LabelledRow]) -> list[dt.date]:
             "the replay needs at least two days holding both selected and unselected papers "
             f"(found {len(both)}): it trains on the days before each test day."
         )
-    return both[1:]
+    return both if first else both[1:]
 
 
 def replay(
@@ -309,19 +316,30 @@ def replay(
     sample: float = 0.05,
     min_labels: int = prefilter.MIN_LABELS,
     seed: int = 0,
+    first: bool = False,
     progress: Callable[[DayResult], None] | None = None,
 ) -> ReplayResult:
-    """Replay the days in date order: train on every row dated before a test day, route that day."""
+    """Replay the days in date order: train on every row dated before a test day, route that day
+    (``first``: the first judged day too, which nothing trains for)."""
     ordered = sorted(rows, key=lambda r: (r.date, r.arxiv_id))
     results: list[DayResult] = []
-    for day in replay_days(ordered):
+    stands: dict[str, float] = {}  # what the LLM judged so far: arXiv ID → how many papers it stands for
+    test_days = replay_days(ordered, first=first)
+    for day in test_days:
         history = [
-            Example(r.arxiv_id, r.title, r.abstract, label=r.label, day=r.date, complete=r.complete)
-            for r in ordered if r.date < day
+            Example(r.arxiv_id, r.title, r.abstract, label=r.label, day=r.date, complete=r.complete,
+                    categories=r.categories, stands_for=stands.get(r.arxiv_id, 1.0),
+                    weight=min(stands.get(r.arxiv_id, 1.0), MAX_SAMPLE_WEIGHT))
+            for r in ordered
+            # Before the first test day every judged day counts whole (it trains the first model).
+            if r.date < day and (r.arxiv_id in stands or not r.complete or r.date < test_days[0])
         ]
         judged = [r for r in ordered if r.date == day and r.complete]
         training = prefilter.train(history, criteria, recall=recall, min_labels=min_labels)
         result = _route(day, judged, training, sample, random.Random(f"{seed}:{day.isoformat()}"))
+        below = result.papers - result.above
+        stands.update({arxiv_id: 1.0 for arxiv_id in result.sent_ids})
+        stands.update({arxiv_id: below / result.sampled for arxiv_id in result.sampled_ids})
         results.append(result)
         if progress is not None:
             progress(result)
@@ -336,16 +354,20 @@ def _route(
     if training.model is not None:
         # Standardized against the whole day, as production does before comparing with the cutoff.
         docs = [prefilter.document(r.title, r.abstract) for r in judged]
-        scores = prefilter.standardize(training.model.scores(docs))
+        scores = prefilter.standardize(training.model.scores(docs, [r.categories for r in judged]))
     common = partial(DayResult, day=day, labels=labels, scores=scores, cutoff=training.cutoff,
                      train_labels=training.labels, train_seconds=training.seconds)
     if training.cutoff is None or scores is None:
         reason = str(training.metrics.get("reason", "no cutoff yet"))
-        return common(cold=True, reason=reason, above=len(labels), sampled=0, recalled=int(labels.sum()))
+        return common(cold=True, reason=reason, above=len(labels), sampled=0, recalled=int(labels.sum()),
+                      sent_ids=frozenset(r.arxiv_id for r in judged))
     above = scores >= training.cutoff
     below = np.flatnonzero(~above).tolist()
     # The same sample size as learning.route: a share of the papers below the cutoff, at least MIN_SAMPLE.
     size = min(len(below), max(MIN_SAMPLE, math.ceil(sample * len(below))))
     sent = above.copy()
-    sent[rng.sample(below, size)] = True
-    return common(cold=False, reason="", above=int(above.sum()), sampled=size, recalled=int(labels[sent].sum()))
+    sampled = rng.sample(below, size)
+    sent[sampled] = True
+    return common(cold=False, reason="", above=int(above.sum()), sampled=size, recalled=int(labels[sent].sum()),
+                  sent_ids=frozenset(r.arxiv_id for r, s in zip(judged, sent, strict=True) if s),
+                  sampled_ids=frozenset(judged[i].arxiv_id for i in sampled))

@@ -1,16 +1,17 @@
 """The prefilter: a free local model that predicts which papers the LLM would select, so only those
 (and a small random sample of the rest) are sent to it.
 
-Features are TF-IDF words of the title (counted three times) and abstract, plus the paper's similarity
-to each topic of the criteria; a class-balanced logistic regression learns from the LLM's past judgments
-and the channel's reactions. On the shared arXiv data (12 days, train on the days before, test on the
-next) the topic similarities took the share of papers needed for 95% recall from 32% to 29% when the
-features were chosen; ``bench/prefilter_replay.py`` measures the model as it is.
+Features are TF-IDF words of the title (counted three times) and abstract, the paper's similarity to each
+topic of the criteria, and its categories (the one it was filed under, and those it is listed in: a paper
+cross-listed from another field is judged differently); a class-balanced logistic regression learns from
+the LLM's past judgments and the channel's reactions. ``bench/prefilter_replay.py`` measures the model.
 
-The cutoff is chosen on held-back recent days by a model that did not see them: the score that keeps
-the target share of their positives. The model that is deployed is then trained on every label; a
-logistic regression with the same regularization keeps the scale of its scores, and the random sample
-below the cutoff measures the recall that is really obtained.
+The cutoff is chosen on every judged day so far, each scored by a model that did not see it (days pooled
+into at most FOLDS groups), as a split-conformal bound: the k-th lowest held-back selection's score, which a
+new selection reaches with probability at least the recall asked for. It needs 19 selections on two judged
+days for 95%, so the prefilter starts on the second or third day rather than after 300 labels. The model
+that is deployed is then trained on every label; the random sample below the cutoff measures the recall
+that is really obtained, and each sampled paper stands for the skipped papers of its day.
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ import numpy as np
 from bot.scoring.local_scorer import parse_topics
 
 TITLE_REPEAT = 3
-TOPIC_WEIGHT = 3.0  # scale of the topic-similarity features next to the unit-length TF-IDF vector
+TOPIC_WEIGHT = 1.0  # scale of the topic-similarity features next to the unit-length TF-IDF vector
+CATEGORY_WEIGHT = 0.5  # the primary category; each listed category weighs half of it
 C = 10.0
 MIN_DF = 3
-HELD_BACK_DAYS = 5  # at most; fewer when the history is short
-MIN_HELD_BACK_POSITIVES = 20  # fewer than this on held-back days: no honest cutoff, so no prefilter yet
-MIN_LABELS = 300  # cold start: fewer labelled papers of the current criteria → everything to the LLM
-SAFETY = 0.0
+FOLDS = 5  # the judged days are pooled into at most this many groups, each scored by a model that did not see it
+MIN_LABELS = 100  # cold start: fewer labelled papers of the current criteria → everything to the LLM
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,10 @@ class Example:
     weight: float = 1.0
     current: bool = True  # labelled under the criteria in force (older criteria's labels weigh less)
     complete: bool = True  # one of a day's judged papers, not an extra (a reaction, an imported selection)
+    categories: tuple[str, ...] = ()  # arXiv categories, the primary one first; () when unknown
+    # How many of its day's papers it stands for: a paper scored as the random sample below the cutoff stands
+    # for the skipped ones too (1 / the sample's rate), so a prefiltered day still weighs its papers right.
+    stands_for: float = 1.0
 
 
 def document(title: str, abstract: str) -> str:
@@ -60,9 +64,10 @@ class PrefilterModel:
 
     vocabulary: list[str]
     idf: np.ndarray
-    coef: np.ndarray  # one weight per vocabulary word, then one per criteria topic
+    coef: np.ndarray  # one weight per vocabulary word, then one per criteria topic, then one per category feature
     intercept: float
     topics: list[str]
+    categories: list[str] = field(default_factory=list)  # "primary=cs.LG", "listed=cs.CV": the category features
 
     def _vectorizer(self) -> Any:
         vectorizer = _vectorizer(min_df=1)
@@ -70,13 +75,16 @@ class PrefilterModel:
         vectorizer.idf_ = self.idf  # a fitted vectorizer's state: its words and their weights
         return vectorizer
 
-    def scores(self, docs: Sequence[str]) -> np.ndarray:
-        """Decision values (log-odds): higher means more likely selected."""
+    def scores(self, docs: Sequence[str], categories: Sequence[Sequence[str]] | None = None) -> np.ndarray:
+        """Decision values (log-odds): higher means more likely selected. ``categories``: each paper's, the
+        primary first (papers without them score on their words alone)."""
         if not docs:
             return np.zeros(0)
         vectorizer = self._vectorizer()
         words = vectorizer.transform(docs)
         features = _with_topics(words, vectorizer.transform(self.topics) if self.topics else None)
+        if self.categories:
+            features = _with_categories(features, categories or [() for _ in docs], self.categories)
         return np.asarray(features @ self.coef + self.intercept).ravel()
 
     def to_bytes(self) -> bytes:
@@ -84,6 +92,7 @@ class PrefilterModel:
         np.savez_compressed(
             buffer, vocabulary=np.array(self.vocabulary, dtype=str), idf=self.idf, coef=self.coef,
             intercept=np.array([self.intercept]), topics=np.array(self.topics, dtype=str),
+            categories=np.array(self.categories, dtype=str),
         )
         return buffer.getvalue()
 
@@ -93,6 +102,8 @@ class PrefilterModel:
             return cls(
                 vocabulary=[str(w) for w in arrays["vocabulary"]], idf=arrays["idf"], coef=arrays["coef"],
                 intercept=float(arrays["intercept"][0]), topics=[str(t) for t in arrays["topics"]],
+                # Models stored before category features have none.
+                categories=[str(c) for c in arrays["categories"]] if "categories" in arrays.files else [],
             )
 
 
@@ -124,6 +135,34 @@ def _with_topics(words: Any, topic_vectors: Any) -> Any:
     return hstack([words, csr_matrix(TOPIC_WEIGHT * similarity)]).tocsr()
 
 
+def category_features(categories: Sequence[str]) -> dict[str, float]:
+    """A paper's category features: what it was filed under (primary) and where it is also listed. A paper
+    cross-listed to the team's categories from another field is judged differently from one filed there."""
+    found = {f"listed={c}": CATEGORY_WEIGHT / 2 for c in categories}
+    if categories:
+        found[f"primary={categories[0]}"] = CATEGORY_WEIGHT
+    return found
+
+
+def category_names(categories: Sequence[Sequence[str]]) -> list[str]:
+    return sorted({name for listed in categories for name in category_features(listed)})
+
+
+def _with_categories(features: Any, categories: Sequence[Sequence[str]], names: Sequence[str]) -> Any:
+    from scipy.sparse import csr_matrix, hstack
+
+    index = {name: i for i, name in enumerate(names)}
+    rows, cols, values = [], [], []
+    for row, listed in enumerate(categories):
+        for name, value in category_features(listed).items():
+            if name in index:  # a category no training paper had carries no weight
+                rows.append(row)
+                cols.append(index[name])
+                values.append(value)
+    block = csr_matrix((values, (rows, cols)), shape=(len(categories), len(names)))
+    return hstack([features, block]).tocsr()
+
+
 def topic_texts(criteria: str) -> list[str]:
     topics, negatives = parse_topics(criteria)
     return [topic.text for topic in topics] + negatives
@@ -132,22 +171,35 @@ def topic_texts(criteria: str) -> list[str]:
 def _regression(features: Any, labels: np.ndarray, weights: np.ndarray) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(features, labels, sample_weight=weights)
+    # liblinear: a tenth of lbfgs's time on these few thousand sparse features, with the same ranking.
+    return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=2000).fit(
+        features, labels, sample_weight=weights
+    )
 
 
-def standardize(scores: np.ndarray) -> np.ndarray:
+def _weighted_percentiles(scores: np.ndarray, weights: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    order = np.argsort(scores, kind="stable")
+    cumulative = np.cumsum(weights[order]) - weights[order] / 2
+    return np.interp(np.asarray(quantiles) * weights.sum(), cumulative, scores[order])
+
+
+def standardize(scores: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """A day's scores relative to that day's median and spread: models trained on different amounts of
     data score on different scales, and a cutoff chosen with one must carry over to another. Median
-    and quartiles follow the many unselected papers, not the few selected ones."""
+    and quartiles follow the many unselected papers, not the few selected ones. ``weights``: how many of
+    the day's papers each stands for, when only some were judged (the prefilter skipped the others)."""
     if len(scores) < 2:
         return scores - (scores.mean() if len(scores) else 0.0)
-    low, median, high = np.percentile(scores, [25, 50, 75])
+    if weights is None:
+        low, median, high = np.percentile(scores, [25, 50, 75])
+    else:
+        low, median, high = _weighted_percentiles(scores, weights, [0.25, 0.5, 0.75])
     spread = float(high - low)
     return (scores - median) / (spread if spread > 1e-9 else 1.0)
 
 
 def cutoff_for(scores: np.ndarray, labels: np.ndarray, recall: float) -> float:
-    """The highest score that keeps at least ``recall`` of the positives at or above it."""
+    """The highest score that keeps at least ``recall`` of the positives at or above it (knowing the labels)."""
     positives = np.sort(scores[labels == 1])
     missable = int(np.floor((1 - recall) * len(positives) + 1e-9))
     return float(positives[missable])
@@ -158,11 +210,41 @@ def share_at_recall(scores: np.ndarray, labels: np.ndarray, recall: float) -> fl
     return float(np.mean(scores >= cutoff_for(scores, labels, recall)))
 
 
+def needed_positives(recall: float) -> int:
+    """The fewest held-back selections from which a conformal cutoff can promise ``recall``."""
+    return max(1, int(np.ceil(1 / (1 - recall) - 1e-9)) - 1) if recall < 1 else 0
+
+
+def conformal_cutoff(
+    positive_scores: np.ndarray, recall: float, weights: np.ndarray | None = None
+) -> tuple[float, float] | None:
+    """A cutoff that a new selection reaches with probability at least ``recall``, and that bound.
+
+    Split conformal: with n held-back selections scored by models that did not see them, the k-th lowest
+    score, k = ⌊(1 − recall)(n + 1)⌋, is reached by a new selection (exchangeable with them) with probability at
+    least 1 − k/(n + 1) ≥ recall. None when n is too small for any k ≥ 1 (19 selections for 95%): no honest cutoff.
+    ``weights``: how many selections each stands for (a sampled one stands for the skipped ones like it); the
+    cutoff is then the highest score below which at most (1 − recall)(W + 1) − 1 of the W selections lie.
+    """
+    scores = np.asarray(positive_scores, dtype=float)
+    mass = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
+    order = np.argsort(scores, kind="stable")
+    scores, mass = scores[order], mass[order]
+    total = float(mass.sum())
+    allowed = (1 - recall) * (total + 1) - 1 + 1e-9  # selections that may lie below the cutoff
+    below = np.cumsum(mass) - mass  # selections strictly before each one in the order
+    fits = np.flatnonzero(below <= allowed)
+    if allowed < 0 or not len(fits):
+        return None
+    i = int(fits[-1])
+    return float(scores[i]), 1 - (float(below[i]) + 1) / (total + 1)
+
+
 def train(
     examples: Sequence[Example], criteria: str, *, recall: float = 0.95, min_labels: int = MIN_LABELS
 ) -> Training:
-    """Train on every label, and choose the cutoff on the most recent judged days: each is scored by a
-    model trained on all the other days (one cheap regression each; the words are counted once)."""
+    """Train on every label, and choose the cutoff on every judged day so far: the days are pooled into at
+    most FOLDS groups, each scored by a model trained on all the other labels (the words are counted once)."""
     started = time.perf_counter()
     current = [e for e in examples if e.current]
     labels = np.array([e.label for e in examples])
@@ -175,54 +257,66 @@ def train(
     vectorizer = _vectorizer(MIN_DF if len(docs) >= 1000 else 1)
     words = vectorizer.fit_transform(docs)
     topics = topic_texts(criteria)
+    listed = [e.categories for e in examples]
+    names = category_names(listed)
     features = _with_topics(words, vectorizer.transform(topics) if topics else None)
+    if names:
+        features = _with_categories(features, listed, names)
     weights = np.array([e.weight for e in examples])
     final = _regression(features, labels, weights)
     result.model = PrefilterModel(
         vocabulary=list(vectorizer.get_feature_names_out()), idf=vectorizer.idf_, coef=final.coef_.ravel(),
-        intercept=float(final.intercept_[0]), topics=topics,
+        intercept=float(final.intercept_[0]), topics=topics, categories=names,
     )
     # Days whose papers were all judged (a day holding only positives, such as imported selections, says
     # nothing about how many papers a cutoff lets through).
     judged = [e for e in current if e.complete]
     judged_days = sorted({e.day for e in judged if not e.label})
-    held = _held_back_days(judged, judged_days)
+    needed = needed_positives(recall)
+    held_positives = sum(e.label for e in judged if e.day in set(judged_days))
     if len(current) < min_labels:
         result.metrics["reason"] = (f"{len(current)} labelled papers of these criteria; the prefilter starts at "
                                     f"{min_labels}")
-    elif held is None:
-        result.metrics["reason"] = (f"fewer than {MIN_HELD_BACK_POSITIVES} selected papers on recent days to "
-                                    "choose a cutoff from")
+    elif len(judged_days) < 2 or held_positives < needed:
+        result.metrics["reason"] = (f"{held_positives} selected papers on {len(judged_days)} judged days; a cutoff "
+                                    f"that keeps {recall:.0%} of them needs {needed} on at least two days")
     else:
-        days = np.array([e.day.toordinal() for e in examples])
-        usable = np.array([e.current and e.complete for e in examples])
-        pooled_scores, pooled_labels = [], []
-        for day in held:
-            on_day = days == day.toordinal()
-            others = ~on_day
-            if len(set(labels[others].tolist())) < 2:
-                continue
-            probe = _regression(features[others], labels[others], weights[others])
-            tested = on_day & usable
-            pooled_scores.append(standardize(probe.decision_function(features[tested])))
-            pooled_labels.append(labels[tested])
-        scores, held_labels = np.concatenate(pooled_scores), np.concatenate(pooled_labels)
-        result.cutoff = cutoff_for(scores, held_labels, min(recall + SAFETY, 1.0))
-        result.metrics.update(_held_back_metrics(scores, held_labels, result.cutoff, held))
+        scores, held_labels, stands = _held_back_scores(examples, features, labels, weights, judged_days)
+        found = conformal_cutoff(scores[held_labels == 1], recall, stands[held_labels == 1])
+        if found is None:  # fewer positives scored than counted (a fold without both kinds to train on)
+            result.metrics["reason"] = f"too few selected papers could be held back for {recall:.0%} recall"
+        else:
+            result.cutoff, bound = found
+            result.metrics.update(_held_back_metrics(scores, held_labels, result.cutoff, judged_days))
+            result.metrics["recall_bound"] = round(bound, 4)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _held_back_days(current: Sequence[Example], days: Sequence[dt.date]) -> list[dt.date] | None:
-    """The most recent judged days (at most HELD_BACK_DAYS, at most half of them) holding enough positives."""
-    held: list[dt.date] = []
-    found = 0
-    for day in reversed(days):
-        if len(held) >= max(HELD_BACK_DAYS, 1) or len(held) >= len(days) // 2:
-            break
-        held.insert(0, day)
-        found += sum(e.label for e in current if e.day == day)
-    return held if found >= MIN_HELD_BACK_POSITIVES else None
+def _held_back_scores(
+    examples: Sequence[Example], features: Any, labels: np.ndarray, weights: np.ndarray, days: Sequence[dt.date],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each judged day's papers scored by a model trained without that day's group of days, standardized per
+    day; with their labels and how many papers each stands for."""
+    ordinals = np.array([e.day.toordinal() for e in examples])
+    usable = np.array([e.current and e.complete for e in examples])
+    stands = np.array([e.stands_for for e in examples])
+    folds = min(FOLDS, len(days))
+    pooled_scores, pooled_labels, pooled_stands = [], [], []
+    for fold in range(folds):
+        held = np.isin(ordinals, [d.toordinal() for d in days[fold::folds]])
+        others = ~held
+        if len(set(labels[others].tolist())) < 2:
+            continue
+        probe = _regression(features[others], labels[others], weights[others])
+        for day in days[fold::folds]:
+            tested = (ordinals == day.toordinal()) & usable
+            pooled_scores.append(standardize(probe.decision_function(features[tested]), stands[tested]))
+            pooled_labels.append(labels[tested])
+            pooled_stands.append(stands[tested])
+    if not pooled_scores:
+        return np.zeros(0), np.zeros(0, dtype=int), np.zeros(0)
+    return np.concatenate(pooled_scores), np.concatenate(pooled_labels), np.concatenate(pooled_stands)
 
 
 def _held_back_metrics(scores: np.ndarray, labels: np.ndarray, cutoff: float, held: Sequence[dt.date]) -> dict:

@@ -42,6 +42,14 @@ class Routing:
     note: str = ""  # one line for the digest; empty when the prefilter did not skip anything
 
 
+def categories_of(paper: Paper) -> tuple[str, ...]:
+    """The paper's categories, its primary one first (the API names it apart; the feed lists it first)."""
+    primary = paper.primary_category
+    if primary and primary in paper.categories:
+        return (primary, *(c for c in paper.categories if c != primary))
+    return paper.categories
+
+
 def examples(store: Store, profile: Profile) -> tuple[list[Example], int]:
     """The profile's labels: each LLM judgment (selected = above the profile's thresholds) and each
     reaction; returns them and the number of reactions among them."""
@@ -50,12 +58,14 @@ def examples(store: Store, profile: Profile) -> tuple[list[Example], int]:
     found: list[Example] = []
     for scored in store.scored_papers(profile.id):
         current = scored.criteria_version == profile.criteria_version or scored.criteria_key == base_key
-        weight = min(sample_weights.get(scored.arxiv_id, 1.0), MAX_SAMPLE_WEIGHT)
+        stands_for = sample_weights.get(scored.arxiv_id, 1.0)
+        weight = min(stands_for, MAX_SAMPLE_WEIGHT)
         found.append(
             Example(
                 scored.arxiv_id, scored.title, scored.abstract,
                 label=int(scored.relevance >= profile.min_relevance and scored.novelty >= profile.min_novelty),
                 day=scored.day, weight=weight * (1.0 if current else OLD_CRITERIA_WEIGHT), current=current,
+                categories=scored.categories, stands_for=stands_for,
             )
         )
     reactions = store.reactions(profile.id)
@@ -97,6 +107,15 @@ def active_model(store: Store, profile: Profile) -> tuple[int, PrefilterModel, f
     return row.version, PrefilterModel.from_bytes(row.weights), row.cutoff
 
 
+def recall_bound(store: Store, profile: Profile) -> float | None:
+    """The recall the newest model's cutoff promises (a conformal bound on held-back selections), if it has one."""
+    row = store.latest_model(profile.id)
+    if row is None or row.cutoff is None:
+        return None
+    bound = row.metrics.get("recall_bound")
+    return float(bound) if isinstance(bound, int | float) else None
+
+
 def route(
     store: Store, settings: Settings, profile: Profile, date: dt.date, papers: Sequence[Paper], todo: Sequence[Paper],
     *, followed: Collection[str] = (),
@@ -115,7 +134,9 @@ def route(
     elif fresh:
         version, model, cutoff = active
         # Standardized against the whole day, so the cutoff means the same on a re-run with fewer new papers.
-        scores = prefilter.standardize(model.scores([prefilter.document(p.title, p.abstract) for p in papers]))
+        scores = prefilter.standardize(model.scores(
+            [prefilter.document(p.title, p.abstract) for p in papers], [categories_of(p) for p in papers]
+        ))
         by_id = {p.arxiv_id: float(s) for p, s in zip(papers, scores, strict=True)}
         below = [p for p in fresh if by_id[p.arxiv_id] < cutoff and p.arxiv_id not in followed]
         size = min(len(below), max(MIN_SAMPLE, math.ceil(settings.prefilter_sample * len(below))))
@@ -138,6 +159,9 @@ def route(
     if skipped:
         note = (f"The prefilter (model v{version}) kept {len(send) - sampled} of {len(todo)} papers for the LLM and "
                 f"skipped {len(skipped)}; {sampled} of the skipped ones were scored anyway to measure its recall.")
+        bound = recall_bound(store, profile)
+        if bound is not None:
+            note += f" Its cutoff keeps an estimated {bound:.0%} or more of the LLM's selections."
     return Routing(send=send, skipped=skipped, sampled=sampled, model_version=version, note=note)
 
 
@@ -154,6 +178,7 @@ class PrefilterReport:
     estimated_recall: float | None
     model_version: int
     status: str  # "active (cutoff …)" or the reason it is not
+    recall_bound: float | None = None  # what the active cutoff promises, from held-back selections
 
 
 def report(store: Store, profile: Profile, since: dt.date) -> PrefilterReport:
@@ -191,4 +216,5 @@ def report(store: Store, profile: Profile, since: dt.date) -> PrefilterReport:
         papers=len(routed), sent=len(routed) - skipped, skipped=skipped, sampled=sampled,
         selected_above=selected_above, selected_in_sample=selected_in_sample, estimated_recall=recall,
         model_version=row.version if row else 0, status=status,
+        recall_bound=recall_bound(store, profile) if row is not None and "active" in status else None,
     )

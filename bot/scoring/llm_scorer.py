@@ -63,6 +63,14 @@ def _chunks(items: Sequence[Paper], size: int) -> list[list[Paper]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+def plan_batches(papers: Sequence[Paper], batch_size: int) -> list[list[Paper]]:
+    """The requests a day's papers go out in, in order: batches of ``batch_size``, then each paper whose
+    abstract addresses the model alone (so it can only touch its own score)."""
+    flagged = [p for p in papers if prompt.looks_like_injection(p)]
+    regular = [p for p in papers if not prompt.looks_like_injection(p)]
+    return _chunks(regular, batch_size) + [[p] for p in flagged]
+
+
 class LLMScorer:
     def __init__(
         self,
@@ -95,10 +103,8 @@ class LLMScorer:
         self._outcome = ScoreOutcome(cost_usd=0.0 if self.price is not None else None)
         self._semaphore = asyncio.Semaphore(self.concurrency)
         self._reserved = 0.0  # estimated cost of requests in flight, counted against the budget
-        flagged = [p for p in papers if prompt.looks_like_injection(p)]
-        self._outcome.flagged = {p.arxiv_id for p in flagged}
-        regular = [p for p in papers if p.arxiv_id not in self._outcome.flagged]
-        batches = _chunks(regular, self.batch_size) + [[p] for p in flagged]
+        self._outcome.flagged = {p.arxiv_id for p in papers if prompt.looks_like_injection(p)}
+        batches = plan_batches(papers, self.batch_size)
         await asyncio.gather(*(self._run(batch, attempt=1) for batch in batches))
         return self._outcome
 

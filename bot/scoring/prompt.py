@@ -15,6 +15,10 @@ import prompts
 from bot.domain.models import Paper
 
 MAX_ABSTRACT_CHARS = 3000
+MAX_AUTHORS = 3  # the names beyond the first few cost tokens and change no judgment
+LINK_SENTENCE_WORDS = 15  # a sentence this short around a link is only pointing at it ("Code is at …")
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 PAPER_LIST_PLACEHOLDER = "[PAPER LIST HERE]"
 
 # Text in an abstract that addresses the model rather than the reader. Such a paper is scored in a
@@ -46,21 +50,59 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def without_links(text: str) -> str:
+    """The abstract without its links: a short sentence that only points at code or data goes whole, a longer
+    one keeps its words. A link tells the LLM nothing about the paper and costs a dozen tokens or more."""
+    kept: list[str] = []
+    pos = 0
+    for link in _URL.finditer(text):
+        if link.start() < pos:
+            continue
+        starts = [m.end() for m in _SENTENCE_END.finditer(text, pos, link.start())]
+        start = starts[-1] if starts else pos
+        end_match = _SENTENCE_END.search(text, link.end() - 1)
+        end = end_match.end() if end_match else len(text)
+        sentence = text[start:end]
+        if len(_URL.sub("", sentence).split()) <= LINK_SENTENCE_WORDS:
+            kept.append(text[pos:start])
+        else:
+            kept.append(text[pos:link.start()].rstrip(" ("))
+            end = link.end()
+        pos = end
+    kept.append(text[pos:])
+    return _one_line("".join(kept))
+
+
+def authors_line(authors: Sequence[str]) -> str:
+    shown = ", ".join(_one_line(a) for a in authors[:MAX_AUTHORS])
+    return shown + (" et al." if len(authors) > MAX_AUTHORS else "")
+
+
 def paper_block(paper: Paper) -> str:
-    """One paper in the seed's layout. Newlines are folded so no abstract can start a fake entry."""
-    abstract = _one_line(paper.abstract)
+    """One paper in the seed's layout, compact: whitespace folded (so no abstract can start a fake entry), the
+    first few authors, no links."""
+    abstract = without_links(_one_line(paper.abstract))
     if len(abstract) > MAX_ABSTRACT_CHARS:
         abstract = abstract[:MAX_ABSTRACT_CHARS] + " …"
     return (
         f"ArXiv ID: {paper.arxiv_id}\n"
         f"Title: {_one_line(paper.title)}\n"
-        f"Authors: {' and '.join(paper.authors)}\n"
+        f"Authors: {authors_line(paper.authors)}\n"
         f"Abstract: {abstract}"
     )
 
 
 def papers_message(papers: Sequence[Paper]) -> str:
     return "## Papers\n\n" + "\n\n".join(paper_block(p) for p in papers)
+
+
+COMMENT_FROM = (7, 6)  # the instructions ask for a comment from this relevance and novelty on (the default digest's)
+
+
+def reply_line(arxiv_id: str, relevance: int, novelty: int, comment: str) -> str:
+    """The line the instructions ask the LLM to write for one paper (what a reply costs is counted on it)."""
+    wanted = relevance >= COMMENT_FROM[0] and novelty >= COMMENT_FROM[1]
+    return f"{arxiv_id} {relevance} {novelty}" + (f" {_one_line(comment)}" if wanted and comment.strip() else "")
 
 
 def looks_like_injection(paper: Paper) -> bool:

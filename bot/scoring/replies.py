@@ -1,7 +1,10 @@
-"""Reading the LLM's reply: the seed's contract, one ``{ARXIVID, COMMENT, RELEVANCE, NOVELTY}`` per paper.
+"""Reading the LLM's reply: one ``ARXIVID RELEVANCE NOVELTY [COMMENT]`` line per paper, or the seed's contract,
+one ``{ARXIVID, COMMENT, RELEVANCE, NOVELTY}`` object per paper.
 
-Models answer in JSON lines, a JSON array, an object holding a list, inside code fences, or with prose
-around it. We take every JSON object we can find, keep only IDs we asked about, and clamp scores.
+The plain line is what the prompt asks for (a fifth of the tokens of a JSON object); the JSON forms are what
+structured output, older prompts and models that prefer JSON write. Models answer in JSON lines, a JSON
+array, an object holding a list, inside code fences, or with prose around it. We take every JSON object and
+every plain line we can find, keep only IDs we asked about, and clamp scores.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ from bot.domain.models import Judgment, normalize_arxiv_id
 
 _FENCE = re.compile(r"```(?:jsonl?|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _decoder = json.JSONDecoder()
+# "2503.01234 9 8 Proposes …": the ID (perhaps arXiv:-prefixed or versioned), two scores, an optional comment.
+_LINE = re.compile(
+    r"^[ \t>*-]*(?:arXiv:)?(\d{4}\.\d{4,5})(?:v\d+)?[ \t|,;:]+(\d{1,2})[ \t|,;:/]+(\d{1,2})\b(?:[ \t|,;:-]+(.*))?$",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 def _json_values(text: str) -> Iterator[Any]:
@@ -111,6 +119,14 @@ def parse_reply(text: str, expected_ids: Iterable[str]) -> tuple[dict[str, Judgm
                     novelty=novelty,
                     comment=" ".join(str(comment).split()) if comment else "",
                 )
+    for match in _LINE.finditer(text):
+        arxiv_id, relevance_text, novelty_text, comment = match.groups()
+        if arxiv_id not in expected:
+            notes.append(f"ignored a judgment for {arxiv_id!r}, which was not in the request")
+        elif arxiv_id not in found:
+            relevance, novelty = _clamp_score(relevance_text), _clamp_score(novelty_text)
+            if relevance is not None and novelty is not None:
+                found[arxiv_id] = Judgment(arxiv_id, relevance, novelty, " ".join((comment or "").split()))
     return found, notes
 
 

@@ -249,3 +249,17 @@ def test_stats_count_posts_spend_and_reactions_this_month(core, monkeypatch):
     text = say(core, "stats").text
     assert f"1 day, {posted} papers" in text and "12 of 12 announced" in text
     assert "1 positive" in text and "1 person" in text and "$" in text
+    assert "per 1,000 papers)" in text  # the LLM's cost over every paper announced
+
+
+def test_stats_say_what_recall_the_prefilters_cutoff_promises_and_the_setting_that_sets_it(core):
+    subscription = subscribed(core).store.get_subscription("chat", "C1")
+    profile = core.store.profile_by_id(subscription.profile_id)
+    core.store.save_model(
+        profile.id, criteria_version=profile.criteria_version, labels=400, positives=40, reactions=0, cutoff=0.3,
+        metrics={"recall_bound": 0.9512}, weights=b"", train_seconds=0.1,
+    )
+    text = say(core, "stats").text
+    assert "its cutoff keeps an estimated 95% or more of the LLM's selections" in text
+    assert "(aiming at 95%, DIGEST_PREFILTER_RECALL)" in text
+

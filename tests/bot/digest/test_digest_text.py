@@ -35,3 +35,11 @@ def test_truncate_cuts_at_a_word_and_marks_the_cut():
     assert truncate("short", 10) == "short"
     cut = truncate("the quick brown fox jumps over the lazy dog", 20)
     assert len(cut) <= 20 and cut.endswith("…") and not cut.endswith(" …")
+
+
+def test_the_cost_per_1000_papers_counts_every_paper_announced_and_is_left_out_when_unknown():
+    from bot.digest.text import per_thousand
+
+    assert per_thousand(0.09, 200) == "$0.45 per 1,000 papers"
+    assert per_thousand(0.0, 200) == "$0.00 per 1,000 papers"
+    assert per_thousand(None, 200) == "" and per_thousand(0.5, 0) == ""

@@ -111,8 +111,12 @@ def test_a_replay_trains_only_on_earlier_days_and_routes_like_production(tmp_pat
     rows = load_jsonl([_write(tmp_path / "days.jsonl", _days(6))], 8, 7)
     result = replay(rows, "Mixture of experts\nSparse transformers", min_labels=50)
     assert [d.day for d in result.days] == replay_days(rows) == [dt.date(2025, 3, d) for d in range(4, 9)]
-    assert [d.train_labels for d in result.days] == [40, 80, 120, 160, 200]
-    cold, active = result.days[:3], result.days[3:]
+    # Trained on what production would have: every paper of a day sent whole, then only the papers sent.
+    assert [d.train_labels for d in result.days[:2]] == [40, 80]
+    pairs = zip(result.days[1:], result.days[2:], strict=False)
+    assert all(b.train_labels == a.train_labels + a.sent for a, b in pairs)
+    # 40 labels are under min_labels; from the second test day on, two judged days hold 24 ≥ 19 selections.
+    cold, active = result.days[:1], result.days[1:]
     assert all(d.cold and d.sent == d.papers for d in cold)
     assert all(not d.cold and d.sampled >= 2 and d.sent == d.above + d.sampled for d in active)
     assert result.auc == 1.0
@@ -120,6 +124,16 @@ def test_a_replay_trains_only_on_earlier_days_and_routes_like_production(tmp_pat
     assert result.oracle_share(0.95) == pytest.approx(57 / 200)  # 3 of the 60 may be missed
     assert result.active.recall >= 0.9 and result.active.share < 0.5
     assert result.cost_relative == result.overall.share
+
+
+def test_a_replay_from_an_empty_database_sends_the_first_day_whole_and_says_what_it_sent(tmp_path):
+    rows = load_jsonl([_write(tmp_path / "days.jsonl", _days(6))], 8, 7)
+    result = replay(rows, "Mixture of experts\nSparse transformers", min_labels=50, first=True)
+    assert [d.day for d in result.days] == replay_days(rows, first=True) == [dt.date(2025, 3, d) for d in range(3, 9)]
+    first = result.days[0]
+    assert first.cold and first.train_labels == 0 and len(first.sent_ids) == first.papers == 40
+    last = result.days[-1]
+    assert not last.cold and len(last.sent_ids) == last.sent < last.papers
 
 
 def test_a_replay_needs_two_days_holding_both_kinds_of_papers():
@@ -132,7 +146,7 @@ def test_eval_prints_auc_shares_and_cost_per_test_day(tmp_path):
     data = _write(tmp_path / "days.jsonl", _days(6))
     result = runner.invoke(app, ["eval", "--data", str(data), "--min-labels", "50"])
     assert result.exit_code == 0, result.output
-    for text in ("AUC", "90% at", "95% at", "2025-03-08", "all days", "active (2)", "cold start on 2 days",
+    for text in ("AUC", "90% at", "95% at", "2025-03-08", "all days", "active (4)", "cold start on 1 day",
                  "no prefilter", "oracle, 95% recall", "automatic, active days", "gpt-4o-mini", "estimate"):
         assert text in result.output, text
     assert "1.000" in result.output and "30.0%" in result.output  # perfect ranking; 12 of 40 papers

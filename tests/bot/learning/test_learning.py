@@ -130,6 +130,8 @@ def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_be
     assert sum(d.route == "sample" for d in routes.values()) >= learning.MIN_SAMPLE
     assert {pid for pid, d in routes.items() if d.route != "skipped"} == sent
     assert any("prefilter" in note for note in digest.notes)
+    assert any("Its cutoff keeps an estimated 9" in note for note in digest.notes)  # the conformal bound, ≥ 95%
+    assert learning.report(store, profile, dates[0]).recall_bound >= 0.95
     assert digest.scanned == len(sent) and not digest.unscored and result.status == "done"
 
     fake_llm.clear()  # a re-run keeps the day's routes and asks the LLM nothing
@@ -142,6 +144,7 @@ def test_a_criteria_change_sends_everything_until_a_model_for_the_new_criteria_i
     settings, store, profile = learner
     dates = days(8)
     old = train_on_four_days(fake_llm, settings, store, profile, dates)
+    judged = len(sent_to_llm(fake_llm))  # what the LLM judged of the four days' papers
 
     store.set_criteria(profile.id, profile.criteria + "\n\n5. Compression of vision models.", author="U1")
     changed = store.profile_by_id(profile.id)
@@ -157,9 +160,11 @@ def test_a_criteria_change_sends_everything_until_a_model_for_the_new_criteria_i
     assert "labelled papers of these criteria" in new.metrics["reason"]
     examples, _ = learning.examples(store, changed)
     old_labels = [e for e in examples if not e.current]
-    assert len(old_labels) == 4 * 80 and all(e.weight == learning.OLD_CRITERIA_WEIGHT for e in old_labels)
+    assert len(old_labels) == judged and all(e.weight <= learning.OLD_CRITERIA_WEIGHT * learning.MAX_SAMPLE_WEIGHT
+                                             for e in old_labels)
+    assert {e.weight for e in old_labels if e.stands_for == 1.0} == {learning.OLD_CRITERIA_WEIGHT}
 
-    for i, date in enumerate(dates[5:], start=6):  # the cutoff needs 20 selected papers on held-back days
+    for i, date in enumerate(dates[5:], start=6):  # the cutoff needs 19 selected papers on two judged days
         run_day(fake_llm, settings, store, changed, date, synthetic_day(i))
     assert store.latest_model(profile.id).cutoff is not None  # type: ignore[union-attr]
 
