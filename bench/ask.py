@@ -17,7 +17,9 @@ For each it prints seconds (and within them the full-text source's: fetch, pacin
 requests, prompt / cached / completion tokens, passages and characters of paper text sent, the cost at the
 model's list price; per paper the document's size, its parse time (measured again on its own, on the same
 bytes), and the process's peak RSS (the stand-ins run in this process too). Token counts are the stand-in's (4
-characters a token, as OpenAI's rule of thumb; math-heavy LaTeX costs real tokenizers more).
+characters a token, as OpenAI's rule of thumb: what the cost is computed on) and, with the bench extra installed
+(``pip install -e '.[bench]'``: bpe-openai), gpt-4o's own o200k_base count of the same request, which then decides
+whether the whole paper fits the context.
 
 Papers (tests/fixtures/arxiv, SOURCES.md): ``html`` = 2501.11120v1 from arXiv's HTML rendering (LaTeXML, 699 KB:
 9 sections, 3 appendices, 47 tables); ``pdf60`` = the tests' 60-page paper, 2501.10120v1's real 15-page PDF four
@@ -35,14 +37,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import io
 import re
 import resource
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +202,8 @@ class Sent:
     passages: int
     passage_chars: int
     history: int  # earlier questions of the thread
+    o200k_tokens: int | None = None  # system + user in gpt-4o's encoding (count_tokens); None without bpe-openai
+    texts: tuple[str, ...] = field(default=(), repr=False)  # the system and user messages
 
     @classmethod
     def of(cls, request: Any) -> Sent:
@@ -205,7 +211,21 @@ class Sent:
         system, user = messages[0]["content"], messages[-1]["content"]
         found = _PASSAGE.findall(user)
         history = user.split("<<<END HISTORY", 1)[0].count("\nQ: ") if "<<<HISTORY" in user else 0
-        return cls(len(system) + len(user), len(found), sum(len(body) for _, body in found), history)
+        return cls(len(system) + len(user), len(found), sum(len(body) for _, body in found), history,
+                   texts=(system, user))
+
+
+@functools.cache
+def o200k_counter() -> Callable[[str], int] | None:
+    """Tokens as gpt-4o and gpt-4o-mini count them (o200k_base, from the bench extra's bpe-openai), else None."""
+    with warnings.catch_warnings():  # its loader uses importlib.resources' deprecated open_binary
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            import bpe_openai  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        except ImportError:
+            return None
+        encoding = bpe_openai.get_encoding("o200k_base")
+    return lambda text: len(encoding.encode(text))
 
 
 @dataclass(frozen=True)
@@ -247,11 +267,42 @@ class PaperRun:
 
     @property
     def naive_fits(self) -> bool:
-        return self.naive is not None and self.naive.usage.prompt_tokens + ANSWER_RESERVE <= CONTEXT_TOKENS
+        return self.naive is not None and self.naive_tokens + ANSWER_RESERVE <= CONTEXT_TOKENS
+
+    @property
+    def naive_tokens(self) -> int:
+        """The whole paper's request in tokens: gpt-4o's count when bpe-openai is installed, else the stand-in's."""
+        if self.naive is None:
+            return 0
+        return self.naive.sent.o200k_tokens or self.naive.usage.prompt_tokens
 
 
 def peak_rss_mb() -> float:
+    """The process's peak resident memory since the last reset_peak_rss() (else since it started)."""
+    with contextlib.suppress(OSError, AttributeError):
+        found = re.search(r"^VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
+        return int(found.group(1)) / 1024  # type: ignore[union-attr]
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def reset_peak_rss() -> None:
+    """Start the peak over from the memory in use now (Linux; elsewhere the peak stays the process's)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def count_tokens(runs: Sequence[PaperRun]) -> None:
+    """Every request's tokens in gpt-4o's encoding, when bpe-openai is installed. After the runs: the encoding takes
+    over 100 MB, which would otherwise count in the papers' peak memory."""
+    count = o200k_counter()
+    if count is None:
+        return
+    for run in runs:
+        counted = [replace(s, sent=replace(s.sent, o200k_tokens=sum(map(count, s.sent.texts)))) for s in run.steps]
+        run.steps = counted
+        if run.naive is not None:
+            run.naive = replace(run.naive, sent=replace(run.naive.sent,
+                                                        o200k_tokens=sum(map(count, run.naive.sent.texts))))
 
 
 def settings_for(arxiv: ArxivStandIn, llm: OpenAIStandIn, database: str, pace: float) -> Settings:
@@ -264,6 +315,7 @@ def settings_for(arxiv: ArxivStandIn, llm: OpenAIStandIn, database: str, pace: f
 def run_paper(paper: BenchPaper, *, latency: float = 1.0, pace: float = DEFAULT_PACE) -> PaperRun:
     """The cold, warm and follow-up questions and the naive request for ``paper``, on fresh stand-ins and database."""
     run = PaperRun(paper, pace, latency)
+    reset_peak_rss()
     run.document_bytes = len(paper.html or paper.pdf or b"")
     with ArxivStandIn() as arxiv, OpenAIStandIn() as llm, tempfile.TemporaryDirectory() as folder:
         if paper.html is not None:
@@ -369,7 +421,9 @@ def table(run: PaperRun) -> str:
         ("longest event-loop stall (ms)", *(f"{s.loop_stall * 1000:.0f}" if s.label != "naive" else "-"
                                              for s in steps)),
         ("arXiv requests", *(str(s.arxiv_requests) for s in steps)),
-        ("prompt tokens", *(f"{s.usage.prompt_tokens:,}" for s in steps)),
+        ("prompt tokens (stand-in: 4 chars each)", *(f"{s.usage.prompt_tokens:,}" for s in steps)),
+        ("prompt tokens (o200k_base, gpt-4o's)", *("-" if s.sent.o200k_tokens is None else f"{s.sent.o200k_tokens:,}"
+                                                   for s in steps)),
         ("  cached", *(f"{s.usage.cached_tokens:,}" for s in steps)),
         ("completion tokens", *(f"{s.usage.completion_tokens:,}" for s in steps)),
         ("passages sent", *(str(s.sent.passages) for s in steps)),
@@ -403,13 +457,15 @@ def report(run: PaperRun) -> str:
     verdict = "PASS" if cold.seconds <= TARGET_FIRST_SECONDS else "MISS"
     lines.append(f"  first answer in {cold.seconds:.1f} s, target within {TARGET_FIRST_SECONDS:.0f} s: {verdict}")
     if naive is not None:
-        ratio = naive.usage.prompt_tokens / max(cold.usage.prompt_tokens, 1)
-        lines.append(f"  naive: {naive.usage.prompt_tokens:,} prompt tokens ({ratio:.0f}x the cold question's); "
+        real = naive.sent.o200k_tokens is not None
+        counted = "o200k_base" if real else "the stand-in's count; pip install -e '.[bench]' for gpt-4o's"
+        ratio = run.naive_tokens / max((cold.sent.o200k_tokens if real else cold.usage.prompt_tokens) or 1, 1)
+        lines.append(f"  naive: {run.naive_tokens:,} prompt tokens ({counted}), {ratio:.0f}x the cold question's; "
                      f"{'fits' if run.naive_fits else 'does NOT fit'} a {CONTEXT_TOKENS // 1000}k context "
                      f"(with {ANSWER_RESERVE} tokens for the answer)")
     for step in run.steps:
         lines.append(f"  {step.label}: {_short(step.answer)} [{'; '.join(step.sources)}]")
-    lines.append(f"  peak RSS of the process so far: {run.rss_mb:.0f} MB")
+    lines.append(f"  peak RSS of the process while this paper ran: {run.rss_mb:.0f} MB")
     return "\n".join(lines)
 
 
@@ -441,9 +497,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         papers.append(lambda: pdf_paper(pdf_pages(4)))
     print(f"Questions about long real papers: arXiv and the LLM ({MODEL}) as local stand-ins over HTTP; "
           f"peak RSS before: {peak_rss_mb():.0f} MB.\n")
+    runs = [run_paper(build(), latency=args.latency, pace=args.pace) for build in papers]
+    count_tokens(runs)
     failures: list[str] = []
-    for build in papers:
-        run = run_paper(build(), latency=args.latency, pace=args.pace)
+    for run in runs:
         print(report(run), end="\n\n")
         failures += run.failures
     for failure in failures:

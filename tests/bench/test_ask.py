@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from bench.ask import ANSWER_RESERVE, CONTEXT_TOKENS, main, pdf_pages, pdf_paper, report, run_paper
+from bench.ask import (
+    ANSWER_RESERVE,
+    CONTEXT_TOKENS,
+    count_tokens,
+    main,
+    o200k_counter,
+    pdf_pages,
+    pdf_paper,
+    report,
+    run_paper,
+)
 from bot.asking.passages import TOKEN_BUDGET, TOP_PASSAGES
 from bot.domain.pricing import PRICES, cost_of
 from bot.domain.statuses import AskOutcome
@@ -18,6 +28,7 @@ def test_the_ask_bench_figures_agree_on_a_short_paper() -> None:
     run = run_paper(pdf_paper(pdf_pages(copies=1, pages=2), "pdf2", "2501.10120v1, first 2 pages"),
                     latency=LATENCY, pace=PACE)
 
+    count_tokens([run])
     assert run.failures == []
     cold, warm, follow_up = (run.step(label) for label in ("cold", "warm", "follow-up"))
     naive = run.naive
@@ -43,10 +54,17 @@ def test_the_ask_bench_figures_agree_on_a_short_paper() -> None:
     # The naive way sends every passage: the whole text, more tokens than any question's.
     assert naive.sent.passages == run.all_passages and naive.sent.passage_chars >= 0.95 * run.chars  # blanks aside
     assert naive.usage.prompt_tokens > max(s.usage.prompt_tokens for s in (cold, warm, follow_up))
-    assert run.naive_fits == (naive.usage.prompt_tokens + ANSWER_RESERVE <= CONTEXT_TOKENS) and run.naive_fits
+    assert run.naive_fits == (run.naive_tokens + ANSWER_RESERVE <= CONTEXT_TOKENS) and run.naive_fits
+    # gpt-4o's own count of the same requests (with the bench extra) is near the stand-in's 4 characters a token.
+    for step in (cold, warm, follow_up, naive):
+        real = step.sent.o200k_tokens
+        if o200k_counter() is None:
+            assert real is None and run.naive_tokens == naive.usage.prompt_tokens
+        else:
+            assert real is not None and 0.6 < real / step.usage.prompt_tokens < 1.4
     assert run.parse_seconds > 0 and run.rss_mb > 0
     printed = report(run)
-    assert f"{cold.usage.prompt_tokens:,}" in printed and f"{naive.usage.prompt_tokens:,} prompt tokens" in printed
+    assert f"{cold.usage.prompt_tokens:,}" in printed and f"naive: {run.naive_tokens:,} prompt tokens" in printed
     assert "fits a 128k context" in printed and "pdf2: 2501.10120v1, first 2 pages" in printed
     assert f"first answer in {cold.seconds:.1f} s, target within 60 s: PASS" in printed
 
