@@ -63,6 +63,8 @@ def make_settings(tmp_path: Path, arxiv: ArxivStandIn, llm: OpenAIStandIn) -> Ca
             "database_url": f"sqlite:///{tmp_path / 'digest.db'}",
             "arxiv_rss_url": arxiv.rss_url,
             "arxiv_api_url": arxiv.api_url,
+            "arxiv_html_url": arxiv.html_url,  # papers' full text, for questions: never the real arxiv.org
+            "arxiv_pdf_url": arxiv.pdf_url,
             "retry_base_delay": 0.01,
             "arxiv_api_delay": 0.0,
             "llm_timeout": 5.0,

@@ -36,6 +36,7 @@ C = TypeVar("C", bound=_Closing)
 T = TypeVar("T")
 
 __all__ = [
+    "GARBLED_ASK_REPLY",
     "KEYWORDS",
     "AsArray",
     "AsObject",
@@ -371,16 +372,26 @@ def is_ask_request(system: str) -> bool:
     return system.startswith("You answer questions about one research paper")
 
 
+# Words every question shares with any text: a sentence sharing only these does not answer anything.
+_ASK_FILLER = frozenset({
+    "a", "an", "and", "are", "at", "be", "by", "did", "do", "does", "for", "from", "how", "in", "is", "it", "of",
+    "on", "or", "that", "the", "their", "them", "they", "this", "to", "was", "we", "were", "what", "when", "where",
+    "which", "who", "why", "with",
+})
+GARBLED_ASK_REPLY = "\nSOURCES: 99\n"  # Malformed: no answer, and a passage number that was never sent
+
+
 def ask_answer(user: str) -> str:
     """What the stand-in answers a question with: the sentence of the passages it was given that shares the most
-    words with the question, citing its passage; "SOURCES: none" when it was given none."""
-    question = set(re.findall(r"\w+", user.rsplit("Question:", 1)[-1].lower()))
+    words with the question (filler words aside), citing its passage; when no sentence shares one, it says the
+    passages do not say, with "SOURCES: none"."""
+    question = set(re.findall(r"\w+", user.rsplit("Question:", 1)[-1].lower())) - _ASK_FILLER
     best: tuple[int, str, str] | None = None
     for number, body in re.findall(r"^<<<PASSAGE (\d+) \|[^\n]*\n(.*?)\n<<<END PASSAGE \1$", user,
                                    re.MULTILINE | re.DOTALL):
         for sentence in re.split(r"(?<=[.!?])\s", body.strip()):
             shared = len(question & set(re.findall(r"\w+", sentence.lower())))
-            if best is None or shared > best[0]:
+            if shared and (best is None or shared > best[0]):
                 best = (shared, number, sentence)
     if best is None:
         return "The passages do not say.\nSOURCES: none"
@@ -825,7 +836,7 @@ class OpenAIStandIn(StandIn):
         if isinstance(fault, Reply):
             return fault.content
         if is_ask_request(self._system_text(messages)):
-            return ask_answer(self._last_user_text(messages))
+            return GARBLED_ASK_REPLY if isinstance(fault, Malformed) else ask_answer(self._last_user_text(messages))
         papers = parse_papers(self._last_user_text(messages))
         if is_tldr_request(self._system_text(messages)):
             system = self._system_text(messages)
