@@ -95,8 +95,12 @@ class OpenAIClientOwner:
 
 class OpenAIChat(OpenAIClientOwner):
 
-    async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
+    async def complete(
+        self, system: str, user: str, response_format: dict[str, Any] | None = None, max_tokens: int | None = None
+    ) -> Completion:
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        if max_tokens is not None:
+            extra["max_completion_tokens"] = max_tokens
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,

@@ -151,10 +151,11 @@ class TimedChat:
         self.model = chat.model
         self.seconds = seconds
 
-    async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
+    async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None,
+                       max_tokens: int | None = None) -> Completion:
         started = time.perf_counter()
         try:
-            return await self.chat.complete(system, user, response_format)
+            return await self.chat.complete(system, user, response_format, max_tokens)
         finally:
             self.seconds.append(time.perf_counter() - started)
 

@@ -17,6 +17,7 @@ from bot.asking.passages import Passage
 from bot.domain.asks import Ask
 
 MAX_ANSWER_CHARS = 1200  # ~150 words asked for; a reply that ignores that is cut
+MAX_ANSWER_TOKENS = 400  # what a reply may cost: ~150 words and the SOURCES line, with room to spare
 MAX_HISTORY = 3  # earlier questions and answers of the thread sent along
 MAX_HISTORY_ANSWER = 600
 MAX_QUESTION_CHARS = 600

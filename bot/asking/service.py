@@ -98,8 +98,8 @@ class AskService:
             return self._record(question, Answer(
                 f"arXiv has no readable text of {question.arxiv_id} (neither an HTML rendering nor a PDF), so I "
                 "cannot read it to answer.", AskOutcome.NO_TEXT))
-        cut = passages(text)
-        picked = [match.passage for match in best_passages(cut, question.text)]
+        # Cutting a long paper and ranking its passages takes up to a few hundred ms: off the event loop.
+        cut, picked = await asyncio.to_thread(_pick, text, question.text)
         if not picked:
             return self._record(question, Answer(
                 f"I searched the paper's text ({counted(len(cut), 'passage')}) and found nothing about that: it "
@@ -116,7 +116,7 @@ class AskService:
         chat = self.chat_factory()
         try:
             async with asyncio.timeout(ANSWER_SECONDS):
-                completion = await chat.complete(answer.system_prompt(), message)
+                completion = await chat.complete(answer.system_prompt(), message, max_tokens=answer.MAX_ANSWER_TOKENS)
         except TimeoutError:
             return Answer(f"The LLM did not answer within {ANSWER_SECONDS:.0f} seconds; try again in a minute.",
                           AskOutcome.FAILED, public=False)
@@ -184,3 +184,9 @@ def _log_ask(question: Question, said: Answer, seconds: float) -> None:
     }
     log.info("ask %s:%s %s %s: %d tokens, %s, %.1f s", question.platform, question.channel, question.arxiv_id,
              outcome, usage.prompt_tokens + usage.completion_tokens, format_cost(said.cost_usd), seconds, extra=fields)
+
+
+def _pick(text: FullText, question: str) -> tuple[list[Passage], list[Passage]]:
+    """The paper's passages, and the best of them for ``question``."""
+    cut = passages(text)
+    return cut, [match.passage for match in best_passages(cut, question)]

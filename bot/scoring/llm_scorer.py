@@ -26,8 +26,10 @@ class ChatModel(Protocol):
     model: str
 
     async def complete(
-        self, system: str, user: str, response_format: dict[str, Any] | None = None
-    ) -> Completion: ...
+        self, system: str, user: str, response_format: dict[str, Any] | None = None, max_tokens: int | None = None
+    ) -> Completion:
+        """``max_tokens`` caps the reply's tokens (what is paid for), e.g. an answer to a question."""
+        ...
 
     async def aclose(self) -> None: ...
 

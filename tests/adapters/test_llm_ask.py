@@ -122,10 +122,11 @@ def test_an_over_long_reply_is_cut_at_a_word_within_the_answer_cap(make_settings
 
     said = ask(make_settings)
 
-    assert said.outcome is AskOutcome.ANSWERED and said.cited
+    # The API stops the reply at the token cap (its SOURCES line with it): the answer names the passages sent.
+    assert said.outcome is AskOutcome.ANSWERED and not said.cited
     assert len(said.text) <= answer.MAX_ANSWER_CHARS < len(rambling) and said.text.endswith("…")
     assert rambling.startswith(said.text[:-1]) and said.text[-2] != " "
-    assert said.usage.completion_tokens == (len(rambling) + len(f"\nSOURCES: {number}")) // 4  # paid in full
+    assert said.usage.completion_tokens == answer.MAX_ANSWER_TOKENS  # paid up to the cap, not for the rambling
 
 
 def test_an_llm_that_does_not_answer_in_time_fails_privately(make_settings: Callable[..., Any],
@@ -136,3 +137,10 @@ def test_an_llm_that_does_not_answer_in_time_fails_privately(make_settings: Call
 
     assert said.outcome is AskOutcome.FAILED and not said.public and "did not answer in time" in said.text
     assert "Traceback" not in said.text and len(llm.completions) == 1
+
+
+def test_a_question_pays_for_a_capped_reply_the_api_cuts(llm: OpenAIStandIn, make_settings: Callable[..., Any]):
+    said = ask(make_settings)
+    assert said.outcome == AskOutcome.ANSWERED
+    [request] = llm.completions
+    assert request.json["max_completion_tokens"] == answer.MAX_ANSWER_TOKENS

@@ -185,7 +185,8 @@ class FakeChat:
         return [[paper.arxiv_id for paper in parse_papers(user)]
                 for system, user in zip(self.systems, self.requests, strict=True) if not is_tldr_request(system)]
 
-    async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None) -> Completion:
+    async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None,
+                       max_tokens: int | None = None) -> Completion:
         self.requests.append(user)
         self.systems.append(system)
         if self.delays:

@@ -136,7 +136,8 @@ class FailingChat(FakeChat):
         super().__init__()
         self.error, self.reply = error, reply
 
-    async def complete(self, system: str, user: str, response_format: object = None) -> Completion:
+    async def complete(self, system: str, user: str, response_format: object = None,
+                       max_tokens: int | None = None) -> Completion:
         if self.error is not None:
             raise self.error
         return Completion(self.reply, Usage(900, 0, 3, 1))

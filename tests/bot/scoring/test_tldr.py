@@ -62,7 +62,7 @@ def test_a_garbled_reply_is_asked_again_once_and_what_stays_missing_is_extractiv
 
 
 class Failing(FakeChat):
-    async def complete(self, system, user, response_format=None) -> Completion:
+    async def complete(self, system, user, response_format=None, max_tokens=None) -> Completion:
         raise LLMError("503 from the provider")
 
 
