@@ -26,7 +26,7 @@ from bot.domain.settings import Settings
 from bot.domain.statuses import AskOutcome, PostKind
 from storage.store import Store
 
-__all__ = ["MAX_QUESTION_CHARS", "Questions", "stats_lines"]
+__all__ = ["MAX_QUESTION_CHARS", "Questions", "paper_at_rank", "stats_lines"]
 # The paper an arXiv ID names (from the database, else arXiv), or the reply saying why there is none.
 FindPaper = Callable[[str, Caller], Awaitable[Paper | Reply]]
 
@@ -119,12 +119,10 @@ class Questions:
         ``thread`` when given, else under the paper's message when it was posted here."""
         rank = _rank(word)
         if rank is not None:
-            found = self.store.paper_at_rank(caller.platform, caller.channel, rank)
-            if found is None:
-                latest = self.store.latest_posted_day(caller.platform, caller.channel)
-                where = f"the digest of {latest}" if latest else "any digest posted in this channel"
-                return Reply(f"There is no rank {rank} in {where}. Give an arXiv ID instead.")
-            arxiv_id = found[1]
+            found = paper_at_rank(self.store, caller, rank)
+            if isinstance(found, Reply):
+                return found
+            arxiv_id = found
         else:
             named = _arxiv_id(word)
             if named is None:
@@ -192,6 +190,17 @@ def stats_lines(store: Store, settings: Settings, caller: Caller, now: dt.dateti
                      f"{format_cost(settings.monthly_budget_usd)} (digests {format_cost(spend.runs_usd)}, questions "
                      f"{format_cost(spend.asks_usd)}); it starts again on {next_month(now):%-d %B}")
     return lines
+
+
+def paper_at_rank(store: Store, caller: Caller, rank: int) -> str | Reply:
+    """The arXiv ID ranked ``rank`` in the latest digest posted where ``caller`` is, or the reply saying there is
+    none."""
+    found = store.paper_at_rank(caller.platform, caller.channel, rank)
+    if found is not None:
+        return found[1]
+    latest = store.latest_posted_day(caller.platform, caller.channel)
+    where = f"the digest of {latest}" if latest else "any digest posted in this channel"
+    return Reply(f"There is no rank {rank} in {where}. Give an arXiv ID instead.")
 
 
 def _rank(word: str) -> int | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import prompts
 from bot.asking.service import AskService
 from bot.asking.sources import FullTextSource
-from bot.chat.asking import MAX_QUESTION_CHARS, Questions, stats_lines
+from bot.chat.asking import MAX_QUESTION_CHARS, Questions, paper_at_rank, stats_lines
 from bot.chat.lookups import LookupLane
 from bot.chat.words import MAX_RANK, clean, whole_number
 from bot.digest import preview
@@ -612,16 +612,8 @@ class CommandCore:
         if len(args) != 1:
             return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.command(f'{name} 3')} "
                          f"or {m.command(f'{name} 2503.03213')}.")
-        target = args[0]
-        rank = whole_number(target, low=0, high=MAX_RANK)
-        if rank is not None:
-            found = self.store.paper_at_rank(caller.platform, caller.channel, rank)
-            if found is None:
-                latest = self.store.latest_posted_day(caller.platform, caller.channel)
-                where = f"the digest of {latest}" if latest else "any digest posted in this channel"
-                return Reply(f"There is no rank {rank} in {where}. Give an arXiv ID instead.")
-            target = found[1]
-        return target
+        rank = whole_number(args[0], low=0, high=MAX_RANK)
+        return args[0] if rank is None else paper_at_rank(self.store, caller, rank)
 
     @command("bibtex", "a paper's BibTeX entry", usage="bibtex <arXiv ID | rank>", subscribed=False, slow=True)
     async def _cmd_bibtex(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
