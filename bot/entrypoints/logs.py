@@ -9,6 +9,9 @@ from pythonjsonlogger.json import JsonFormatter
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+NOISY = ("httpx", "httpx2", "apscheduler.executors", "apscheduler.scheduler")
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     handler = logging.StreamHandler()
     if json:
@@ -20,6 +23,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Third-party clients log every request at INFO; our run lines are what an operator reads.
-    for noisy in ("httpx", "apscheduler.executors", "apscheduler.scheduler"):
+    # Third-party clients log every request at INFO; our run lines are what an operator reads. (The openai client
+    # sends its requests through httpx2, which logs under its own name.)
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))

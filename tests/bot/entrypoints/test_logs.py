@@ -45,3 +45,12 @@ def test_text_logs_carry_the_same_figures_in_one_line(world, fake_arxiv, capsys,
     assert len(lines) == 1
     assert "2025-03-06 posted" in lines[0] and "6 papers, 6 scored" in lines[0] and "requests" in lines[0]
     assert "$" in lines[0] and lines[0].rstrip().endswith(" s")
+
+
+def test_the_http_clients_request_lines_are_not_logged_at_info(restore_logging, capsys):
+    configure_logging("INFO")
+    for name in ("httpx", "httpx2"):  # httpx2: the openai client's transport, one line per LLM request
+        logging.getLogger(name).info('HTTP Request: POST http://llm/v1/chat/completions "HTTP/1.1 200 OK"')
+    logging.getLogger("bot.digest").info("posted the digest")
+    err = capsys.readouterr().err
+    assert "HTTP Request" not in err and "posted the digest" in err
