@@ -20,9 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,6 +29,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from adapters.http_client import USER_AGENT, retry_after
 from adapters.latexml import NotLaTeXMLError, parse_latexml
 from adapters.network import NETWORK_ADVICE, connection_failure
+from adapters.pacing import ChannelPacer
 from adapters.pdf_text import parse_pdf
 from bot.domain.errors import FullTextError
 from bot.domain.fulltext import FullText
@@ -66,37 +64,12 @@ class _Answer:
     body: bytes
 
 
-class _Pacer:
-    """One request at a time to a host, ``delay`` seconds from the end of one to the start of the next."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self._free_at = 0.0
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
-
-    @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        lock = self._locks.get(loop)
-        if lock is None:  # an asyncio.Lock belongs to one loop; the CLI and tests run several in turn
-            self._locks = {loop: (lock := asyncio.Lock())}
-        async with lock:
-            wait = self._free_at - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                yield
-            finally:
-                self._free_at = time.monotonic() + self.delay
+# By delay, each keyed by host: every ArxivFullText in the process shares arXiv's pace.
+_PACERS: dict[float, ChannelPacer] = {}
 
 
-_PACERS: dict[str, _Pacer] = {}  # per host: every ArxivFullText in the process shares arXiv's pace
-
-
-def _pacer(host: str, delay: float) -> _Pacer:
-    pacer = _PACERS.setdefault(host, _Pacer(delay))
-    pacer.delay = delay
-    return pacer
+def _pacer(delay: float) -> ChannelPacer:
+    return _PACERS.setdefault(delay, ChannelPacer(delay, failures_count=True))
 
 
 class ArxivFullText:
@@ -195,7 +168,7 @@ class ArxivFullText:
         try:
             async for attempt in retrying:
                 with attempt:
-                    async with _pacer(host, self.delay_seconds).turn():
+                    async with _pacer(self.delay_seconds).turn(host):
                         return await self._get_once(client, url, what, limit, setting)
         except httpx.ConnectError as exc:
             raise FullTextError(

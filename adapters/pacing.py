@@ -1,5 +1,5 @@
-"""Per-channel pacing of posts: one post at a time per channel, each at least ``interval`` seconds after
-the channel's previous one. Each platform's poster holds one pacer with its platform's numbers."""
+"""Pacing by key: one request at a time per key, each at least ``interval`` seconds after the previous one ends.
+Each platform's poster holds one keyed by channel; the full-text reader shares one keyed by arXiv's host."""
 
 from __future__ import annotations
 
@@ -21,10 +21,14 @@ class ChannelPacer:
         self._sleep = sleep
         self._last: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @asynccontextmanager
     async def turn(self, channel: str) -> AsyncIterator[None]:
         """Wait for the channel's turn; the post made inside the block holds it until it is done."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # an asyncio.Lock belongs to one loop; the CLI and tests run several in turn
+            self._loop, self._locks = loop, {}
         async with self._locks.setdefault(channel, asyncio.Lock()):
             wait = self._last.get(channel, 0.0) + self._interval - self._clock()
             if wait > 0:
