@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from adapters.arxiv_api import ArxivLookup
     from adapters.arxiv_fulltext import ArxivFullText
     from adapters.arxiv_rss import RSSFetcher
+    from adapters.job_queue import JobQueue
     from adapters.llm import OpenAIChat
     from adapters.llm_batch import OpenAIBatch
     from adapters.site.build import SiteResult
@@ -120,3 +121,17 @@ class OutFolder:
         from adapters.site.build import publish_site
 
         return publish_site(store, profile, self.path, fresh)
+
+
+def job_queue(settings: Settings) -> JobQueue:
+    """The job queue of DIGEST_RUNS=queue, on DATABASE_URL (PostgreSQL; anything else is one clear StorageError)."""
+    from adapters.job_queue import JobQueue
+
+    return JobQueue(settings.database_url)
+
+
+def posting_platforms(core: CommandCore) -> list[Platform]:
+    """What a worker posts with: each configured platform's web API, without commands or a gateway."""
+    from adapters.posting import posting_platforms as configured
+
+    return configured(core)

@@ -79,6 +79,8 @@ class DigestService:
         # Set by the scheduler: at start it finishes runs a restart interrupted (see DailyRuns.owed).
         self.resumes_interrupted = False
         self.health_sources: list[Callable[[], dict[str, object]]] = []
+        # DIGEST_RUNS=queue: /arxiv run hands the run to the workers (bot.digest.queue.requested_runs)
+        self.queue_requested: Callable[[Subscription], Awaitable[Delivery]] | None = None
 
     def register(self, poster: ChannelPoster) -> None:
         self.posters[poster.platform] = poster
@@ -124,6 +126,8 @@ class DigestService:
         the grace runs out the requester is told that the rest comes after the restart."""
         if self.stopping:
             return Delivery(DeliveryStatus.STOPPING, None, 0, "The bot is restarting; try again in a minute.")
+        if self.queue_requested is not None:
+            return await self.queue_requested(subscription)
         task = asyncio.current_task()
         assert task is not None
         self._requested.add(task)

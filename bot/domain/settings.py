@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -115,6 +115,15 @@ class Settings(BaseSettings):
     ask_channel_per_hour: int = Field(default=30, ge=0, description="questions a channel may ask the papers an hour")
     feedback_examples: int = Field(
         default=5, ge=0, le=20, description="liked and disliked titles shown to the LLM (each); 0 for none"
+    )
+    # Many processes: the clock enqueues channel runs on a job queue in PostgreSQL, `arxiv-digest worker`s run them.
+    runs: Literal["inline", "queue"] = Field(
+        default="inline", description="inline: this process runs the digests; queue: workers take them (PostgreSQL)"
+    )
+    worker_concurrency: int = Field(default=4, ge=1, le=64, description="channel runs one worker does at once")
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0, description="how often a worker says it is alive")
+    worker_stalled_seconds: float = Field(
+        default=30.0, gt=0, description="a worker silent this long is dead: its runs go to another worker"
     )
 
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_plain("OPENAI_API_KEY"))

@@ -44,6 +44,7 @@ class DeliveryStatus(StrEnum):
     BUSY = "busy"  # another process works on the day
     INTERRUPTED = "interrupted"  # a restart cut a requested run off
     STOPPING = "stopping"  # asked for while the bot shuts down
+    QUEUED = "queued"  # /arxiv run with DIGEST_RUNS=queue: a worker runs it
 
 
 class DayStatus(StrEnum):

@@ -34,7 +34,7 @@ SAMPLE_DAY = "2025-03-25.xml"
 DEMO_DATABASE = "demo.sqlite"
 
 
-COMMAND_ORDER = ("demo", "digest", "abstract", "criteria", "run", "site", "eval", "db")  # a newcomer's order
+COMMAND_ORDER = ("demo", "digest", "abstract", "criteria", "run", "worker", "site", "eval", "db")  # a newcomer's order
 
 
 class _Group(TyperGroup):
@@ -357,6 +357,32 @@ def run(
         asyncio.run(serve(settings, chat_platforms))
     except ValidationError as exc:
         fail(str(exc))
+
+
+@app.command(short_help="Take channel digests off the job queue (DIGEST_RUNS=queue, PostgreSQL).")
+def worker(
+    log_level: Annotated[
+        str, typer.Option(metavar="LEVEL", help="Logging level: DEBUG, INFO or WARNING.")
+    ] = "INFO",
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="One JSON object per log line (with the run's counts as fields).")
+    ] = False,
+) -> None:
+    """Post the digests that 'arxiv-digest run' (the clock, with DIGEST_RUNS=queue) puts on the job queue.
+
+    Run as many workers as the channels need, on any machines, with the same DATABASE_URL (PostgreSQL) and
+    chat tokens as the bot (a worker posts through the platforms' web APIs only). DIGEST_WORKER_CONCURRENCY
+    digests run at once in each. Stop with Ctrl-C or SIGTERM: running digests get
+    DIGEST_SHUTDOWN_GRACE_SECONDS; a digest cut off, or left by a worker that died, goes to another worker.
+    """
+    import asyncio
+
+    from bot.entrypoints.logs import configure_logging
+    from bot.entrypoints.worker import work
+
+    configure_logging(log_level, json=log_json)
+    settings = load_settings()
+    asyncio.run(work(settings))
 
 
 @app.command(short_help="Rebuild the archive site (HTML) from the database.")

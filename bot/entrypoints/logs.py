@@ -9,7 +9,7 @@ from pythonjsonlogger.json import JsonFormatter
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-NOISY = ("httpx", "httpx2", "apscheduler.executors", "apscheduler.scheduler")
+NOISY = ("httpx", "httpx2", "apscheduler.executors", "apscheduler.scheduler", "procrastinate")
 
 
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:

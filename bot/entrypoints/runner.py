@@ -15,9 +15,10 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from bot.bootstrap import build_core
+from bot.bootstrap import build_core, job_queue
 from bot.chat.commands import CommandCore
 from bot.digest.daily import DailyRuns
+from bot.digest.queue import QueueingScheduler, RunQueue, requested_runs
 from bot.digest.scheduler import DigestScheduler
 from bot.domain.errors import DigestError
 from bot.domain.platform import Platform
@@ -121,6 +122,7 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
     started: list[Platform] = []
     scheduler: DigestScheduler | None = None
     core: CommandCore | None = None
+    queue = job_queue(settings) if settings.runs == "queue" else None  # first: SQLite is refused at once
     try:
         store = await unless(off_the_loop(lambda: Store.open(settings.database_url)), stop)
         core = build_core(settings, store)
@@ -130,8 +132,11 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
         for platform in platforms:
             started.append(platform)  # before start(): a cancelled start is cleaned up by stop()
             await unless(platform.start(), stop)
+        if queue is not None:  # DIGEST_RUNS=queue: this process enqueues, `arxiv-digest worker`s run
+            await unless(queue.open(), stop)
+            core.service.queue_requested = requested_runs(DailyRuns(core.service, settings.calendar), queue)
         if settings.scheduler:
-            scheduler = DigestScheduler(DailyRuns(core.service, settings.calendar))
+            scheduler = _scheduler(DailyRuns(core.service, settings.calendar), queue)
             core.service.health_sources.append(scheduler.health)
             await unless(scheduler.start(), stop)
         log.info("arxiv-digest is running on %s%s", ", ".join(p.name for p in started),
@@ -153,15 +158,22 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
         except Stopped:  # asked twice: cancel the running digests now (the next start finishes them)
             await finishing(0)
         for platform in reversed(started):
-            await _stop_platform(platform)
+            await stop_platform(platform)
         if core is not None:  # no platform asks any more: drop the waiting look-ups, close the full-text source
             await core.aclose()
+        if queue is not None:
+            await queue.close()
         if store is not None:
             store.close()
         requests.remove()
 
 
-async def _stop_platform(platform: Platform) -> None:
+def _scheduler(daily: DailyRuns, queue: RunQueue | None) -> DigestScheduler:
+    """The clock: it runs each channel's digest itself, or with DIGEST_RUNS=queue enqueues it for a worker."""
+    return DigestScheduler(daily) if queue is None else QueueingScheduler(daily, queue)
+
+
+async def stop_platform(platform: Platform) -> None:
     """One platform's stop(), within PLATFORM_STOP_TIMEOUT; its failure must not keep the others open."""
     task = asyncio.ensure_future(platform.stop())
     try:
