@@ -64,14 +64,15 @@ class LogTally:
 
 
 class BotProcess:
-    """``python -m bot run --log-json`` in ``cwd`` with exactly ``env`` (plus PATH and the like)."""
+    """``python -m bot run --log-json`` in ``cwd`` with exactly ``env`` (plus PATH and the like); ``command``
+    ``worker`` runs ``arxiv-digest worker`` instead (DIGEST_RUNS=queue)."""
 
-    def __init__(self, env: Mapping[str, str], cwd: Path) -> None:
+    def __init__(self, env: Mapping[str, str], cwd: Path, *, command: str = "run") -> None:
         base = {k: v for k, v in os.environ.items()
                 if not k.startswith(("SLACK_", "DISCORD_", "DIGEST_", "OPENAI_", "ARXIV_"))
                 and k not in {"PORT", "DATABASE_URL"}}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--log-json"], cwd=cwd, env={**base, **env}, text=True,
+            [sys.executable, "-m", "bot", command, "--log-json"], cwd=cwd, env={**base, **env}, text=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         self.pid = self.process.pid
