@@ -38,8 +38,9 @@ def conninfo(database_url: str) -> str:
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         raise StorageError(
-            "DIGEST_RUNS=queue needs PostgreSQL: set DATABASE_URL to postgresql+psycopg://user:password@host/db, "
-            "or DIGEST_RUNS=inline to run every digest in the one process."
+            "The job queue (DIGEST_RUNS=queue, arxiv-digest worker) needs PostgreSQL: set DATABASE_URL to "
+            "postgresql+psycopg://user:password@host/db, or with SQLite leave DIGEST_RUNS=inline and run "
+            "arxiv-digest run alone."
         )
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 

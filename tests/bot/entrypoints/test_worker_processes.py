@@ -93,7 +93,7 @@ def test_workers_share_the_channels_and_one_killed_mid_run_leaves_no_digest_miss
             "DIGEST_BATCH_SIZE": "200", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.base_url,
             "SLACK_POST_INTERVAL": "0.1", "DIGEST_WORKER_HEARTBEAT_SECONDS": "1",
             "DIGEST_WORKER_STALLED_SECONDS": "10", "DIGEST_SHUTDOWN_GRACE_SECONDS": "2",
-            "DIGEST_SCHEDULE": f"{fire:%H:%M} Etc/UTC",
+            "DIGEST_SCHEDULE": f"{fire:%H:%M} Etc/UTC", "DIGEST_PREFILTER": "false",
         }
         processes: list[BotProcess] = []
         try:

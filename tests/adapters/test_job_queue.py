@@ -1,0 +1,120 @@
+"""adapters/job_queue.py on a real PostgreSQL schema: its tables made once, the queueing lock, jobs run by a worker
+and retried when they fail, and the jobs of a worker that went silent put back for another."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from adapters.job_queue import JobQueue, conninfo
+from bot.digest.queue import QueuedRun
+from bot.domain.errors import StorageError
+from tests.storage.conftest import postgres_schema
+from tests.support.unreachable import closed_port
+
+DAY = dt.date(2025, 3, 6)
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with postgres_schema() as schema_url:
+        yield schema_url
+
+
+def statuses(url: str) -> list[tuple[str, int]]:
+    with psycopg.connect(conninfo(url)) as connection:
+        return [(str(status), int(attempts)) for status, attempts in
+                connection.execute("SELECT status, attempts FROM procrastinate_jobs ORDER BY id").fetchall()]
+
+
+def test_a_database_other_than_postgresql_is_refused_in_one_line() -> None:
+    with pytest.raises(StorageError, match=r"^The job queue \(DIGEST_RUNS=queue, arxiv-digest worker\) needs "
+                                           r"PostgreSQL") as raised:
+        JobQueue("sqlite:///digest.db")
+    assert "\n" not in str(raised.value)
+
+
+def test_the_url_keeps_its_schema_and_loses_sqlalchemys_driver_name() -> None:
+    assert conninfo("postgresql+psycopg://u:pw@db:5432/d?options=-csearch_path%3Dx") == (
+        "postgresql://u:pw@db:5432/d?options=-csearch_path%3Dx")
+
+
+def test_an_unreachable_server_is_one_line_without_the_password() -> None:
+    queue = JobQueue(f"postgresql+psycopg://bot:hunter2@127.0.0.1:{closed_port()}/digest")
+    with pytest.raises(StorageError, match=r"^Cannot open the job queue on postgresql://bot:\*\*\*@") as raised:
+        asyncio.run(queue.open())
+    assert "hunter2" not in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_processes_starting_together_make_the_tables_once_and_a_run_waits_once(url: str) -> None:
+    async def main() -> list[bool]:
+        queues = [JobQueue(url) for _ in range(3)]
+        await asyncio.gather(*(queue.open() for queue in queues))
+        try:
+            run = QueuedRun(subscription_id=1, profile_id=1, date=DAY)
+            return [await queues[0].enqueue(run), await queues[1].enqueue(run),
+                    await queues[2].enqueue(QueuedRun(1, 1, DAY, requested=True))]
+        finally:
+            for queue in queues:
+                await queue.close()
+
+    assert asyncio.run(main()) == [True, False, True]
+    assert statuses(url) == [("todo", 0), ("todo", 0)]
+
+
+def test_a_worker_runs_each_job_and_a_failing_one_is_tried_again_later(url: str) -> None:
+    ran: list[QueuedRun] = []
+
+    async def handler(run: QueuedRun) -> None:
+        ran.append(run)
+        if run.subscription_id == 2:
+            raise RuntimeError("arXiv is down")
+
+    async def main() -> None:
+        queue = JobQueue(url)
+        await queue.open()
+        try:
+            await queue.enqueue(QueuedRun(1, 1, DAY))
+            await queue.enqueue(QueuedRun(2, 2, DAY))
+            stop = asyncio.Event()
+            working = asyncio.create_task(queue.work(handler, concurrency=2, heartbeat=0.5, stalled=5, grace=1,
+                                                     stop=stop))
+            for _ in range(100):
+                if len(ran) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            stop.set()
+            await asyncio.wait_for(working, 10)
+        finally:
+            await queue.close()
+
+    asyncio.run(main())
+    assert sorted(run.subscription_id for run in ran) == [1, 2]
+    assert statuses(url) == [("todo", 1)]  # the success is deleted; the failure waits for its second attempt
+
+
+def test_the_job_of_a_worker_that_went_silent_goes_back_and_a_live_ones_stays(url: str) -> None:
+    async def main() -> int:
+        queue = JobQueue(url)
+        await queue.open()
+        try:
+            await queue.enqueue(QueuedRun(1, 1, DAY))
+            await queue.enqueue(QueuedRun(2, 2, DAY))
+            manager = queue.app.job_manager
+            silent, alive = await manager.register_worker(), await manager.register_worker()
+            assert await manager.fetch_job(queues=None, worker_id=silent) is not None
+            assert await manager.fetch_job(queues=None, worker_id=alive) is not None
+            with psycopg.connect(conninfo(url), autocommit=True) as connection:
+                connection.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 minute' "
+                                   "WHERE id = %s", (silent,))
+            return await queue.retry_stalled(30)
+        finally:
+            await queue.close()
+
+    assert asyncio.run(main()) == 1
+    assert sorted(statuses(url)) == [("doing", 0), ("todo", 1)]
