@@ -27,8 +27,8 @@ from storage.db import safe_url
 log = logging.getLogger(__name__)
 
 TASK = "arxiv_digest.channel_run"
-# 5 s + 3^n s between attempts: 8 s, 14 s, 32 s, 86 s, 248 s; the clock enqueues the next day anyway.
-RETRY = procrastinate.RetryStrategy(max_attempts=6, wait=5, exponential_wait=3)
+# 5 s + 3^n s before each of 5 more attempts: 8 s, 14 s, 32 s, 86 s, 248 s; the clock enqueues the next day anyway.
+RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=5, exponential_wait=3)
 SCHEMA_LOCK = 0x61727869  # pg_advisory_xact_lock key while the first process creates the queue's tables
 POOL_SIZE = 4  # the listener, heartbeats, fetching and finishing jobs; the runs use the Store's own pool
 

@@ -27,6 +27,14 @@ Run from the repository root:
     .venv/bin/python -m bench.capacity --channels 50 --same-criteria --mode run-command
     .venv/bin/python -m bench.capacity --channels 1000 --max-minutes 20 --database postgres
 
+``--workers N`` measures the deployment of many processes (DIGEST_RUNS=queue, on PostgreSQL): the bot process is
+the clock and the HTTP endpoint, which only enqueues each channel's run; N ``arxiv-digest worker`` processes take
+and post them (each DIGEST_WORKER_CONCURRENCY at once). The run lines then come from the workers; CPU is that of
+all the processes together.
+
+    .venv/bin/python -m bench.capacity --channels 60 --relevant 3 --workers 1
+    .venv/bin/python -m bench.capacity --channels 60 --relevant 3 --workers 4
+
 ``--database postgres`` uses PostgreSQL at 127.0.0.1:5432 (database ``test``, user ``postgres`` without a
 password), in a fresh schema dropped afterwards; when the server is down it says so and measures nothing.
 Discord's commands come over its gateway, which has no stand-in: ``run-command`` drives the Slack channels.
@@ -96,6 +104,7 @@ class Options:
     asyncio_debug: bool = False
     profile_loop: bool = False
     profile_out: Path | None = None
+    workers: int = 0  # DIGEST_RUNS=queue: the bot process is the clock, these `arxiv-digest worker`s run the digests
 
 
 # --- the stand-ins -----------------------------------------------------------------------------------------
@@ -226,6 +235,8 @@ class Figures:
     mode: str
     criteria: str
     load_before: str
+    workers: int = 0
+    workers_rss_peak_mib: float = 0.0  # the largest worker's peak
     load_after: str = ""
     all_posted_s: float | None = None
     done_at_marks: dict[str, int] = field(default_factory=dict)
@@ -271,7 +282,7 @@ def wait_until(when: dt.datetime) -> None:
 def measure(options: Options) -> Figures:
     n, settings = options.channels, Settings(_env_file=None)
     figures = Figures(n, options.platform, options.database, options.mode,
-                      "same" if options.same_criteria else "own", load())
+                      "same" if options.same_criteria else "own", load(), options.workers)
     uses_slack, uses_discord = options.platform in ("slack", "both"), options.platform in ("discord", "both")
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="capacity-")))
@@ -294,6 +305,8 @@ def measure(options: Options) -> Figures:
         }
         if uses_slack:
             env |= {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.base_url}
+        if options.workers:
+            env["DIGEST_RUNS"] = "queue"
         if options.asyncio_debug:  # asyncio logs every step that holds the loop over 0.1 s
             env["PYTHONASYNCIODEBUG"] = "1"
         if uses_discord:
@@ -306,6 +319,11 @@ def measure(options: Options) -> Figures:
         bot.wait_healthy(health, timeout=180)
         time.sleep(3)
         figures.rss_idle_before_mib = bot.rss_mib()
+        workers = [BotProcess(env, folder, command="worker") for _ in range(options.workers)]
+        for worker in workers:
+            stack.callback(worker.kill)
+        wait_ready(workers, timeout=180)
+        runners = workers or [bot]  # the processes whose run lines say which digests are posted
 
         channels = make_channels(n, options.platform, slack.team_id)
         trigger = next((c for c in reversed(channels) if c.platform == "slack"), None)
@@ -332,7 +350,7 @@ def measure(options: Options) -> Figures:
             raise SystemExit(f"Setting up {n} channels took past their time ({fire:%H:%M} UTC); run again.")
 
         probe = AckProbe(commands) if uses_slack else None
-        cpu_before = bot.cpu_seconds()
+        cpu_before = sum(p.cpu_seconds() for p in [bot, *workers])
         raw_profile = options.profile_out or folder / "loop.txt"
         profile = LoopProfile.start(bot.pid, raw_profile) if options.profile_loop else None
         if options.profile_loop and profile is None:
@@ -356,8 +374,8 @@ def measure(options: Options) -> Figures:
             sender = threading.Thread(target=lambda: run_acks.extend(asyncio.run(commands.send_all(asking, "run"))),
                                       name="run-commands", daemon=True)
             sender.start()
-        wait_for_digests(bot, channels, t0, options.max_minutes, figures, (arxiv, slack, discord))
-        figures.cpu_s = bot.cpu_seconds() - cpu_before
+        wait_for_digests(runners, channels, t0, options.max_minutes, figures, (arxiv, slack, discord))
+        figures.cpu_s = sum(p.cpu_seconds() for p in [bot, *workers]) - cpu_before
         if probe is not None:
             figures.acks = ack_dict(probe.stop())
             if probe.sent:
@@ -373,9 +391,12 @@ def measure(options: Options) -> Figures:
         time.sleep(10)  # settle: what stays resident after the run
         figures.rss_idle_after_mib = bot.rss_mib()
         figures.rss_peak_mib = bot.peak_rss_mib()
+        figures.workers_rss_peak_mib = max((w.peak_rss_mib() for w in workers), default=0.0)
+        for worker in workers:
+            worker.stop(timeout=settings.shutdown_grace_seconds + 40)
         figures.sigterm_s, figures.sigterm_clean = bot.stop(timeout=settings.shutdown_grace_seconds + 40)
         figures.load_after = load()
-        tally(figures, bot, channels, llm, slack, discord)
+        tally(figures, bot, runners, channels, llm, slack, discord)
     return figures
 
 
@@ -394,18 +415,31 @@ def wait_for_jobs(health: str, n: int, timeout: float) -> None:
     raise SystemExit(f"The scheduler holds {jobs} channel jobs after {timeout:.0f} s, not {n}.")
 
 
-def wait_for_digests(bot: BotProcess, channels: list[Channel], t0: float, max_minutes: float, figures: Figures,
-                     stand_ins: tuple[StandIn, ...]) -> None:
-    """Until every channel's run line says its digest is posted, or ``max_minutes`` have passed."""
+def wait_ready(workers: list[BotProcess], timeout: float) -> None:
+    """Until every worker says it takes digests (its imports, the database and the tokens checked)."""
+    deadline = time.monotonic() + timeout
+    while not all(w.tally.by_logger["bot.entrypoints.worker"] for w in workers):
+        exited = [w for w in workers if w.process.poll() is not None]
+        if exited or time.monotonic() > deadline:
+            what = "exited at start" if exited else f"was not ready within {timeout:.0f} s"
+            raise SystemExit(f"A worker {what}:\n" + (exited or workers)[0].last_problems())
+        time.sleep(0.2)
+
+
+def wait_for_digests(runners: list[BotProcess], channels: list[Channel], t0: float, max_minutes: float,
+                     figures: Figures, stand_ins: tuple[StandIn, ...]) -> None:
+    """Until every channel's run line (from the bot, or from the workers) says its digest is posted, or
+    ``max_minutes`` have passed."""
     wanted = {c.key for c in channels}
     marks = {str(m): None for m in MARKS if m <= max_minutes}
     done: dict[str, float] = {}
     while True:
-        for line in bot.run_lines():
+        for line in run_lines(runners):
             if line.status in FINAL and f"{line.platform}:{line.channel}" in wanted:
                 done.setdefault(f"{line.platform}:{line.channel}", line.at - t0)
         elapsed = time.monotonic() - t0
-        if len(done) == len(wanted) or elapsed > max_minutes * 60 or bot.process.poll() is not None:
+        exited = next((r for r in runners if r.process.poll() is not None), None)
+        if len(done) == len(wanted) or elapsed > max_minutes * 60 or exited is not None:
             break
         forget_requests(*stand_ins)
         time.sleep(1)
@@ -415,8 +449,13 @@ def wait_for_digests(bot: BotProcess, channels: list[Channel], t0: float, max_mi
         figures.all_posted_s = round(max(done.values()), 1)
     else:
         figures.cut_off_min = max_minutes
-        if bot.process.poll() is not None:
-            figures.check.append(f"the bot exited (code {bot.process.returncode}) with {len(done)} channels posted")
+        if exited is not None:
+            figures.check.append(f"the {'bot' if exited is runners[0] and not figures.workers else 'worker'} exited "
+                                 f"(code {exited.process.returncode}) with {len(done)} channels posted")
+
+
+def run_lines(runners: list[BotProcess]) -> list[RunLine]:
+    return sorted((line for runner in runners for line in runner.run_lines()), key=lambda line: line.at)
 
 
 def loop_held(bot: BotProcess, t0: float) -> list[tuple[str, int, float, float]]:
@@ -434,10 +473,10 @@ def ack_dict(times: list[float]) -> dict[str, Any] | None:
     return asdict(found) if found is not None else None
 
 
-def tally(figures: Figures, bot: BotProcess, channels: list[Channel], llm: LLMProcess, slack: RateLimitedSlack,
-          discord: RateLimitedDiscord) -> None:
+def tally(figures: Figures, bot: BotProcess, runners: list[BotProcess], channels: list[Channel], llm: LLMProcess,
+          slack: RateLimitedSlack, discord: RateLimitedDiscord) -> None:
     """The counts, and whether they agree (see :func:`disagreements`)."""
-    lines = bot.run_lines()
+    lines = run_lines(runners)
     figures.statuses = dict(Counter(line.status for line in lines))
     figures.llm = llm.tally()
     figures.llm_most_in_flight = figures.llm.pop("most_in_flight", 0)
@@ -461,9 +500,10 @@ def tally(figures: Figures, bot: BotProcess, channels: list[Channel], llm: LLMPr
                                    every_channel=figures.cut_off_min is None)
     if not figures.sigterm_clean:
         figures.check.append(f"SIGTERM did not stop the bot within {figures.sigterm_s:.0f} s (killed)")
-    figures.log_lines = bot.tally.lines
-    figures.log_top = bot.tally.by_logger.most_common(4)
-    figures.problems = list(bot.tally.problems)[-5:]
+    processes = list(dict.fromkeys([bot, *runners]))
+    figures.log_lines = sum(p.tally.lines for p in processes)
+    figures.log_top = sum((p.tally.by_logger for p in processes), Counter()).most_common(4)
+    figures.problems = [problem for p in processes for problem in list(p.tally.problems)[-5:]][-5:]
 
 
 def disagreements(channels: list[str], lines: list[RunLine], at_platform: Mapping[str, int],
@@ -495,8 +535,8 @@ def disagreements(channels: list[str], lines: list[RunLine], at_platform: Mappin
 
 
 def report(f: Figures) -> str:
-    head = (f"{f.channels} channels · {f.platform} · {f.database} · {f.mode} · {f.criteria} criteria "
-            f"(load {f.load_before} → {f.load_after})")
+    head = (f"{f.channels} channels · {f.platform} · {f.database} · {f.mode} · {f.criteria} criteria"
+            + (f" · {f.workers} worker process(es)" if f.workers else "") + f" (load {f.load_before} → {f.load_after})")
     if f.all_posted_s is not None:
         posted = f"every digest posted after {f.all_posted_s:.1f} s ({f.all_posted_s / 60:.1f} min)"
     else:
@@ -515,7 +555,8 @@ def report(f: Figures) -> str:
         f"({sum(f.messages.values()) / max(f.channels, 1):.1f} a channel); 429s answered: "
         f"{f.refused_429.get('slack', 0)} Slack, {f.refused_429.get('discord', 0)} Discord",
         f"  bot RSS: idle {f.rss_idle_before_mib:.0f} MiB before the run, peak {f.rss_peak_mib:.0f} MiB, idle "
-        f"{f.rss_idle_after_mib:.0f} MiB after; CPU {f.cpu_s:.0f} s during the run",
+        f"{f.rss_idle_after_mib:.0f} MiB after; CPU {f.cpu_s:.0f} s during the run"
+        + (f" (all processes; a worker's peak RSS {f.workers_rss_peak_mib:.0f} MiB)" if f.workers else ""),
     ]
     if f.acks is not None:
         when = f" (the slowest sent {f.slowest_ack_at_s:g} s in)" if f.slowest_ack_at_s is not None else ""
@@ -560,8 +601,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="sample the bot with py-spy and list the lines of ours that held the event loop")
     parser.add_argument("--profile-out", type=Path, default=None,
                         help="with --profile-loop: keep py-spy's raw stacks in this file (for a flame graph)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="DIGEST_RUNS=queue: the bot process only enqueues, this many `arxiv-digest worker` "
+                        "processes post (PostgreSQL; implies --database postgres)")
     parser.add_argument("--json", action="store_true", help="also print each run's figures as one JSON line")
     args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error("--workers takes 0 (no queue) or more")
+    if args.workers:
+        args.database = "postgres"
     if any(n < 1 for n in args.channels):
         parser.error("--channels takes counts of 1 or more")
     if args.database == "postgres" and not postgres_up():
@@ -573,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         options = Options(n, args.platform, args.database, args.same_criteria, args.mode, args.max_minutes,
                           args.llm_latency, args.feed, args.slack_workspace_per_minute,
                           None if args.relevant < 0 else args.relevant, args.asyncio_debug, args.profile_loop,
-                          args.profile_out)
+                          args.profile_out, args.workers)
         figures = measure(options)
         print(report(figures), flush=True)
         if args.json:
