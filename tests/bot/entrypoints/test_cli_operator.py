@@ -228,7 +228,7 @@ def imported_by(argv: list[str], modules: tuple[str, ...], setup: str = "", **en
 
 @pytest.mark.parametrize("argv", [["--help"], ["criteria", "--help"], ["abstract", "--help"], ["digest", "--help"],
                                   ["criteria", "show", "--help"], ["criteria", "set", "--help"], ["db", "--help"],
-                                  ["db", "upgrade", "--help"]])
+                                  ["db", "upgrade", "--help"], ["worker", "--help"]])
 def test_help_imports_no_heavy_library(argv):
     stdout, loaded = imported_by(argv, HEAVY)
     assert "Usage: arxiv-digest" in stdout
@@ -252,8 +252,8 @@ def test_abstract_of_a_stored_paper_loads_neither_the_llm_nor_the_chat_clients(t
 # 7. --help texts -------------------------------------------------------------------------------------------
 
 HELP_PAGES = [[], ["demo"], ["digest"], ["abstract"], ["criteria"], ["criteria", "show"], ["criteria", "set"],
-              ["criteria", "history"], ["criteria", "undo"], ["run"], ["site"], ["eval"], ["db"], ["db", "upgrade"],
-              ["db", "current"]]
+              ["criteria", "history"], ["criteria", "undo"], ["run"], ["worker"], ["site"], ["eval"], ["db"],
+              ["db", "upgrade"], ["db", "current"]]
 
 
 @pytest.mark.parametrize("argv", HELP_PAGES, ids=lambda a: " ".join(a) or "top")
@@ -267,7 +267,8 @@ def test_help_pages_carry_no_type_labels(argv):
 def test_help_lists_the_commands_in_the_order_a_newcomer_needs_them():
     listed = runner.invoke(app, ["--help"]).output.split("Commands:", 1)[1]
     names = [line.split()[0] for line in listed.splitlines() if line.startswith("  ") and line[2] != " "]
-    assert names == list(COMMAND_ORDER) == ["demo", "digest", "abstract", "criteria", "run", "site", "eval", "db"]
+    assert names == list(COMMAND_ORDER) == ["demo", "digest", "abstract", "criteria", "run", "worker", "site", "eval",
+                                            "db"]
 
 
 @pytest.mark.parametrize("argv", HELP_PAGES, ids=lambda a: " ".join(a) or "top")
