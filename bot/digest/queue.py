@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from apscheduler.triggers.date import DateTrigger
+
 from bot.digest.daily import DailyRuns, DueOutcome
 from bot.digest.scheduler import NOTEWORTHY, DigestScheduler, utc_now
 from bot.digest.service import Delivery
@@ -66,7 +68,16 @@ class QueueingScheduler(DigestScheduler):
         if sub is None or not sub.active or self._stopping:
             return None
         run = due_run(self.daily, sub, self.clock())
-        if await self.queue.enqueue(run):
+        try:
+            queued = await self.queue.enqueue(run)
+        except Exception as exc:  # the database is away: try again later, as a failed inline run would
+            retry_at = self.clock() + dt.timedelta(minutes=self.settings.feed_retry_minutes)
+            log.warning("%s:%s: could not queue the digest of %s (%s); trying again at %s", sub.platform,
+                        sub.channel, run.date, type(exc).__name__, f"{retry_at:%H:%M} UTC")
+            self.scheduler.add_job(self._fire, DateTrigger(retry_at), args=[sub.id], id=f"retry:{sub.id}",
+                                   replace_existing=True, name=f"retry {sub.platform}:{sub.channel}")
+            return DueOutcome(retry_at=retry_at)
+        if queued:
             log.info("%s:%s: the digest of %s is queued", sub.platform, sub.channel, run.date)
         return DueOutcome()
 

@@ -95,3 +95,27 @@ def test_arxiv_run_is_queued_and_the_requester_told_so(world: World, fake_arxiv)
     assert w.poster.messages == []
     asyncio.run(RunWorker(w.daily, queue, clock=lambda: berlin(THU, 10)).run(queue.jobs[0][0]))
     assert w.summaries() == [THU]
+
+
+class DownQueue:
+    async def enqueue(self, run: QueuedRun, *, at: dt.datetime | None = None) -> bool:
+        raise ConnectionError("the database is away")
+
+
+def test_a_run_the_clock_could_not_queue_is_tried_again_later(world: World) -> None:
+    w = world()
+    now = berlin(THU, 9, 1)
+    scheduler = QueueingScheduler(w.daily, DownQueue(), clock=lambda: now)
+
+    async def fire() -> tuple[object, object]:
+        scheduler.scheduler.start(paused=True)
+        try:
+            outcome = await scheduler.run_now(w.sub.id)
+            return outcome, scheduler.scheduler.get_job(f"retry:{w.sub.id}")
+        finally:
+            scheduler.scheduler.shutdown(wait=False)
+
+    outcome, retry = asyncio.run(fire())
+    expected = now + dt.timedelta(minutes=w.settings.feed_retry_minutes)
+    assert outcome.retry_at == expected  # type: ignore[attr-defined]
+    assert retry is not None and retry.trigger.run_date == expected  # type: ignore[attr-defined]
