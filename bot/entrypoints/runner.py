@@ -13,7 +13,7 @@ import logging
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.bootstrap import build_core, job_queue
 from bot.chat.commands import CommandCore
@@ -24,6 +24,9 @@ from bot.domain.errors import DigestError
 from bot.domain.platform import Platform
 from bot.domain.settings import Settings
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.bootstrap import JobQueue
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -122,8 +125,10 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
     started: list[Platform] = []
     scheduler: DigestScheduler | None = None
     core: CommandCore | None = None
-    queue = job_queue(settings) if settings.runs == "queue" else None  # first: SQLite is refused at once
+    queue: JobQueue | None = None
     try:
+        if settings.runs == "queue":  # first: a DATABASE_URL that is not PostgreSQL is refused at once
+            queue = job_queue(settings)
         store = await unless(off_the_loop(lambda: Store.open(settings.database_url)), stop)
         core = build_core(settings, store)
         platforms = list(platforms_for(core))

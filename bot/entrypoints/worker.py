@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from bot.bootstrap import build_core, job_queue, posting_platforms
 from bot.chat.commands import CommandCore
@@ -18,6 +19,9 @@ from bot.domain.settings import Settings
 from bot.entrypoints.runner import Stopped, StopRequests, off_the_loop, stop_platform, unless
 from storage.store import Store
 
+if TYPE_CHECKING:
+    from bot.bootstrap import JobQueue
+
 log = logging.getLogger(__name__)
 
 
@@ -27,11 +31,12 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
     stop = stop or asyncio.Event()
     requests = StopRequests(stop)
     requests.install()
-    queue = job_queue(settings)  # first: a DATABASE_URL that is not PostgreSQL is refused at once
+    queue: JobQueue | None = None
     store: Store | None = None
     core: CommandCore | None = None
     started: list[Platform] = []
     try:
+        queue = job_queue(settings)  # first: a DATABASE_URL that is not PostgreSQL is refused at once
         store = await unless(off_the_loop(lambda: Store.open(settings.database_url)), stop)
         core = build_core(settings, store)
         for platform in posting_platforms(core):
@@ -54,7 +59,8 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
             await stop_platform(platform)
         if core is not None:
             await core.aclose()
-        await queue.close()
+        if queue is not None:
+            await queue.close()
         if store is not None:
             store.close()
         requests.remove()
