@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import discord
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.discord.app import paper_view
 from adapters.discord.config import DiscordSettings
-from adapters.discord.runner import DiscordRunner
-from adapters.reconnect import RECONNECT, retrying
+from adapters.discord.poster import DiscordPoster
+from adapters.discord.runner import TOKEN_FIX, TokenRefused
+from adapters.reconnect import RECONNECT, Unavailable, retrying
 from adapters.slack.app import make_client
 from adapters.slack.config import SlackSettings
 from adapters.slack.installs import oauth_settings
@@ -71,6 +74,46 @@ class SlackPosting:
         self._clients.clear()
 
 
+@dataclass(eq=False, repr=False)
+class DiscordPosting:
+    """Discord's poster on the REST API alone: a login, without the gateway and without syncing /arxiv (the bot
+    process does that), so that starting many workers asks nothing of Discord but the token check."""
+
+    name = "Discord"
+
+    core: CommandCore
+    settings: DiscordSettings
+    _client: discord.Client | None = field(default=None, init=False)
+
+    async def start(self) -> None:
+        if self.settings.api_url is not None:  # discord.py has one REST base for the process
+            discord.http.Route.BASE = self.settings.api_url
+        where = f"Discord: cannot reach Discord's API at {discord.http.Route.BASE}"
+        await retrying(self._login, where, log, RECONNECT)
+        assert self._client is not None
+        self.core.service.register(DiscordPoster(self._client, paper_view, interval=self.settings.post_interval))
+        log.info("Discord: posting through the REST API")
+
+    async def _login(self) -> None:
+        assert self.settings.token is not None
+        await self.stop()  # a failed login leaves discord.py's HTTP session half set up: a fresh client each time
+        self._client = client = discord.Client(intents=discord.Intents.none(),
+                                               allowed_mentions=discord.AllowedMentions.none())
+        try:
+            await client.login(self.settings.token.get_secret_value())
+        except discord.LoginFailure:
+            raise TokenRefused(f"DISCORD_TOKEN was refused by Discord (401): {TOKEN_FIX}") from None
+        except discord.HTTPException as exc:
+            if exc.status >= 500 or exc.status == 429:
+                raise Unavailable(f"Discord answered HTTP {exc.status}") from None
+            raise DigestError(f"Discord refused the bot's login ({exc.status} {exc.text}): {TOKEN_FIX}") from None
+
+    async def stop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+
 def posting_platforms(core: CommandCore) -> list[Platform]:
     """The posters the environment configures, for ``arxiv-digest worker``."""
     slack, discord = SlackSettings(), DiscordSettings()
@@ -80,7 +123,7 @@ def posting_platforms(core: CommandCore) -> list[Platform]:
     if slack.bot_token is not None or slack.oauth:
         platforms.append(SlackPosting(core, slack))
     if discord.enabled:
-        platforms.append(DiscordRunner(core, discord, connect=False))  # REST only: posting needs no gateway
+        platforms.append(DiscordPosting(core, discord))
     if not platforms:
         raise DigestError(NO_POSTER)
     return platforms
