@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
 from bot.domain.criteria import CriteriaVersion
 from bot.domain.models import Announcement, Judgment, Paper, Profile, Tldr, Usage
 from bot.domain.runs import Run
+from bot.domain.settings import DEFAULT_DB_MAX_OVERFLOW, DEFAULT_DB_POOL_SIZE
 from bot.domain.statuses import FeedbackKind, RunStatus
 from storage.archive import ArchiveQueries
 from storage.asks import AskQueries
@@ -20,7 +24,9 @@ from storage.db import make_engine
 from storage.drafts import DraftQueries
 from storage.follows import FollowQueries
 from storage.learning import LearningQueries
+from storage.locks import release_all
 from storage.migrate import prepare
+from storage.offload import DbThreads
 from storage.runs import RunQueries, process_name, run_row, to_run
 from storage.search import SearchQueries
 from storage.tables import (
@@ -37,6 +43,9 @@ from storage.tables import (
 )
 from storage.upsert import insert_missing, upsert
 from storage.weekly import WeeklyQueries
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
@@ -59,11 +68,14 @@ class Store(
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # A thread per pooled connection: async callers queue here, and never for a connection.
+        self.threads = DbThreads(engine.pool.size() if isinstance(engine.pool, QueuePool) else 1)
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, *, pool_size: int = DEFAULT_DB_POOL_SIZE,
+             max_overflow: int = DEFAULT_DB_MAX_OVERFLOW) -> Store:
         """Connect and bring the schema to this code's (see storage.migrate.prepare)."""
-        engine = make_engine(url)
+        engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         try:
             prepare(engine)
         except BaseException:
@@ -72,7 +84,19 @@ class Store(
         return cls(engine)
 
     def close(self) -> None:
+        self.threads.close()
+        release_all(self.engine)
         self.engine.dispose()
+
+    async def aio(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """``await store.aio(store.record_post, ...)``: a store call from async code, on the store's threads so
+        the event loop never waits for the database. The call is made even if the caller is cancelled."""
+        return await self.threads.run(call, *args, **kwargs)
+
+    def locked_run(self, profile_id: int, date: dt.date) -> contextlib.AbstractAsyncContextManager[bool]:
+        """``async with store.locked_run(...) as held``: :meth:`run_lock` for async code, taken and let go on
+        the store's threads."""
+        return self.threads.entered(self.run_lock(profile_id, date))
 
     # papers and announcements -------------------------------------------------------------
 
