@@ -672,7 +672,7 @@ class DiscordBot(discord.Client):
         try:
             if await self.refuse_without_channel(interaction):
                 return
-            await self.answer(interaction, self.core.vote(self.caller(interaction), arxiv_id, kind))
+            await self.answer(interaction, await self.core.vote(self.caller(interaction), arxiv_id, kind))
         except Exception as exc:
             await send_failure(interaction, exc, "Discord: a vote button")
 
@@ -791,15 +791,15 @@ class DiscordBot(discord.Client):
             await message.reply(embeds=embeds, mention_author=False, allowed_mentions=discord.AllowedMentions.none())
 
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
-        self._reaction(event, added=True)
+        await self._reaction(event, added=True)
 
     async def on_raw_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
-        self._reaction(event, added=False)
+        await self._reaction(event, added=False)
 
-    def _reaction(self, event: discord.RawReactionActionEvent, *, added: bool) -> None:
+    async def _reaction(self, event: discord.RawReactionActionEvent, *, added: bool) -> None:
         if self.user is not None and event.user_id == self.user.id:
             return
         # Unicode emoji as the character (skin tones are dropped by the core); custom ones by :name:, like Slack.
         emoji = str(event.emoji) if event.emoji.is_unicode_emoji() else f":{event.emoji.name}:"
-        self.core.reaction(PLATFORM, str(event.channel_id), str(event.message_id), str(event.user_id), emoji,
-                           added=added)
+        await self.core.reaction(PLATFORM, str(event.channel_id), str(event.message_id), str(event.user_id), emoji,
+                                 added=added)
