@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
@@ -369,20 +369,21 @@ class Store(
             return row.id
 
     def add_run_usage(self, run_id: int, usage: Usage, cost_usd: float | None) -> Run:
-        """Add this attempt's tokens and cost; the run's totals are the day's whole spend."""
-        with Session(self.engine) as session:
-            row = session.get_one(RunRow, run_id)
-            row.prompt_tokens += usage.prompt_tokens
-            row.cached_tokens += usage.cached_tokens
-            row.completion_tokens += usage.completion_tokens
-            row.requests += usage.requests
-            row.heartbeat_at = dt.datetime.now(dt.UTC)
+        """Add this attempt's tokens and cost; the run's totals are the day's whole spend. One UPDATE adding to the
+        stored figures: replies of one run arrive at once and are recorded on several threads."""
+        added = {
+            "prompt_tokens": col(RunRow.prompt_tokens) + usage.prompt_tokens,
+            "cached_tokens": col(RunRow.cached_tokens) + usage.cached_tokens,
+            "completion_tokens": col(RunRow.completion_tokens) + usage.completion_tokens,
+            "requests": col(RunRow.requests) + usage.requests,
+            "heartbeat_at": dt.datetime.now(dt.UTC),
             # An unknown price makes the day's cost unknown: never a misleading partial sum.
-            row.cost_usd = None if cost_usd is None else (row.cost_usd or 0.0) + cost_usd
-            session.add(row)
+            "cost_usd": None if cost_usd is None else func.coalesce(col(RunRow.cost_usd), 0.0) + cost_usd,
+        }
+        with Session(self.engine) as session:
+            session.execute(update(RunRow).where(col(RunRow.id) == run_id).values(added))
             session.commit()
-            session.refresh(row)
-            return to_run(row)
+            return to_run(session.get_one(RunRow, run_id))
 
     def finish_run(
         self,
