@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,19 +32,23 @@ class DbThreads:
         return await asyncio.shield(self._start(call, *args, **kwargs))
 
     @contextlib.asynccontextmanager
-    async def entered(self, manager: contextlib.AbstractContextManager[R]) -> AsyncIterator[R]:
-        """A blocking context manager (a run lock) entered and left on the threads. If the caller is
-        cancelled while it is being entered, it is left as soon as it has been entered."""
-        entering = self._start(manager.__enter__)
+    async def entered(self, make: Callable[[], contextlib.AbstractContextManager[R]]) -> AsyncIterator[R]:
+        """The blocking context manager ``make()`` gives (a run lock), made, entered and left on the threads. If
+        the caller is cancelled while it is being entered, it is left as soon as it has been entered (by the
+        thread itself: the event loop may be gone by then)."""
+        entry = _Entry(make)
         try:
-            value = await asyncio.shield(entering)
+            value = await asyncio.shield(self._start(entry.enter))
         except asyncio.CancelledError:
-            entering.add_done_callback(lambda done: self._leave(manager, done))
+            left = entry.abandon()
+            if left is not None:
+                with contextlib.suppress(RuntimeError):  # the threads were stopped: the process is ending
+                    self._executor.submit(left.__exit__, None, None, None)
             raise
         try:
             yield value
         finally:
-            await self.run(manager.__exit__, None, None, None)
+            await self.run(entry.leave)
 
     def _start(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[R]:
         context = contextvars.copy_context()  # log fields and the like follow the call, as with asyncio.to_thread
@@ -52,14 +57,42 @@ class DbThreads:
         future.add_done_callback(_retrieved)  # a caller cancelled meanwhile does not read its outcome
         return future
 
-    def _leave(self, manager: contextlib.AbstractContextManager[Any], entered: asyncio.Future[Any]) -> None:
-        if not entered.cancelled() and entered.exception() is None:
-            with contextlib.suppress(RuntimeError):  # the threads were stopped: the process is ending
-                self._executor.submit(manager.__exit__, None, None, None)
-
     def close(self) -> None:
         """Finish the calls already queued, then stop the threads."""
         self._executor.shutdown(wait=True)
+
+
+class _Entry(Generic[R]):
+    """A context manager being entered on a thread for a caller who may give up meanwhile."""
+
+    def __init__(self, make: Callable[[], contextlib.AbstractContextManager[R]]) -> None:
+        self._make = make
+        self._manager: contextlib.AbstractContextManager[R] | None = None
+        self._abandoned = False
+        self._guard = threading.Lock()
+
+    def enter(self) -> R:
+        manager = self._make()
+        value = manager.__enter__()
+        with self._guard:
+            if not self._abandoned:
+                self._manager = manager
+                return value
+        manager.__exit__(None, None, None)  # nobody waits for it any more
+        return value
+
+    def abandon(self) -> contextlib.AbstractContextManager[R] | None:
+        """The caller gives up; gives the manager to leave if it was entered already."""
+        with self._guard:
+            self._abandoned = True
+            manager, self._manager = self._manager, None
+            return manager
+
+    def leave(self) -> None:
+        with self._guard:
+            manager, self._manager = self._manager, None
+        if manager is not None:
+            manager.__exit__(None, None, None)
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

@@ -96,7 +96,7 @@ class Store(
     def locked_run(self, profile_id: int, date: dt.date) -> contextlib.AbstractAsyncContextManager[bool]:
         """``async with store.locked_run(...) as held``: :meth:`run_lock` for async code, taken and let go on
         the store's threads."""
-        return self.threads.entered(self.run_lock(profile_id, date))
+        return self.threads.entered(lambda: self.run_lock(profile_id, date))
 
     # papers and announcements -------------------------------------------------------------
 
