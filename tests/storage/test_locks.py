@@ -98,9 +98,8 @@ def test_a_broken_lock_connection_is_replaced_and_the_runs_under_way_get_their_l
                 (pid,) = {pid for pid, key in _our_locks(admin) if key in _keys(first, 1)}
                 with admin.connect() as connection:  # the server restarts, or the network cuts the connection
                     connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-                with caplog.at_level(logging.WARNING, logger="storage.locks"):
-                    with first.run_lock(2, DAY) as next_run:
-                        assert next_run
+                with caplog.at_level(logging.WARNING, logger="storage.locks"), first.run_lock(2, DAY) as next_run:
+                    assert next_run
                 assert "run-lock connection to the database broke" in caplog.text
                 with second.run_lock(1, DAY) as taken_meanwhile:
                     assert not taken_meanwhile  # the run under way holds its lock again
