@@ -1,7 +1,9 @@
 """Database work off the event loop: a store's calls run on threads of its own, one per pooled connection.
 
 The threads match the pool, so a thread never waits for a connection and a queue of any length (a thousand
-runs, a burst of commands) waits in the executor's queue, off the loop, rather than in the pool.
+runs, a burst of commands) waits in an executor's queue, off the loop, rather than in the pool. They form two
+lanes: digest runs (coroutines marked with :func:`background`) queue on most of them, and everything else (people's
+commands, acks) on the rest, so a person's command never waits behind the runs' queue.
 """
 
 from __future__ import annotations
@@ -11,20 +13,44 @@ import contextlib
 import contextvars
 import functools
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
+PEOPLE_SHARE = 5  # one thread in this many serves people's commands; the others the runs
+_BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("db_background", default=False)
+
+
+def background(function: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Marks a coroutine function as a digest run's: the store calls it makes (and the tasks it starts make)
+    queue in the runs' lane, never in front of people's commands."""
+
+    @functools.wraps(function)
+    async def in_background(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = _BACKGROUND.set(True)
+        try:
+            return await function(*args, **kwargs)
+        finally:
+            _BACKGROUND.reset(token)
+
+    return in_background
 
 
 class DbThreads:
-    """The threads a store's calls run on from async code."""
+    """The threads a store's calls run on from async code, in two lanes."""
 
     def __init__(self, threads: int) -> None:
         self.threads = threads
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        self.people = max(1, threads // PEOPLE_SHARE)
+        self.background = max(1, threads - self.people)
+        self._people = ThreadPoolExecutor(max_workers=self.people, thread_name_prefix="db-people")
+        self._background = ThreadPoolExecutor(max_workers=self.background, thread_name_prefix="db-runs")
+
+    @property
+    def _executor(self) -> ThreadPoolExecutor:
+        return self._background if _BACKGROUND.get() else self._people
 
     async def run(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``call(*args, **kwargs)`` on one of the threads. It is made even if the caller is cancelled
@@ -36,14 +62,14 @@ class DbThreads:
         """The blocking context manager ``make()`` gives (a run lock), made, entered and left on the threads. If
         the caller is cancelled while it is being entered, it is left as soon as it has been entered (by the
         thread itself: the event loop may be gone by then)."""
-        entry = _Entry(make)
+        entry, executor = _Entry(make), self._executor
         try:
             value = await asyncio.shield(self._start(entry.enter))
         except asyncio.CancelledError:
             left = entry.abandon()
             if left is not None:
                 with contextlib.suppress(RuntimeError):  # the threads were stopped: the process is ending
-                    self._executor.submit(left.__exit__, None, None, None)
+                    executor.submit(left.__exit__, None, None, None)
             raise
         try:
             yield value
@@ -59,7 +85,8 @@ class DbThreads:
 
     def close(self) -> None:
         """Finish the calls already queued, then stop the threads."""
-        self._executor.shutdown(wait=True)
+        self._people.shutdown(wait=True)
+        self._background.shutdown(wait=True)
 
 
 class _Entry(Generic[R]):

@@ -21,6 +21,7 @@ from bot.domain.platform import Place
 from bot.domain.schedule import parse_schedule
 from bot.domain.statuses import FINAL_RUNS, DayStatus, DeliveryStatus, PostKind, RunStatus
 from bot.domain.taxonomy import feed_key
+from storage.offload import background
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class DailyRuns:
         statuses = self.store.run_statuses(sub.profile_id, keep)
         return [day for day in keep if statuses.get(day) not in FINAL_RUNS] + interrupted
 
+    @background
     async def run_due(self, sub: Subscription, now: dt.datetime) -> DueOutcome:
         fire = self.last_fire(sub, now)
         outcome = DueOutcome()

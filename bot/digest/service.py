@@ -24,6 +24,7 @@ from bot.domain.statuses import DeliveryStatus, PostKind, RunStatus
 from bot.scoring.batch_scoring import BatchModel
 from bot.scoring.hooks import settle
 from bot.scoring.llm_scorer import ChatModel
+from storage.offload import background
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class DigestService:
             raise LookupError(f"no {subscription.platform} connection is running to post to")
         return poster
 
+    @background
     async def run_channel(self, subscription: Subscription, *, date: dt.date | None = None) -> Delivery:
         """Score the channel's profile on the day (default: the feed's newest) and post what is missing."""
         self.poster_for(subscription)
@@ -151,6 +153,7 @@ class DigestService:
             log.warning("Stopped %d requested digest(s) mid-run; %s", cut_off,
                         "the next start finishes them" if self.resumes_interrupted else "/arxiv run finishes them")
 
+    @background
     async def run_profile(
         self, profile: Profile, *, date: dt.date | None = None, deliver: Sequence[Callable[[Digest], object]] = (),
         progress: Progress | None = None,
@@ -180,6 +183,7 @@ class DigestService:
     async def _lookup_one(self, arxiv_id: str) -> Paper | None:
         return (await self.lookup.lookup([arxiv_id])).get(arxiv_id)
 
+    @background
     async def run_day(self, subscription: Subscription, announcement: Announcement) -> Delivery:
         """Score one announcement for the channel and post what it does not have yet, as the only
         worker on that (profile, day) across processes; logs one line with what it did."""

@@ -18,6 +18,7 @@ from bot.domain.platform import Place
 from bot.domain.schedule import parse_schedule
 from bot.domain.statuses import DeliveryStatus
 from bot.domain.weekly import DEFAULT_TIME, Roundup, assemble
+from storage.offload import background
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class WeeklyRoundups:
             return WeeklyResult(DeliveryStatus.EMPTY, None, 0, f"The roundup due {fire:%a %Y-%m-%d} is too old.")
         return await self.post(sub, fire.date())
 
+    @background
     async def post(self, sub: Subscription, last: dt.date) -> WeeklyResult:
         """Post the roundup of the week ending ``last`` under a claim on its ISO week; a week without posted
         papers is one line when the channel posts empty days, else nothing."""

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 
 from bot.domain.statuses import RunStatus
+from storage.offload import background
 from storage.store import Store
 
 DAY = dt.date(2025, 3, 6)
@@ -23,11 +24,31 @@ def test_a_store_call_from_async_code_runs_on_one_of_the_stores_threads(db: Stor
 
 
 def test_a_store_has_a_thread_per_pooled_connection(tmp_path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'sized.db'}", pool_size=3, max_overflow=2)
+    store = Store.open(f"sqlite:///{tmp_path / 'sized.db'}", pool_size=10, max_overflow=2)
     try:
-        assert store.threads.threads == 3 == store.engine.pool.size()  # type: ignore[attr-defined]
+        assert (store.threads.people, store.threads.background) == (2, 8)
+        assert store.threads.people + store.threads.background == store.engine.pool.size()  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+def test_a_persons_call_does_not_queue_behind_the_runs_calls(db: Store) -> None:
+    release = threading.Event()
+
+    @background
+    async def run() -> None:  # a digest run whose calls hold every thread of the runs' lane
+        await db.aio(release.wait, 10)
+
+    async def body() -> None:
+        runs = [asyncio.create_task(run()) for _ in range(db.threads.background + 5)]
+        await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(db.aio(db.get_profile, "chat:C1"), 2)  # a command's look-up: not queued
+        finally:
+            release.set()
+            await asyncio.gather(*runs)
+
+    asyncio.run(body())
 
 
 def test_a_write_asked_for_is_made_even_when_the_caller_is_cancelled_meanwhile(db: Store) -> None:
