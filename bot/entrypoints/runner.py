@@ -122,7 +122,8 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
     scheduler: DigestScheduler | None = None
     core: CommandCore | None = None
     try:
-        store = await unless(off_the_loop(lambda: Store.open(settings.database_url)), stop)
+        store = await unless(off_the_loop(lambda: Store.open(
+            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)), stop)
         core = build_core(settings, store)
         platforms = list(platforms_for(core))
         if not platforms:
