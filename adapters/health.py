@@ -34,7 +34,7 @@ def health_handler(core: CommandCore) -> Callable[[web.Request], Awaitable[web.R
     token = core.settings.health_token
 
     async def healthz(request: web.Request) -> web.Response:
-        report = core.service.health()
+        report = await core.service.health()
         status = 200 if report["status"] == "ok" else 503
         if not token_matches(request, token):
             report = {key: report[key] for key in PUBLIC_FIELDS if key in report}

@@ -18,8 +18,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlmodel import create_engine
 
 from bot.domain.errors import StorageError
+from bot.domain.settings import DEFAULT_DB_MAX_OVERFLOW, DEFAULT_DB_POOL_SIZE
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+POOL_TIMEOUT_S = 300
 EXAMPLES = "sqlite:///arxiv_digest.db or postgresql+psycopg://user:password@host:5432/dbname"
 
 
@@ -39,10 +41,12 @@ def safe_url(url: str | URL) -> str:
         return "(DATABASE_URL)"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = DEFAULT_DB_POOL_SIZE,
+                max_overflow: int = DEFAULT_DB_MAX_OVERFLOW) -> Engine:
+    """The engine of ``url``: its pool keeps ``pool_size`` connections and opens ``max_overflow`` more at need."""
     parsed = parse_url(url)
     try:
-        return _create(parsed)
+        return _create(parsed, pool_size, max_overflow)
     except NoSuchModuleError as exc:
         hint = " (write postgresql+psycopg:// for PostgreSQL)" if parsed.drivername == "postgres" else ""
         raise StorageError(
@@ -78,12 +82,17 @@ def explain(exc: BaseException, url: str) -> str | None:
     return None
 
 
-def _create(parsed: URL) -> Engine:
+def _create(parsed: URL, pool_size: int, max_overflow: int) -> Engine:
+    # Waiting for a connection happens on the store's threads, never on the event loop (see storage.offload):
+    # a long queue of runs waits as long as it takes rather than failing after the default 30 s.
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": POOL_TIMEOUT_S}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
+        return create_engine(parsed, pool_pre_ping=True, **pool)
+    in_memory = parsed.database in (None, "", ":memory:")
+    if parsed.database and not in_memory:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30},
+                           **({} if in_memory else pool))
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

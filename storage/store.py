@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import ParamSpec, TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
 from bot.domain.criteria import CriteriaVersion
 from bot.domain.models import Announcement, Judgment, Paper, Profile, Tldr, Usage
 from bot.domain.runs import Run
+from bot.domain.settings import DEFAULT_DB_MAX_OVERFLOW, DEFAULT_DB_POOL_SIZE
 from bot.domain.statuses import FeedbackKind, RunStatus
 from storage.archive import ArchiveQueries
 from storage.asks import AskQueries
@@ -20,7 +24,9 @@ from storage.db import make_engine
 from storage.drafts import DraftQueries
 from storage.follows import FollowQueries
 from storage.learning import LearningQueries
+from storage.locks import release_all
 from storage.migrate import prepare
+from storage.offload import DbThreads
 from storage.runs import RunQueries, process_name, run_row, to_run
 from storage.search import SearchQueries
 from storage.tables import (
@@ -37,6 +43,9 @@ from storage.tables import (
 )
 from storage.upsert import insert_missing, upsert
 from storage.weekly import WeeklyQueries
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _paper(row: PaperRow, announce_type: str = "new") -> Paper:
@@ -59,11 +68,14 @@ class Store(
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # A thread per pooled connection: async callers queue here, and never for a connection.
+        self.threads = DbThreads(engine.pool.size() if isinstance(engine.pool, QueuePool) else 1)
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, *, pool_size: int = DEFAULT_DB_POOL_SIZE,
+             max_overflow: int = DEFAULT_DB_MAX_OVERFLOW) -> Store:
         """Connect and bring the schema to this code's (see storage.migrate.prepare)."""
-        engine = make_engine(url)
+        engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         try:
             prepare(engine)
         except BaseException:
@@ -72,7 +84,19 @@ class Store(
         return cls(engine)
 
     def close(self) -> None:
+        self.threads.close()
+        release_all(self.engine)
         self.engine.dispose()
+
+    async def aio(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """``await store.aio(store.record_post, ...)``: a store call from async code, on the store's threads so
+        the event loop never waits for the database. The call is made even if the caller is cancelled."""
+        return await self.threads.run(call, *args, **kwargs)
+
+    def locked_run(self, profile_id: int, date: dt.date) -> contextlib.AbstractAsyncContextManager[bool]:
+        """``async with store.locked_run(...) as held``: :meth:`run_lock` for async code, taken and let go on
+        the store's threads."""
+        return self.threads.entered(lambda: self.run_lock(profile_id, date))
 
     # papers and announcements -------------------------------------------------------------
 
@@ -345,20 +369,21 @@ class Store(
             return row.id
 
     def add_run_usage(self, run_id: int, usage: Usage, cost_usd: float | None) -> Run:
-        """Add this attempt's tokens and cost; the run's totals are the day's whole spend."""
-        with Session(self.engine) as session:
-            row = session.get_one(RunRow, run_id)
-            row.prompt_tokens += usage.prompt_tokens
-            row.cached_tokens += usage.cached_tokens
-            row.completion_tokens += usage.completion_tokens
-            row.requests += usage.requests
-            row.heartbeat_at = dt.datetime.now(dt.UTC)
+        """Add this attempt's tokens and cost; the run's totals are the day's whole spend. One UPDATE adding to the
+        stored figures: replies of one run arrive at once and are recorded on several threads."""
+        added = {
+            "prompt_tokens": col(RunRow.prompt_tokens) + usage.prompt_tokens,
+            "cached_tokens": col(RunRow.cached_tokens) + usage.cached_tokens,
+            "completion_tokens": col(RunRow.completion_tokens) + usage.completion_tokens,
+            "requests": col(RunRow.requests) + usage.requests,
+            "heartbeat_at": dt.datetime.now(dt.UTC),
             # An unknown price makes the day's cost unknown: never a misleading partial sum.
-            row.cost_usd = None if cost_usd is None else (row.cost_usd or 0.0) + cost_usd
-            session.add(row)
+            "cost_usd": None if cost_usd is None else func.coalesce(col(RunRow.cost_usd), 0.0) + cost_usd,
+        }
+        with Session(self.engine) as session:
+            session.execute(update(RunRow).where(col(RunRow.id) == run_id).values(added))
             session.commit()
-            session.refresh(row)
-            return to_run(row)
+            return to_run(session.get_one(RunRow, run_id))
 
     def finish_run(
         self,

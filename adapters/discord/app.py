@@ -608,7 +608,7 @@ class DiscordBot(discord.Client):
             return False
         try:
             await post_in_thread(self, interaction.guild_id, int(channel), int(thread),
-                                 self.thread_name(channel, thread), messages)
+                                 await self.thread_name(channel, thread), messages)
         except ThreadRefused as exc:
             await send(interaction, reply_messages(exc.note), public=False)
             return False
@@ -616,10 +616,11 @@ class DiscordBot(discord.Client):
         await send(interaction, reply_messages(f"The answer is in the paper's thread: {link}"), public=False)
         return True
 
-    def thread_name(self, channel: str, message: str) -> str:
+    async def thread_name(self, channel: str, message: str) -> str:
         """The name of the thread on a paper message: the paper's title, as stored when it was posted."""
-        arxiv_id = self.core.store.paper_of_message(PLATFORM, channel, message)
-        paper = self.core.store.get_paper(arxiv_id) if arxiv_id else None
+        store = self.core.store
+        arxiv_id = await store.aio(store.paper_of_message, PLATFORM, channel, message)
+        paper = await store.aio(store.get_paper, arxiv_id) if arxiv_id else None
         return thread_name(paper.title if paper else None, arxiv_id)
 
     async def open_editor(self, interaction: discord.Interaction[Any], criteria: str) -> None:
@@ -672,7 +673,7 @@ class DiscordBot(discord.Client):
         try:
             if await self.refuse_without_channel(interaction):
                 return
-            await self.answer(interaction, self.core.vote(self.caller(interaction), arxiv_id, kind))
+            await self.answer(interaction, await self.core.vote(self.caller(interaction), arxiv_id, kind))
         except Exception as exc:
             await send_failure(interaction, exc, "Discord: a vote button")
 
@@ -740,11 +741,12 @@ class DiscordBot(discord.Client):
         reply = replied_to(message)
         question = Question(guild, channel, thread, reply, without_mention(message.content, me.id))
         paper = reply if reply is not None else thread
-        if paper is not None and self.core.store.paper_of_message(PLATFORM, str(channel), str(paper)) is None:
+        store = self.core.store
+        if paper is not None and await store.aio(store.paper_of_message, PLATFORM, str(channel), str(paper)) is None:
             if thread is None or reply is None:
                 return None  # about some other message: not ours to answer
             question = Question(guild, channel, thread, None, question.text)  # a reply inside a paper's thread
-            if self.core.store.paper_of_message(PLATFORM, str(channel), str(thread)) is None:
+            if await store.aio(store.paper_of_message, PLATFORM, str(channel), str(thread)) is None:
                 return None
         return question
 
@@ -776,7 +778,7 @@ class DiscordBot(discord.Client):
             return
         try:
             await post_in_thread(self, question.guild, question.channel, int(target),
-                                 self.thread_name(str(question.channel), target), messages)
+                                 await self.thread_name(str(question.channel), target), messages)
         except ThreadRefused as exc:
             await self.reply_to(message, reply_messages(f"{exc.note}\n\n{reply.text}"))
             return
@@ -791,15 +793,15 @@ class DiscordBot(discord.Client):
             await message.reply(embeds=embeds, mention_author=False, allowed_mentions=discord.AllowedMentions.none())
 
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
-        self._reaction(event, added=True)
+        await self._reaction(event, added=True)
 
     async def on_raw_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
-        self._reaction(event, added=False)
+        await self._reaction(event, added=False)
 
-    def _reaction(self, event: discord.RawReactionActionEvent, *, added: bool) -> None:
+    async def _reaction(self, event: discord.RawReactionActionEvent, *, added: bool) -> None:
         if self.user is not None and event.user_id == self.user.id:
             return
         # Unicode emoji as the character (skin tones are dropped by the core); custom ones by :name:, like Slack.
         emoji = str(event.emoji) if event.emoji.is_unicode_emoji() else f":{event.emoji.name}:"
-        self.core.reaction(PLATFORM, str(event.channel_id), str(event.message_id), str(event.user_id), emoji,
-                           added=added)
+        await self.core.reaction(PLATFORM, str(event.channel_id), str(event.message_id), str(event.user_id), emoji,
+                                 added=added)

@@ -20,6 +20,8 @@ from bot.domain.errors import DigestError
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 5.0  # seconds for each step of stop(); a stuck close must not hold the process
+# Gateway failures that a new connection cannot mend: the token or the intents were refused.
+FOR_GOOD = (discord.PrivilegedIntentsRequired, discord.LoginFailure)
 TOKEN_FIX = "copy the bot token again (Developer Portal → Bot → Reset Token), set DISCORD_TOKEN to it and start again."
 # discord.py backs off between gateway reconnects itself (capped) but logs each with a whole traceback.
 logging.getLogger("discord.client").addFilter(OneLineErrors(
@@ -97,15 +99,30 @@ class DiscordRunner:
         except NETWORK_ERRORS as exc:  # asyncio.TimeoutError is TimeoutError
             log.warning("Discord: closing the client did not finish (%s)", describe(exc))
 
-    @staticmethod
-    async def _stay_connected(bot: DiscordBot) -> None:
-        try:
-            await bot.connect(reconnect=True)  # returns when the client is closed; reconnects on its own
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a refused gateway (e.g. intents) must not go unnoticed, nor stop the other platforms
-            log.error("Discord: the gateway connection ended for good (%s: %s); commands and digests stop on "
-                      "Discord until the bot is restarted", type(exc).__name__, describe(exc))
+    async def _stay_connected(self, bot: DiscordBot) -> None:
+        """discord.py reconnects on its own once a session exists; before the first one succeeds, its retry
+        fails on the missing session (an AttributeError), so the connection is started again here, backing off."""
+        delays = self.backoff.delays()
+        while not bot.is_closed():
+            began = asyncio.get_running_loop().time()
+            try:
+                await bot.connect(reconnect=True)  # returns when the client is closed
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.bot is not bot:  # stop() closed it
+                    return
+                if bot.is_closed() or isinstance(exc, FOR_GOOD):  # a refused gateway (e.g. intents) stays refused
+                    log.error("Discord: the gateway connection ended for good (%s: %s); commands and digests stop "
+                              "on Discord until the bot is restarted", type(exc).__name__, describe(exc))
+                    return
+                if asyncio.get_running_loop().time() - began > self.backoff.cap:
+                    delays = self.backoff.delays()  # it was connected for a while: start the backoff over
+                cause = exc.__context__ if isinstance(exc, AttributeError) and exc.__context__ else exc
+                delay = next(delays)
+                log.warning("Discord: cannot connect to the gateway (%s); trying again in %g s", describe(cause), delay)
+                await asyncio.sleep(delay)
 
     async def stop(self) -> None:
         bot, self.bot = self.bot, None

@@ -209,7 +209,7 @@ class SlackBot:
         clicked = self._clicked(body, action, client, respond, "vote click")
         if clicked is not None and respond is not None:
             kind = "positive" if action.get("action_id") == VOTE_UP_ACTION else "negative"
-            await self._respond(self.core.vote(*clicked, kind), respond)
+            await self._respond(await self.core.vote(*clicked, kind), respond)
 
     async def on_reply_action(
         self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
@@ -264,8 +264,8 @@ class SlackBot:
         if channel is None or ts is None or user is None or name is None:
             _ignored("reaction event", "no channel, ts, user or reaction")
             return
-        self.core.reaction("slack", channel, ts, user, name, added=event.get("type") == "reaction_added",
-                           event_id=_text(body, "event_id"))
+        await self.core.reaction("slack", channel, ts, user, name, added=event.get("type") == "reaction_added",
+                                 event_id=_text(body, "event_id"))
 
     async def on_mention(
         self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext

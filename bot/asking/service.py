@@ -84,34 +84,34 @@ class AskService:
     async def _ask(self, question: Question, now: dt.datetime) -> Answer:
         if self.chat_factory is None:
             return Answer(NO_LLM, None, public=False)
-        refused = limits.refusal(self.settings, self.store, question.platform, question.workspace,
-                                 question.channel, question.user, now)
+        refused = await self.store.aio(limits.refusal, self.settings, self.store, question.platform,
+                                       question.workspace, question.channel, question.user, now)
         if refused is not None:
             return Answer(refused, None, public=False)
         try:
             text = await self.full_text(question.arxiv_id, now)
         except FullTextError as exc:
-            return self._record(question, Answer(str(exc), AskOutcome.FAILED, public=False))
+            return await self._record(question, Answer(str(exc), AskOutcome.FAILED, public=False))
         if text is None and self.source is None:
             return Answer(NO_SOURCE, None, public=False)  # the bot is set up without one: nothing was asked
         if text is None:
-            return self._record(question, Answer(
+            return await self._record(question, Answer(
                 f"arXiv has no readable text of {question.arxiv_id} (neither an HTML rendering nor a PDF), so I "
                 "cannot read it to answer.", AskOutcome.NO_TEXT))
         # Cutting a long paper and ranking its passages takes up to a few hundred ms: off the event loop.
         cut, picked = await asyncio.to_thread(_pick, text, question.text)
         if not picked:
-            return self._record(question, Answer(
+            return await self._record(question, Answer(
                 f"I searched the paper's text ({counted(len(cut), 'passage')}) and found nothing about that: it "
                 "does not seem to cover it. Try other words, or ask about a section, table or figure.",
                 AskOutcome.NOT_COVERED, text_source=text.source,
             ))
-        return self._record(question, await self._answer(question, text, picked))
+        return await self._record(question, await self._answer(question, text, picked))
 
     async def _answer(self, question: Question, text: FullText, picked: list[Passage]) -> Answer:
         assert self.chat_factory is not None
-        history = self.store.thread_asks(question.platform, question.channel, question.conversation,
-                                         arxiv_id=question.arxiv_id, limit=2 * answer.MAX_HISTORY)
+        history = await self.store.aio(self.store.thread_asks, question.platform, question.channel,
+                                       question.conversation, arxiv_id=question.arxiv_id, limit=2 * answer.MAX_HISTORY)
         message = answer.user_message(text.title or question.title, question.arxiv_id, picked, question.text, history)
         chat = self.chat_factory()
         try:
@@ -137,12 +137,12 @@ class AskService:
         kept. A text kept longer than REREAD_AFTER is read again, for a newer version; when arXiv cannot be
         reached then, the kept one serves. None when arXiv has neither HTML nor PDF, or no source is set up."""
         now = now or dt.datetime.now(dt.UTC)
-        kept = self.store.full_text(arxiv_id)
-        if self.source is None or (kept is not None and not self._stale(arxiv_id, now)):
+        kept = await self.store.aio(self.store.full_text, arxiv_id)
+        if self.source is None or (kept is not None and not await self._stale(arxiv_id, now)):
             return kept
         async with self._reading.setdefault(arxiv_id, asyncio.Lock()):
-            kept = self.store.full_text(arxiv_id)  # read by whoever held the lock before us
-            if kept is not None and not self._stale(arxiv_id, now):
+            kept = await self.store.aio(self.store.full_text, arxiv_id)  # read by whoever held the lock before us
+            if kept is not None and not await self._stale(arxiv_id, now):
                 return kept
             try:
                 fetched = await self.source.full_text(arxiv_id)
@@ -154,15 +154,16 @@ class AskService:
                 return kept
             if fetched is None or not fetched.blocks:
                 return kept
-            self.store.save_full_text(fetched, read_at=now)  # a version kept already only counts as read now
-            return self.store.full_text(arxiv_id)
+            # A version kept already only counts as read now.
+            await self.store.aio(self.store.save_full_text, fetched, read_at=now)
+            return await self.store.aio(self.store.full_text, arxiv_id)
 
-    def _stale(self, arxiv_id: str, now: dt.datetime) -> bool:
-        checked = self.store.full_text_checked(arxiv_id)
+    async def _stale(self, arxiv_id: str, now: dt.datetime) -> bool:
+        checked = await self.store.aio(self.store.full_text_checked, arxiv_id)
         return checked is None or now - checked > REREAD_AFTER
 
-    def _record(self, question: Question, said: Answer) -> Answer:
-        self.store.record_ask(Ask(
+    async def _record(self, question: Question, said: Answer) -> Answer:
+        await self.store.aio(self.store.record_ask, Ask(
             platform=question.platform, workspace=question.workspace, channel=question.channel,
             thread=question.thread, user=question.user, arxiv_id=question.arxiv_id,
             question=question.text[: answer.MAX_QUESTION_CHARS], answer=said.text if said.public else "",

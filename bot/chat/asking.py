@@ -54,7 +54,7 @@ class Questions:
         if len(args) < 2:
             return Reply(f"Give the paper and your question, e.g. {m.command('ask 3 what dataset do they use?')} "
                          "(a rank from the latest digest here, or an arXiv ID).")
-        target = self._channel_target(caller, args[0], m)
+        target = await self.store.aio(self._channel_target, caller, args[0], m)
         if isinstance(target, Reply):
             return target
         return await self._answer(caller, target, " ".join(args[1:]), m, asked_by=caller.user, fallback="")
@@ -70,13 +70,15 @@ class Questions:
             return Reply(f"That question is too long: {len(text):,} characters, and I take at most "
                          f"{MAX_QUESTION_CHARS:,}. Ask it shorter.", thread=here or None)
         for message in (replied_to, thread):
-            posted = self.store.posted_message(caller.platform, caller.channel, message) if message else None
+            posted = (await self.store.aio(self.store.posted_message, caller.platform, caller.channel, message)
+                      if message else None)
             if posted is None:
                 continue
             day, part, arxiv_id = posted
             if arxiv_id is not None:  # a paper's message, or its thread
                 assert message is not None
-                target = _Target(arxiv_id, thread or message, self._conversation(caller, arxiv_id, thread or message))
+                where = thread or message
+                target = _Target(arxiv_id, where, await self.store.aio(self._conversation, caller, arxiv_id, where))
                 return await self._answer(caller, target, text, m, asked_by=None, fallback=here)
             if part.startswith(PostKind.SUMMARY):  # the day's summary: its thread, or a reply to it
                 assert message is not None
@@ -85,7 +87,7 @@ class Questions:
         first, _, rest = text.partition(" ")
         if not _names_paper(first):
             return Reply(_how_to_name(m), thread=here or None)
-        named = self._channel_target(caller, first, m, thread=thread or "")
+        named = await self.store.aio(self._channel_target, caller, first, m, thread=thread or "")
         if isinstance(named, Reply):
             return Reply(named.text, thread=here or None)
         return await self._answer(caller, named, rest, m, asked_by=None, fallback=here)
@@ -97,26 +99,27 @@ class Questions:
         arxiv_id: str | None = None
         rank = _rank(first)
         if rank is not None:
-            found = self.store.day_paper(caller.platform, caller.channel, day, rank)
+            found = await self.store.aio(self.store.day_paper, caller.platform, caller.channel, day, rank)
             if found is None:
                 return Reply(f"There is no rank {rank} in the digest of {day:%a %d %B}.", thread=thread)
             arxiv_id, text = found[0], rest
         elif (named := _arxiv_id(first)) is not None:
             arxiv_id, text = named, rest
         else:
-            threads = [thread, *self.store.day_messages(caller.platform, caller.channel, day)]
-            earlier = self.store.thread_asks(caller.platform, caller.channel, threads, limit=1)
+            threads = [thread, *await self.store.aio(self.store.day_messages, caller.platform, caller.channel, day)]
+            earlier = await self.store.aio(self.store.thread_asks, caller.platform, caller.channel, threads, limit=1)
             if not earlier:
                 return Reply(_how_to_name(m), thread=thread)
             arxiv_id = earlier[-1].arxiv_id
-        target = _Target(arxiv_id, thread, self._conversation(caller, arxiv_id, thread))
+        target = _Target(arxiv_id, thread, await self.store.aio(self._conversation, caller, arxiv_id, thread))
         return await self._answer(caller, target, text, m, asked_by=None, fallback=thread)
 
     # the paper and the answer ----------------------------------------------------------------
 
     def _channel_target(self, caller: Caller, word: str, m: Markup, *, thread: str = "") -> _Target | Reply:
         """The paper ``word`` names (a rank of the latest digest here, or an arXiv ID); the answer goes in
-        ``thread`` when given, else under the paper's message when it was posted here."""
+        ``thread`` when given, else under the paper's message when it was posted here. Blocking: called on the
+        store's threads."""
         rank = _rank(word)
         if rank is not None:
             found = paper_at_rank(self.store, caller, rank)

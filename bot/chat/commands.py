@@ -178,7 +178,7 @@ class CommandCore:
             )
         args = tuple(word for word in map(clean, invocation.args) if word)
         try:
-            subscription = self.store.get_subscription(caller.platform, caller.channel)
+            subscription = await self.store.aio(self.store.get_subscription, caller.platform, caller.channel)
             if spec.subscribed and (subscription is None or not subscription.active):
                 return Reply(f"This channel is not subscribed. {markup.command('subscribe')} first.")
             changes = spec.admin and not (spec.read_only_when_bare and not args)
@@ -195,14 +195,14 @@ class CommandCore:
 
     async def save_criteria(self, caller: Caller, text: str, markup: Markup) -> Reply:
         """The editor's submission. Raises CriteriaError (with the limit) for text to show in the editor."""
-        subscription = self._subscription(caller)
+        subscription = await self._subscription(caller)
         if not await self.may_change(caller):
             raise CriteriaError(self._refusal(caller).text)
         cleaned = validate_criteria(text, self.settings.max_criteria_chars)
-        profile = self.store.profile_by_id(subscription.profile_id)
+        profile = await self.store.aio(self.store.profile_by_id, subscription.profile_id)
         if cleaned == profile.criteria:
             return Reply("The criteria are unchanged.")
-        return self._draft(caller, profile, CriteriaDraft(cleaned, caller.user, None), markup)
+        return await self.store.aio(self._draft, caller, profile, CriteriaDraft(cleaned, caller.user, None), markup)
 
     async def press(self, caller: Caller, action: str, markup: Markup) -> Reply:
         """A button of a reply's :class:`Action`: the command it names, with the same permission checks.
@@ -212,7 +212,8 @@ class CommandCore:
         return await self.execute(caller, Invocation(action), markup)
 
     def _draft(self, caller: Caller, profile: Profile, draft: CriteriaDraft, m: Markup) -> Reply:
-        """Keep ``draft`` as the channel's pending change and say what previewing it would cost."""
+        """Keep ``draft`` as the channel's pending change and say what previewing it would cost (blocking: called
+        on the store's threads)."""
         self.store.set_draft(profile.id, draft)
         lead = (f"Your criteria change ({len(draft.text):,} characters) waits for you: nothing changes until you "
                 "apply it.")
@@ -249,7 +250,8 @@ class CommandCore:
         asked about there; in the channel, a leading rank or arXiv ID. The answer is public in the paper's (or the
         question's) thread; refusals are private. None: ``event_id`` (the platform's ID of the event or
         message) was answered already, e.g. a retried delivery. Never raises, like execute()."""
-        if event_id is not None and not self.store.first_sighting(f"{caller.platform}:{event_id}"):
+        seen = f"{caller.platform}:{event_id}"
+        if event_id is not None and not await self.store.aio(self.store.first_sighting, seen):
             return None
         try:
             return await self.questions.mention(caller, text, thread=thread, replied_to=replied_to, m=markup)
@@ -277,11 +279,11 @@ class CommandCore:
         except Exception as exc:
             return Reply(report_failure(log, what, exc))
 
-    def vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
+    async def vote(self, caller: Caller, arxiv_id: str, kind: str) -> Reply:
         """A 👍/👎 button: pressing it again takes the vote back. Never raises, like execute(): an exception
         escaping into a platform's handler after it acknowledged the click can turn that ack into an error."""
         try:
-            return self._vote(caller, arxiv_id, kind)
+            return await self.store.aio(self._vote, caller, arxiv_id, kind)
         except Exception as exc:
             return Reply(report_failure(log, f"a {kind} vote in {caller.platform} {caller.channel}", exc))
 
@@ -299,12 +301,19 @@ class CommandCore:
         self.store.remove_feedback(caller.platform, caller.channel, caller.user, arxiv_id, emoji)
         return Reply(f"Took back your {emoji}{title}.")
 
-    def reaction(
+    async def reaction(
         self, platform: str, channel: str, message_id: str, user: str, emoji: str, *, added: bool,
         event_id: str | None = None,
     ) -> str | None:
         """Store a reaction on a paper message; returns its kind, or None when it means nothing to us
         (another message, an emoji outside the map, or an event already handled)."""
+        return await self.store.aio(self._reaction, platform, channel, message_id, user, emoji, added=added,
+                                    event_id=event_id)
+
+    def _reaction(
+        self, platform: str, channel: str, message_id: str, user: str, emoji: str, *, added: bool,
+        event_id: str | None,
+    ) -> str | None:
         kind = self.settings.reactions.get(canonical(emoji))
         if kind is None:
             return None
@@ -323,8 +332,8 @@ class CommandCore:
 
     # helpers -------------------------------------------------------------------------------
 
-    def _subscription(self, caller: Caller) -> Subscription:
-        subscription = self.store.get_subscription(caller.platform, caller.channel)
+    async def _subscription(self, caller: Caller) -> Subscription:
+        subscription = await self.store.aio(self.store.get_subscription, caller.platform, caller.channel)
         if subscription is None or not subscription.active:
             raise CriteriaError("This channel is not subscribed any more; /arxiv subscribe first.")
         return subscription
@@ -347,16 +356,15 @@ class CommandCore:
         lines.append(f"React on a paper to teach the digest what you like: {reactions}.")
         return "\n".join(lines)
 
-    def _profile(self, subscription: Subscription | None) -> Profile:
+    async def _profile(self, subscription: Subscription | None) -> Profile:
         assert subscription is not None
-        return self.store.profile_by_id(subscription.profile_id)
+        return await self.store.aio(self.store.profile_by_id, subscription.profile_id)
 
     def _schedule_text(self, subscription: Subscription) -> str:
         default_time, default_zone = self.settings.schedule.split()
         return f"{subscription.schedule_time or default_time} {subscription.timezone or default_zone}"
 
-    def _settings_text(self, subscription: Subscription, markup: Markup) -> str:
-        profile = self._profile(subscription)
+    def _settings_text(self, subscription: Subscription, profile: Profile, markup: Markup) -> str:
         return (
             f"categories {markup.code(' '.join(profile.categories))} · posted when R ≥ {profile.min_relevance} "
             f"and N ≥ {profile.min_novelty} · daily at {self._schedule_text(subscription)} · criteria "
@@ -373,19 +381,22 @@ class CommandCore:
     @command("subscribe", "post the daily digest in this channel", subscribed=False)
     async def _cmd_subscribe(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         if sub is not None and sub.active:
-            return Reply(f"This channel already gets the digest: {self._settings_text(sub, m)}.")
-        profile = self.store.ensure_profile(
-            f"{caller.platform}:{caller.channel}",
+            now = self._settings_text(sub, await self._profile(sub), m)
+            return Reply(f"This channel already gets the digest: {now}.")
+        profile = await self.store.aio(
+            self.store.ensure_profile, f"{caller.platform}:{caller.channel}",
             categories=self.settings.categories,
             min_relevance=self.settings.min_relevance,
             min_novelty=self.settings.min_novelty,
             top_n=self.settings.top_n,
             default_criteria=prompts.default_criteria(),
         )
-        sub = self.store.subscribe(caller.platform, caller.workspace, caller.channel, caller.user, profile.id)
-        self.service.subscriptions_changed()
+        sub = await self.store.aio(self.store.subscribe, caller.platform, caller.workspace, caller.channel, caller.user,
+                                   profile.id)
+        await self.service.subscriptions_changed()
+        now = self._settings_text(sub, profile, m)
         return Reply(
-            f"{m.mention(caller.user)} subscribed this channel to the arXiv digest: {self._settings_text(sub, m)}. "
+            f"{m.mention(caller.user)} subscribed this channel to the arXiv digest: {now}. "
             f"See {m.command('criteria')} for what papers are scored against and {m.command('help')} "
             "for the rest.",
             public=True,
@@ -399,8 +410,8 @@ class CommandCore:
                 f"Only the person who subscribed this channel, {caller.admin_rule} or people listed in "
                 "DIGEST_ADMINS can unsubscribe it."
             )
-        self.store.update_subscription(caller.platform, caller.channel, active=False)
-        self.service.subscriptions_changed()
+        await self.store.aio(self.store.update_subscription, caller.platform, caller.channel, active=False)
+        await self.service.subscriptions_changed()
         return Reply(
             f"{m.mention(caller.user)} unsubscribed this channel: no more digests here. Its criteria and settings "
             f"are kept; {m.command('subscribe')} brings them back.",
@@ -409,7 +420,7 @@ class CommandCore:
 
     @command("criteria", "show the criteria papers are scored against", aliases=("criteria show",))
     async def _cmd_criteria(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         return Reply(
             f"{m.bold(f'Criteria v{profile.criteria_version}')} ({len(profile.criteria):,} of "
             f"{self.settings.max_criteria_chars:,} characters; change them with "
@@ -418,13 +429,13 @@ class CommandCore:
 
     @command("criteria edit", "change the criteria in an editor", admin=True)
     async def _cmd_criteria_edit(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        return Reply(editor=self._profile(sub).criteria)
+        return Reply(editor=(await self._profile(sub)).criteria)
 
     @command("criteria history", "every version of the criteria")
     async def _cmd_criteria_history(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         lines = [m.bold("Criteria versions, newest first")]
-        for row in self.store.criteria_history(profile.id):
+        for row in await self.store.aio(self.store.criteria_history, profile.id):
             state = " · undone" if row.reverted else (" · in force" if row.version == profile.criteria_version else "")
             who = "default" if row.author in ("", "default") else m.mention(row.author)
             first = next((line.strip() for line in row.text.splitlines() if line.strip()), "")
@@ -436,7 +447,7 @@ class CommandCore:
 
     @command("criteria undo", "go back to the previous criteria", admin=True)
     async def _cmd_criteria_undo(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        version = self.store.undo_criteria(self._profile(sub).id)
+        version = await self.store.aio(self.store.undo_criteria, (await self._profile(sub)).id)
         if version is None:
             return Reply("Nothing to undo: these are the first criteria this channel has had.")
         return Reply(f"{m.mention(caller.user)} undid the latest criteria change: v{version} is back in force.",
@@ -445,11 +456,11 @@ class CommandCore:
     @command("criteria preview", "the latest digest re-ranked under the criteria change waiting", admin=True,
              slow=True)
     async def _cmd_criteria_preview(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
-        draft = self.store.get_draft(profile.id)
+        profile = await self._profile(sub)
+        draft = await self.store.aio(self.store.get_draft, profile.id)
         if draft is None:
             return Reply(NO_DRAFT.format(edit=m.command("criteria edit")))
-        day = self.store.latest_posted_day(caller.platform, caller.channel)
+        day = await self.store.aio(self.store.latest_posted_day, caller.platform, caller.channel)
         if day is None:
             return Reply("No digest has been posted here yet, so there is no day to preview the change on.",
                          actions=(APPLY, DISCARD))
@@ -474,17 +485,17 @@ class CommandCore:
 
     @command("criteria apply", "make the criteria change waiting the criteria (undo goes back)", admin=True)
     async def _cmd_criteria_apply(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
-        draft = self.store.get_draft(profile.id)
+        profile = await self._profile(sub)
+        draft = await self.store.aio(self.store.get_draft, profile.id)
         if draft is None:
             return Reply(NO_DRAFT.format(edit=m.command("criteria edit")))
-        self.store.clear_draft(profile.id)
+        await self.store.aio(self.store.clear_draft, profile.id)
         if draft.text == profile.criteria:
             return Reply("The criteria are unchanged.")
-        version = self.store.set_criteria(profile.id, draft.text, author=draft.author)
+        version = await self.store.aio(self.store.set_criteria, profile.id, draft.text, author=draft.author)
         what = "changed the criteria"
         if draft.suggestion is not None:
-            self.store.mark_suggestion_applied(draft.suggestion, version)
+            await self.store.aio(self.store.mark_suggestion_applied, draft.suggestion, version)
             what = f"applied suggestion {draft.suggestion}"
         return Reply(
             f"{m.mention(caller.user)} {what} (v{version}, {len(draft.text):,} characters). The next digest "
@@ -494,22 +505,22 @@ class CommandCore:
 
     @command("criteria discard", "forget the criteria change waiting", admin=True)
     async def _cmd_criteria_discard(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
-        if not self.store.clear_draft(profile.id):
+        profile = await self._profile(sub)
+        if not await self.store.aio(self.store.clear_draft, profile.id):
             return Reply(NO_DRAFT.format(edit=m.command("criteria edit")))
         return Reply(f"Discarded the criteria change: the criteria stay v{profile.criteria_version}.")
 
     @command("threshold", "minimum scores (1–10) for a paper to be posted", usage="threshold <relevance> <novelty>",
              setting=True, max_chars=20)
     async def _cmd_threshold(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         if not args:
             return Reply(_thresholds_now(profile, m))
         numbers = [whole_number(a, low=1, high=10) for a in args]
         if len(numbers) != 2 or None in numbers:
             return Reply(f"Give two whole numbers from 1 to 10, e.g. {m.command('threshold 8 6')}.")
         relevance, novelty = (n for n in numbers if n is not None)
-        self.store.update_profile(profile.id, min_relevance=relevance, min_novelty=novelty)
+        await self.store.aio(self.store.update_profile, profile.id, min_relevance=relevance, min_novelty=novelty)
         return Reply(
             f"{m.mention(caller.user)} set the thresholds: papers are posted when relevance ≥ {relevance} and "
             f"novelty ≥ {novelty} (was {profile.min_relevance} and {profile.min_novelty}).",
@@ -519,7 +530,7 @@ class CommandCore:
     @command("categories", "the arXiv categories to read", usage="categories cs.LG cs.CL …", setting=True,
              max_chars=500)
     async def _cmd_categories(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         if not args:
             return Reply(_categories_now(profile, m))
         words = " ".join(args).replace(",", " ").split()
@@ -530,7 +541,7 @@ class CommandCore:
             categories = validate_categories(words)
         except ValueError as exc:
             return Reply(f"{exc}. Nothing was changed.")
-        self.store.update_profile(profile.id, categories=categories)
+        await self.store.aio(self.store.update_profile, profile.id, categories=categories)
         return Reply(
             f"{m.mention(caller.user)} set the categories to {m.code(' '.join(categories))} "
             f"(was {m.code(' '.join(profile.categories))}). The next digest reads them.",
@@ -551,9 +562,9 @@ class CommandCore:
             time, zone = schedule.parse_schedule(" ".join(args), default_zone=current_zone)
         except ValueError as exc:
             return Reply(f"{exc} Nothing was changed.")
-        sub = self.store.update_subscription(caller.platform, caller.channel, schedule_time=f"{time:%H:%M}",
-                                             timezone=zone)
-        self.service.subscriptions_changed()
+        sub = await self.store.aio(self.store.update_subscription, caller.platform, caller.channel,
+                                   schedule_time=f"{time:%H:%M}", timezone=zone)
+        await self.service.subscriptions_changed()
         return Reply(
             f"{m.mention(caller.user)} set the schedule: the digest is posted daily at {self._schedule_text(sub)}, "
             "on days arXiv announces papers (Sunday to Thursday evenings, US Eastern).",
@@ -572,7 +583,8 @@ class CommandCore:
         choice = args[0].lower()
         if choice not in {"on", "off"}:
             return Reply(f"Use {m.command('empty-days on')} or {m.command('empty-days off')}.")
-        self.store.update_subscription(caller.platform, caller.channel, post_empty_days=choice == "on")
+        await self.store.aio(self.store.update_subscription, caller.platform, caller.channel,
+                             post_empty_days=choice == "on")
         what = "a short line is posted" if choice == "on" else "nothing is posted"
         return Reply(f"{m.mention(caller.user)} turned empty days {choice}: {what} on days without papers.",
                      public=True)
@@ -580,7 +592,7 @@ class CommandCore:
     @command("language", "the language TL;DRs and comments are written in", usage="language <code>", setting=True,
              max_chars=60)
     async def _cmd_language(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         if not args:
             return Reply(
                 f"TL;DRs and comments are written in {language_name(profile.language)}; "
@@ -593,7 +605,7 @@ class CommandCore:
             return Reply(f"{exc}. Nothing was changed.")
         if tag == profile.language:
             return Reply(f"TL;DRs and comments are already written in {language_name(tag)}.")
-        self.store.update_profile(profile.id, language=tag)
+        await self.store.aio(self.store.update_profile, profile.id, language=tag)
         return Reply(
             f"{m.mention(caller.user)} set the language to {language_name(tag)} "
             f"(was {language_name(profile.language)}): TL;DRs and comments from the next digest on are "
@@ -604,20 +616,20 @@ class CommandCore:
 
     @command("abstract", "a paper's full abstract", usage="abstract <arXiv ID | rank>", subscribed=False, slow=True)
     async def _cmd_abstract(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        target = self._paper_target(caller, args, m, "abstract")
+        target = await self._paper_target(caller, args, m, "abstract")
         return target if isinstance(target, Reply) else await self.abstract(target, caller)
 
-    def _paper_target(self, caller: Caller, args: Args, m: Markup, name: str) -> str | Reply:
+    async def _paper_target(self, caller: Caller, args: Args, m: Markup, name: str) -> str | Reply:
         """The arXiv ID that ``<arXiv ID | rank>`` names (a rank is the latest digest's here), or why none."""
         if len(args) != 1:
             return Reply(f"Give one arXiv ID or a rank from the latest digest, e.g. {m.command(f'{name} 3')} "
                          f"or {m.command(f'{name} 2503.03213')}.")
         rank = whole_number(args[0], low=0, high=MAX_RANK)
-        return args[0] if rank is None else paper_at_rank(self.store, caller, rank)
+        return args[0] if rank is None else await self.store.aio(paper_at_rank, self.store, caller, rank)
 
     @command("bibtex", "a paper's BibTeX entry", usage="bibtex <arXiv ID | rank>", subscribed=False, slow=True)
     async def _cmd_bibtex(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        target = self._paper_target(caller, args, m, "bibtex")
+        target = await self._paper_target(caller, args, m, "bibtex")
         if isinstance(target, Reply):
             return target
         found = await self._find_paper(target, caller, "a BibTeX look-up")
@@ -640,7 +652,8 @@ class CommandCore:
                          f"{m.command('export liked 90')} (default {EXPORT_DAYS}).")
         days = days or EXPORT_DAYS
         today = dt.datetime.now(dt.UTC)
-        papers = self.store.liked_papers(caller.platform, caller.channel, today - dt.timedelta(days=days))
+        papers = await self.store.aio(self.store.liked_papers, caller.platform, caller.channel,
+                                      today - dt.timedelta(days=days))
         if not papers:
             return Reply(f"No paper got a {VOTE_EMOJI['positive']} here in the last {days} days, so there is "
                          "nothing to export.")
@@ -671,7 +684,10 @@ class CommandCore:
 
     @command("stats", "papers, cost and reactions this month")
     async def _cmd_stats(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
+        return await self.store.aio(self._stats, caller, await self._profile(sub), m)
+
+    def _stats(self, caller: Caller, profile: Profile, m: Markup) -> Reply:
+        """The stats reply (blocking: it reads much of the database and the prefilter, on the store's threads)."""
         today = dt.date.today()
         since = today.replace(day=1)
         stats = self.store.channel_stats(caller.platform, caller.channel, profile.id, since)
@@ -724,30 +740,33 @@ class CommandCore:
         from bot.chat import search  # the reply's wording and the number of results
 
         words = " ".join(args)
-        hits = self.store.search_papers(self._profile(sub).id, words, limit=search.RESULTS) if args else []
+        hits = (await self.store.aio(self.store.search_papers, (await self._profile(sub)).id, words,
+                                     limit=search.RESULTS) if args else [])
         return Reply(search.search_text(words, hits, m))
 
     @command("feedback", "whether reactions move papers up and down; reset forgets them",
              usage="feedback on|off|reset", setting=True)
     async def _cmd_feedback(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         assert sub is not None
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         choice = args[0].lower() if args else ""
         if choice in {"on", "off"}:
-            self.store.update_subscription(caller.platform, caller.channel, learn_from_feedback=choice == "on")
+            await self.store.aio(self.store.update_subscription, caller.platform, caller.channel,
+                                 learn_from_feedback=choice == "on")
             what = ("reactions now move similar papers up and down (by at most "
                     f"{self.settings.feedback_weight:g} points of R+N) and a few liked titles go into the prompt"
                     if choice == "on" else "the ranking is the LLM's alone; reactions are still recorded")
             return Reply(f"{m.mention(caller.user)} turned feedback {choice}: {what}.", public=True)
         if choice == "reset":
-            self.store.update_subscription(caller.platform, caller.channel, feedback_since=dt.datetime.now(dt.UTC))
+            await self.store.aio(self.store.update_subscription, caller.platform, caller.channel,
+                                 feedback_since=dt.datetime.now(dt.UTC))
             return Reply(f"{m.mention(caller.user)} reset the feedback: reactions given before now no longer shape "
                          "the ranking, the prompt or the prefilter (they are kept, and still counted in stats).",
                          public=True)
         if choice:
             return Reply(f"Use {m.command('feedback on')}, {m.command('feedback off')} or "
                          f"{m.command('feedback reset')}.")
-        used = self.store.reactions(profile.id)
+        used = await self.store.aio(self.store.reactions, profile.id)
         liked = sum(1 for r in used if r.kind == "positive")
         since = f" since the reset on {sub.feedback_since:%d %B %Y}" if sub.feedback_since else ""
         state = "on" if sub.learn_from_feedback else "off"
@@ -759,10 +778,11 @@ class CommandCore:
     async def _cmd_me(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         from bot.learning import personal
 
-        day = self.store.latest_posted_day(caller.platform, caller.channel)
+        day = await self.store.aio(self.store.latest_posted_day, caller.platform, caller.channel)
         if day is None:
             return Reply("No digest has been posted in this channel yet.")
-        mine = personal.personal_ranking(self.store, self.settings, self._profile(sub), day, caller.user)
+        mine = await self.store.aio(personal.personal_ranking, self.store, self.settings, await self._profile(sub), day,
+                                    caller.user)
         if not mine.ranked:
             return Reply(f"The digest of {day} has no ranked papers.")
         lines = [m.bold(f"Your ranking of the digest of {day:%a %d %B %Y}")]
@@ -784,12 +804,13 @@ class CommandCore:
     async def _cmd_suggest(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
         from bot.learning import suggest
 
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         if args:
             return Reply(f"Use {m.command('suggest')} for a proposal, {m.command('suggest apply 1')} to apply one.")
         if self.service.chat_factory is None:
             return Reply("Suggestions need an LLM: set OPENAI_API_KEY for the bot.")
-        liked, disliked = suggest.recent(self.store.reactions(profile.id), dt.datetime.now(dt.UTC))
+        reactions = await self.store.aio(self.store.reactions, profile.id)
+        liked, disliked = suggest.recent(reactions, dt.datetime.now(dt.UTC))
         if len(liked) + len(disliked) < suggest.MIN_REACTIONS:
             return Reply(f"The channel reacted to {counted(len(liked) + len(disliked), 'paper')} in the last four "
                          f"weeks; react with 👍 or 👎 on at least {suggest.MIN_REACTIONS} before asking.")
@@ -799,7 +820,8 @@ class CommandCore:
                                              max_chars=self.settings.max_criteria_chars)
         finally:
             await chat.aclose()
-        number = self.store.add_suggestion(profile.id, proposal.criteria, "\n".join(proposal.changes), caller.user)
+        number = await self.store.aio(self.store.add_suggestion, profile.id, proposal.criteria,
+                                      "\n".join(proposal.changes), caller.user)
         changes = "\n".join(f"• {m.escape(change)}" for change in proposal.changes) or "• (no summary given)"
         return Reply(
             f"{m.bold(f'Suggestion {number}')} from {counted(len(liked), 'liked paper')} and "
@@ -811,18 +833,19 @@ class CommandCore:
     @command("suggest apply", "make suggestion N the criteria (undo goes back)", usage="suggest apply <N>",
              admin=True)
     async def _cmd_suggest_apply(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         number = whole_number(args[0], low=1, high=MAX_SUGGESTION) if len(args) == 1 else None
         if number is None:
             return Reply(f"Give the number {m.command('suggest')} showed, in digits 0–9, e.g. "
                          f"{m.command('suggest apply 3')}.")
-        proposal = self.store.get_suggestion(profile.id, number)
+        proposal = await self.store.aio(self.store.get_suggestion, profile.id, number)
         if proposal is None:
             return Reply(f"There is no suggestion {number} for this channel; {m.command('suggest')} makes one.")
         if proposal.applied_version is not None:
             return Reply(f"Suggestion {number} was applied already (criteria v{proposal.applied_version}).")
         text = validate_criteria(proposal.text, self.settings.max_criteria_chars)
-        return self._draft(caller, profile, CriteriaDraft(text, f"{caller.user} (suggestion {number})", number), m)
+        draft = CriteriaDraft(text, f"{caller.user} (suggestion {number})", number)
+        return await self.store.aio(self._draft, caller, profile, draft, m)
 
     # the weekly roundup ---------------------------------------------------------------------
 
@@ -852,8 +875,8 @@ class CommandCore:
             changed = {"weekly_day": day, "weekly_time": f"{time:%H:%M}"}
         else:
             return Reply(usage)
-        sub = self.store.update_subscription(caller.platform, caller.channel, **changed)
-        self.service.subscriptions_changed()
+        sub = await self.store.aio(self.store.update_subscription, caller.platform, caller.channel, **changed)
+        await self.service.subscriptions_changed()
         what = ("the week's most liked papers, the best-scored ones nobody reacted to, and the week's figures"
                 if sub.weekly_day is not None else "no roundup is posted")
         return Reply(f"{m.mention(caller.user)} turned the weekly roundup {self._weekly_text(sub)}: {what}.",
@@ -865,22 +888,24 @@ class CommandCore:
     @command("follow", "always post an author's papers, listed first; alone: authors the channel liked",
              usage="follow <name>", setting=True)
     async def _cmd_follow(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
-        followed = self.store.followed(profile.id)
+        profile = await self._profile(sub)
+        followed = await self.store.aio(self.store.followed, profile.id)
         if not args:
-            return Reply(_follow_suggestions(self.store.liked_authors(caller.platform, caller.channel), followed, m))
+            liked = await self.store.aio(self.store.liked_authors, caller.platform, caller.channel)
+            return Reply(_follow_suggestions(liked, followed, m))
         try:
             name = authors.parse_followed(" ".join(args))
         except authors.AuthorNameError as exc:
-            liked = self.store.liked_authors(caller.platform, caller.channel)
+            liked = await self.store.aio(self.store.liked_authors, caller.platform, caller.channel)
             known = authors.expansions(" ".join(args), (author for author, _ in liked))[:MAX_EXPANSIONS]
             maybe = f" Authors of papers this channel liked: {', '.join(m.escape(k) for k in known)}." if known else ""
             return Reply(f"{exc}{maybe} Nothing was changed.")
         if len(followed) >= MAX_FOLLOWED and name.key not in {f.key for f in followed}:
             return Reply(f"This channel follows {MAX_FOLLOWED} authors, the most it may; "
                          f"{m.command('unfollow <name>')} one first. Nothing was changed.")
-        if not self.store.follow(profile.id, name, by=caller.user):
-            stored = next((f.shown for f in self.store.followed(profile.id) if f.key == name.key), name.shown)
+        if not await self.store.aio(self.store.follow, profile.id, name, by=caller.user):
+            now = await self.store.aio(self.store.followed, profile.id)
+            stored = next((f.shown for f in now if f.key == name.key), name.shown)
             return Reply(f"This channel follows {m.escape(stored)} already; {m.command('following')} lists all.")
         return Reply(
             f"{m.mention(caller.user)} followed {m.bold(m.escape(name.shown))}: their papers are always in this "
@@ -891,7 +916,7 @@ class CommandCore:
 
     @command("unfollow", "stop always posting an author's papers", usage="unfollow <name>", admin=True)
     async def _cmd_unfollow(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        profile = self._profile(sub)
+        profile = await self._profile(sub)
         if not args:
             return Reply(f"Give the name to unfollow, e.g. {m.command('unfollow Kaiming He')}; "
                          f"{m.command('following')} lists who this channel follows.")
@@ -899,7 +924,7 @@ class CommandCore:
             name = authors.parse_followed(" ".join(args))
         except authors.AuthorNameError:
             name = None
-        removed = self.store.unfollow(profile.id, name) if name is not None else None
+        removed = await self.store.aio(self.store.unfollow, profile.id, name) if name is not None else None
         if removed is None:
             shown = m.escape(truncate(" ".join(args), 80))
             return Reply(f"This channel does not follow “{shown}”; {m.command('following')} lists who it follows. "
@@ -909,7 +934,7 @@ class CommandCore:
 
     @command("following", "the authors whose papers are always posted here")
     async def _cmd_following(self, caller: Caller, sub: Sub, args: Args, m: Markup) -> Reply:
-        followed = self.store.followed(self._profile(sub).id)
+        followed = await self.store.aio(self.store.followed, (await self._profile(sub)).id)
         if not followed:
             return Reply(f"This channel follows no authors. {m.command('follow <name>')} posts an author's papers "
                          f"every day they appear, e.g. {m.command('follow Kaiming He')}; {m.command('follow')} alone "

@@ -21,6 +21,7 @@ from bot.domain.platform import Place
 from bot.domain.schedule import parse_schedule
 from bot.domain.statuses import FINAL_RUNS, DayStatus, DeliveryStatus, PostKind, RunStatus
 from bot.domain.taxonomy import feed_key
+from storage.offload import background
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class DailyRuns:
         statuses = self.store.run_statuses(sub.profile_id, keep)
         return [day for day in keep if statuses.get(day) not in FINAL_RUNS] + interrupted
 
+    @background
     async def run_due(self, sub: Subscription, now: dt.datetime) -> DueOutcome:
         fire = self.last_fire(sub, now)
         outcome = DueOutcome()
@@ -88,10 +90,10 @@ class DailyRuns:
         if holiday is not None:
             outcome.results.append(await self._holiday_line(sub, holiday))
         due = self.calendar.latest_mailing(fire)
-        owed = self.owed(sub, due)
+        owed = await self.store.aio(self.owed, sub, due)
         if not owed:
             return outcome
-        profile = self.store.profile_by_id(sub.profile_id)
+        profile = await self.store.aio(self.store.profile_by_id, sub.profile_id)
         feed_now: Announcement | None = None
         for index, day in enumerate(owed):
             try:
@@ -115,11 +117,11 @@ class DailyRuns:
         """Today's feed, read before any catch-up so that days rebuilt from the API can leave out what
         today's announcement carries. None when the database has the day already."""
         feed = feed_key(profile.categories)
-        if self.store.load_announcement(feed, due) is not None:
+        if await self.store.aio(self.store.load_announcement, feed, due) is not None:
             return None
         fetched = await self.service.fetcher_for(profile.categories).fetch()
         if fetched.date >= due and not fetched.is_empty:
-            self.store.save_announcement(feed, fetched)
+            await self.store.aio(self.store.save_announcement, feed, fetched)
         return fetched
 
     def _deadline(self, fire: dt.datetime) -> dt.datetime:
@@ -130,7 +132,7 @@ class DailyRuns:
         fire: dt.datetime, now: dt.datetime,
     ) -> DayResult:
         feed = feed_key(profile.categories)
-        announcement = self.store.load_announcement(feed, day)
+        announcement = await self.store.aio(self.store.load_announcement, feed, day)
         if announcement is None and day == due and feed_now is not None and feed_now.date <= day:
             return await self._late(sub, day, feed_now, feed, fire, now)
         if announcement is None:
@@ -140,7 +142,7 @@ class DailyRuns:
             )
             if announcement.is_empty:
                 message = f"The arXiv API lists no papers for {day} (nothing new in {feed} that day)."
-                self.store.mark_run(sub.profile_id, day, RunStatus.SKIPPED, message)
+                await self.store.aio(self.store.mark_run, sub.profile_id, day, RunStatus.SKIPPED, message)
                 return DayResult(day, DayStatus.SKIPPED, message)
         delivery: Delivery = await self.service.run_day(sub, announcement)
         return DayResult(day, delivery.status, delivery.message, delivery.posted)
@@ -164,7 +166,7 @@ class DailyRuns:
             message = empty_day_message(feed, day)
             status = RunStatus.EMPTY
         posted = await self._post_once(sub, day, PostKind.LATE, message)
-        self.store.mark_run(sub.profile_id, day, status, message)
+        await self.store.aio(self.store.mark_run, sub.profile_id, day, status, message)
         return DayResult(day, DayStatus.LATE, message, posted)
 
     async def _holiday_line(self, sub: Subscription, mailing: dt.date) -> DayResult:
@@ -180,9 +182,9 @@ class DailyRuns:
     async def _post_once(self, sub: Subscription, day: dt.date, part: PostKind, text: str) -> int:
         poster = self.service.poster_for(sub)
         # Under the day's run lock: two schedulers starting together post the line once between them.
-        with self.store.run_lock(sub.profile_id, day) as held:
-            if not held or part in self.store.posted_parts(sub.platform, sub.channel, day):
+        async with self.store.locked_run(sub.profile_id, day) as held:
+            if not held or part in await self.store.aio(self.store.posted_parts, sub.platform, sub.channel, day):
                 return 0
             message_id = await poster.post_text(Place(sub.workspace, sub.channel), text)
-            self.store.record_post(sub.platform, sub.channel, day, part, message_id)
+            await self.store.aio(self.store.record_post, sub.platform, sub.channel, day, part, message_id)
             return 1

@@ -87,11 +87,11 @@ async def past_announcement(
     moves its papers to the next day, and they must not appear twice. Stored when not empty."""
     feed = feed_key(categories)
     fetched = await api.announcement(categories, day, calendar.submission_window(day), keep_types=keep_types)
-    later = store.announced_later(feed, day)
+    later = await store.aio(store.announced_later, feed, day)
     papers = tuple(p for p in fetched.papers if p.arxiv_id not in later)
     announcement = Announcement(day, papers, fetched.total_in_feed, fetched.source)
     if papers:
-        store.save_announcement(feed, announcement)
+        await store.aio(store.save_announcement, feed, announcement)
     return announcement
 
 
@@ -104,7 +104,7 @@ async def get_announcement(
     types) is given."""
     feed = feed_key(categories)
     if date is not None:
-        stored = store.load_announcement(feed, date)
+        stored = await store.aio(store.load_announcement, feed, date)
         if stored is not None:
             return stored
         if past is not None:
@@ -115,7 +115,7 @@ async def get_announcement(
                 # The feed holds the newest day only: an older one comes from the API, as the bot's catch-up.
                 return await past_announcement(store, api, calendar, categories, date, keep_types=keep_types)
     announcement = await fetcher.fetch()
-    store.save_announcement(feed, announcement)
+    await store.aio(store.save_announcement, feed, announcement)
     if date is None or announcement.date == date:
         return announcement
     if past is not None and date < announcement.date:  # the feed is ahead of our clock's calendar
@@ -166,11 +166,11 @@ async def run_digest(
     if announcement.is_empty:
         message = empty_day_message(feed_key(profile.categories), announcement.date)
         return RunResult(RunStatus.EMPTY, announcement.date, message)
-    day = _prepare(settings, store, profile, announcement, model, price, approximate)
+    day = await store.aio(_prepare, settings, store, profile, announcement, model, price, approximate)
     scored = await _route_and_score(
         settings, store, day, chat_factory=chat_factory, batch_factory=batch_factory, progress=progress or _NoProgress()
     )
-    digest = _assemble(settings, store, day, scored)
+    digest = await store.aio(_assemble, settings, store, day, scored)
     digest = await _with_tldrs(settings, store, day, digest, chat_factory)
     return await _finish(settings, store, day, scored, digest, deliver)
 
@@ -242,7 +242,8 @@ async def _route_and_score(
     # The local approximation costs nothing, so there is nothing for the prefilter to save.
     routing = (
         None if day.approximate
-        else learning.route(store, settings, day.profile, day.date, day.papers, day.todo, followed=day.followed.keys())
+        else await store.aio(learning.route, store, settings, day.profile, day.date, day.papers, day.todo,
+                             followed=day.followed.keys())
     )
     send = routing.send if routing is not None else day.todo
     skipped = {p.arxiv_id for p in routing.skipped} if routing is not None else set()
@@ -253,11 +254,11 @@ async def _route_and_score(
             settings, store, day.scoring, send, model=day.model, price=day.price, approximate=day.approximate,
             chat_factory=chat_factory, batch_factory=batch_factory, progress=progress, run_id=day.run_id,
         )
-    run = store.add_run_usage(day.run_id, Usage(), 0.0 if day.price is not None else None)
+    run = await store.aio(store.add_run_usage, day.run_id, Usage(), 0.0 if day.price is not None else None)
     if outcome.unusable is not None:
         # Nothing more can be scored (what was is stored): a digest of unscored papers helps nobody.
-        store.finish_run(
-            day.run_id, status=RunStatus.FAILED, total_arxiv=len(day.papers),
+        await store.aio(
+            store.finish_run, day.run_id, status=RunStatus.FAILED, total_arxiv=len(day.papers),
             scanned=len(day.judgments) + len(outcome.judgments), relevant=0, unscored=len(outcome.failed),
             message=str(outcome.unusable),
         )
@@ -319,26 +320,28 @@ async def _with_tldrs(
     if not digest.ranked:
         return digest
     language = day.profile.language
-    stored = store.get_tldrs((item.paper.arxiv_id for item in digest.ranked), language, day.model)
+    stored = await store.aio(store.get_tldrs, [item.paper.arxiv_id for item in digest.ranked], language, day.model)
     todo = [item.paper for item in digest.ranked if item.paper.arxiv_id not in stored]
     # The scorer writes comments in English; another language gets them translated in the same requests.
     english = {} if is_english(language) else {item.paper.arxiv_id: item.judgment.comment for item in digest.ranked}
-    left = run_budget(settings, store, day.run_id)  # the run's own budget and the month's
+    left = await store.aio(run_budget, settings, store, day.run_id)  # the run's own budget and the month's
     over_budget = left is not None and left.usd <= 0
     chat = None if day.approximate or over_budget or chat_factory is None or not todo else chat_factory()
     try:
         outcome = await tldr.write_tldrs(
             chat, todo, language=language, price=day.price, concurrency=settings.concurrency,
-            on_written=lambda written: store.save_tldrs(written, language, day.model),
+            on_written=lambda written: store.aio(store.save_tldrs, written, language, day.model),
             comments={paper.arxiv_id: english[paper.arxiv_id] for paper in todo if english.get(paper.arxiv_id)},
         )
     finally:
         if chat is not None:
             await chat.aclose()
     if day.approximate:  # extractive: the archive shows what was posted
-        store.save_tldrs({pid: Tldr(text) for pid, text in outcome.tldrs.items()}, language, day.model)
+        await store.aio(store.save_tldrs, {pid: Tldr(text) for pid, text in outcome.tldrs.items()}, language,
+                        day.model)
     if outcome.usage.requests:
-        run = store.add_run_usage(day.run_id, outcome.usage, outcome.cost_usd if day.price is not None else None)
+        run = await store.aio(store.add_run_usage, day.run_id, outcome.usage,
+                              outcome.cost_usd if day.price is not None else None)
         digest.usage = Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests)
         digest.cost_usd = run.cost_usd if day.price is not None else None
     digest.tldr_usage, digest.tldr_cost_usd = outcome.usage, outcome.cost_usd
@@ -374,8 +377,8 @@ async def _finish(
         + (f", {len(digest.unscored)} without a score" if digest.unscored else "")
         + (f"; {len(scored.send)} sent for scoring" if scored.send else "; all scores were already stored")
     )
-    store.finish_run(
-        day.run_id,
+    await store.aio(
+        store.finish_run, day.run_id,
         status=status,
         total_arxiv=digest.total_arxiv,
         scanned=digest.scanned,
@@ -408,7 +411,7 @@ async def score_papers(
     key = prompt.criteria_key(profile.criteria)
     if approximate:
         fresh = local_scorer.score_locally(papers, profile.criteria)
-        store.save_judgments(fresh.values(), key, model)
+        await store.aio(store.save_judgments, list(fresh.values()), key, model)
         return ScoreOutcome(judgments=fresh, cost_usd=0.0)
     if chat_factory is None:
         raise DigestError("An OPENAI_API_KEY is set but no LLM client was configured.")
@@ -421,9 +424,10 @@ async def score_papers(
         papers = [p for p in papers if p.arxiv_id in batched.failed]
     chat = chat_factory()
     # An attempt after a crash spends only what is left of the run's budget, and no run more than the month has.
-    budget = run_budget(settings, store, run_id)
-    def record_usage(usage: Usage, cost: float | None) -> None:
-        store.add_run_usage(run_id, usage, cost if price is not None else None)
+    budget = await store.aio(run_budget, settings, store, run_id)
+
+    async def record_usage(usage: Usage, cost: float | None) -> None:
+        await store.aio(store.add_run_usage, run_id, usage, cost if price is not None else None)
 
     scorer = LLMScorer(
         chat,
@@ -434,7 +438,7 @@ async def score_papers(
         max_cost_usd=budget.usd if budget is not None else None,
         budget_name=budget.name if budget is not None else "DIGEST_MAX_COST_USD",
         structured_output=settings.structured_output,
-        on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
+        on_judgments=lambda fresh: store.aio(store.save_judgments, fresh, key, model),
         on_progress=progress.advance,
         on_usage=record_usage,
     )
@@ -459,16 +463,16 @@ async def _score_by_batch(
         outcome = await score_with_batch_api(
             client, papers, criteria=profile.criteria, batch_size=settings.batch_size, price=price,
             structured_output=settings.structured_output,
-            batch_id=store.get_run_by_id(run_id).llm_batch_id or None,
-            on_submitted=lambda batch_id: store.set_batch_id(run_id, batch_id),
-            on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
+            batch_id=(await store.aio(store.get_run_by_id, run_id)).llm_batch_id or None,
+            on_submitted=lambda batch_id: store.aio(store.set_batch_id, run_id, batch_id),
+            on_judgments=lambda fresh: store.aio(store.save_judgments, fresh, key, model),
             poll_interval=settings.batch_poll_seconds, max_wait=settings.batch_max_wait_hours * 3600,
         )
     finally:
         await client.aclose()
-    store.add_run_usage(run_id, outcome.usage, outcome.cost_usd if price is not None else None)
+    await store.aio(store.add_run_usage, run_id, outcome.usage, outcome.cost_usd if price is not None else None)
     if not outcome.pending:
-        store.set_batch_id(run_id, "")
+        await store.aio(store.set_batch_id, run_id, "")
     return outcome
 
 

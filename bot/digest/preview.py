@@ -70,15 +70,15 @@ async def preview(
     """The posted ``day`` re-ranked under ``criteria`` (the profile's thresholds and size), as moves from the
     posted ranking. Stored judgments are reused; only the missing ones are asked, within DIGEST_MAX_COST_USD."""
     model, price, approximate = resolve_model(settings)
-    papers = _day_papers(store, profile, day)
+    papers = await store.aio(_day_papers, store, profile, day)
     key = prompt.criteria_key(criteria)
-    judgments = store.get_judgments((p.arxiv_id for p in papers), key, model)
+    judgments = await store.aio(store.get_judgments, [p.arxiv_id for p in papers], key, model)
     missing = [p for p in papers if p.arxiv_id not in judgments]
     cost: float | None = 0.0
     failed = 0
     if missing and approximate:
         fresh = local_scorer.score_locally(missing, criteria)
-        store.save_judgments(fresh.values(), key, model)
+        await store.aio(store.save_judgments, list(fresh.values()), key, model)
         judgments.update(fresh)
     elif missing:
         if chat_factory is None:
@@ -87,7 +87,7 @@ async def preview(
         scorer = LLMScorer(
             chat, criteria=criteria, batch_size=settings.batch_size, concurrency=settings.concurrency, price=price,
             max_cost_usd=settings.max_cost_usd, structured_output=settings.structured_output,
-            on_judgments=lambda fresh: store.save_judgments(fresh, key, model),
+            on_judgments=lambda fresh: store.aio(store.save_judgments, fresh, key, model),
         )
         try:
             outcome = await scorer.score(missing)
@@ -97,7 +97,8 @@ async def preview(
         cost, failed = outcome.cost_usd, len(missing) - len(outcome.judgments)
     after = rank(papers, judgments, min_relevance=profile.min_relevance, min_novelty=profile.min_novelty,
                  top_n=profile.top_n)
-    return Preview(day, *_diff({i.paper.arxiv_id: i.rank for i in posted_ranking(store, profile, day)},
+    posted = await store.aio(posted_ranking, store, profile, day)
+    return Preview(day, *_diff({i.paper.arxiv_id: i.rank for i in posted},
                                {i.paper.arxiv_id: i.rank for i in after}, papers), failed, cost)
 
 

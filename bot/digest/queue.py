@@ -23,6 +23,7 @@ from bot.digest.scheduler import NOTEWORTHY, DigestScheduler, utc_now
 from bot.digest.service import Delivery
 from bot.domain.models import Subscription
 from bot.domain.statuses import DeliveryStatus
+from storage.offload import background
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class QueueingScheduler(DigestScheduler):
         self.queue = queue
 
     async def run_now(self, subscription_id: int) -> DueOutcome | None:
-        sub = self.store.subscription_by_id(subscription_id)
+        sub = await self.store.aio(self.store.subscription_by_id, subscription_id)
         if sub is None or not sub.active or self._stopping:
             return None
         run = due_run(self.daily, sub, self.clock())
@@ -110,10 +111,11 @@ class RunWorker:
         self.queue = queue
         self.clock = clock
 
+    @background
     async def run(self, run: QueuedRun) -> None:
         """Run the job; errors propagate so that the queue retries it with backoff. A day arXiv has not
         announced yet, or another process holds, comes back as a new job at the time the run asks for."""
-        sub = self.store.subscription_by_id(run.subscription_id)
+        sub = await self.store.aio(self.store.subscription_by_id, run.subscription_id)
         if sub is None or not sub.active:
             log.info("Job for subscription %s dropped: the channel unsubscribed", run.subscription_id)
             return

@@ -62,12 +62,13 @@ class DigestScheduler:
 
     async def start(self, *, catch_up: bool = True) -> None:
         self.scheduler.start()
-        self.sync()
+        await self.resync()
+        # A plain function: APScheduler runs it on a thread, off the event loop.
         self.scheduler.add_job(self.sync, IntervalTrigger(seconds=SYNC_SECONDS), id="sync", replace_existing=True)
-        self.daily.service.on_subscriptions_changed(self.sync)
+        self.daily.service.on_subscriptions_changed(self.resync)
         if catch_up:  # whatever was due while the process was down, oldest first per channel
             self.daily.service.resumes_interrupted = True
-            for sub in self.store.active_subscriptions():
+            for sub in await self.store.aio(self.store.active_subscriptions):
                 self._spawn(self.run_now(sub.id))
                 if sub.weekly_day is not None:
                     self._spawn(self.weekly_now(sub.id))
@@ -103,11 +104,16 @@ class DigestScheduler:
         time, zone = self.daily.schedule_of(sub)
         return CronTrigger(hour=time.hour, minute=time.minute, timezone=zone)
 
-    def sync(self) -> None:
-        """Make the jobs match the active subscriptions: add new ones, move changed ones, drop old ones."""
+    async def resync(self) -> None:
+        """:meth:`sync` from async code: the subscriptions are read on the store's threads."""
+        self.sync(await self.store.aio(self.store.active_subscriptions))
+
+    def sync(self, active: list[Subscription] | None = None) -> None:
+        """Make the jobs match the active subscriptions (read now unless given): add new ones, move changed ones,
+        drop old ones."""
         if self._stopping:
             return
-        active = self.store.active_subscriptions()
+        active = self.store.active_subscriptions() if active is None else active
         dropped = self._sync_jobs("digest", self.channel_jobs(), active, self.trigger_for, self._fire)
         for sub_id in dropped:
             self._remove(f"retry:{sub_id}")
@@ -159,7 +165,7 @@ class DigestScheduler:
     async def weekly_now(self, subscription_id: int) -> WeeklyResult | None:
         """Post the channel's roundup due now, unless it is posted or was due longer ago than the grace time;
         a failure is retried at the next start or the next week (the claim is released)."""
-        sub = self.store.subscription_by_id(subscription_id)
+        sub = await self.store.aio(self.store.subscription_by_id, subscription_id)
         if sub is None or not sub.active or sub.weekly_day is None or self._stopping:
             return None
         lock = self._channel_locks.setdefault(sub.id, asyncio.Lock())
@@ -179,7 +185,7 @@ class DigestScheduler:
 
     async def run_now(self, subscription_id: int) -> DueOutcome | None:
         """Post whatever the channel is owed now; schedule a retry when arXiv is late or busy."""
-        sub = self.store.subscription_by_id(subscription_id)
+        sub = await self.store.aio(self.store.subscription_by_id, subscription_id)
         if sub is None or not sub.active or self._stopping:
             return None
         lock = self._channel_locks.setdefault(sub.id, asyncio.Lock())

@@ -22,7 +22,9 @@ from bot.domain.pricing import format_cost
 from bot.domain.settings import Settings
 from bot.domain.statuses import DeliveryStatus, PostKind, RunStatus
 from bot.scoring.batch_scoring import BatchModel
+from bot.scoring.hooks import settle
 from bot.scoring.llm_scorer import ChatModel
+from storage.offload import background
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ class DigestService:
         self.lookup = lookup
         self.posters: dict[str, ChannelPoster] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[], Awaitable[None] | None]] = []
         self._requested: set[asyncio.Task[Any]] = set()  # /arxiv run in progress: shutdown waits for them
         self.stopping = False
         # Set by the scheduler: at start it finishes runs a restart interrupted (see DailyRuns.owed).
@@ -85,22 +87,22 @@ class DigestService:
     def register(self, poster: ChannelPoster) -> None:
         self.posters[poster.platform] = poster
 
-    def on_subscriptions_changed(self, listener: Callable[[], None]) -> None:
+    def on_subscriptions_changed(self, listener: Callable[[], Awaitable[None] | None]) -> None:
         self._listeners.append(listener)
 
-    def subscriptions_changed(self) -> None:
+    async def subscriptions_changed(self) -> None:
         """A channel subscribed, left or moved its time: the scheduler re-reads its jobs."""
         for listener in self._listeners:
-            listener()
+            await settle(listener())
 
     def _lock(self, platform: str, channel: str) -> asyncio.Lock:
         return self._locks.setdefault((platform, channel), asyncio.Lock())
 
-    def health(self) -> dict[str, object]:
+    async def health(self) -> dict[str, object]:
         """What /healthz reports: the database answers, and what the scheduler is doing."""
         report: dict[str, object] = {"status": "ok", "platforms": sorted(self.posters)}
         try:
-            self.store.ping()
+            await self.store.aio(self.store.ping)
         except Exception as exc:  # any database failure makes the process unhealthy
             report.update(status="error", database=f"unreachable: {type(exc).__name__}")
         for source in self.health_sources:
@@ -113,10 +115,11 @@ class DigestService:
             raise LookupError(f"no {subscription.platform} connection is running to post to")
         return poster
 
+    @background
     async def run_channel(self, subscription: Subscription, *, date: dt.date | None = None) -> Delivery:
         """Score the channel's profile on the day (default: the feed's newest) and post what is missing."""
         self.poster_for(subscription)
-        profile = self.store.profile_by_id(subscription.profile_id)
+        profile = await self.store.aio(self.store.profile_by_id, subscription.profile_id)
         announcement = await get_announcement(self.store, self.fetcher_for(profile.categories), profile.categories,
                                               date)
         return await self.run_day(subscription, announcement)
@@ -154,6 +157,7 @@ class DigestService:
             log.warning("Stopped %d requested digest(s) mid-run; %s", cut_off,
                         "the next start finishes them" if self.resumes_interrupted else "/arxiv run finishes them")
 
+    @background
     async def run_profile(
         self, profile: Profile, *, date: dt.date | None = None, deliver: Sequence[Callable[[Digest], object]] = (),
         progress: Progress | None = None,
@@ -173,55 +177,56 @@ class DigestService:
         """A paper by (normalized) arXiv ID: from the database, else from arXiv and then kept; None when arXiv
         does not know it. ``fetch`` asks arXiv (default: the API client at once; the chat core queues people's
         look-ups in a lane of their own)."""
-        paper = self.store.get_paper(arxiv_id)
+        paper = await self.store.aio(self.store.get_paper, arxiv_id)
         if paper is None:
             paper = await (fetch or self._lookup_one)(arxiv_id)
             if paper is not None:
-                self.store.save_papers([paper])
+                await self.store.aio(self.store.save_papers, [paper])
         return paper
 
     async def _lookup_one(self, arxiv_id: str) -> Paper | None:
         return (await self.lookup.lookup([arxiv_id])).get(arxiv_id)
 
+    @background
     async def run_day(self, subscription: Subscription, announcement: Announcement) -> Delivery:
         """Score one announcement for the channel and post what it does not have yet, as the only
         worker on that (profile, day) across processes; logs one line with what it did."""
         poster = self.poster_for(subscription)
         started = time.monotonic()
-        async with self._lock(subscription.platform, subscription.channel):
-            with self.store.run_lock(subscription.profile_id, announcement.date) as held:
-                if not held:
-                    delivery = Delivery(DeliveryStatus.BUSY, announcement.date, 0,
-                                        f"The digest of {announcement.date} is being prepared by another process; "
-                                        "it will appear here when ready.")
-                else:
-                    delivery = await self._run_day(poster, subscription, announcement)
+        async with (self._lock(subscription.platform, subscription.channel),
+                    self.store.locked_run(subscription.profile_id, announcement.date) as held):
+            if not held:
+                delivery = Delivery(DeliveryStatus.BUSY, announcement.date, 0,
+                                    f"The digest of {announcement.date} is being prepared by another process; "
+                                    "it will appear here when ready.")
+            else:
+                delivery = await self._run_day(poster, subscription, announcement)
         _log_run(subscription, delivery, time.monotonic() - started)
         return delivery
 
     async def _run_day(self, poster: ChannelPoster, subscription: Subscription, announcement: Announcement) -> Delivery:
-        profile = self.store.profile_by_id(subscription.profile_id)
+        profile = await self.store.aio(self.store.profile_by_id, subscription.profile_id)
         result = await run_digest(
             self.settings, self.store, profile, self.fetcher_for(profile.categories),
             chat_factory=self.chat_factory, batch_factory=self.batch_factory, announcement=announcement,
         )
         if result.digest is None:
             delivery = await self._empty_day(poster, subscription, result.date, result.message)
-            self.store.mark_run(profile.id, announcement.date, RunStatus.EMPTY, result.message)
+            await self.store.aio(self.store.mark_run, profile.id, announcement.date, RunStatus.EMPTY, result.message)
             return delivery
         # A second attempt at a day may follow a crash between a platform accepting a message and our
         # record of it: such messages are looked up in the channel rather than posted again.
-        run = self.store.get_run(profile.id, announcement.date)
+        run = await self.store.aio(self.store.get_run, profile.id, announcement.date)
         resume = run is not None and run.attempts > 1
         delivery = await self.deliver(poster, Place(subscription.workspace, subscription.channel), result.digest,
                                       resume=resume)
-        self.store.mark_run(profile.id, announcement.date, RunStatus.POSTED)
+        await self.store.aio(self.store.mark_run, profile.id, announcement.date, RunStatus.POSTED)
         return delivery
 
     async def deliver(self, poster: ChannelPoster, place: Place, digest: Digest, *, resume: bool = False) -> Delivery:
         """Post the parts of ``digest`` the channel does not have yet, recording each as it goes out."""
         platform, channel = poster.platform, place.channel
-        done = self.store.posted_parts(platform, channel, digest.date)
+        done = await self.store.aio(self.store.posted_parts, platform, channel, digest.date)
         if resume and hasattr(poster, "recover"):
             await self._recover(poster, place, digest, done)
         posted = 0
@@ -231,7 +236,7 @@ class DigestService:
             if part in done:
                 continue
             message_id = await poster.post_summary_part(place, digest, number, parent)
-            self.store.record_post(platform, channel, digest.date, part, message_id)
+            await self.store.aio(self.store.record_post, platform, channel, digest.date, part, message_id)
             parent = parent or message_id
             posted += 1
         assert parent is not None  # the loop posted the parent when it was missing
@@ -239,8 +244,8 @@ class DigestService:
             if item.paper.arxiv_id in done:
                 continue
             message_id = await poster.post_paper(place, parent, digest, item)
-            self.store.record_post(
-                platform, channel, digest.date, item.paper.arxiv_id, message_id,
+            await self.store.aio(
+                self.store.record_post, platform, channel, digest.date, item.paper.arxiv_id, message_id,
                 arxiv_id=item.paper.arxiv_id, rank=item.rank,
             )
             posted += 1
@@ -260,8 +265,8 @@ class DigestService:
             if part in done or not (part.startswith(PostKind.SUMMARY) or part in ranks):
                 continue
             paper = part if part in ranks else None
-            self.store.record_post(poster.platform, place.channel, digest.date, part, message_id,
-                                   arxiv_id=paper, rank=ranks.get(part))
+            await self.store.aio(self.store.record_post, poster.platform, place.channel, digest.date, part, message_id,
+                                 arxiv_id=paper, rank=ranks.get(part))
             done[part] = message_id
             log.info("Found %s of %s already in %s; not posting it again", part, digest.date, place.channel)
 
@@ -270,10 +275,11 @@ class DigestService:
     ) -> Delivery:
         posted = 0
         if subscription.post_empty_days and date is not None:
-            done = self.store.posted_parts(poster.platform, subscription.channel, date)
+            done = await self.store.aio(self.store.posted_parts, poster.platform, subscription.channel, date)
             if PostKind.EMPTY not in done:
                 message_id = await poster.post_text(Place(subscription.workspace, subscription.channel), message)
-                self.store.record_post(poster.platform, subscription.channel, date, PostKind.EMPTY, message_id)
+                await self.store.aio(self.store.record_post, poster.platform, subscription.channel, date,
+                                     PostKind.EMPTY, message_id)
                 posted = 1
         return Delivery(DeliveryStatus.EMPTY, date, posted, message)
 

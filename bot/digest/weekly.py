@@ -18,6 +18,7 @@ from bot.domain.platform import Place
 from bot.domain.schedule import parse_schedule
 from bot.domain.statuses import DeliveryStatus
 from bot.domain.weekly import DEFAULT_TIME, Roundup, assemble
+from storage.offload import background
 
 log = logging.getLogger(__name__)
 
@@ -77,25 +78,26 @@ class WeeklyRoundups:
             return WeeklyResult(DeliveryStatus.EMPTY, None, 0, f"The roundup due {fire:%a %Y-%m-%d} is too old.")
         return await self.post(sub, fire.date())
 
+    @background
     async def post(self, sub: Subscription, last: dt.date) -> WeeklyResult:
         """Post the roundup of the week ending ``last`` under a claim on its ISO week; a week without posted
         papers is one line when the channel posts empty days, else nothing."""
         poster = self.service.poster_for(sub)
-        roundup = self.roundup(sub, last)
+        roundup = await self.store.aio(self.roundup, sub, last)
         week = roundup.week
         if roundup.empty and not sub.post_empty_days:
             return WeeklyResult(DeliveryStatus.EMPTY, week, 0, f"Nothing was posted in the week to {last}.")
-        token = self.store.claim_week(sub.platform, sub.channel, week)
+        token = await self.store.aio(self.store.claim_week, sub.platform, sub.channel, week)
         if token is None:
-            done = self.store.weekly_message(sub.platform, sub.channel, week) is not None
+            done = await self.store.aio(self.store.weekly_message, sub.platform, sub.channel, week) is not None
             return WeeklyResult(DeliveryStatus.ALREADY if done else DeliveryStatus.BUSY, week, 0,
                                 f"The roundup of the week of {week} is " + ("posted." if done else "being posted."))
         try:
             message_id = await poster.post_weekly(Place(sub.workspace, sub.channel), roundup)
         except BaseException:
-            self.store.release_week(sub.platform, sub.channel, week, token)
+            await self.store.aio(self.store.release_week, sub.platform, sub.channel, week, token)
             raise
-        self.store.record_week(sub.platform, sub.channel, week, token, message_id)
+        await self.store.aio(self.store.record_week, sub.platform, sub.channel, week, token, message_id)
         log.info("weekly %s:%s %s: posted (%d papers)", sub.platform, sub.channel, week, roundup.figures.posted)
         status = DeliveryStatus.EMPTY if roundup.empty else DeliveryStatus.POSTED
         return WeeklyResult(status, week, 1, f"Posted the roundup of the week of {week}.")

@@ -20,6 +20,9 @@ from bot.domain.schedule import DEFAULT_SCHEDULE, parse_schedule
 from bot.domain.taxonomy import validate_categories
 
 DEFAULT_DATABASE_URL = "sqlite:///arxiv_digest.db"
+# Any number of runs and commands queue for these; PostgreSQL's default max_connections (100) fits several processes.
+DEFAULT_DB_POOL_SIZE = 10
+DEFAULT_DB_MAX_OVERFLOW = 10
 
 
 def _split_list(value: object) -> object:
@@ -129,6 +132,14 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_plain("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(default=None, validation_alias=_plain("OPENAI_BASE_URL"))
     database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias=_plain("DATABASE_URL"))
+    db_pool_size: int = Field(
+        default=DEFAULT_DB_POOL_SIZE, ge=1, le=200,
+        description="database connections kept open, and threads doing the bot's database work (one each)",
+    )
+    db_max_overflow: int = Field(
+        default=DEFAULT_DB_MAX_OVERFLOW, ge=0, le=200,
+        description="extra connections opened when work outside those threads needs one (training, look-ups)",
+    )
     arxiv_rss_url: str = Field(default="https://rss.arxiv.org/rss/", validation_alias=_plain("ARXIV_RSS_URL"))
     arxiv_api_url: str = Field(
         default="https://export.arxiv.org/api/query", validation_alias=_plain("ARXIV_API_URL")

@@ -167,7 +167,7 @@ def _open_store(settings: Settings) -> Store:
     """The database, migrated (a problem with it ends as one line, see explain)."""
     from storage.store import Store
 
-    return Store.open(settings.database_url)
+    return Store.open(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
 
 
 @contextmanager

@@ -129,7 +129,8 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
     try:
         if settings.runs == "queue":  # first: a DATABASE_URL that is not PostgreSQL is refused at once
             queue = job_queue(settings)
-        store = await unless(off_the_loop(lambda: Store.open(settings.database_url)), stop)
+        store = await unless(off_the_loop(lambda: Store.open(
+            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)), stop)
         core = build_core(settings, store)
         platforms = list(platforms_for(core))
         if not platforms:

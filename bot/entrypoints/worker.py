@@ -37,7 +37,8 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
     started: list[Platform] = []
     try:
         queue = job_queue(settings)  # first: a DATABASE_URL that is not PostgreSQL is refused at once
-        store = await unless(off_the_loop(lambda: Store.open(settings.database_url)), stop)
+        store = await unless(off_the_loop(lambda: Store.open(
+            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)), stop)
         core = build_core(settings, store)
         for platform in posting_platforms(core):
             started.append(platform)

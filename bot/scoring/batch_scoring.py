@@ -25,6 +25,7 @@ from bot.domain.errors import LLMError, LLMUnusableError
 from bot.domain.models import Completion, Judgment, Paper
 from bot.domain.pricing import Price, batch_cost_of
 from bot.scoring import prompt
+from bot.scoring.hooks import settle
 from bot.scoring.llm_scorer import ScoreOutcome
 from bot.scoring.replies import json_schema_response_format, parse_reply
 
@@ -145,8 +146,8 @@ async def score_with_batch_api(
     price: Price | None,
     structured_output: bool,
     batch_id: str | None,
-    on_submitted: Callable[[str], None],
-    on_judgments: Callable[[list[Judgment]], None],
+    on_submitted: Callable[[str], Awaitable[None] | None],
+    on_judgments: Callable[[list[Judgment]], Awaitable[None] | None],
     poll_interval: float,
     max_wait: float,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
@@ -179,7 +180,7 @@ async def score_with_batch_api(
             outcome.notes.append(f"The OpenAI batch could not be submitted ({exc}); nothing was sent.")
             return fail_all(f"not scored: the OpenAI batch could not be submitted ({exc})")
         outcome.batch_id = batch_id
-        on_submitted(batch_id)
+        await settle(on_submitted(batch_id))
 
     state = await _wait(client, batch_id, outcome, poll_interval=poll_interval, max_wait=max_wait, sleep=sleep)
     if isinstance(state, str):  # still running, unknown, or the endpoint stopped serving us
@@ -202,7 +203,8 @@ async def score_with_batch_api(
         )
         return fail_all(f"waiting for the results of OpenAI batch {batch_id}")
 
-    _read_replies(plan, replies, outcome, on_judgments)
+    for fresh in _read_replies(plan, replies, outcome):
+        await settle(on_judgments(fresh))
     _explain_missing(plan, replies, state, outcome)
     if price is not None:
         outcome.cost_usd = batch_cost_of(outcome.usage, price)
@@ -259,15 +261,17 @@ def _read_replies(
     plan: _Plan,
     replies: dict[str, Completion | str],
     outcome: ScoreOutcome,
-    on_judgments: Callable[[list[Judgment]], None],
-) -> None:
+) -> list[list[Judgment]]:
+    """Read the replies into ``outcome``; gives the fresh judgments of each reply, in order."""
+    read: list[list[Judgment]] = []
+
     def take(reply: Completion, asked: Sequence[Paper]) -> None:
         found, notes = parse_reply(reply.text, (p.arxiv_id for p in asked))
         outcome.notes.extend(notes)
         fresh = [j for pid, j in found.items() if pid not in outcome.judgments]
         if fresh:
             outcome.judgments.update((j.arxiv_id, j) for j in fresh)
-            on_judgments(fresh)
+            read.append(fresh)
 
     strangers: list[Completion] = []
     foreign = 0
@@ -291,6 +295,7 @@ def _read_replies(
             f"{foreign} batch repl{'y was' if foreign == 1 else 'ies were'} ignored: asked with other criteria "
             "than the ones in force now."
         )
+    return read
 
 
 def _explain_missing(

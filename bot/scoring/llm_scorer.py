@@ -8,7 +8,7 @@ unscored, never dropped. Papers whose abstracts talk to the model are scored alo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from bot.domain.errors import LLMError, LLMUnusableError
 from bot.domain.models import Completion, Judgment, Paper, Usage
 from bot.domain.pricing import Price, cost_of, format_cost
 from bot.scoring import prompt
+from bot.scoring.hooks import settle
 from bot.scoring.replies import json_schema_response_format, parse_reply
 
 MAX_ATTEMPTS = 3
@@ -85,9 +86,9 @@ class LLMScorer:
         max_cost_usd: float | None = None,
         budget_name: str = "DIGEST_MAX_COST_USD",  # the setting max_cost_usd comes from, named when it stops scoring
         structured_output: bool = False,
-        on_judgments: Callable[[list[Judgment]], None] | None = None,
+        on_judgments: Callable[[list[Judgment]], Awaitable[None] | None] | None = None,
         on_progress: Callable[[int], None] | None = None,
-        on_usage: Callable[[Usage, float | None], None] | None = None,
+        on_usage: Callable[[Usage, float | None], Awaitable[None] | None] | None = None,
     ) -> None:
         self.chat = chat
         self.system = prompt.system_prompt(criteria)
@@ -157,12 +158,12 @@ class LLMScorer:
             cost = cost_of(completion.usage, self.price)
             if outcome.cost_usd is not None:
                 outcome.cost_usd += cost or 0.0
-            self.on_usage(completion.usage, cost)
+            await settle(self.on_usage(completion.usage, cost))
             found, notes = parse_reply(completion.text, (p.arxiv_id for p in batch))
             outcome.notes.extend(notes)
             if found:
                 outcome.judgments.update(found)
-                self.on_judgments(list(found.values()))
+                await settle(self.on_judgments(list(found.values())))
                 self.on_progress(len(found))
 
         missing = [p for p in batch if p.arxiv_id not in found]

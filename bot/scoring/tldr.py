@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import prompts
@@ -21,6 +21,7 @@ from bot.domain.errors import LLMError
 from bot.domain.languages import prompt_name
 from bot.domain.models import Paper, Tldr, Usage, normalize_arxiv_id
 from bot.domain.pricing import Price, cost_of
+from bot.scoring.hooks import settle
 from bot.scoring.llm_scorer import ChatModel
 from bot.scoring.prompt import paper_block
 from bot.scoring.replies import field_of, json_objects
@@ -146,7 +147,7 @@ async def write_tldrs(
     price: Price | None,
     batch_size: int = BATCH_SIZE,
     concurrency: int = CONCURRENCY,
-    on_written: Callable[[dict[str, Tldr]], None] | None = None,
+    on_written: Callable[[dict[str, Tldr]], Awaitable[None] | None] | None = None,
     comments: Mapping[str, str] | None = None,
 ) -> TldrOutcome:
     """A TL;DR for every paper: the LLM's in ``language`` where it gives one, else the extractive one.
@@ -173,8 +174,10 @@ async def write_tldrs(
             outcome.written.update(written)
             outcome.comments.update(translated)
             if written and on_written is not None:
-                on_written({pid: Tldr(text, translated.get(pid), comments.get(pid) if pid in translated else None)
-                            for pid, text in written.items()})
+                await settle(on_written({
+                    pid: Tldr(text, translated.get(pid), comments.get(pid) if pid in translated else None)
+                    for pid, text in written.items()
+                }))
             missing = [p for p in batch if p.arxiv_id not in written]
             if missing and attempt == 1:  # a garbled or cut reply: ask once more for what it lacked
                 await ask(missing, attempt=2)

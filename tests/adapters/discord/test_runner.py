@@ -168,7 +168,7 @@ def test_a_gateway_that_fails_is_logged_not_raised(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def connect(self: DiscordBot, *, reconnect: bool = True) -> None:
-        raise RuntimeError("Shard ID None is requesting privileged intents")
+        raise discord.PrivilegedIntentsRequired(None)  # what discord.py raises for Discord's close code 4014
 
     monkeypatch.setattr(DiscordBot, "connect", connect)
 
@@ -180,8 +180,44 @@ def test_a_gateway_that_fails_is_logged_not_raised(
 
     asyncio.run(main())
     [ended] = [r for r in caplog.records if "gateway connection ended" in r.getMessage()]
-    assert "(RuntimeError: Shard ID None is requesting privileged intents)" in ended.getMessage()
+    assert "(PrivilegedIntentsRequired: Shard ID None is requesting privileged intents" in ended.getMessage()
     assert ended.exc_info is None  # one line, no traceback
+
+
+def test_a_gateway_never_reached_is_tried_again_until_stop(
+    core: CommandCore, discord_api: DiscordStandIn, discord_settings: Callable[..., DiscordSettings],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before a first session exists, discord.py's own retry fails on it (an AttributeError); the runner
+    connects again, with one line per attempt, instead of leaving Discord dead until a restart."""
+    monkeypatch.setattr(discord.backoff.ExponentialBackoff, "delay", lambda self: 0.01)  # discord.py's own wait
+    attempts = 0
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        writer.close()  # no websocket here: the gateway is down
+
+    async def main() -> bool:
+        server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        runner = DiscordRunner(core, discord_settings(gateway_url=f"ws://127.0.0.1:{port}"),
+                               backoff=Backoff(first=0.01, cap=0.05))
+        await runner.start()
+        for _ in range(500):
+            if attempts >= 3:
+                break
+            await asyncio.sleep(0.01)
+        running = runner._gateway is not None and not runner._gateway.done()
+        await runner.stop()
+        server.close()
+        return running
+
+    assert asyncio.run(main())
+    assert attempts >= 3
+    retries = [r for r in caplog.records if "cannot connect to the gateway" in r.getMessage()]
+    assert retries and all(r.exc_info is None and "AttributeError" not in r.getMessage() for r in retries)
+    assert not [r for r in caplog.records if "ended for good" in r.getMessage()]
 
 
 def test_discord_py_reconnect_messages_lose_their_traceback(caplog: pytest.LogCaptureFixture) -> None:

@@ -4,6 +4,8 @@ tests/bot/domain/test_bibtex.py."""
 
 from __future__ import annotations
 
+import asyncio
+
 import bibtexparser
 
 from bot.domain.models import Paper
@@ -67,11 +69,11 @@ def test_export_liked_posts_a_bib_file_of_the_channels_liked_papers_to_the_chann
     others = [p["arxiv_id"] for p in sample_papers(12) if p["arxiv_id"] not in posted]
     nothing = "No paper got a 👍 here in the last 30 days, so there is nothing to export."
     assert say(core, "export liked").text == nothing
-    core.vote(caller("U2"), posted[1], "positive")
-    core.vote(caller("U3"), posted[0], "positive")
-    core.vote(caller("U3"), posted[1], "positive")  # liked twice: one entry
-    core.vote(caller("U2"), others[0], "negative")
-    core.vote(caller("U2", channel="C2"), others[1], "positive")  # another channel's
+    asyncio.run(core.vote(caller("U2"), posted[1], "positive"))
+    asyncio.run(core.vote(caller("U3"), posted[0], "positive"))
+    asyncio.run(core.vote(caller("U3"), posted[1], "positive"))  # liked twice: one entry
+    asyncio.run(core.vote(caller("U2"), others[0], "negative"))
+    asyncio.run(core.vote(caller("U2", channel="C2"), others[1], "positive"))  # another channel's
     reply = say(core, "export liked", caller("U1"))
     assert reply.public and reply.text == "@U1 exported the 2 papers liked here in the last 30 days as BibTeX."
     assert reply.file is not None

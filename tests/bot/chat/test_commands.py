@@ -214,13 +214,17 @@ def test_reactions_on_paper_messages_are_stored_removed_and_deduplicated(core):
     say(core, "run")
     paper_message = "m2"
     store = core.store
-    assert core.reaction("chat", "C1", paper_message, "U5", "+1::skin-tone-3", added=True, event_id="E1") == "positive"
-    assert core.reaction("chat", "C1", paper_message, "U5", "+1", added=True, event_id="E1") is None  # re-sent
-    assert core.reaction("chat", "C1", paper_message, "U5", "eyes", added=True) == "later"
-    assert core.reaction("chat", "C1", "m1", "U5", "+1", added=True) is None  # the summary
-    assert core.reaction("chat", "C1", paper_message, "U5", "pizza", added=True) is None
+
+    def react(message: str, emoji: str, *, added: bool = True, event_id: str | None = None) -> str | None:
+        return asyncio.run(core.reaction("chat", "C1", message, "U5", emoji, added=added, event_id=event_id))
+
+    assert react(paper_message, "+1::skin-tone-3", event_id="E1") == "positive"
+    assert react(paper_message, "+1", event_id="E1") is None  # re-sent
+    assert react(paper_message, "eyes") == "later"
+    assert react("m1", "+1") is None  # the summary
+    assert react(paper_message, "pizza") is None
     assert sorted(f.kind for f in store.feedback_for("chat", "C1")) == ["later", "positive"]
-    core.reaction("chat", "C1", paper_message, "U5", "👍🏽", added=False)
+    react(paper_message, "👍🏽", added=False)
     assert [f.kind for f in store.feedback_for("chat", "C1")] == ["later"]
 
 
@@ -228,16 +232,16 @@ def test_vote_buttons_toggle(core):
     subscribed(core)
     say(core, "run")
     pid = core.poster.messages[1][2][2]
-    assert "Noted: 👍" in core.vote(caller("U7"), pid, "positive").text
-    assert "Took back your 👍" in core.vote(caller("U7"), pid, "positive").text
-    core.vote(caller("U7"), pid, "negative")
+    assert "Noted: 👍" in asyncio.run(core.vote(caller("U7"), pid, "positive")).text
+    assert "Took back your 👍" in asyncio.run(core.vote(caller("U7"), pid, "positive")).text
+    asyncio.run(core.vote(caller("U7"), pid, "negative"))
     assert [(f.kind, f.source) for f in core.store.feedback_for("chat", "C1")] == [("negative", "button")]
 
 
 def test_stats_count_posts_spend_and_reactions_this_month(core, monkeypatch):
     subscribed(core)
     say(core, "run")
-    core.reaction("chat", "C1", "m2", "U5", "fire", added=True)
+    asyncio.run(core.reaction("chat", "C1", "m2", "U5", "fire", added=True))
 
     class FixedDate(dt.date):
         @classmethod

@@ -159,7 +159,7 @@ def test_a_huge_unknown_command_is_echoed_short(core: CommandCore) -> None:
 
 def test_a_vote_button_with_a_crafted_value_counts_nothing(core: CommandCore) -> None:
     for value in ("junk id", "\ud800", "x\x00y", ""):
-        reply = core.vote(person("U2", admin=False), value, "positive")
+        reply = asyncio.run(core.vote(person("U2", admin=False), value, "positive"))
         assert reply.text == "That button does not name an arXiv paper, so nothing was counted.", value
     assert core.store.feedback_for("chat", "C1") == []
 

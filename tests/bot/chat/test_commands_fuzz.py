@@ -165,5 +165,5 @@ def test_button_values_with_any_content(core: CommandCore, errors: Errors, value
     """Buttons carry the arXiv ID in their value, which a crafted request can set to anything."""
     errors.records.clear()
     for reply in (asyncio.run(core.abstract(value, who(admin=False))),
-                  core.vote(who(admin=False), value, "positive" if up else "negative")):
+                  asyncio.run(core.vote(who(admin=False), value, "positive" if up else "negative"))):
         check(reply, [value], errors.records)

@@ -114,11 +114,11 @@ def test_restarts_and_schedule_changes_never_duplicate_jobs(world, fake_arxiv):
         scheduler.sync()
         assert len(scheduler.channel_jobs()) == 2
         w.store.update_subscription("chat", "C2", schedule_time="18:30", timezone="Asia/Tokyo")
-        w.daily.service.subscriptions_changed()  # what /arxiv schedule does
+        await w.daily.service.subscriptions_changed()  # what /arxiv schedule does
         job = scheduler.channel_jobs()[f"digest:{second.id}"]
         assert job.next_run_time.astimezone(dt.UTC) == dt.datetime(2025, 3, 6, 9, 30, tzinfo=dt.UTC)
         w.store.update_subscription("chat", "C2", active=False)
-        w.daily.service.subscriptions_changed()
+        await w.daily.service.subscriptions_changed()
         assert list(scheduler.channel_jobs()) == [f"digest:{w.sub.id}"]
 
     for _ in range(2):  # a restart builds the same jobs from the database

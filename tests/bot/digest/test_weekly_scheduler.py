@@ -57,11 +57,11 @@ def test_turning_the_roundup_off_or_moving_it_changes_the_job(world):
     async def body(scheduler: DigestScheduler, clock: time_machine.Coordinates) -> None:
         assert list(scheduler.weekly_jobs()) == [f"weekly:{w.sub.id}"]
         w.store.update_subscription("chat", "C1", weekly_day=1, weekly_time="08:15", timezone="Asia/Tokyo")
-        w.daily.service.subscriptions_changed()
+        await w.daily.service.subscriptions_changed()
         job = scheduler.weekly_jobs()[f"weekly:{w.sub.id}"]
         assert job.next_run_time.astimezone(dt.UTC) == dt.datetime(2025, 3, 9, 23, 15, tzinfo=dt.UTC)
         w.store.update_subscription("chat", "C1", weekly_day=None)
-        w.daily.service.subscriptions_changed()
+        await w.daily.service.subscriptions_changed()
         assert scheduler.weekly_jobs() == {}
 
     scheduled(w, body, berlin(THU, 6))

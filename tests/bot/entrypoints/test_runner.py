@@ -149,10 +149,10 @@ def test_a_signal_while_the_database_opens_stops_at_once(make_settings, monkeypa
     opening = threading.Event()
     real_open = Store.open
 
-    def slow_open(url: str) -> Store:
+    def slow_open(url: str, **pool: int) -> Store:
         opening.set()
         time.sleep(3)
-        return real_open(url)
+        return real_open(url, **pool)
 
     monkeypatch.setattr(Store, "open", slow_open)
     platform = Hanging()

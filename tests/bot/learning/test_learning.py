@@ -205,8 +205,8 @@ def test_a_liked_topic_moves_up_and_a_disliked_one_down_the_next_day(channel):
     first = post_day(core, arxiv, llm, DAY, [topic_paper("2503.00001", "protein folding"),
                                              topic_paper("2503.00002", "speech recognition")])
     assert first == ["2503.00001", "2503.00002"]
-    core.vote(caller("U2"), "2503.00001", "negative")  # protein folding: not for us
-    core.vote(caller("U3"), "2503.00002", "positive")  # speech: yes
+    asyncio.run(core.vote(caller("U2"), "2503.00001", "negative"))  # protein folding: not for us
+    asyncio.run(core.vote(caller("U3"), "2503.00002", "positive"))  # speech: yes
 
     nxt = DAY + dt.timedelta(days=1)
     order = post_day(core, arxiv, llm, nxt, [topic_paper("2503.00011", "protein design"),
@@ -224,7 +224,7 @@ def test_a_liked_topic_moves_up_and_a_disliked_one_down_the_next_day(channel):
 def test_explanations_name_the_criteria_topic_and_the_feedback(channel):
     core, arxiv, llm = channel
     post_day(core, arxiv, llm, DAY, [topic_paper("2503.00002", "speech recognition")])
-    core.vote(caller("U3"), "2503.00002", "positive")
+    asyncio.run(core.vote(caller("U3"), "2503.00002", "positive"))
     nxt = DAY + dt.timedelta(days=1)
     post_day(core, arxiv, llm, nxt, [topic_paper("2503.00013", "speech synthesis")])
     sub = core.store.get_subscription("chat", "C1")
@@ -243,7 +243,7 @@ def test_feedback_reset_and_off_give_the_llm_order_back(channel):
     core, arxiv, llm = channel
     post_day(core, arxiv, llm, DAY, [topic_paper("2503.00001", "protein folding"),
                                      topic_paper("2503.00002", "speech recognition")])
-    core.vote(caller("U3"), "2503.00002", "positive")
+    asyncio.run(core.vote(caller("U3"), "2503.00002", "positive"))
     assert "1 liked paper and 0 disliked papers count" in say(core, "feedback").text
     refused = say(core, "feedback reset", caller("U9"))
     assert not refused.public and "workspace admins" in refused.text
@@ -256,7 +256,7 @@ def test_feedback_reset_and_off_give_the_llm_order_back(channel):
     assert order == ["2503.00011", "2503.00013"]  # the feed's order: the old like no longer counts
     assert len(core.store.feedback_for("chat", "C1")) == 1  # nothing was deleted
 
-    core.vote(caller("U3"), "2503.00013", "positive")
+    asyncio.run(core.vote(caller("U3"), "2503.00013", "positive"))
     say(core, "feedback off", caller("U1", admin=True))
     later = nxt + dt.timedelta(days=1)
     order = post_day(core, arxiv, llm, later, [topic_paper("2503.00021", "protein design"),
@@ -270,8 +270,8 @@ def test_each_member_gets_their_own_ranking_by_direct_message(channel):
               topic_paper("2503.00003", "protein structure", title="Sparse experts for protein structure"),
               topic_paper("2503.00004", "speech enhancement", title="Sparse experts for speech enhancement")]
     post_day(core, arxiv, llm, DAY, papers)
-    core.vote(caller("U2"), "2503.00001", "positive")  # U2 likes protein papers
-    core.vote(caller("U3"), "2503.00002", "positive")  # U3 likes speech papers
+    asyncio.run(core.vote(caller("U2"), "2503.00001", "positive"))  # U2 likes protein papers
+    asyncio.run(core.vote(caller("U3"), "2503.00002", "positive"))  # U3 likes speech papers
 
     def ranking(user: str) -> tuple[Reply, list[str]]:
         reply = say(core, "me", caller(user))
@@ -312,7 +312,7 @@ def test_suggest_proposes_an_edit_that_an_admin_applies_and_undo_reverts(channel
                                      enumerate(["speech recognition", "speech synthesis", "protein folding"], 1)])
     assert "at least 3" in say(core, "suggest").text
     for i, kind in ((1, "positive"), (2, "positive"), (3, "negative")):
-        core.vote(caller("U2"), f"2503.0000{i}", kind)
+        asyncio.run(core.vote(caller("U2"), f"2503.0000{i}", kind))
     before = core.store.profile_by_id(core.store.get_subscription("chat", "C1").profile_id)  # type: ignore[union-attr]
 
     llm.replies.append("This is not JSON.")
@@ -339,7 +339,7 @@ def test_stats_report_feedback_moves_and_the_prefilter(channel, monkeypatch):
     core, arxiv, llm = channel
     post_day(core, arxiv, llm, DAY, [topic_paper("2503.00001", "protein folding"),
                                      topic_paper("2503.00002", "speech recognition")])
-    core.vote(caller("U3"), "2503.00002", "positive")
+    asyncio.run(core.vote(caller("U3"), "2503.00002", "positive"))
     post_day(core, arxiv, llm, DAY + dt.timedelta(days=1), [topic_paper("2503.00011", "protein design"),
                                                              topic_paper("2503.00013", "speech synthesis")])
 

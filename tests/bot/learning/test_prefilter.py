@@ -127,6 +127,7 @@ def test_a_stored_model_scores_exactly_as_the_trained_one():
     docs = [prefilter.document(e.title, e.abstract) for e in _days(1, 30, 10, seed=9)]
     restored = PrefilterModel.from_bytes(model.to_bytes())
     assert restored.vocabulary == model.vocabulary and restored.topics == model.topics
+    assert (restored.prior, restored.negatives) == (model.prior, model.negatives) and model.prior > 0
     np.testing.assert_array_equal(restored.scores(docs), model.scores(docs))
 
 
@@ -251,3 +252,42 @@ def test_a_model_stored_before_category_features_still_loads_and_scores():
                         intercept=np.array([model.intercept]), topics=np.array(model.topics, dtype=str))
     old = PrefilterModel.from_bytes(buffer.getvalue())
     assert old.categories == [] and len(old.scores(["mixture experts routing"], [("cs.LG",)])) == 1
+    assert old.prior == 0.0  # stored before the criteria prior: its log-odds alone
+
+
+# --- the criteria prior -----------------------------------------------------------------------------
+
+
+def test_the_criteria_prior_is_the_closest_topic_less_a_share_of_the_closest_irrelevant_description():
+    # Two topics, then one "irrelevant" description.
+    similarity = np.array([[0.5, 0.1, 0.0], [0.2, 0.4, 0.5], [0.0, 0.0, 0.0]])
+    expected = [0.5, 0.4 - prefilter.NEGATIVE_WEIGHT * 0.5, 0.0]
+    np.testing.assert_allclose(prefilter.criteria_prior(similarity, negatives=1), expected)
+    np.testing.assert_allclose(prefilter.criteria_prior(similarity, negatives=0), [0.5, 0.5, 0.0])
+    assert len(prefilter.criteria_prior(None, 0)) == 0
+
+
+def test_the_criteria_prior_weighs_a_fixed_share_of_the_log_odds_spread_whatever_their_scale():
+    rng = np.random.default_rng(1)
+    logits, prior = rng.normal(size=200), rng.uniform(size=200)
+    small = prefilter.prior_coefficient(logits, prior, weight=0.25)
+    assert small > 0
+    assert prefilter.prior_coefficient(4 * logits, prior, weight=0.25) == pytest.approx(4 * small)
+    assert prefilter.prior_coefficient(logits, prior / 2, weight=0.25) == pytest.approx(2 * small)
+    assert prefilter.prior_coefficient(logits, prior, weight=0.0) == 0.0
+    assert prefilter.prior_coefficient(logits, np.full(200, 0.3), weight=0.25) == 0.0  # no spread, no say
+
+
+def test_a_model_adds_the_criteria_prior_to_what_its_words_say():
+    criteria = "1. Model Compression\n   - Relevant: pruning quantization sparsity.\n   - Irrelevant: medical imaging."
+    topics = prefilter.topic_texts(criteria)
+    assert prefilter.negative_count(criteria) == 1 and topics[-1].strip() == "medical imaging."
+    vocabulary = ["imaging", "medical", "pruning", "quantization", "sparsity", "study"]
+    # Words that taught the model nothing (all weights zero): the prior alone orders the papers.
+    blank = PrefilterModel(vocabulary=vocabulary, idf=np.ones(len(vocabulary)),
+                           coef=np.zeros(len(vocabulary) + len(topics)), intercept=0.0, topics=topics,
+                           negatives=1, prior=2.0)
+    docs = ["pruning and quantization study", "a study", "medical imaging study"]
+    scores = blank.scores(docs)
+    assert scores[0] > scores[1] > scores[2]
+    np.testing.assert_array_equal(PrefilterModel(**{**vars(blank), "prior": 0.0}).scores(docs), np.zeros(3))
