@@ -25,16 +25,23 @@ if TYPE_CHECKING:
     from bot.domain.models import Digest, Profile
     from bot.domain.platform import Platform
     from bot.domain.settings import Settings
+    from bot.scoring.shared_chat import SharedChat
     from storage.store import Store
 
 
-def chat_factory(settings: Settings) -> Callable[[], OpenAIChat] | None:
-    """The LLM client when there is a key; None: the local scorer ranks instead."""
+def shared_chat(settings: Settings) -> SharedChat | None:
+    """The process's one LLM client when there is a key, at most DIGEST_LLM_IN_FLIGHT requests in flight across
+    every run and question; its owner closes it at shutdown. None: the local scorer ranks instead."""
     if not settings.has_llm:
         return None
-    from adapters.llm import OpenAIChat
+    from bot.scoring.shared_chat import SharedChat
 
-    return lambda: OpenAIChat.from_settings(settings)
+    def make() -> OpenAIChat:  # at the first request: a command that asks the LLM nothing never loads openai
+        from adapters.llm import OpenAIChat
+
+        return OpenAIChat.from_settings(settings)
+
+    return SharedChat(make, in_flight=settings.llm_in_flight, model=settings.model)
 
 
 def batch_factory(settings: Settings) -> Callable[[], OpenAIBatch] | None:
@@ -79,14 +86,18 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
     """The digest service on the real arXiv and LLM; ``feed``: see :func:`feed_fetcher`."""
     from bot.digest.service import DigestService
 
-    return DigestService(
+    chat = shared_chat(settings)
+    service = DigestService(
         settings,
         store,
         fetcher_for=feed_fetcher(settings, feed),
-        chat_factory=chat_factory(settings),
+        chat_factory=(lambda: chat) if chat is not None else None,
         batch_factory=batch_factory(settings),
         lookup=arxiv_lookup(settings),
     )
+    if chat is not None:
+        service.close_at_shutdown(chat.close)
+    return service
 
 
 def build_core(settings: Settings, store: Store) -> CommandCore:
