@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from adapters.arxiv_api import ArxivLookup
     from adapters.arxiv_fulltext import ArxivFullText
-    from adapters.arxiv_rss import RSSFetcher
     from adapters.llm import OpenAIChat
     from adapters.llm_batch import OpenAIBatch
+    from adapters.shared_feed import SharedFeed
     from adapters.site.build import SiteResult
     from bot.chat.commands import CommandCore
     from bot.digest.service import DigestService
@@ -66,18 +66,25 @@ def full_text_source(settings: Settings) -> ArxivFullText:
     return ArxivFullText.from_settings(settings)
 
 
-def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Sequence[str]], RSSFetcher]:
+def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Sequence[str]], SharedFeed]:
     """The RSS fetcher for a profile's categories: arXiv's feed, or the one file ``feed`` names whatever
-    the categories (the demo's bundled day, read once, so without arXiv's retries and time-outs)."""
-    def fetcher_for(categories: Sequence[str]) -> RSSFetcher:
+    the categories (the demo's bundled day, read once, so without arXiv's retries and time-outs). The
+    fetchers it makes share their reads: channels of the same feed due at the same moment read it once."""
+    from adapters.shared_feed import FeedReads
+
+    reads = FeedReads()
+
+    def fetcher_for(categories: Sequence[str]) -> SharedFeed:
         from adapters.arxiv_rss import RSSFetcher
 
         if feed is not None:
-            return RSSFetcher(feed, keep_types=settings.announce_types)
-        return RSSFetcher(
-            settings.feed_url_for(tuple(categories)), keep_types=settings.announce_types,
-            retries=settings.fetch_retries, timeout=settings.fetch_timeout, base_delay=settings.retry_base_delay,
-        )
+            fetcher = RSSFetcher(feed, keep_types=settings.announce_types)
+        else:
+            fetcher = RSSFetcher(
+                settings.feed_url_for(tuple(categories)), keep_types=settings.announce_types,
+                retries=settings.fetch_retries, timeout=settings.fetch_timeout, base_delay=settings.retry_base_delay,
+            )
+        return reads.shared((fetcher.url, fetcher.keep_types), fetcher)
 
     return fetcher_for
 

@@ -7,6 +7,7 @@ requests are then served from the cache at a fraction of the price.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -106,7 +107,13 @@ def reply_line(arxiv_id: str, relevance: int, novelty: int, comment: str) -> str
 
 
 def looks_like_injection(paper: Paper) -> bool:
-    return bool(_INJECTION.search(paper.title) or _INJECTION.search(paper.abstract))
+    """Whether the paper's title or abstract addresses the model; asked by every run of the day, answered once."""
+    return _addresses_model(paper.title, paper.abstract)
+
+
+@functools.lru_cache(maxsize=20_000)  # a few days' papers of every feed the process serves
+def _addresses_model(title: str, abstract: str) -> bool:
+    return bool(_INJECTION.search(title) or _INJECTION.search(abstract))
 
 
 def display_prompt(criteria: str) -> str:
