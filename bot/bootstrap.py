@@ -44,6 +44,12 @@ def shared_chat(settings: Settings) -> SharedChat | None:
     return SharedChat(make, in_flight=settings.llm_in_flight, model=settings.model)
 
 
+def chat_factory(settings: Settings) -> Callable[[], SharedChat] | None:
+    """A factory handing out one shared LLM client (see shared_chat); None without a key."""
+    chat = shared_chat(settings)
+    return None if chat is None else (lambda: chat)
+
+
 def batch_factory(settings: Settings) -> Callable[[], OpenAIBatch] | None:
     """The OpenAI Batch API client when DIGEST_USE_BATCH_API is on (and there is a key)."""
     if not (settings.use_batch_api and settings.has_llm):
@@ -98,7 +104,7 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
         settings,
         store,
         fetcher_for=feed_fetcher(settings, feed),
-        chat_factory=(lambda: chat) if chat is not None else None,
+        chat_factory=(lambda: chat) if chat is not None else None,  # every run and question shares it
         batch_factory=batch_factory(settings),
         lookup=arxiv_lookup(settings),
     )
