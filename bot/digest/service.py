@@ -7,6 +7,7 @@ remembers each message so a repeated or interrupted run posts only what is missi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -165,7 +166,11 @@ class DigestService:
         """Take no more requested runs, give the running ones ``grace`` seconds (as the scheduler gives its
         digests), then cancel them; each then tells its requester, before the platforms close."""
         self.stopping = True
+        started = time.monotonic()
         cut_off = await finish_within(self._requested, grace, "requested digest(s)")
+        # Trainings after posting get what is left of the grace; one cut off is done by the next run's.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.retrainer.wait(), max(0.0, grace - (time.monotonic() - started)))
         if cut_off:
             log.warning("Stopped %d requested digest(s) mid-run; %s", cut_off,
                         "the next start finishes them" if self.resumes_interrupted else "/arxiv run finishes them")
