@@ -81,14 +81,19 @@ def authors_line(authors: Sequence[str]) -> str:
 
 def paper_block(paper: Paper) -> str:
     """One paper in the seed's layout, compact: whitespace folded (so no abstract can start a fake entry), the
-    first few authors, no links."""
-    abstract = without_links(_one_line(paper.abstract))
+    first few authors, no links. Every run of the day sends the same papers: each block is written once."""
+    return _paper_block(paper.arxiv_id, paper.title, tuple(paper.authors), paper.abstract)
+
+
+@functools.lru_cache(maxsize=20_000)  # a few days' papers of every feed the process serves
+def _paper_block(arxiv_id: str, title: str, authors: tuple[str, ...], abstract: str) -> str:
+    abstract = without_links(_one_line(abstract))
     if len(abstract) > MAX_ABSTRACT_CHARS:
         abstract = abstract[:MAX_ABSTRACT_CHARS] + " …"
     return (
-        f"ArXiv ID: {paper.arxiv_id}\n"
-        f"Title: {_one_line(paper.title)}\n"
-        f"Authors: {authors_line(paper.authors)}\n"
+        f"ArXiv ID: {arxiv_id}\n"
+        f"Title: {_one_line(title)}\n"
+        f"Authors: {authors_line(authors)}\n"
         f"Abstract: {abstract}"
     )
 
