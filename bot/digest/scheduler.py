@@ -162,7 +162,7 @@ class DigestScheduler:
             return None
         lock = self._channel_locks.setdefault(sub.id, asyncio.Lock())
         # After the channel's digest when both are due at once; it posts in one of DIGEST_CHANNELS_AT_ONCE slots.
-        async with lock, self.daily.service.posting.hold():
+        async with lock, self.daily.service.slots.posting():
             try:
                 result = await self.weekly.post_due(
                     sub, self.clock(), within=dt.timedelta(hours=self.settings.misfire_grace_hours))
@@ -182,9 +182,9 @@ class DigestScheduler:
         if sub is None or not sub.active or self._stopping:
             return None
         lock = self._channel_locks.setdefault(sub.id, asyncio.Lock())
-        # Every due channel runs at once: the LLM's requests are bounded by DIGEST_LLM_IN_FLIGHT and posting by
-        # DIGEST_CHANNELS_AT_ONCE (the service's slots), so a channel pacing its posts holds no one's scoring.
-        async with lock:
+        # A run slot from before the day is read until posting starts (the service's slots): a channel pacing its
+        # posts holds no one's scoring, and DIGEST_CHANNELS_AT_ONCE channels post side by side.
+        async with lock, self.daily.service.slots.running():
             try:
                 outcome = await self.daily.run_due(sub, self.clock())
             except LookupError as exc:  # the channel's platform is not connected in this process

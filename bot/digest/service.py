@@ -19,6 +19,7 @@ from bot.digest.pipeline import Fetcher, PastDays, Progress, RunResult, get_anno
 from bot.digest.retraining import Retrainer
 from bot.digest.sharing import SharedScoring
 from bot.digest.shutdown import finish_within
+from bot.digest.slots import RunSlots
 from bot.domain.models import Announcement, Digest, Paper, Profile, Subscription
 from bot.domain.platform import ChannelPoster, Place, RecoveringPoster
 from bot.domain.pricing import format_cost
@@ -27,7 +28,6 @@ from bot.domain.statuses import DeliveryStatus, PostKind, RunStatus
 from bot.learning import training as learning
 from bot.scoring.batch_scoring import BatchModel
 from bot.scoring.llm_scorer import ChatModel
-from bot.scoring.shared_chat import LoopSemaphore
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class DigestService:
         # Concurrent runs score a paper once per criteria; a channel's run holds a posting slot only while it
         # posts (paced per channel), and trains the prefilter after posting, off the loop.
         self.shared = SharedScoring()
-        self.posting = LoopSemaphore(settings.channels_at_once)
+        self.slots = RunSlots(runs_at_once=settings.runs_at_once, posting_at_once=settings.channels_at_once)
         self.retrainer = Retrainer(lambda profile: learning.retrain(self.store, self.settings, profile))
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -222,11 +222,12 @@ class DigestService:
 
     async def _run_day(self, poster: ChannelPoster, subscription: Subscription, announcement: Announcement) -> Delivery:
         profile = self.store.profile_by_id(subscription.profile_id)
-        result = await run_digest(
-            self.settings, self.store, profile, self.fetcher_for(profile.categories),
-            chat_factory=self.chat_factory, batch_factory=self.batch_factory, announcement=announcement,
-            shared=self.shared, retrain=False,
-        )
+        async with self.slots.running():
+            result = await run_digest(
+                self.settings, self.store, profile, self.fetcher_for(profile.categories),
+                chat_factory=self.chat_factory, batch_factory=self.batch_factory, announcement=announcement,
+                shared=self.shared, retrain=False,
+            )
         if result.digest is None:
             delivery = await self._empty_day(poster, subscription, result.date, result.message)
             self.store.mark_run(profile.id, announcement.date, RunStatus.EMPTY, result.message)
@@ -235,7 +236,7 @@ class DigestService:
         # record of it: such messages are looked up in the channel rather than posted again.
         run = self.store.get_run(profile.id, announcement.date)
         resume = run is not None and run.attempts > 1
-        async with self.posting.hold():
+        async with self.slots.posting():
             delivery = await self.deliver(poster, Place(subscription.workspace, subscription.channel), result.digest,
                                           resume=resume)
         self.store.mark_run(profile.id, announcement.date, RunStatus.POSTED)

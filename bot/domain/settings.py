@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     llm_in_flight: int = Field(
         default=32, ge=1, le=1024, description="LLM requests in flight across the process (every run and question)"
     )
+    runs_at_once: int = Field(
+        default=64, ge=1, le=10_000,
+        description="channel runs reading and scoring their day at once (bounds memory; the LLM has its own limit)",
+    )
     channels_at_once: int = Field(
         default=50, ge=1, le=10_000,
         description="channels posting their digests at once (each channel is paced; scoring is not held by it)",

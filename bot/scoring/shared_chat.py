@@ -25,12 +25,16 @@ class LoopSemaphore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore = asyncio.Semaphore(value)
 
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
+    def current(self) -> asyncio.Semaphore:
+        """The running loop's semaphore."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._loop, self._semaphore = loop, asyncio.Semaphore(self.value)
-        async with self._semaphore:
+        return self._semaphore
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        async with self.current():
             yield
 
 

@@ -17,13 +17,14 @@ from bot.digest.retraining import Retrainer
 from bot.digest.scheduler import DigestScheduler
 from bot.digest.service import Delivery
 from bot.digest.text import cost_line
-from bot.domain.models import Digest, RankedPaper, Subscription
+from bot.domain.models import Completion, Digest, RankedPaper, Subscription
 from bot.domain.platform import Place
 from bot.domain.statuses import DeliveryStatus
 from bot.scoring.tldr import BATCH_SIZE
 from tests.bot.conftest import THU, World, berlin
 from tests.conftest import sample_papers
 from tests.support.chat import MemoryPoster
+from tests.support.fakes import FakeChat
 
 PAPERS = 30
 PACE = 0.05  # seconds between two posts in one channel
@@ -49,13 +50,13 @@ class PacedPoster(MemoryPoster):
         return await self._paced(place.channel, "paper", (parent, item.rank, item.paper.arxiv_id))
 
 
-def channels(w: World, n: int) -> list[Subscription]:
-    """``n`` channels of their own profiles, all with the world channel's criteria."""
+def channels(w: World, n: int, *, own_criteria: bool = False) -> list[Subscription]:
+    """``n`` channels of their own profiles, all with the world channel's criteria unless ``own_criteria``."""
     subs = [w.sub]
     for i in range(2, n + 1):
         profile = w.store.ensure_profile(
             f"chat:C{i}", categories=w.settings.categories, min_relevance=7, min_novelty=6, top_n=None,
-            default_criteria="Mixture of experts and quantization.",
+            default_criteria="Mixture of experts and quantization." + (f" Also topic {i}." if own_criteria else ""),
         )
         subs.append(w.store.subscribe("chat", "T1", f"C{i}", "U1", profile.id))
     return subs
@@ -134,6 +135,44 @@ def test_no_more_channels_post_at_once_than_the_setting(world, fake_arxiv, fake_
     asyncio.run(main())
     assert len(poster.times) == 8
     assert most_at_once(poster) == 3
+
+
+class InFlight(FakeChat):
+    """Records the most distinct criteria (system prompts) it was asked to score at the same moment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asking: Counter[str] = Counter()
+        self.most_criteria = 0
+
+    async def complete(self, system: str, user: str, response_format: dict[str, Any] | None = None,
+                       max_tokens: int | None = None) -> Completion:
+        self.asking[system] += 1
+        self.most_criteria = max(self.most_criteria, len(+self.asking))
+        try:
+            await asyncio.sleep(0.02)
+            return await super().complete(system, user, response_format, max_tokens)
+        finally:
+            self.asking[system] -= 1
+
+
+def test_no_more_runs_score_at_once_than_the_setting_and_posting_frees_the_slot(world, fake_arxiv):
+    w = world(runs_at_once=2, batch_size=5)
+    fake_arxiv.set_day(THU, sample_papers(12))
+    chat = InFlight()
+    w.daily.service.chat_factory = lambda: chat
+    poster = PacedPoster()
+    w.daily.service.register(poster)
+    subs = channels(w, 6, own_criteria=True)
+    scheduler = DigestScheduler(w.daily, clock=lambda: berlin(THU))
+
+    async def main() -> None:
+        await asyncio.gather(*(scheduler.run_now(sub.id) for sub in subs))
+
+    asyncio.run(main())
+    assert len(poster.times) == 6
+    assert chat.most_criteria == 2
+    assert most_at_once(poster) > 2  # a channel posting gave its run slot to the next channel's scoring
 
 
 def test_the_prefilter_trains_after_the_last_post_and_the_run_does_not_wait_for_it(world, fake_arxiv):
