@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from adapters.arxiv_api import ArxivLookup
     from adapters.arxiv_fulltext import ArxivFullText
+    from adapters.llm import OpenAIChat
     from adapters.llm_batch import OpenAIBatch
     from adapters.shared_feed import SharedFeed
     from adapters.site.build import SiteResult
@@ -33,11 +34,14 @@ def shared_chat(settings: Settings) -> SharedChat | None:
     every run and question; its owner closes it at shutdown. None: the local scorer ranks instead."""
     if not settings.has_llm:
         return None
-    from adapters.llm import OpenAIChat  # now, not at the first request: the bot starts before its runs do
     from bot.scoring.shared_chat import SharedChat
 
-    return SharedChat(lambda: OpenAIChat.from_settings(settings), in_flight=settings.llm_in_flight,
-                      model=settings.model)
+    def make() -> OpenAIChat:  # at the first request, on a thread: a process that asks nothing never loads openai
+        from adapters.llm import OpenAIChat
+
+        return OpenAIChat.from_settings(settings)
+
+    return SharedChat(make, in_flight=settings.llm_in_flight, model=settings.model)
 
 
 def chat_factory(settings: Settings) -> Callable[[], SharedChat] | None:

@@ -46,20 +46,25 @@ class SharedChat:
         self.model = model
         self._make = make
         self._limit = LoopSemaphore(in_flight)
+        self._making = LoopSemaphore(1)
         self._client: ChatModel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _current(self) -> ChatModel:
+    async def _current(self) -> ChatModel:
+        """The loop's client, made at the first request on a thread: importing openai and building its TLS
+        context take a second of CPU that the event loop (and the commands it answers) should not wait for."""
         loop = asyncio.get_running_loop()
-        if self._client is None or loop is not self._loop:
-            self._client, self._loop = self._make(), loop
+        async with self._making.hold():
+            if self._client is None or loop is not self._loop:
+                self._client, self._loop = await asyncio.to_thread(self._make), loop
         return self._client
 
     async def complete(
         self, system: str, user: str, response_format: dict[str, Any] | None = None, max_tokens: int | None = None
     ) -> Completion:
         async with self._limit.hold():
-            return await self._current().complete(system, user, response_format, max_tokens)
+            client = await self._current()
+            return await client.complete(system, user, response_format, max_tokens)
 
     async def aclose(self) -> None:
         """A caller is done with it; the process keeps the client (see close())."""
