@@ -9,6 +9,7 @@ training afterwards (on the newest judgments), however many requests came.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,8 +54,15 @@ class Retrainer:
     async def _trainings(self, profile: Profile) -> None:
         current: Profile | None = profile
         while current is not None and not self._closed:
+            training = self._pool().submit(self._train, current)
             try:
-                await asyncio.get_running_loop().run_in_executor(self._pool(), self._train, current)
+                await asyncio.shield(asyncio.wrap_future(training))
+            except asyncio.CancelledError:
+                # The loop is closing: a training under way ends first, so it never outlives the store it writes to.
+                if not training.cancel():
+                    with contextlib.suppress(Exception):
+                        await asyncio.wrap_future(training)
+                raise
             except Exception:
                 log.exception("training the prefilter of %s failed; the next run sends every paper to the LLM",
                               current.name)

@@ -74,3 +74,18 @@ def test_the_loop_is_free_while_a_profile_trains():
         return late
 
     assert asyncio.run(main()) < 0.2
+
+
+def test_a_training_under_way_ends_before_its_event_loop_does():
+    finished: list[bool] = []
+
+    def train(p: Profile) -> None:
+        time.sleep(0.2)
+        finished.append(True)
+
+    async def main() -> None:
+        Retrainer(train).request(profile(4))
+        await asyncio.sleep(0.05)  # the loop closes while the profile trains (asyncio.run cancels its task)
+
+    asyncio.run(main())
+    assert finished == [True]
