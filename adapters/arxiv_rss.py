@@ -9,6 +9,7 @@ feed's own. Titles, abstracts and authors are decoded from TeX here, once (see a
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import logging
@@ -172,8 +173,7 @@ class RSSFetcher:
     async def fetch(self) -> Announcement:
         if not self.url.startswith(("http://", "https://")):  # a local file: the demo's sample day
             path = self.url.removeprefix("file://")
-            with open(path, "rb") as handle:
-                return parse_feed(handle.read(), keep_types=self.keep_types, source=path)
+            return await asyncio.to_thread(self._read_file, path)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retries + 1),
             wait=self._wait,
@@ -217,7 +217,12 @@ class RSSFetcher:
                 f"The arXiv feed {self.url} answered HTTP {response.status_code}. "
                 "Check DIGEST_CATEGORIES (e.g. cs.LG,cs.AI) and ARXIV_RSS_URL."
             )
-        return parse_feed(response.content, keep_types=self.keep_types, source=self.url)
+        # Parsing a day's feed is CPU work of a fraction of a second: off the event loop.
+        return await asyncio.to_thread(parse_feed, response.content, keep_types=self.keep_types, source=self.url)
+
+    def _read_file(self, path: str) -> Announcement:
+        with open(path, "rb") as handle:
+            return parse_feed(handle.read(), keep_types=self.keep_types, source=path)
 
 
 def _raise_error_feed(content: bytes) -> None:

@@ -53,7 +53,6 @@ from typing import Any
 import pypdf
 
 from adapters.latexml import parse_latexml
-from adapters.llm import OpenAIChat
 from adapters.pdf_text import parse_pdf
 from bot.asking import answer
 from bot.asking.passages import best_passages, passages
@@ -379,7 +378,7 @@ def _step(label: str, seconds: float, source_seconds: float, llm_seconds: float,
                 cost_of(said.usage, price_for(settings.model, settings.prices)), sent, stall, said.text, said.sources)
 
 
-async def _naive(run: PaperRun, text: FullText, make_chat: Callable[[], OpenAIChat], settings: Settings,
+async def _naive(run: PaperRun, text: FullText, make_chat: Callable[[], ChatModel], settings: Settings,
                  llm: OpenAIStandIn) -> Step:
     """The whole paper in one request: every passage, the same prompt and question."""
     every = passages(text)

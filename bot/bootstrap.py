@@ -16,26 +16,39 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from adapters.arxiv_api import ArxivLookup
     from adapters.arxiv_fulltext import ArxivFullText
-    from adapters.arxiv_rss import RSSFetcher
     from adapters.job_queue import JobQueue
     from adapters.llm import OpenAIChat
     from adapters.llm_batch import OpenAIBatch
+    from adapters.shared_feed import SharedFeed
     from adapters.site.build import SiteResult
     from bot.chat.commands import CommandCore
     from bot.digest.service import DigestService
     from bot.domain.models import Digest, Profile
     from bot.domain.platform import Platform
     from bot.domain.settings import Settings
+    from bot.scoring.shared_chat import SharedChat
     from storage.store import Store
 
 
-def chat_factory(settings: Settings) -> Callable[[], OpenAIChat] | None:
-    """The LLM client when there is a key; None: the local scorer ranks instead."""
+def shared_chat(settings: Settings) -> SharedChat | None:
+    """The process's one LLM client when there is a key, at most DIGEST_LLM_IN_FLIGHT requests in flight across
+    every run and question; its owner closes it at shutdown. None: the local scorer ranks instead."""
     if not settings.has_llm:
         return None
-    from adapters.llm import OpenAIChat
+    from bot.scoring.shared_chat import SharedChat
 
-    return lambda: OpenAIChat.from_settings(settings)
+    def make() -> OpenAIChat:  # at the first request, on a thread: a process that asks nothing never loads openai
+        from adapters.llm import OpenAIChat
+
+        return OpenAIChat.from_settings(settings)
+
+    return SharedChat(make, in_flight=settings.llm_in_flight, model=settings.model)
+
+
+def chat_factory(settings: Settings) -> Callable[[], SharedChat] | None:
+    """A factory handing out one shared LLM client (see shared_chat); None without a key."""
+    chat = shared_chat(settings)
+    return None if chat is None else (lambda: chat)
 
 
 def batch_factory(settings: Settings) -> Callable[[], OpenAIBatch] | None:
@@ -60,18 +73,25 @@ def full_text_source(settings: Settings) -> ArxivFullText:
     return ArxivFullText.from_settings(settings)
 
 
-def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Sequence[str]], RSSFetcher]:
+def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Sequence[str]], SharedFeed]:
     """The RSS fetcher for a profile's categories: arXiv's feed, or the one file ``feed`` names whatever
-    the categories (the demo's bundled day, read once, so without arXiv's retries and time-outs)."""
-    def fetcher_for(categories: Sequence[str]) -> RSSFetcher:
+    the categories (the demo's bundled day, read once, so without arXiv's retries and time-outs). The
+    fetchers it makes share their reads: channels of the same feed due at the same moment read it once."""
+    from adapters.shared_feed import FeedReads
+
+    reads = FeedReads()
+
+    def fetcher_for(categories: Sequence[str]) -> SharedFeed:
         from adapters.arxiv_rss import RSSFetcher
 
         if feed is not None:
-            return RSSFetcher(feed, keep_types=settings.announce_types)
-        return RSSFetcher(
-            settings.feed_url_for(tuple(categories)), keep_types=settings.announce_types,
-            retries=settings.fetch_retries, timeout=settings.fetch_timeout, base_delay=settings.retry_base_delay,
-        )
+            fetcher = RSSFetcher(feed, keep_types=settings.announce_types)
+        else:
+            fetcher = RSSFetcher(
+                settings.feed_url_for(tuple(categories)), keep_types=settings.announce_types,
+                retries=settings.fetch_retries, timeout=settings.fetch_timeout, base_delay=settings.retry_base_delay,
+            )
+        return reads.shared((fetcher.url, fetcher.keep_types), fetcher)
 
     return fetcher_for
 
@@ -80,14 +100,18 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
     """The digest service on the real arXiv and LLM; ``feed``: see :func:`feed_fetcher`."""
     from bot.digest.service import DigestService
 
-    return DigestService(
+    chat = shared_chat(settings)
+    service = DigestService(
         settings,
         store,
         fetcher_for=feed_fetcher(settings, feed),
-        chat_factory=chat_factory(settings),
+        chat_factory=(lambda: chat) if chat is not None else None,  # every run and question shares it
         batch_factory=batch_factory(settings),
         lookup=arxiv_lookup(settings),
     )
+    if chat is not None:
+        service.close_at_shutdown(chat.close)
+    return service
 
 
 def build_core(settings: Settings, store: Store) -> CommandCore:

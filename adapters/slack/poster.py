@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,6 +34,22 @@ _FIXES = {
     "restricted_action": "the workspace does not let the bot post here: ask an admin",
 }
 
+RATE_LIMIT_PATIENCE = 600.0  # seconds a message waits out the workspace's 429s before its run gives up (and is retried)
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    """Slack's Retry-After (seconds) on a refused call; 1 when it gives none."""
+    headers: Any = getattr(exc.response, "headers", None) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
 ClientFor = Callable[[str], Awaitable[AsyncWebClient]]  # workspace (team ID) → a client with its bot token
 
 
@@ -40,7 +59,8 @@ class SlackPoster:
     def __init__(self, client_for: ClientFor, *, interval: float = 1.0) -> None:
         self._client_for = client_for
         # Slack allows about one message a second per channel; the client's retry handler covers
-        # the 429s that still happen (it waits Retry-After and sends the same message again).
+        # the 429s that still happen (it waits Retry-After and sends the same message again), and _post keeps
+        # waiting them out when many channels of one workspace post at once (its limit is the workspace's).
         self._pacer = ChannelPacer(interval)
 
     async def _post(self, place: Place, message: Message, thread: str | None = None) -> str:
@@ -49,14 +69,21 @@ class SlackPoster:
             kwargs: dict[str, Any] = {"channel": place.channel, **message.payload(), "unfurl_links": False}
             if thread is not None:
                 kwargs["thread_ts"] = thread
-            try:
-                response = await client.chat_postMessage(**kwargs)
-            except SlackApiError as exc:
-                error = str(exc.response.get("error", ""))
-                raise PostError(
-                    f"Slack refused to post in {place.channel} ({error}): "
-                    + _FIXES.get(error, "try again later; the messages posted so far are kept")
-                ) from exc
+            deadline = time.monotonic() + RATE_LIMIT_PATIENCE
+            while True:
+                try:
+                    response = await client.chat_postMessage(**kwargs)
+                    break
+                except SlackApiError as exc:
+                    error = str(exc.response.get("error", ""))
+                    wait = _retry_after(exc) + random.random()  # channels refused together come back apart
+                    if error == "ratelimited" and time.monotonic() + wait < deadline:
+                        await asyncio.sleep(wait)  # a refused message was not posted: sending it again is safe
+                        continue
+                    raise PostError(
+                        f"Slack refused to post in {place.channel} ({error}): "
+                        + _FIXES.get(error, "try again later; the messages posted so far are kept")
+                    ) from exc
         return str(response["ts"])
 
     def summary_parts(self, digest: Digest) -> int:

@@ -158,8 +158,9 @@ class CommandCore:
             self._lookups.close()
 
     async def aclose(self) -> None:
-        """Close what questions about papers read arXiv through; then close()."""
+        """Close what questions about papers read arXiv through, and the digest service's clients; then close()."""
         await self.questions.service.aclose()
+        await self.service.aclose()
         self.close()
 
     # entry points --------------------------------------------------------------------------

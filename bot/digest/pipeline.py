@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.digest import sharing
 from bot.digest.budget import run_budget
+from bot.digest.sharing import SharedScoring
 from bot.domain.authors import followed_in
 from bot.domain.calendar import ArxivCalendar
 from bot.domain.errors import BudgetError, DigestError
@@ -59,6 +61,7 @@ class RunResult:
     message: str
     digest: Digest | None = None
     outputs: list[object] = field(default_factory=list)
+    retrain_due: bool = False  # fresh judgments the prefilter has not been trained on (run_digest's retrain=False)
 
 
 def empty_day_message(feed: str, date: dt.date | None) -> str:
@@ -157,22 +160,29 @@ async def run_digest(
     past: tuple[PastDays, ArxivCalendar, Iterable[str]] | None = None,
     deliver: Sequence[Callable[[Digest], object]] = (),
     progress: Progress | None = None,
+    shared: SharedScoring | None = None,
+    retrain: bool = True,
 ) -> RunResult:
     """Score and rank one day. ``announcement`` is used as given (the bot fetched it already); else
-    the day comes from the database or the feed."""
+    the day comes from the database or the feed. ``shared``: the scoring and TL;DRs concurrent runs share
+    (default: this run's own). ``retrain`` False: the caller trains the prefilter once it has posted
+    (``RunResult.retrain_due``)."""
+    shared = shared or SharedScoring()
     model, price, approximate = resolve_model(settings)  # first: a budget that cannot be enforced stops the run
     if announcement is None:
         announcement = await get_announcement(store, fetcher, profile.categories, date, past=past)
     if announcement.is_empty:
         message = empty_day_message(feed_key(profile.categories), announcement.date)
         return RunResult(RunStatus.EMPTY, announcement.date, message)
+    await preferences.load_off_the_loop()  # routing and ranking use it: its import stays off the loop
     day = await store.aio(_prepare, settings, store, profile, announcement, model, price, approximate)
     scored = await _route_and_score(
-        settings, store, day, chat_factory=chat_factory, batch_factory=batch_factory, progress=progress or _NoProgress()
+        settings, store, day, chat_factory=chat_factory, batch_factory=batch_factory,
+        progress=progress or _NoProgress(), shared=shared,
     )
     digest = await store.aio(_assemble, settings, store, day, scored)
-    digest = await _with_tldrs(settings, store, day, digest, chat_factory)
-    return await _finish(settings, store, day, scored, digest, deliver)
+    digest = await _with_tldrs(settings, store, day, digest, chat_factory, shared)
+    return await _finish(settings, store, day, scored, digest, deliver, retrain=retrain)
 
 
 @dataclass
@@ -203,6 +213,7 @@ class _Scored:
     notes: list[str]
     usage: Usage  # the day's totals, every attempt included
     cost_usd: float | None  # None: price unknown for this model
+    shared: int = 0  # judgments a concurrent run of the same criteria made (and paid for)
 
 
 def _prepare(
@@ -235,7 +246,7 @@ def followed_papers(store: Store, profile: Profile, papers: Iterable[Paper]) -> 
 
 async def _route_and_score(
     settings: Settings, store: Store, day: _Day, *, chat_factory: Callable[[], ChatModel] | None,
-    batch_factory: Callable[[], BatchModel] | None, progress: Progress,
+    batch_factory: Callable[[], BatchModel] | None, progress: Progress, shared: SharedScoring,
 ) -> _Scored:
     """Let the prefilter pick what the LLM sees, score it and add the fresh judgments to ``day``. A
     scorer that cannot serve us at all fails the run."""
@@ -248,12 +259,19 @@ async def _route_and_score(
     send = routing.send if routing is not None else day.todo
     skipped = {p.arxiv_id for p in routing.skipped} if routing is not None else set()
 
-    outcome = ScoreOutcome(cost_usd=0.0)
-    if send:
-        outcome = await score_papers(
-            settings, store, day.scoring, send, model=day.model, price=day.price, approximate=day.approximate,
+    outcome, from_others = ScoreOutcome(cost_usd=0.0), 0
+
+    async def score(papers: Sequence[Paper]) -> ScoreOutcome:
+        return await score_papers(
+            settings, store, day.scoring, papers, model=day.model, price=day.price, approximate=day.approximate,
             chat_factory=chat_factory, batch_factory=batch_factory, progress=progress, run_id=day.run_id,
         )
+
+    if send and (batch_factory is not None or day.approximate):  # a batch is the run's own; local scores are free
+        outcome = await score(send)
+    elif send:
+        key = prompt.criteria_key(day.scoring.criteria)
+        outcome, from_others = await sharing.score_once(shared.judgments, key, day.model, send, score)
     run = await store.aio(store.add_run_usage, day.run_id, Usage(), 0.0 if day.price is not None else None)
     if outcome.unusable is not None:
         # Nothing more can be scored (what was is stored): a digest of unscored papers helps nobody.
@@ -274,7 +292,7 @@ async def _route_and_score(
     return _Scored(
         send, skipped, outcome.failed, notes,
         usage=Usage(run.prompt_tokens, run.cached_tokens, run.completion_tokens, run.requests),
-        cost_usd=run.cost_usd if day.price is not None else None,
+        cost_usd=run.cost_usd if day.price is not None else None, shared=from_others,
     )
 
 
@@ -308,11 +326,13 @@ def _assemble(settings: Settings, store: Store, day: _Day, scored: _Scored) -> D
         price=day.price,
         notes=scored.notes,
         prefiltered=len(scored.skipped),
+        shared=scored.shared,
     )
 
 
 async def _with_tldrs(
     settings: Settings, store: Store, day: _Day, digest: Digest, chat_factory: Callable[[], ChatModel] | None,
+    shared: SharedScoring,
 ) -> Digest:
     """Each posted paper's TL;DR in the profile's language: stored ones reused, the others written in one small
     batched pass (extractive with the local scorer, or once the day's budget is spent). Its usage is added to
@@ -327,12 +347,24 @@ async def _with_tldrs(
     left = await store.aio(run_budget, settings, store, day.run_id)  # the run's own budget and the month's
     over_budget = left is not None and left.usd <= 0
     chat = None if day.approximate or over_budget or chat_factory is None or not todo else chat_factory()
-    try:
-        outcome = await tldr.write_tldrs(
-            chat, todo, language=language, price=day.price, concurrency=settings.concurrency,
-            on_written=lambda written: store.aio(store.save_tldrs, written, language, day.model),
-            comments={paper.arxiv_id: english[paper.arxiv_id] for paper in todo if english.get(paper.arxiv_id)},
+
+    async def write(papers: Sequence[Paper], written: Callable[[dict[str, Tldr]], None]) -> tldr.TldrOutcome:
+        async def on_written(fresh: dict[str, Tldr]) -> None:
+            await store.aio(store.save_tldrs, fresh, language, day.model)
+            written(fresh)
+
+        return await tldr.write_tldrs(
+            chat, papers, language=language, price=day.price, concurrency=settings.concurrency,
+            on_written=on_written,
+            comments={paper.arxiv_id: english[paper.arxiv_id] for paper in papers if english.get(paper.arxiv_id)},
         )
+
+    from_others: dict[str, Tldr] = {}
+    try:
+        if chat is None:  # extractive sentences cost nothing: nothing to share
+            outcome = await write(todo, lambda _: None)
+        else:
+            outcome, from_others = await sharing.write_once(shared.tldrs, language, day.model, todo, write)
     finally:
         if chat is not None:
             await chat.aclose()
@@ -346,7 +378,7 @@ async def _with_tldrs(
         digest.cost_usd = run.cost_usd if day.price is not None else None
     digest.tldr_usage, digest.tldr_cost_usd = outcome.usage, outcome.cost_usd
     fresh = {pid: Tldr(text, outcome.comments.get(pid), english.get(pid)) for pid, text in outcome.tldrs.items()}
-    digest.ranked = with_tldrs(digest.ranked, {**stored, **fresh})
+    digest.ranked = with_tldrs(digest.ranked, {**stored, **fresh, **from_others})
     return digest
 
 
@@ -367,9 +399,9 @@ def with_tldrs(ranked: Sequence[RankedPaper], tldrs: Mapping[str, Tldr]) -> list
 
 async def _finish(
     settings: Settings, store: Store, day: _Day, scored: _Scored, digest: Digest,
-    deliver: Sequence[Callable[[Digest], object]],
+    deliver: Sequence[Callable[[Digest], object]], *, retrain: bool,
 ) -> RunResult:
-    """Close the run, train the next prefilter on the fresh judgments and hand the digest on."""
+    """Close the run, hand the digest on and then (``retrain``) train the next prefilter on the fresh judgments."""
     status = RunStatus.PARTIAL if digest.unscored else RunStatus.DONE
     message = (
         f"{day.date}: {digest.total_arxiv} papers, {digest.scanned} scored, {digest.relevant} relevant"
@@ -386,10 +418,11 @@ async def _finish(
         unscored=len(digest.unscored),
         message=message,
     )
-    if scored.send and not day.approximate:
-        await _retrain(store, settings, day.profile)
     outputs = [send(digest) for send in deliver]
-    return RunResult(status, day.date, message, digest, outputs)
+    due = bool(scored.send) and not day.approximate
+    if due and retrain:
+        await _retrain(store, settings, day.profile)
+    return RunResult(status, day.date, message, digest, outputs, retrain_due=due and not retrain)
 
 
 async def score_papers(

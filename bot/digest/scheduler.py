@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 NOTEWORTHY = frozenset({*DayStatus, DeliveryStatus.BUSY})
 
 SYNC_SECONDS = 60
-CHANNELS_AT_ONCE = 4  # channel runs in parallel; each already has DIGEST_CONCURRENCY LLM requests in flight
 
 
 def utc_now() -> dt.datetime:
@@ -53,7 +52,6 @@ class DigestScheduler:
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._channel_locks: dict[int, asyncio.Lock] = {}
-        self._slots = asyncio.Semaphore(CHANNELS_AT_ONCE)
         self._stopping = False
         self.last_run: dict[str, Any] | None = None
         self.weekly = WeeklyRoundups(daily.service)
@@ -169,7 +167,8 @@ class DigestScheduler:
         if sub is None or not sub.active or sub.weekly_day is None or self._stopping:
             return None
         lock = self._channel_locks.setdefault(sub.id, asyncio.Lock())
-        async with self._slots, lock:  # after the channel's digest when both are due at once
+        # After the channel's digest when both are due at once; it posts in one of DIGEST_CHANNELS_AT_ONCE slots.
+        async with lock, self.daily.service.slots.posting():
             try:
                 result = await self.weekly.post_due(
                     sub, self.clock(), within=dt.timedelta(hours=self.settings.misfire_grace_hours))
@@ -189,7 +188,9 @@ class DigestScheduler:
         if sub is None or not sub.active or self._stopping:
             return None
         lock = self._channel_locks.setdefault(sub.id, asyncio.Lock())
-        async with self._slots, lock:
+        # A run slot from before the day is read until posting starts (the service's slots): a channel pacing its
+        # posts holds no one's scoring, and DIGEST_CHANNELS_AT_ONCE channels post side by side.
+        async with lock, self.daily.service.slots.running():
             try:
                 outcome = await self.daily.run_due(sub, self.clock())
             except LookupError as exc:  # the channel's platform is not connected in this process

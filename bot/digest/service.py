@@ -7,6 +7,7 @@ remembers each message so a repeated or interrupted run posts only what is missi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -15,12 +16,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.digest.pipeline import Fetcher, PastDays, Progress, RunResult, get_announcement, run_digest
+from bot.digest.retraining import Retrainer
+from bot.digest.sharing import SharedScoring
 from bot.digest.shutdown import finish_within
+from bot.digest.slots import RunSlots
 from bot.domain.models import Announcement, Digest, Paper, Profile, Subscription
 from bot.domain.platform import ChannelPoster, Place, RecoveringPoster
 from bot.domain.pricing import format_cost
 from bot.domain.settings import Settings
 from bot.domain.statuses import DeliveryStatus, PostKind, RunStatus
+from bot.learning import training as learning
 from bot.scoring.batch_scoring import BatchModel
 from bot.scoring.hooks import settle
 from bot.scoring.llm_scorer import ChatModel
@@ -81,11 +86,27 @@ class DigestService:
         # Set by the scheduler: at start it finishes runs a restart interrupted (see DailyRuns.owed).
         self.resumes_interrupted = False
         self.health_sources: list[Callable[[], dict[str, object]]] = []
+        # Concurrent runs score a paper once per criteria; a channel's run holds a posting slot only while it
+        # posts (paced per channel), and trains the prefilter after posting, off the loop.
+        self.shared = SharedScoring()
+        self.slots = RunSlots(runs_at_once=settings.runs_at_once, posting_at_once=settings.channels_at_once)
+        self.retrainer = Retrainer(lambda profile: learning.retrain(self.store, self.settings, profile))
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         # DIGEST_RUNS=queue: /arxiv run hands the run to the workers (bot.digest.queue.requested_runs)
         self.queue_requested: Callable[[Subscription], Awaitable[Delivery]] | None = None
 
     def register(self, poster: ChannelPoster) -> None:
         self.posters[poster.platform] = poster
+
+    def close_at_shutdown(self, close: Callable[[], Awaitable[None]]) -> None:
+        """A client the whole process shares (the LLM's), closed by aclose()."""
+        self._closers.append(close)
+
+    async def aclose(self) -> None:
+        """The process stops: drop trainings not started, close the shared clients."""
+        self.retrainer.close()
+        for close in self._closers:
+            await close()
 
     def on_subscriptions_changed(self, listener: Callable[[], Awaitable[None] | None]) -> None:
         self._listeners.append(listener)
@@ -152,7 +173,11 @@ class DigestService:
         """Take no more requested runs, give the running ones ``grace`` seconds (as the scheduler gives its
         digests), then cancel them; each then tells its requester, before the platforms close."""
         self.stopping = True
+        started = time.monotonic()
         cut_off = await finish_within(self._requested, grace, "requested digest(s)")
+        # Trainings after posting get what is left of the grace; one cut off is done by the next run's.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.retrainer.wait(), max(0.0, grace - (time.monotonic() - started)))
         if cut_off:
             log.warning("Stopped %d requested digest(s) mid-run; %s", cut_off,
                         "the next start finishes them" if self.resumes_interrupted else "/arxiv run finishes them")
@@ -168,7 +193,7 @@ class DigestService:
             self.settings, self.store, profile, self.fetcher_for(profile.categories),
             chat_factory=self.chat_factory, batch_factory=self.batch_factory, date=date,
             past=(self.lookup, self.settings.calendar, self.settings.announce_types), deliver=deliver,
-            progress=progress,
+            progress=progress, shared=self.shared,
         )
 
     async def paper(
@@ -206,10 +231,12 @@ class DigestService:
 
     async def _run_day(self, poster: ChannelPoster, subscription: Subscription, announcement: Announcement) -> Delivery:
         profile = await self.store.aio(self.store.profile_by_id, subscription.profile_id)
-        result = await run_digest(
-            self.settings, self.store, profile, self.fetcher_for(profile.categories),
-            chat_factory=self.chat_factory, batch_factory=self.batch_factory, announcement=announcement,
-        )
+        async with self.slots.running():
+            result = await run_digest(
+                self.settings, self.store, profile, self.fetcher_for(profile.categories),
+                chat_factory=self.chat_factory, batch_factory=self.batch_factory, announcement=announcement,
+                shared=self.shared, retrain=False,
+            )
         if result.digest is None:
             delivery = await self._empty_day(poster, subscription, result.date, result.message)
             await self.store.aio(self.store.mark_run, profile.id, announcement.date, RunStatus.EMPTY, result.message)
@@ -218,9 +245,12 @@ class DigestService:
         # record of it: such messages are looked up in the channel rather than posted again.
         run = await self.store.aio(self.store.get_run, profile.id, announcement.date)
         resume = run is not None and run.attempts > 1
-        delivery = await self.deliver(poster, Place(subscription.workspace, subscription.channel), result.digest,
-                                      resume=resume)
+        async with self.slots.posting():
+            delivery = await self.deliver(poster, Place(subscription.workspace, subscription.channel), result.digest,
+                                          resume=resume)
         await self.store.aio(self.store.mark_run, profile.id, announcement.date, RunStatus.POSTED)
+        if result.retrain_due:
+            self.retrainer.request(profile)
         return delivery
 
     async def deliver(self, poster: ChannelPoster, place: Place, digest: Digest, *, resume: bool = False) -> Delivery:

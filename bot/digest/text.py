@@ -47,6 +47,7 @@ def cost_line(digest: Digest) -> str:
     return (
         f"{digest.model} · {usage.total_tokens:,} tokens ({usage.cached_tokens:,} cached) · "
         f"{format_cost(digest.cost_usd)}" + (f" · {per_paper}" if per_paper else "")
+        + (f" · {digest.shared:,} scores shared with another channel's run (its cost)" if digest.shared else "")
     )
 
 

@@ -172,6 +172,7 @@ class Digest:
     # The TL;DR pass over the posted papers, already included in usage and cost_usd: the token table's own line.
     tldr_usage: Usage = field(default_factory=Usage)
     tldr_cost_usd: float | None = 0.0
+    shared: int = 0  # scores a concurrent run of the same criteria made and paid for (not in usage)
 
     @property
     def relevant(self) -> int:

@@ -53,7 +53,18 @@ class Settings(BaseSettings):
     min_novelty: int = Field(default=6, ge=1, le=10)
     top_n: int | None = Field(default=None, ge=1, description="cap on papers in a digest")
     batch_size: int = Field(default=50, ge=1, le=200, description="papers per LLM request")
-    concurrency: int = Field(default=8, ge=1, le=64, description="LLM requests in flight")
+    concurrency: int = Field(default=8, ge=1, le=64, description="LLM requests in flight per run")
+    llm_in_flight: int = Field(
+        default=32, ge=1, le=1024, description="LLM requests in flight across the process (every run and question)"
+    )
+    runs_at_once: int = Field(
+        default=64, ge=1, le=10_000,
+        description="channel runs reading and scoring their day at once (bounds memory; the LLM has its own limit)",
+    )
+    channels_at_once: int = Field(
+        default=50, ge=1, le=10_000,
+        description="channels posting their digests at once (each channel is paced; scoring is not held by it)",
+    )
     max_cost_usd: float | None = Field(default=None, gt=0)
     llm_timeout: float = Field(default=60.0, gt=0, description="seconds per LLM request")
     llm_max_retries: int = Field(default=4, ge=0, description="retries on 429/5xx/timeouts")

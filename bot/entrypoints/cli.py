@@ -26,6 +26,7 @@ from bot.entrypoints.console import explain, fail, load_settings, out, use_datab
 
 if TYPE_CHECKING:
     from bot.bootstrap import SiteResult
+    from bot.digest.pipeline import RunResult
     from bot.domain.models import Digest, Profile
     from bot.domain.settings import Settings
     from storage.store import Store
@@ -196,7 +197,14 @@ def _run(settings: Settings, folder: Path, date: dt.date | None = None, *, feed:
                 "Scores are approximate; set OPENAI_API_KEY for LLM judgments."
             )
         service = build_service(settings, store, feed=feed)
-        result = asyncio.run(service.run_profile(profile, date=date, deliver=[files.write], progress=RichProgress()))
+
+        async def run() -> RunResult:
+            try:
+                return await service.run_profile(profile, date=date, deliver=[files.write], progress=RichProgress())
+            finally:
+                await service.aclose()  # the LLM client
+
+        result = asyncio.run(run())
         # The whole site again: the day before gets its "next" link, and the month page its new day.
         site = files.publish_site(store, profile, result.digest) if result.digest is not None else None
     if result.digest is None:

@@ -8,6 +8,9 @@ ranking (``/arxiv me``).
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -25,6 +28,15 @@ SATURATION = 0.6  # summed similarity that earns 3/4 of the full adjustment (e.g
 MEMBER_WEIGHT = 2.0
 TOPIC_MATCH = 0.05
 TOPIC_NAME_CHARS = 40
+SKLEARN = ("sklearn.feature_extraction.text", "sklearn.linear_model")  # what ranking and the prefilter use
+
+
+async def load_off_the_loop() -> None:
+    """scikit-learn's import costs seconds of CPU: the first run pays it on a thread rather than on the event
+    loop, and a process that never ranks a digest never loads it (the idle process stays small)."""
+    missing = [name for name in SKLEARN if name not in sys.modules]
+    if missing:
+        await asyncio.to_thread(lambda: [importlib.import_module(name) for name in missing])
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ requests are then served from the cache at a fraction of the price.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -80,14 +81,19 @@ def authors_line(authors: Sequence[str]) -> str:
 
 def paper_block(paper: Paper) -> str:
     """One paper in the seed's layout, compact: whitespace folded (so no abstract can start a fake entry), the
-    first few authors, no links."""
-    abstract = without_links(_one_line(paper.abstract))
+    first few authors, no links. Every run of the day sends the same papers: each block is written once."""
+    return _paper_block(paper.arxiv_id, paper.title, tuple(paper.authors), paper.abstract)
+
+
+@functools.lru_cache(maxsize=20_000)  # a few days' papers of every feed the process serves
+def _paper_block(arxiv_id: str, title: str, authors: tuple[str, ...], abstract: str) -> str:
+    abstract = without_links(_one_line(abstract))
     if len(abstract) > MAX_ABSTRACT_CHARS:
         abstract = abstract[:MAX_ABSTRACT_CHARS] + " …"
     return (
-        f"ArXiv ID: {paper.arxiv_id}\n"
-        f"Title: {_one_line(paper.title)}\n"
-        f"Authors: {authors_line(paper.authors)}\n"
+        f"ArXiv ID: {arxiv_id}\n"
+        f"Title: {_one_line(title)}\n"
+        f"Authors: {authors_line(authors)}\n"
         f"Abstract: {abstract}"
     )
 
@@ -106,7 +112,13 @@ def reply_line(arxiv_id: str, relevance: int, novelty: int, comment: str) -> str
 
 
 def looks_like_injection(paper: Paper) -> bool:
-    return bool(_INJECTION.search(paper.title) or _INJECTION.search(paper.abstract))
+    """Whether the paper's title or abstract addresses the model; asked by every run of the day, answered once."""
+    return _addresses_model(paper.title, paper.abstract)
+
+
+@functools.lru_cache(maxsize=20_000)  # a few days' papers of every feed the process serves
+def _addresses_model(title: str, abstract: str) -> bool:
+    return bool(_INJECTION.search(title) or _INJECTION.search(abstract))
 
 
 def display_prompt(criteria: str) -> str:

@@ -296,6 +296,21 @@ def test_rate_limited_posts_are_retried_after_retry_after_and_never_lost_or_doub
     scenario(test)
 
 
+def test_a_workspace_refusing_posts_longer_than_the_clients_retries_still_gets_each_message_once(scenario, slack):
+    async def test(h: SlackHarness) -> None:
+        await h.say("subscribe")
+        slack.ratelimit_next(8, retry_after=0)  # the client's own handler gives up after 5
+        await h.posted_digest(timeout=30)
+        posts = slack.posted(CHANNEL)
+        rejected = [r for r in slack.requests_to("/api/chat.postMessage") if r.status == 429]
+        assert len(rejected) == 8
+        assert len({p.response["ts"] for p in posts}) == len(posts)
+        run = h.core.store.get_run(h.core.store.get_subscription("slack", CHANNEL).profile_id, DAY)
+        assert len(posts) == run.relevant + 1
+
+    scenario(test)
+
+
 def test_posts_to_one_channel_are_paced(make_settings, arxiv, slack, tmp_path):
     from adapters.slack.app import make_client
     from adapters.slack.poster import SlackPoster

@@ -51,9 +51,11 @@ def asking(make_settings: Any, arxiv: Any, slack: SlackStandIn) -> Scenario:
 
 
 async def posted(h: SlackHarness) -> None:
-    """The channel subscribed and today's digest posted: a summary and its thread of papers."""
+    """The channel subscribed and today's digest posted: a summary and its thread of papers; the prefilter's
+    training that follows the posting is over (its log lines are not the test's)."""
     await h.say("subscribe")
     await h.posted_digest()
+    await h.core.service.retrainer.wait()
 
 
 def core_of(h: SlackHarness) -> AskingCore:
