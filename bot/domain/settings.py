@@ -134,7 +134,10 @@ class Settings(BaseSettings):
     runs: Literal["inline", "queue"] = Field(
         default="inline", description="inline: this process runs the digests; queue: workers take them (PostgreSQL)"
     )
-    worker_concurrency: int = Field(default=4, ge=1, le=64, description="channel runs one worker does at once")
+    worker_concurrency: int = Field(
+        default=32, ge=1, le=1024,
+        description="channel runs one worker takes at once (its run and posting slots bound them too)",
+    )
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, description="how often a worker says it is alive")
     worker_stalled_seconds: float = Field(
         default=30.0, gt=0, description="a worker silent this long is dead: its runs go to another worker"
