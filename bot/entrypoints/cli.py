@@ -333,14 +333,17 @@ def abstract(
 app.add_typer(criteria_app, name="criteria")
 
 
+# The long-running processes' logging options (run and worker).
+LogLevel = Annotated[str, typer.Option(metavar="LEVEL", help="Logging level: DEBUG, INFO or WARNING.")]
+LogJson = Annotated[
+    bool, typer.Option("--log-json", help="One JSON object per log line (with the run's counts as fields).")
+]
+
+
 @app.command(short_help="Run the chat bot on every configured chat platform, with its daily schedule.")
 def run(
-    log_level: Annotated[
-        str, typer.Option(metavar="LEVEL", help="Logging level: DEBUG, INFO or WARNING.")
-    ] = "INFO",
-    log_json: Annotated[
-        bool, typer.Option("--log-json", help="One JSON object per log line (with the run's counts as fields).")
-    ] = False,
+    log_level: LogLevel = "INFO",
+    log_json: LogJson = False,
 ) -> None:
     """Run the chat bot on every chat platform the environment configures, until stopped.
 
@@ -369,12 +372,8 @@ def run(
 
 @app.command(short_help="Take channel digests off the job queue (DIGEST_RUNS=queue, PostgreSQL).")
 def worker(
-    log_level: Annotated[
-        str, typer.Option(metavar="LEVEL", help="Logging level: DEBUG, INFO or WARNING.")
-    ] = "INFO",
-    log_json: Annotated[
-        bool, typer.Option("--log-json", help="One JSON object per log line (with the run's counts as fields).")
-    ] = False,
+    log_level: LogLevel = "INFO",
+    log_json: LogJson = False,
 ) -> None:
     """Post the digests that 'arxiv-digest run' (the clock, with DIGEST_RUNS=queue) puts on the job queue.
 

@@ -112,6 +112,27 @@ async def off_the_loop(work: Callable[[], T]) -> T:
     return await future
 
 
+async def open_store(settings: Settings, stop: asyncio.Event) -> Store:
+    """The database, opened (and migrated) off the loop; a stop request while it waits ends the wait."""
+    return await unless(off_the_loop(lambda: Store.open(
+        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)), stop)
+
+
+async def close_all(
+    started: Sequence[Platform], core: CommandCore | None, queue: JobQueue | None, store: Store | None
+) -> None:
+    """Close what a process started, last first: the platforms, then (no platform asks any more) the core's
+    look-ups and clients, the queue and the database."""
+    for platform in reversed(started):
+        await stop_platform(platform)
+    if core is not None:
+        await core.aclose()
+    if queue is not None:
+        await queue.close()
+    if store is not None:
+        store.close()
+
+
 async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asyncio.Event | None = None) -> None:
     """Start the platforms, run until ``stop`` is set (SIGTERM/SIGINT set it), then shut them down.
 
@@ -129,8 +150,7 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
     try:
         if settings.runs == "queue":  # first: a DATABASE_URL that is not PostgreSQL is refused at once
             queue = job_queue(settings)
-        store = await unless(off_the_loop(lambda: Store.open(
-            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)), stop)
+        store = await open_store(settings, stop)
         core = build_core(settings, store)
         platforms = list(platforms_for(core))
         if not platforms:
@@ -163,14 +183,7 @@ async def serve(settings: Settings, platforms_for: PlatformFactory, *, stop: asy
             await unless(finishing(settings.shutdown_grace_seconds), requests.hurry, cancel_timeout=1)
         except Stopped:  # asked twice: cancel the running digests now (the next start finishes them)
             await finishing(0)
-        for platform in reversed(started):
-            await stop_platform(platform)
-        if core is not None:  # no platform asks any more: drop the waiting look-ups, close the full-text source
-            await core.aclose()
-        if queue is not None:
-            await queue.close()
-        if store is not None:
-            store.close()
+        await close_all(started, core, queue, store)
         requests.remove()
 
 

@@ -16,7 +16,7 @@ from bot.digest.daily import DailyRuns
 from bot.digest.queue import RunWorker
 from bot.domain.platform import Platform
 from bot.domain.settings import Settings
-from bot.entrypoints.runner import Stopped, StopRequests, off_the_loop, stop_platform, unless
+from bot.entrypoints.runner import Stopped, StopRequests, close_all, open_store, unless
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
     started: list[Platform] = []
     try:
         queue = job_queue(settings)  # first: a DATABASE_URL that is not PostgreSQL is refused at once
-        store = await unless(off_the_loop(lambda: Store.open(
-            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)), stop)
+        store = await open_store(settings, stop)
         core = build_core(settings, store)
         for platform in posting_platforms(core):
             started.append(platform)
@@ -56,12 +55,5 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
     finally:
         if stop.is_set():
             log.info("Worker stopped")
-        for platform in reversed(started):
-            await stop_platform(platform)
-        if core is not None:
-            await core.aclose()
-        if queue is not None:
-            await queue.close()
-        if store is not None:
-            store.close()
+        await close_all(started, core, queue, store)
         requests.remove()
