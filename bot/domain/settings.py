@@ -135,7 +135,7 @@ class Settings(BaseSettings):
         default="inline", description="inline: this process runs the digests; queue: workers take them (PostgreSQL)"
     )
     worker_concurrency: int = Field(
-        default=4, ge=1, le=1024,
+        default=32, ge=1, le=1024,
         description="channel runs one worker takes at once (its run and posting slots bound them too)",
     )
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, description="how often a worker says it is alive")
