@@ -33,9 +33,9 @@ PACE = 0.05  # seconds between two posts in one channel
 class PacedPoster(MemoryPoster):
     """Posts one message at a time per channel, PACE apart, as the platforms' posters do; records when."""
 
-    def __init__(self) -> None:
+    def __init__(self, pace: float = PACE) -> None:
         super().__init__()
-        self.pacer = ChannelPacer(PACE)
+        self.pacer = ChannelPacer(pace)
         self.times: dict[str, list[float]] = {}
 
     async def _paced(self, channel: str, kind: str, content: Any) -> str:
@@ -166,7 +166,8 @@ def test_no_more_runs_score_at_once_than_the_setting_and_posting_frees_the_slot(
     fake_arxiv.set_day(THU, sample_papers(12))
     chat = InFlight()
     w.daily.service.chat_factory = lambda: chat
-    poster = PacedPoster()
+    # Posting slow enough that the next run's scoring, on a loaded machine too, starts while a channel posts.
+    poster = PacedPoster(pace=0.3)
     w.daily.service.register(poster)
     subs = channels(w, 6, own_criteria=True)
     scheduler = DigestScheduler(w.daily, clock=lambda: berlin(THU))
