@@ -74,9 +74,27 @@ def most_at_once(poster: MemoryPoster) -> int:
 def test_concurrent_runs_of_the_same_criteria_ask_the_llm_what_one_run_would(world, fake_arxiv, fake_llm):
     w = world()
     fake_arxiv.set_day(THU, sample_papers(PAPERS))
-    fake_llm.delays = [0.02] * 100  # the runs overlap while the LLM answers
     subs = channels(w, 8)
     service = w.daily.service
+    # The LLM answers nothing until all 8 runs have claimed their papers, so none of them reads a judgment
+    # another already stored (on a loaded machine a fixed delay did not make them overlap).
+    judgments = service.shared.judgments
+    claim, complete = judgments.claim, fake_llm.complete
+    all_claimed = asyncio.Event()
+    claims = itertools.count(1)
+
+    def counting_claim(keys: Any) -> Any:
+        result = claim(keys)
+        if next(claims) >= len(subs):
+            all_claimed.set()
+        return result
+
+    async def gated_complete(*args: Any, **kwargs: Any) -> Completion:
+        await asyncio.wait_for(all_claimed.wait(), 30)
+        return await complete(*args, **kwargs)
+
+    judgments.claim = counting_claim
+    fake_llm.complete = gated_complete
 
     async def main() -> list[Delivery]:
         return await asyncio.gather(*(service.run_channel(sub) for sub in subs))
