@@ -105,6 +105,7 @@ class Options:
     profile_loop: bool = False
     profile_out: Path | None = None
     workers: int = 0  # DIGEST_RUNS=queue: the bot process is the clock, these `arxiv-digest worker`s run the digests
+    settings: tuple[tuple[str, str], ...] = ()  # more of the bot's settings (DIGEST_DB_POOL_SIZE=4 and the like)
 
 
 # --- the stand-ins -----------------------------------------------------------------------------------------
@@ -309,6 +310,7 @@ def measure(options: Options) -> Figures:
             env["DIGEST_RUNS"] = "queue"
         if options.asyncio_debug:  # asyncio logs every step that holds the loop over 0.1 s
             env["PYTHONASYNCIODEBUG"] = "1"
+        env |= dict(options.settings)
         if uses_discord:
             env |= {"DISCORD_TOKEN": "bench-token", "DISCORD_API_URL": discord.api_base,
                     "DISCORD_GATEWAY_URL": f"ws://127.0.0.1:{closed_port()}/"}  # no gateway stand-in: REST only
@@ -604,12 +606,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0,
                         help="DIGEST_RUNS=queue: the bot process only enqueues, this many `arxiv-digest worker` "
                         "processes post (PostgreSQL; implies --database postgres)")
+    parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[],
+                        help="one more setting for the bot's processes, e.g. --set DIGEST_DB_POOL_SIZE=4 (repeatable)")
     parser.add_argument("--json", action="store_true", help="also print each run's figures as one JSON line")
     args = parser.parse_args(argv)
     if args.workers < 0:
         parser.error("--workers takes 0 (no queue) or more")
     if args.workers:
         args.database = "postgres"
+    if any("=" not in item or item.startswith("=") for item in args.set):
+        parser.error("--set takes NAME=VALUE, e.g. --set DIGEST_DB_POOL_SIZE=4")
+    settings = tuple((name, value) for name, _, value in (item.partition("=") for item in args.set))
     if any(n < 1 for n in args.channels):
         parser.error("--channels takes counts of 1 or more")
     if args.database == "postgres" and not postgres_up():
@@ -621,8 +628,10 @@ def main(argv: list[str] | None = None) -> int:
         options = Options(n, args.platform, args.database, args.same_criteria, args.mode, args.max_minutes,
                           args.llm_latency, args.feed, args.slack_workspace_per_minute,
                           None if args.relevant < 0 else args.relevant, args.asyncio_debug, args.profile_loop,
-                          args.profile_out, args.workers)
+                          args.profile_out, args.workers, settings)
         figures = measure(options)
+        if settings:
+            print("settings: " + " ".join(f"{name}={value}" for name, value in settings), flush=True)
         print(report(figures), flush=True)
         if args.json:
             print(json.dumps(asdict(figures)), flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import ParamSpec, TypeVar
 
@@ -45,6 +46,7 @@ from storage.upsert import insert_missing, upsert
 from storage.weekly import WeeklyQueries
 
 P = ParamSpec("P")
+KEPT_ANNOUNCEMENTS = 16  # (feed, day)s whose papers a store keeps in memory (the first kept goes first)
 R = TypeVar("R")
 
 
@@ -70,6 +72,8 @@ class Store(
         self.engine = engine
         # A thread per pooled connection: async callers queue here, and never for a connection.
         self.threads = DbThreads(engine.pool.size() if isinstance(engine.pool, QueuePool) else 1)
+        self._announcements: dict[tuple[str, dt.date], tuple[tuple[object, ...], Announcement]] = {}
+        self._announcements_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, *, pool_size: int = DEFAULT_DB_POOL_SIZE,
@@ -156,14 +160,32 @@ class Store(
             day = session.get(FeedDayRow, (feed, date))
             if day is None:
                 return None
+            joined = (
+                col(PaperRow.arxiv_id) == col(AnnouncementRow.arxiv_id),
+                (AnnouncementRow.feed == feed) & (AnnouncementRow.date == date),
+            )
+            # A thousand channels' runs load the same day: the papers are read again only when a row of them
+            # changed (the database answers that without sending them).
+            count, changed = session.exec(
+                select(func.count(), func.max(PaperRow.updated_at)).select_from(AnnouncementRow)
+                .join(PaperRow, joined[0]).where(joined[1])
+            ).one()
+            version = (day.fetched_at, day.total_in_feed, day.source, count, changed)
+            with self._announcements_lock:
+                kept = self._announcements.get((feed, date))
+            if kept is not None and kept[0] == version:
+                return kept[1]
             rows = session.exec(
-                select(AnnouncementRow, PaperRow)
-                .join(PaperRow, col(PaperRow.arxiv_id) == col(AnnouncementRow.arxiv_id))
-                .where(AnnouncementRow.feed == feed, AnnouncementRow.date == date)
+                select(AnnouncementRow, PaperRow).join(PaperRow, joined[0]).where(joined[1])
                 .order_by(col(AnnouncementRow.position))
             ).all()
             papers = tuple(_paper(paper, ann.announce_type) for ann, paper in rows)
-            return Announcement(date=date, papers=papers, total_in_feed=day.total_in_feed, source=day.source)
+            announcement = Announcement(date=date, papers=papers, total_in_feed=day.total_in_feed, source=day.source)
+            with self._announcements_lock:
+                self._announcements[(feed, date)] = (version, announcement)
+                while len(self._announcements) > KEPT_ANNOUNCEMENTS:
+                    del self._announcements[next(iter(self._announcements))]
+            return announcement
 
     # profiles and criteria ----------------------------------------------------------------
 

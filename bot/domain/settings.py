@@ -21,7 +21,7 @@ from bot.domain.taxonomy import validate_categories
 
 DEFAULT_DATABASE_URL = "sqlite:///arxiv_digest.db"
 # Any number of runs and commands queue for these; PostgreSQL's default max_connections (100) fits several processes.
-DEFAULT_DB_POOL_SIZE = 10
+DEFAULT_DB_POOL_SIZE = 5  # 3 threads for runs, 2 for commands: more threads only fight the event loop for the GIL
 DEFAULT_DB_MAX_OVERFLOW = 10
 
 

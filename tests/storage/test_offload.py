@@ -8,6 +8,8 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 
+import pytest
+
 from bot.domain.statuses import RunStatus
 from storage.offload import background
 from storage.store import Store
@@ -23,11 +25,13 @@ def test_a_store_call_from_async_code_runs_on_one_of_the_stores_threads(db: Stor
     assert call_thread.startswith("db") and call_thread != loop_thread
 
 
-def test_a_store_has_a_thread_per_pooled_connection(tmp_path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'sized.db'}", pool_size=10, max_overflow=2)
+@pytest.mark.parametrize(("size", "lanes"), [(1, (1, 1)), (2, (1, 1)), (5, (2, 3)), (10, (4, 6))])
+def test_a_store_has_a_thread_per_pooled_connection_two_in_five_for_people(tmp_path, size, lanes) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'sized.db'}", pool_size=size, max_overflow=2)
     try:
-        assert (store.threads.people, store.threads.background) == (2, 8)
-        assert store.threads.people + store.threads.background == store.engine.pool.size()  # type: ignore[attr-defined]
+        assert (store.threads.people, store.threads.background) == lanes
+        if size > 1:
+            assert sum(lanes) == store.engine.pool.size()  # type: ignore[attr-defined]
     finally:
         store.close()
 

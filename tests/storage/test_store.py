@@ -56,6 +56,22 @@ def test_an_announcement_round_trips_in_feed_order(db):
     assert db.load_announcement("cs.LG+cs.AI", dt.date(2025, 3, 7)) is None
 
 
+def test_a_day_loaded_again_is_the_same_until_another_process_changes_one_of_its_papers(db, database_url):
+    day = dt.date(2025, 3, 6)
+    db.save_announcement("cs.LG", Announcement(day, (paper(1), paper(2)), total_in_feed=2, source="test"))
+    first = db.load_announcement("cs.LG", day)
+    assert db.load_announcement("cs.LG", day) is first  # a thousand runs of the day read its papers once
+    other = Store.open(database_url)  # another process
+    try:
+        other.save_papers([replace(paper(2), abstract="Abstract 2, second version")])
+        assert db.load_announcement("cs.LG", day).papers[1].abstract == "Abstract 2, second version"
+        other.save_announcement("cs.LG", Announcement(day, (paper(1), paper(2), paper(3)), 3, "test"))
+        assert [p.arxiv_id for p in db.load_announcement("cs.LG", day).papers] == [
+            "2503.00001", "2503.00002", "2503.00003"]
+    finally:
+        other.close()
+
+
 def test_affiliations_round_trip_apart_from_the_names_and_a_save_without_them_keeps_them(db):
     real_day = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_cs.LG+cs.AI_2025-03-25.xml"
     announcement = parse_feed(real_day.read_bytes(), keep_types=("new", "cross", "replace"), source="rss")
