@@ -43,7 +43,6 @@ Discord's commands come over its gateway, which has no stand-in: ``run-command``
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import datetime as dt
 import email.utils
@@ -66,6 +65,7 @@ from bench.bot_process import BotProcess, RunLine
 from bench.llm_process import LLMProcess
 from bench.loop_profile import LoopProfile
 from bench.slack_requests import AckFigures, AckProbe, SlashCommands
+from bot.digest.idle import QUIET_SECONDS
 from bot.domain.settings import Settings
 from prompts import default_criteria
 from storage.store import Store
@@ -251,6 +251,7 @@ class Figures:
     rss_idle_before_mib: float = 0.0
     rss_peak_mib: float = 0.0
     rss_idle_after_mib: float = 0.0
+    idle_after_s: float = 0.0  # from all posted until the bot's CPU went flat (its trainings done)
     cpu_s: float = 0.0
     acks: dict[str, Any] | None = None
     run_acks: dict[str, Any] | None = None
@@ -373,7 +374,7 @@ def measure(options: Options) -> Figures:
             t0 = time.monotonic()
             asking = [c.channel for c in channels if c.platform == "slack"]
             run_acks = []
-            sender = threading.Thread(target=lambda: run_acks.extend(asyncio.run(commands.send_all(asking, "run"))),
+            sender = threading.Thread(target=lambda: run_acks.extend(commands.send_all(asking, "run")),
                                       name="run-commands", daemon=True)
             sender.start()
         wait_for_digests(runners, channels, t0, options.max_minutes, figures, (arxiv, slack, discord))
@@ -390,7 +391,16 @@ def measure(options: Options) -> Figures:
         if sender is not None:
             sender.join(65)
             figures.run_acks = ack_dict(run_acks)
-        time.sleep(10)  # settle: what stays resident after the run
+        # What stays resident once the process is idle: its trainings done (CPU flat for 2 s), then the quiet the
+        # bot waits before giving memory back, and a little more.
+        settled = time.monotonic()
+        while time.monotonic() - settled < 180:
+            cpu = bot.cpu_seconds()
+            time.sleep(2)
+            if bot.cpu_seconds() - cpu < 0.1:
+                break
+        figures.idle_after_s = round(time.monotonic() - settled, 1)
+        time.sleep(QUIET_SECONDS + 5)
         figures.rss_idle_after_mib = bot.rss_mib()
         figures.rss_peak_mib = bot.peak_rss_mib()
         figures.workers_rss_peak_mib = max((w.peak_rss_mib() for w in workers), default=0.0)
@@ -557,7 +567,8 @@ def report(f: Figures) -> str:
         f"({sum(f.messages.values()) / max(f.channels, 1):.1f} a channel); 429s answered: "
         f"{f.refused_429.get('slack', 0)} Slack, {f.refused_429.get('discord', 0)} Discord",
         f"  bot RSS: idle {f.rss_idle_before_mib:.0f} MiB before the run, peak {f.rss_peak_mib:.0f} MiB, idle "
-        f"{f.rss_idle_after_mib:.0f} MiB after; CPU {f.cpu_s:.0f} s during the run"
+        f"{f.rss_idle_after_mib:.0f} MiB after (idle {f.idle_after_s:.0f} s after the last post); "
+        f"CPU {f.cpu_s:.0f} s during the run"
         + (f" (all processes; a worker's peak RSS {f.workers_rss_peak_mib:.0f} MiB)" if f.workers else ""),
     ]
     if f.acks is not None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
@@ -57,20 +59,44 @@ class SlashCommands:
         took = time.monotonic() - started
         return took if answer.status_code == 200 else ACK_TIMEOUT
 
-    async def send_all(self, channels: list[str], text: str) -> list[float]:
-        """The same command in every channel at once; each one's ack time."""
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-        async with httpx.AsyncClient(limits=limits, timeout=ACK_TIMEOUT) as client:
-            async def one(channel: str) -> float:
-                body, headers = self.request(channel, text)
-                started = time.monotonic()
-                try:
-                    answer = await client.post(self.url, content=body, headers=headers)
-                except httpx.HTTPError:
-                    return ACK_TIMEOUT
-                return time.monotonic() - started if answer.status_code == 200 else ACK_TIMEOUT
+    def send_all(self, channels: list[str], text: str) -> list[float]:
+        """The same command in every channel at once; each one's ack time. The requests are signed first and
+        sent from a process of their own over plain sockets: sent from this process (which serves the Slack
+        stand-in) through httpx, the client's own work had been most of the figure."""
+        url = urlsplit(self.url)
+        requests = []
+        for channel in channels:
+            body, headers = self.request(channel, text)
+            head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            requests.append((f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\n{head}Content-Length: {len(body)}\r\n"
+                             "Connection: close\r\n\r\n").encode() + body)
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as sender:
+            return sender.submit(_burst, url.hostname or "127.0.0.1", url.port or 80, requests).result()
 
-            return list(await asyncio.gather(*(one(channel) for channel in channels)))
+
+def _burst(host: str, port: int, requests: list[bytes]) -> list[float]:
+    """Send every request at once, each on its own connection; seconds from connecting to the answer's
+    status line (ACK_TIMEOUT for no answer or not 200)."""
+
+    async def one(request: bytes) -> float:
+        started = time.monotonic()
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), ACK_TIMEOUT)
+            try:
+                writer.write(request)
+                status = await asyncio.wait_for(reader.readline(), ACK_TIMEOUT)
+                took = time.monotonic() - started
+                await reader.read()
+            finally:
+                writer.close()
+        except (OSError, TimeoutError):
+            return ACK_TIMEOUT
+        return took if status.split(b" ")[1:2] == [b"200"] else ACK_TIMEOUT
+
+    async def every() -> list[float]:
+        return list(await asyncio.gather(*(one(request) for request in requests)))
+
+    return asyncio.run(every())
 
 
 @dataclass

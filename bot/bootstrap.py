@@ -111,6 +111,9 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
     )
     if chat is not None:
         service.close_at_shutdown(chat.close)
+    from adapters.memory import give_back
+
+    service.idle.add(give_back)  # the heap a busy spell grew goes back to the system once it is over
     return service
 
 

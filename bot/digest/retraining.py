@@ -39,6 +39,11 @@ class Retrainer:
         self._running[profile.id] = task
         task.add_done_callback(lambda _: self._running.pop(profile.id, None))
 
+    @property
+    def busy(self) -> bool:
+        """A training is running or waiting."""
+        return bool(self._running)
+
     async def wait(self) -> None:
         """Until every requested training is done (shutdown, tests)."""
         while self._running:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.digest.idle import IdleHooks
 from bot.digest.pipeline import Fetcher, PastDays, Progress, RunResult, get_announcement, run_digest
 from bot.digest.retraining import Retrainer
 from bot.digest.sharing import SharedScoring
@@ -94,6 +95,9 @@ class DigestService:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         # DIGEST_RUNS=queue: /arxiv run hands the run to the workers (bot.digest.queue.requested_runs)
         self.queue_requested: Callable[[Subscription], Awaitable[Delivery]] | None = None
+        # Blocking calls made on a thread once a busy spell is over (the process gives its memory back).
+        self.idle = IdleHooks(busy=lambda: self._runs_going > 0 or self.retrainer.busy)
+        self._runs_going = 0
 
     def register(self, poster: ChannelPoster) -> None:
         self.posters[poster.platform] = poster
@@ -105,6 +109,7 @@ class DigestService:
     async def aclose(self) -> None:
         """The process stops: drop trainings not started, close the shared clients."""
         self.retrainer.close()
+        self.idle.close()
         for close in self._closers:
             await close()
 
@@ -218,14 +223,19 @@ class DigestService:
         worker on that (profile, day) across processes; logs one line with what it did."""
         poster = self.poster_for(subscription)
         started = time.monotonic()
-        async with (self._lock(subscription.platform, subscription.channel),
-                    self.store.locked_run(subscription.profile_id, announcement.date) as held):
-            if not held:
-                delivery = Delivery(DeliveryStatus.BUSY, announcement.date, 0,
-                                    f"The digest of {announcement.date} is being prepared by another process; "
-                                    "it will appear here when ready.")
-            else:
-                delivery = await self._run_day(poster, subscription, announcement)
+        self._runs_going += 1
+        try:
+            async with (self._lock(subscription.platform, subscription.channel),
+                        self.store.locked_run(subscription.profile_id, announcement.date) as held):
+                if not held:
+                    delivery = Delivery(DeliveryStatus.BUSY, announcement.date, 0,
+                                        f"The digest of {announcement.date} is being prepared by another process; "
+                                        "it will appear here when ready.")
+                else:
+                    delivery = await self._run_day(poster, subscription, announcement)
+        finally:
+            self._runs_going -= 1
+            self.idle.check()
         _log_run(subscription, delivery, time.monotonic() - started)
         return delivery
 
