@@ -1,6 +1,6 @@
 """Work for the quiet after a busy spell: once no run (nor training) has been going for a while, the hooks
-run, once, on a thread. The bot process gives its memory back this way: a thousand channels' runs leave it at
-its peak size otherwise (see adapters/memory.py)."""
+run, once. The bot process gives its memory back this way: it drops the results kept for concurrent runs, then
+returns the freed heap (adapters/memory.py); a thousand channels' runs left it at its peak size otherwise."""
 
 from __future__ import annotations
 
@@ -17,14 +17,15 @@ class IdleHooks:
     def __init__(self, busy: Callable[[], bool], *, quiet: float = QUIET_SECONDS) -> None:
         self._busy = busy
         self._quiet = quiet
-        self._hooks: list[Callable[[], object]] = []
+        self._hooks: list[tuple[Callable[[], object], bool]] = []  # (hook, on a thread)
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
-    def add(self, hook: Callable[[], object]) -> None:
-        """A blocking call for the quiet (made on a thread)."""
-        self._hooks.append(hook)
+    def add(self, hook: Callable[[], object], *, thread: bool = True) -> None:
+        """A call for the quiet: a blocking one on a thread, or a quick one on the loop (``thread=False``: it
+        touches what only the loop may touch). Hooks run in the order added."""
+        self._hooks.append((hook, thread))
 
     def check(self) -> None:
         """Something that kept the process busy ended: the hooks run after ``quiet`` seconds without work."""
@@ -56,8 +57,8 @@ class IdleHooks:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
-        for hook in self._hooks:
+        for hook, thread in self._hooks:
             try:
-                await asyncio.to_thread(hook)
+                await asyncio.to_thread(hook) if thread else hook()
             except Exception:  # a hook is housekeeping: its failure is logged, never the process's end
                 log.exception("a housekeeping step after the runs failed")

@@ -97,6 +97,7 @@ class DigestService:
         self.queue_requested: Callable[[Subscription], Awaitable[Delivery]] | None = None
         # Blocking calls made on a thread once a busy spell is over (the process gives its memory back).
         self.idle = IdleHooks(busy=lambda: self._runs_going > 0 or self.retrainer.busy)
+        self.idle.add(self.shared.forget_done, thread=False)
         self._runs_going = 0
 
     def register(self, poster: ChannelPoster) -> None:

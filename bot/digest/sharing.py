@@ -28,6 +28,11 @@ class SharedScoring:
     judgments: SharedWork[ItemKey, Judgment] = field(default_factory=SharedWork)
     tldrs: SharedWork[ItemKey, Tldr] = field(default_factory=SharedWork)
 
+    def forget_done(self) -> None:
+        """No run is going: the results kept for concurrent runs go (the database has them)."""
+        self.judgments.forget_done()
+        self.tldrs.forget_done()
+
 
 async def score_once(
     shared: SharedWork[ItemKey, Judgment], criteria_key: str, model: str, papers: Sequence[Paper],

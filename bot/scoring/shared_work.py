@@ -97,6 +97,10 @@ class SharedWork(Generic[K, V]):
         theirs = {key: value for key, value in (await claim.theirs()).items() if value is not None}
         return mine, theirs
 
+    def forget_done(self) -> None:
+        """Drop the results kept: with no run going, none can be between reading the database and claiming."""
+        self._done.clear()
+
     def _forget_old(self) -> None:
         cutoff = self._clock() - self._keep_seconds
         while self._done:

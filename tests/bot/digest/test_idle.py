@@ -90,3 +90,24 @@ def test_the_service_runs_its_idle_hooks_once_after_concurrent_runs_and_their_tr
 
     asyncio.run(main())
     assert seen == [(0, False)]
+
+
+def test_with_no_run_going_the_results_kept_for_concurrent_runs_are_dropped(world, fake_arxiv, fake_llm):
+    w = world()
+    fake_arxiv.set_day(THU, sample_papers(12))
+    service = w.daily.service
+    service.idle._quiet = 0.05
+
+    async def main() -> tuple[int, int]:
+        await asyncio.gather(*(service.run_channel(sub) for sub in channels(w, 3)))
+        kept = len(service.shared.judgments._done)
+        await service.retrainer.wait()
+        await asyncio.sleep(0.2)
+        await service.idle.wait()
+        return kept, len(service.shared.judgments._done)
+
+    kept, left = asyncio.run(main())
+    assert kept > 0 and left == 0
+    requests = len(fake_llm.requests)
+    asyncio.run(service.run_channel(w.sub))  # the next run finds the judgments in the database
+    assert len(fake_llm.requests) == requests
