@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import procrastinate
@@ -27,6 +27,15 @@ from storage.db import safe_url
 log = logging.getLogger(__name__)
 
 TASK = "arxiv_digest.channel_run"
+DEFAULT_QUEUE = "default"  # procrastinate's; jobs enqueued before they named their platform wait there
+
+
+def queue_name(platform: str) -> str:
+    """A platform's jobs have a queue of their own: a worker without that platform's token never takes them
+    (it would fail them through every retry while a worker with the token stood idle)."""
+    return f"digests-{platform}" if platform else DEFAULT_QUEUE
+
+
 # 5 s + 3^n s before each of 5 more attempts: 8 s, 14 s, 32 s, 86 s, 248 s; the clock enqueues the next day anyway.
 RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=5, exponential_wait=3)
 SCHEMA_LOCK = 0x61727869  # pg_advisory_xact_lock key while the first process creates the queue's tables
@@ -60,9 +69,9 @@ class JobQueue:
         self._open = False
         self.task = self.app.task(name=TASK, retry=RETRY)(self._run)
 
-    async def _run(self, subscription_id: int, profile_id: int, date: str, requested: bool) -> None:
+    async def _run(self, subscription_id: int, profile_id: int, date: str, requested: bool, platform: str = "") -> None:
         assert self._handler is not None, "jobs run only in a worker"
-        await self._handler(QueuedRun(subscription_id, profile_id, dt.date.fromisoformat(date), requested))
+        await self._handler(QueuedRun(subscription_id, profile_id, dt.date.fromisoformat(date), requested, platform))
 
     # lifecycle --------------------------------------------------------------------------------------------
 
@@ -94,22 +103,25 @@ class JobQueue:
     # the port ---------------------------------------------------------------------------------------------
 
     async def enqueue(self, run: QueuedRun, *, at: dt.datetime | None = None) -> bool:
-        job = self.task.configure(lock=run.lock, queueing_lock=run.queueing_lock, schedule_at=at)
+        job = self.task.configure(lock=run.lock, queueing_lock=run.queueing_lock, schedule_at=at,
+                                  queue=queue_name(run.platform))
         try:
             await job.defer_async(subscription_id=run.subscription_id, profile_id=run.profile_id,
-                                  date=run.date.isoformat(), requested=run.requested)
+                                  date=run.date.isoformat(), requested=run.requested, platform=run.platform)
         except AlreadyEnqueued:
             return False
         return True
 
     # the worker -------------------------------------------------------------------------------------------
 
-    async def work(self, handler: RunHandler, *, concurrency: int, heartbeat: float, stalled: float,
-                   grace: float, stop: asyncio.Event) -> None:
-        """Take jobs until ``stop`` is set, then give running ones ``grace`` seconds (those cut off are retried).
-        Meanwhile, every ``heartbeat`` seconds, put back the jobs of workers silent for ``stalled`` seconds."""
+    async def work(self, handler: RunHandler, *, platforms: Sequence[str], concurrency: int, heartbeat: float,
+                   stalled: float, grace: float, stop: asyncio.Event) -> None:
+        """Take the jobs of channels on ``platforms`` (those the worker can post to) until ``stop`` is set, then
+        give running ones ``grace`` seconds (those cut off are retried). Meanwhile, every ``heartbeat`` seconds,
+        put back the jobs of workers silent for ``stalled`` seconds."""
         self._handler = handler
         worker = asyncio.create_task(self.app.run_worker_async(
+            queues=[*map(queue_name, platforms), queue_name("")],
             concurrency=concurrency, install_signal_handlers=False, update_heartbeat_interval=heartbeat,
             stalled_worker_timeout=stalled, shutdown_graceful_timeout=grace, delete_jobs="successful",
             fetch_job_polling_interval=min(5.0, heartbeat),

@@ -36,6 +36,7 @@ class QueuedRun:
     profile_id: int
     date: dt.date  # the announcement day it was due for (the feed's newest for /arxiv run)
     requested: bool = False  # /arxiv run: the feed's newest day, not the days the channel is owed
+    platform: str = ""  # the channel's chat platform: only a worker with its token takes the job ("": any worker)
 
     @property
     def lock(self) -> str:
@@ -85,7 +86,8 @@ class QueueingScheduler(DigestScheduler):
 
 def due_run(daily: DailyRuns, sub: Subscription, now: dt.datetime) -> QueuedRun:
     """The job for the channel's run due at ``now``: the announcement its latest scheduled time made due."""
-    return QueuedRun(sub.id, sub.profile_id, daily.calendar.latest_mailing(daily.last_fire(sub, now)))
+    return QueuedRun(sub.id, sub.profile_id, daily.calendar.latest_mailing(daily.last_fire(sub, now)),
+                     platform=sub.platform)
 
 
 def requested_runs(daily: DailyRuns, queue: RunQueue, *,
@@ -93,7 +95,8 @@ def requested_runs(daily: DailyRuns, queue: RunQueue, *,
     """``/arxiv run`` with DIGEST_RUNS=queue: the run is queued and the requester told so."""
 
     async def enqueue(sub: Subscription) -> Delivery:
-        run = QueuedRun(sub.id, sub.profile_id, daily.calendar.latest_mailing(clock()), requested=True)
+        run = QueuedRun(sub.id, sub.profile_id, daily.calendar.latest_mailing(clock()), requested=True,
+                        platform=sub.platform)
         queued = await queue.enqueue(run)
         what = "is queued" if queued else "was queued already"
         return Delivery(DeliveryStatus.QUEUED, run.date, 0,

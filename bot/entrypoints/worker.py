@@ -47,7 +47,7 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
         runs = RunWorker(DailyRuns(core.service, settings.calendar), queue)
         log.info("arxiv-digest worker is taking digests (%d at once) for %s", settings.worker_concurrency,
                  ", ".join(p.name for p in started))
-        await queue.work(runs.run, concurrency=settings.worker_concurrency,
+        await queue.work(runs.run, platforms=sorted(core.service.posters), concurrency=settings.worker_concurrency,
                          heartbeat=settings.worker_heartbeat_seconds, stalled=settings.worker_stalled_seconds,
                          grace=settings.shutdown_grace_seconds, stop=stop)
     except Stopped:

@@ -81,8 +81,8 @@ def test_a_worker_runs_each_job_and_a_failing_one_is_tried_again_later(url: str)
             await queue.enqueue(QueuedRun(1, 1, DAY))
             await queue.enqueue(QueuedRun(2, 2, DAY))
             stop = asyncio.Event()
-            working = asyncio.create_task(queue.work(handler, concurrency=2, heartbeat=0.5, stalled=5, grace=1,
-                                                     stop=stop))
+            working = asyncio.create_task(queue.work(handler, platforms=(), concurrency=2, heartbeat=0.5,
+                                                     stalled=5, grace=1, stop=stop))
             for _ in range(100):
                 if len(ran) == 2:
                     break
@@ -96,6 +96,40 @@ def test_a_worker_runs_each_job_and_a_failing_one_is_tried_again_later(url: str)
     asyncio.run(main())
     assert sorted(run.subscription_id for run in ran) == [1, 2]
     assert statuses(url) == [("todo", 1)]  # the success is deleted; the failure waits for its second attempt
+
+
+def test_a_worker_takes_only_the_jobs_of_the_platforms_it_can_post_to(url: str) -> None:
+    async def drain(queue: JobQueue, platforms: list[str], ran: list[QueuedRun]) -> None:
+        async def handler(run: QueuedRun) -> None:
+            ran.append(run)
+
+        stop = asyncio.Event()
+        working = asyncio.create_task(queue.work(handler, platforms=platforms, concurrency=2, heartbeat=0.2,
+                                                 stalled=5, grace=1, stop=stop))
+        await asyncio.sleep(1.5)  # several of the worker's polls
+        stop.set()
+        await asyncio.wait_for(working, 10)
+
+    async def main() -> tuple[list[QueuedRun], list[QueuedRun]]:
+        queue = JobQueue(url)
+        await queue.open()
+        try:
+            await queue.enqueue(QueuedRun(1, 1, DAY, platform="slack"))
+            await queue.enqueue(QueuedRun(2, 2, DAY, platform="discord"))
+            await queue.enqueue(QueuedRun(3, 3, DAY))  # enqueued before jobs named their platform
+            only_slack: list[QueuedRun] = []
+            await drain(queue, ["slack"], only_slack)
+            left = statuses(url)
+            then_discord: list[QueuedRun] = []
+            await drain(queue, ["discord"], then_discord)
+            assert left == [("todo", 0)] and statuses(url) == []
+            return only_slack, then_discord
+        finally:
+            await queue.close()
+
+    only_slack, then_discord = asyncio.run(main())
+    assert sorted((run.subscription_id, run.platform) for run in only_slack) == [(1, "slack"), (3, "")]
+    assert [(run.subscription_id, run.platform) for run in then_discord] == [(2, "discord")]
 
 
 def test_the_job_of_a_worker_that_went_silent_goes_back_and_a_live_ones_stays(url: str) -> None:

@@ -43,7 +43,7 @@ def test_the_clock_enqueues_the_channels_due_day_and_posts_nothing_itself(world:
         await scheduler.run_now(w.sub.id)  # the clock again before a worker took it: still one job
 
     asyncio.run(fire_twice())
-    assert queue.jobs == [(QueuedRun(w.sub.id, w.sub.profile_id, THU), None)]
+    assert queue.jobs == [(QueuedRun(w.sub.id, w.sub.profile_id, THU, platform="chat"), None)]
     assert w.poster.messages == [] and w.rss_reads() == 0
 
 
@@ -67,7 +67,7 @@ def test_a_late_feed_sends_the_job_back_for_the_time_the_run_asks(world: World, 
     asyncio.run(RunWorker(w.daily, queue, clock=lambda: now).run(QueuedRun(w.sub.id, w.sub.profile_id, THU)))
     assert w.summaries() == []
     [(again, at)] = queue.jobs
-    assert again == QueuedRun(w.sub.id, w.sub.profile_id, THU)
+    assert again == QueuedRun(w.sub.id, w.sub.profile_id, THU, platform="chat")  # for a worker that posts there
     assert at == now + dt.timedelta(minutes=w.settings.feed_retry_minutes)
 
 
@@ -91,7 +91,7 @@ def test_arxiv_run_is_queued_and_the_requester_told_so(world: World, fake_arxiv)
     assert first.status == second.status == DeliveryStatus.QUEUED
     assert first.message.startswith("The digest is queued")
     assert second.message.startswith("The digest was queued already")
-    assert queue.jobs == [(QueuedRun(w.sub.id, w.sub.profile_id, THU, requested=True), None)]
+    assert queue.jobs == [(QueuedRun(w.sub.id, w.sub.profile_id, THU, requested=True, platform="chat"), None)]
     assert w.poster.messages == []
     asyncio.run(RunWorker(w.daily, queue, clock=lambda: berlin(THU, 10)).run(queue.jobs[0][0]))
     assert w.summaries() == [THU]
