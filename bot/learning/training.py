@@ -85,12 +85,17 @@ def retrain(store: Store, settings: Settings, profile: Profile) -> tuple[int, Tr
     training = prefilter.train(
         labelled, profile.criteria, recall=settings.prefilter_recall, min_labels=settings.prefilter_min_labels
     )
+    previous = store.latest_model(profile.id)
     version = store.save_model(
         profile.id, criteria_version=profile.criteria_version, labels=training.labels,
         positives=training.positives, reactions=reactions, cutoff=training.cutoff, metrics=training.metrics,
         weights=training.model.to_bytes() if training.model is not None else b"", train_seconds=training.seconds,
     )
-    log.info(
+    # A line a run would be a thousand lines a morning: the ones where the prefilter starts or stops sending
+    # papers past the LLM are INFO, the others DEBUG.
+    turned = previous is None or (previous.cutoff is None) != (training.cutoff is None)
+    log.log(
+        logging.INFO if turned else logging.DEBUG,
         "prefilter %s v%d: %d labels (%d selected, %d reactions), %s, %.2f s", profile.name, version,
         training.labels, training.positives, reactions,
         f"cutoff {training.cutoff:.2f}" if training.cutoff is not None else training.metrics.get("reason", "cold"),

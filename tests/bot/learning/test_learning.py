@@ -109,6 +109,16 @@ def test_cold_start_sends_every_paper_and_records_why(learner, fake_llm):
     assert "80 labelled papers" in model.metrics["reason"] and "starts at 150" in model.metrics["reason"]
 
 
+def test_a_training_logs_info_only_when_the_prefilter_starts_or_stops_skipping_papers(learner, fake_llm, caplog):
+    settings, store, profile = learner
+    caplog.set_level("DEBUG", logger="bot.learning.training")
+    for i, date in enumerate(days(3)):
+        run_day(fake_llm, settings, store, profile, date, synthetic_day(i + 1))
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.getMessage().startswith("prefilter ")]
+    assert [level for level, _ in lines] == ["INFO", "INFO", "DEBUG"], lines
+    assert "starts at 150" in lines[0][1] and "cutoff" in lines[1][1]  # cold; then skipping; then as before
+
+
 @pytest.mark.slow
 def test_a_trained_prefilter_skips_papers_keeps_the_selected_ones_and_samples_below_its_cutoff(learner, fake_llm):
     settings, store, profile = learner
