@@ -8,6 +8,7 @@ REST login with DISCORD_TOKEN. Tokens are checked at start, so a wrong one is on
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 
 import discord
@@ -17,6 +18,7 @@ from adapters.discord.app import paper_view
 from adapters.discord.config import DiscordSettings
 from adapters.discord.poster import DiscordPoster
 from adapters.discord.runner import TOKEN_FIX, TokenRefused
+from adapters.health import HealthServer
 from adapters.reconnect import RECONNECT, Unavailable, retrying
 from adapters.slack.app import make_client
 from adapters.slack.config import SlackSettings
@@ -126,4 +128,6 @@ def posting_platforms(core: CommandCore) -> list[Platform]:
         platforms.append(DiscordPosting(core, discord))
     if not platforms:
         raise DigestError(NO_POSTER)
+    if os.environ.get("PORT"):  # for a process manager or an orchestrator's liveness probe
+        platforms.append(HealthServer(core, slack.port))  # PORT, checked as Slack's HTTP mode checks it
     return platforms

@@ -45,8 +45,10 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
         await unless(queue.open(), stop)
         core.service.resumes_interrupted = True  # a run a stop cut off is finished by the job's next attempt
         runs = RunWorker(DailyRuns(core.service, settings.calendar), queue)
+        core.service.health_sources.append(lambda: {"worker": {
+            "platforms": sorted(core.service.posters), "runs_at_once": settings.worker_concurrency}})
         log.info("arxiv-digest worker is taking digests (%d at once) for %s", settings.worker_concurrency,
-                 ", ".join(p.name for p in started))
+                 ", ".join(sorted(core.service.posters)))
         await queue.work(runs.run, platforms=sorted(core.service.posters), concurrency=settings.worker_concurrency,
                          heartbeat=settings.worker_heartbeat_seconds, stalled=settings.worker_stalled_seconds,
                          grace=settings.shutdown_grace_seconds, stop=stop)

@@ -1,5 +1,5 @@
 """``arxiv-digest worker`` as an operator meets it: one line for a database that is not PostgreSQL (and the same for
-``run`` with DIGEST_RUNS=queue), one line for a refused token, and Ctrl-C as a clean exit."""
+``run`` with DIGEST_RUNS=queue), one line for a refused token, its health check on $PORT, and Ctrl-C as a clean exit."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.storage.conftest import postgres_schema
 from tests.support.slack_api import SlackStandIn
+from tests.support.unreachable import closed_port
 
 ONE_LINE_SQLITE = "Error: The job queue (DIGEST_RUNS=queue, arxiv-digest worker) needs PostgreSQL"
 
@@ -64,10 +66,13 @@ def test_a_refused_bot_token_stops_the_worker_in_one_line(tmp_path: Path, postgr
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_a_waiting_worker_cleanly(tmp_path: Path, postgres_url: str) -> None:
+def test_a_waiting_worker_answers_its_health_check_and_ctrl_c_stops_it_cleanly(tmp_path: Path,
+                                                                               postgres_url: str) -> None:
+    port = closed_port()  # free: the worker listens on it
     with SlackStandIn() as slack:
         env = environment(DATABASE_URL=postgres_url, DIGEST_RUNS="queue", SLACK_BOT_TOKEN="xoxb-test",
-                          SLACK_API_URL=slack.base_url, DIGEST_SHUTDOWN_GRACE_SECONDS="2")
+                          SLACK_API_URL=slack.base_url, DIGEST_SHUTDOWN_GRACE_SECONDS="2", PORT=str(port),
+                          DIGEST_HEALTH_TOKEN="health-secret")
         process = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, cwd=tmp_path, text=True,
                                    stderr=subprocess.PIPE)
         assert process.stderr is not None
@@ -78,7 +83,11 @@ def test_ctrl_c_stops_a_waiting_worker_cleanly(tmp_path: Path, postgres_url: str
                 seen.append(line)
                 if "is taking digests" in line or time.monotonic() > deadline:
                     break
-            assert "is taking digests" in seen[-1], "".join(seen)
+            assert seen[-1].rstrip().endswith("is taking digests (32 at once) for slack"), "".join(seen)
+            health = f"http://127.0.0.1:{port}/healthz"
+            assert httpx.get(health, timeout=10).json() == {"status": "ok"}  # the rest needs the token
+            details = httpx.get(health, headers={"Authorization": "Bearer health-secret"}, timeout=10).json()
+            assert details["worker"] == {"platforms": ["slack"], "runs_at_once": 32} and "database" not in details
             process.send_signal(signal.SIGINT)
             stopped = time.monotonic()
             rest = process.communicate(timeout=30)[1]
