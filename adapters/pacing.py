@@ -8,6 +8,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from bot.domain.per_loop import PerLoop
+
 
 class ChannelPacer:
     def __init__(
@@ -20,16 +22,12 @@ class ChannelPacer:
         self._clock = clock
         self._sleep = sleep
         self._last: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._locks: PerLoop[dict[str, asyncio.Lock]] = PerLoop(dict)
 
     @asynccontextmanager
     async def turn(self, channel: str) -> AsyncIterator[None]:
         """Wait for the channel's turn; the post made inside the block holds it until it is done."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # an asyncio.Lock belongs to one loop; the CLI and tests run several in turn
-            self._loop, self._locks = loop, {}
-        async with self._locks.setdefault(channel, asyncio.Lock()):
+        async with self._locks.get().setdefault(channel, asyncio.Lock()):
             wait = self._last.get(channel, 0.0) + self._interval - self._clock()
             if wait > 0:
                 await self._sleep(wait)

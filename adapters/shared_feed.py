@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable
 
 from bot.digest.pipeline import Fetcher
 from bot.domain.models import Announcement
+from bot.domain.per_loop import PerLoop
 
 REUSE_SECONDS = 60.0
 
@@ -24,18 +25,15 @@ class FeedReads:
     def __init__(self, *, reuse_seconds: float = REUSE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self._reuse_seconds = reuse_seconds
         self._clock = clock
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._reads: dict[Hashable, tuple[float, asyncio.Future[Announcement]]] = {}
+        self._reads_per_loop: PerLoop[dict[Hashable, tuple[float, asyncio.Future[Announcement]]]] = PerLoop(dict)
 
     def shared(self, key: Hashable, fetcher: Fetcher) -> SharedFeed:
         return SharedFeed(self, key, fetcher)
 
     async def read(self, key: Hashable, fetcher: Fetcher) -> Announcement:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a future belongs to its loop; the CLI and the tests run several in turn
-            self._loop, self._reads = loop, {}
+        loop, reads = asyncio.get_running_loop(), self._reads_per_loop.get()
         now = self._clock()
-        known = self._reads.get(key)
+        known = reads.get(key)
         if known is not None and (not known[1].done() or now - known[0] < self._reuse_seconds):
             try:
                 return await asyncio.shield(known[1])
@@ -44,18 +42,18 @@ class FeedReads:
                     raise
                 return await self.read(key, fetcher)  # the run reading it was: read it here
         future: asyncio.Future[Announcement] = loop.create_future()
-        self._reads[key] = (now, future)
+        reads[key] = (now, future)
         try:
             announcement = await fetcher.fetch()
         except BaseException as exc:
-            self._reads.pop(key, None)
+            reads.pop(key, None)
             if isinstance(exc, Exception):
                 future.set_exception(exc)
                 future.exception()  # marked as retrieved: nobody waiting is not an error
             else:  # cancelled: the waiters read it themselves
                 future.cancel()
             raise
-        self._reads[key] = (self._clock(), future)
+        reads[key] = (self._clock(), future)
         future.set_result(announcement)
         return announcement
 

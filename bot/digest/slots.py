@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
-from bot.scoring.shared_chat import LoopSemaphore
+from bot.domain.per_loop import LoopSemaphore
 
 
 class _Slot:

@@ -8,34 +8,12 @@ DIGEST_CONCURRENCY. Closing it is the process's business at shutdown: a run's ``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 from bot.domain.models import Completion
+from bot.domain.per_loop import LoopSemaphore
 from bot.scoring.llm_scorer import ChatModel
-
-
-class LoopSemaphore:
-    """A semaphore remade for each event loop (an asyncio primitive belongs to one; the CLI and the tests run
-    several in turn)."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._semaphore = asyncio.Semaphore(value)
-
-    def current(self) -> asyncio.Semaphore:
-        """The running loop's semaphore."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._loop, self._semaphore = loop, asyncio.Semaphore(self.value)
-        return self._semaphore
-
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
-        async with self.current():
-            yield
 
 
 class SharedChat:

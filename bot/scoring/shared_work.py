@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from bot.domain.per_loop import PerLoop
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -45,31 +47,28 @@ class SharedWork(Generic[K, V]):
         self._keep_seconds = keep_seconds
         self._keep_items = keep_items
         self._clock = clock
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: dict[K, asyncio.Future[V | None]] = {}
+        self._pending_per_loop: PerLoop[dict[K, asyncio.Future[V | None]]] = PerLoop(dict)
         self._done: OrderedDict[K, tuple[float, V]] = OrderedDict()
 
     def claim(self, keys: Iterable[K]) -> Claim[K, V]:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # the CLI and the tests run several loops in turn
-            self._loop, self._pending = loop, {}
+        loop, pending = asyncio.get_running_loop(), self._pending_per_loop.get()
         self._forget_old()
         claim: Claim[K, V] = Claim([], {})
         for key in dict.fromkeys(keys):
             if key in self._done:
                 claim.done[key] = self._done[key][1]
-            elif key in self._pending:
-                claim.pending[key] = self._pending[key]
+            elif key in pending:
+                claim.pending[key] = pending[key]
             else:
-                self._pending[key] = loop.create_future()
+                pending[key] = loop.create_future()
                 claim.mine.append(key)
         return claim
 
     def resolve(self, results: Mapping[K, V | None]) -> None:
         """Results of claimed items (None: not done); the runs waiting for them go on."""
-        now = self._clock()
+        now, pending = self._clock(), self._pending_per_loop.get()
         for key, value in results.items():
-            future = self._pending.pop(key, None)
+            future = pending.pop(key, None)
             if value is not None:
                 self._done[key] = (now, value)
                 self._done.move_to_end(key)
@@ -80,7 +79,8 @@ class SharedWork(Generic[K, V]):
 
     def release(self, keys: Iterable[K]) -> None:
         """Claimed items left undone (the run failed or was cancelled): their waiters go on without them."""
-        self.resolve({key: None for key in keys if key in self._pending})
+        pending = self._pending_per_loop.get()
+        self.resolve({key: None for key in keys if key in pending})
 
     async def do(self, keys: Iterable[K], work: Callable[[list[K]], Awaitable[Mapping[K, V]]]) -> tuple[
             dict[K, V], dict[K, V]]:
