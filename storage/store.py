@@ -46,8 +46,8 @@ from storage.upsert import insert_missing, upsert
 from storage.weekly import WeeklyQueries
 
 P = ParamSpec("P")
-KEPT_ANNOUNCEMENTS = 16  # (feed, day)s whose papers a store keeps in memory (the first kept goes first)
 R = TypeVar("R")
+KEPT_ANNOUNCEMENTS = 16  # (feed, day)s whose papers a store keeps in memory (the first kept goes first)
 
 
 def _paper(row: PaperRow, announce_type: str = "new") -> Paper:

@@ -95,7 +95,7 @@ class DigestService:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         # DIGEST_RUNS=queue: /arxiv run hands the run to the workers (bot.digest.queue.requested_runs)
         self.queue_requested: Callable[[Subscription], Awaitable[Delivery]] | None = None
-        # Blocking calls made on a thread once a busy spell is over (the process gives its memory back).
+        # Once a busy spell is over: the results kept for concurrent runs go, then (bootstrap) the heap.
         self.idle = IdleHooks(busy=lambda: self._runs_going > 0 or self.retrainer.busy)
         self.idle.add(self.shared.forget_done, thread=False)
         self._runs_going = 0
