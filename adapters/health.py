@@ -7,14 +7,17 @@ Anyone can ask, so the answer without a token is the status and the scheduler's 
 
 from __future__ import annotations
 
+import errno
 import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import SecretStr
 
 from bot.chat.commands import CommandCore
+from bot.domain.errors import DigestError
 
 log = logging.getLogger(__name__)
 HEALTH_PATH = "/healthz"
@@ -48,7 +51,14 @@ async def listen(app: web.Application, host: str, port: int) -> tuple[web.AppRun
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # in use, or not ours to bind: the operator's to fix, in one line
+        await runner.cleanup()
+        reason = ("another process listens there" if exc.errno == errno.EADDRINUSE
+                  else os.strerror(exc.errno) if exc.errno else type(exc).__name__)
+        raise DigestError(f"Cannot listen on {host}:{port}: {reason}. Set PORT to a free port, or stop the "
+                          "process that holds it.") from None
     return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # a started site has one
 
 

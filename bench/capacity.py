@@ -322,7 +322,9 @@ def measure(options: Options) -> Figures:
         bot.wait_healthy(health, timeout=180)
         time.sleep(3)
         figures.rss_idle_before_mib = bot.rss_mib()
-        workers = [BotProcess(env, folder, command="worker") for _ in range(options.workers)]
+        # The workers listen on no port: PORT is the bot's (each would serve /healthz on its own).
+        workers = [BotProcess({k: v for k, v in env.items() if k != "PORT"}, folder, command="worker")
+                   for _ in range(options.workers)]
         for worker in workers:
             stack.callback(worker.kill)
         wait_ready(workers, timeout=180)

@@ -181,6 +181,24 @@ def test_a_refused_slack_token_fails_fast_in_one_line(run_bot: RunBot, env: dict
     assert len(slack.calls) == len({c.method for c in slack.calls})  # each check asked once, not retried
 
 
+@pytest.mark.parametrize("slack_env", [
+    {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"},  # HTTP mode: /slack/events on PORT
+    {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"},  # Socket Mode: /healthz alone on PORT
+], ids=["http-mode", "socket-mode-health"])
+def test_a_port_in_use_fails_fast_in_one_line(run_bot: RunBot, slack_env: dict[str, str]) -> None:
+    with SlackStandIn() as slack, SocketModeStandIn() as sockets, socket.socket() as taken:
+        slack.socket_url = sockets.url
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = run_bot({**slack_env, "SLACK_API_URL": slack.base_url, "PORT": str(port)})
+        assert bot.finish() == 1, bot.stderr
+    bot.assert_readable()
+    [error] = [text for text in bot.lines if text.startswith("Error: ")]
+    assert error == (f"Error: Cannot listen on 0.0.0.0:{port}: another process listens there. Set PORT to a free "
+                     "port, or stop the process that holds it."), bot.stderr
+
+
 # --- Discord ----------------------------------------------------------------------------------------------
 
 

@@ -1,10 +1,12 @@
 """``arxiv-digest worker`` as an operator meets it: one line for a database that is not PostgreSQL (and the same for
-``run`` with DIGEST_RUNS=queue), one line for a refused token, its health check on $PORT, and Ctrl-C as a clean exit."""
+``run`` with DIGEST_RUNS=queue), one line for a refused token or a port in use, its health check on $PORT, and
+Ctrl-C as a clean exit."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,6 +65,21 @@ def test_a_refused_bot_token_stops_the_worker_in_one_line(tmp_path: Path, postgr
     [line] = error_lines(done.stderr)
     assert line.startswith("Error: SLACK_BOT_TOKEN was refused by Slack (invalid_auth)")
     assert "xoxb-revoked" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_port_in_use_stops_the_worker_in_one_line(tmp_path: Path, postgres_url: str) -> None:
+    with SlackStandIn() as slack, socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = environment(DATABASE_URL=postgres_url, DIGEST_RUNS="queue", SLACK_BOT_TOKEN="xoxb-test",
+                          SLACK_API_URL=slack.base_url, PORT=str(port))
+        done = arxiv_digest(["worker"], env, tmp_path)
+    assert done.returncode == 1
+    [line] = error_lines(done.stderr)
+    assert line == (f"Error: Cannot listen on 0.0.0.0:{port}: another process listens there. Set PORT to a free "
+                    "port, or stop the process that holds it.")
 
 
 @pytest.mark.slow
