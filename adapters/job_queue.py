@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import procrastinate
@@ -38,7 +39,9 @@ def queue_name(platform: str) -> str:
 
 # 5 s + 3^n s before each of 5 more attempts: 8 s, 14 s, 32 s, 86 s, 248 s; the clock enqueues the next day anyway.
 RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=5, exponential_wait=3)
-SCHEMA_LOCK = 0x61727869  # pg_advisory_xact_lock key while the first process creates the queue's tables
+SCHEMA_LOCK = 0x61727869  # advisory lock key while a process creates or upgrades the queue's tables
+MIGRATIONS = Path(procrastinate.schema.SchemaManager.get_migrations_path())  # procrastinate's, named in version order
+APPLIED = "arxiv_digest_queue_migrations"  # which of them the queue's tables have
 POOL_SIZE = 4  # the listener, heartbeats, fetching and finishing jobs; the runs use the Store's own pool
 
 
@@ -92,13 +95,46 @@ class JobQueue:
             await self.app.close_async()
 
     async def ensure_schema(self) -> None:
-        """The queue's tables, once: under a transaction-wide advisory lock, as workers may start together."""
-        async with await psycopg.AsyncConnection.connect(self._conninfo) as connection, connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            found = await (await connection.execute("SELECT to_regclass('procrastinate_jobs')")).fetchone()
-            if found is None or found[0] is None:
+        """The queue's tables: made by the first process to start, and brought up to the installed procrastinate's
+        schema when it brings migrations the tables do not have. Under an advisory lock, as workers may start
+        together; each migration in a transaction of its own, recorded as it is applied."""
+        async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as connection:
+            await connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                await self._ensure_schema(connection)
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+    async def _ensure_schema(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        migrations = sorted(MIGRATIONS.glob("*.sql"))
+        found = await (await connection.execute("SELECT to_regclass('procrastinate_jobs')")).fetchone()
+        await connection.execute(f"CREATE TABLE IF NOT EXISTS {APPLIED} (migration text PRIMARY KEY)")
+        if found is None or found[0] is None:
+            async with connection.transaction():
                 await connection.execute(self.app.schema_manager.get_schema())
-                log.info("Created the job queue's tables (procrastinate)")
+                await self._record(connection, migrations)  # the schema is the newest migration's
+            log.info("Created the job queue's tables (procrastinate)")
+            return
+        applied = {name for (name,) in await (await connection.execute(f"SELECT migration FROM {APPLIED}")).fetchall()}
+        if not applied:  # made before they were recorded, by a procrastinate of this code's range: up to date
+            async with connection.transaction():
+                await self._record(connection, migrations)
+            return
+        newest = max(applied)
+        pending = [path for path in migrations if path.name > newest]
+        for path in pending:
+            async with connection.transaction():
+                await connection.execute(path.read_text(encoding="utf-8"))  # procrastinate's SQL, shipped with it
+                await self._record(connection, [path])
+        if pending:
+            log.info("Upgraded the job queue's tables to procrastinate %s: %d migration(s), %s to %s",
+                     procrastinate.__version__, len(pending), pending[0].name, pending[-1].name)
+
+    @staticmethod
+    async def _record(connection: psycopg.AsyncConnection[Any], migrations: list[Path]) -> None:
+        for path in migrations:
+            await connection.execute(f"INSERT INTO {APPLIED} (migration) VALUES (%s) ON CONFLICT DO NOTHING",
+                                     (path.name,))
 
     # the port ---------------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from adapters.job_queue import JobQueue, conninfo
+from adapters.job_queue import APPLIED, MIGRATIONS, JobQueue, conninfo
 from bot.digest.queue import QueuedRun
 from bot.domain.errors import StorageError
 from tests.storage.conftest import postgres_schema
@@ -64,6 +64,62 @@ def test_processes_starting_together_make_the_tables_once_and_a_run_waits_once(u
 
     assert asyncio.run(main()) == [True, False, True]
     assert statuses(url) == [("todo", 0), ("todo", 0)]
+
+
+def test_tables_of_an_older_procrastinate_are_upgraded_once_and_then_run_jobs(url: str) -> None:
+    migrations = sorted(MIGRATIONS.glob("*.sql"))
+    older = [path for path in migrations if path.name < "03.04"]  # the tables procrastinate 3.3 made
+    with psycopg.connect(conninfo(url), autocommit=True) as connection:
+        for path in older:
+            with connection.transaction():
+                connection.execute(path.read_text(encoding="utf-8"))
+        connection.execute(f"CREATE TABLE {APPLIED} (migration text PRIMARY KEY)")
+        for path in older:
+            connection.execute(f"INSERT INTO {APPLIED} VALUES (%s)", (path.name,))
+    ran: list[QueuedRun] = []
+
+    async def handler(run: QueuedRun) -> None:
+        ran.append(run)
+
+    async def main() -> None:
+        queues = [JobQueue(url) for _ in range(2)]
+        await asyncio.gather(*(queue.open() for queue in queues))  # two processes start: one upgrades
+        try:
+            await queues[0].enqueue(QueuedRun(1, 1, DAY))
+            stop = asyncio.Event()
+            working = asyncio.create_task(queues[1].work(handler, platforms=(), concurrency=1, heartbeat=0.2,
+                                                         stalled=5, grace=1, stop=stop))
+            for _ in range(100):
+                if ran:
+                    break
+                await asyncio.sleep(0.1)
+            stop.set()
+            await asyncio.wait_for(working, 10)
+        finally:
+            for queue in queues:
+                await queue.close()
+
+    asyncio.run(main())
+    assert [run.subscription_id for run in ran] == [1]
+    with psycopg.connect(conninfo(url)) as connection:
+        recorded = [name for (name,) in connection.execute(f"SELECT migration FROM {APPLIED} ORDER BY 1")]
+        assert connection.execute("SELECT to_regproc('procrastinate_retry_job_v2')").fetchone() != (None,)
+    assert recorded == [path.name for path in migrations]  # each applied once, in order
+
+
+def test_tables_made_before_migrations_were_recorded_are_taken_as_current(url: str) -> None:
+    async def open_close() -> None:
+        queue = JobQueue(url)
+        await queue.open()
+        await queue.close()
+
+    asyncio.run(open_close())
+    with psycopg.connect(conninfo(url), autocommit=True) as connection:
+        connection.execute(f"DROP TABLE {APPLIED}")  # as a deployment of the previous version left them
+    asyncio.run(open_close())
+    with psycopg.connect(conninfo(url)) as connection:
+        recorded = [name for (name,) in connection.execute(f"SELECT migration FROM {APPLIED} ORDER BY 1")]
+    assert recorded == sorted(path.name for path in MIGRATIONS.glob("*.sql"))
 
 
 def test_a_worker_runs_each_job_and_a_failing_one_is_tried_again_later(url: str) -> None:
