@@ -78,6 +78,7 @@ class BotProcess:
         self.pid = self.process.pid
         self.tally = LogTally()
         self.runs: list[RunLine] = []
+        self.children: dict[int, tuple[float, float]] = {}  # child PID → (peak RSS MiB, CPU seconds) seen
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, name="bot-stderr", daemon=True)
         self._reader.start()
@@ -151,6 +152,31 @@ class BotProcess:
 
     def rss_mib(self) -> float:
         return self._status("VmRSS") / 1024
+
+    def watch_children(self) -> None:
+        """Note the bot's child processes (the prefilter's fitting): their peak memory and CPU so far, kept
+        after they exit. Call it every second or so."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines()
+                              if ":" in line)
+                if int(status.get("PPid", "0")) != self.pid:
+                    continue
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, ValueError):
+                continue
+            peak = int(status.get("VmHWM", "0 kB").split()[0]) / 1024
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            known = self.children.get(int(entry.name), (0.0, 0.0))
+            self.children[int(entry.name)] = (max(known[0], peak), max(known[1], cpu))
+
+    def children_peak_mib(self) -> float:
+        return max((peak for peak, _ in self.children.values()), default=0.0)
+
+    def children_cpu_seconds(self) -> float:
+        return sum(cpu for _, cpu in self.children.values())
 
     def peak_rss_mib(self) -> float:
         return self._status("VmHWM") / 1024

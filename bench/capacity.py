@@ -252,6 +252,7 @@ class Figures:
     rss_peak_mib: float = 0.0
     rss_idle_after_mib: float = 0.0
     idle_after_s: float = 0.0  # from all posted until the bot's CPU went flat (its trainings done)
+    children_peak_mib: float = 0.0  # the peak of a child process of the bot's (the prefilter's fitting)
     cpu_s: float = 0.0
     acks: dict[str, Any] | None = None
     run_acks: dict[str, Any] | None = None
@@ -380,7 +381,8 @@ def measure(options: Options) -> Figures:
                                       name="run-commands", daemon=True)
             sender.start()
         wait_for_digests(runners, channels, t0, options.max_minutes, figures, (arxiv, slack, discord))
-        figures.cpu_s = sum(p.cpu_seconds() for p in [bot, *workers]) - cpu_before
+        figures.cpu_s = sum(p.cpu_seconds() + p.children_cpu_seconds() for p in [bot, *workers]) - cpu_before
+        figures.children_peak_mib = max(p.children_peak_mib() for p in [bot, *workers])
         if probe is not None:
             figures.acks = ack_dict(probe.stop())
             if probe.sent:
@@ -456,6 +458,8 @@ def wait_for_digests(runners: list[BotProcess], channels: list[Channel], t0: flo
         if len(done) == len(wanted) or elapsed > max_minutes * 60 or exited is not None:
             break
         forget_requests(*stand_ins)
+        for runner in runners:
+            runner.watch_children()
         time.sleep(1)
     figures.done = len(done)
     figures.done_at_marks = {m: sum(t <= int(m) * 60 for t in done.values()) for m in marks}
@@ -571,7 +575,8 @@ def report(f: Figures) -> str:
         f"  bot RSS: idle {f.rss_idle_before_mib:.0f} MiB before the run, peak {f.rss_peak_mib:.0f} MiB, idle "
         f"{f.rss_idle_after_mib:.0f} MiB after (idle {f.idle_after_s:.0f} s after the last post); "
         f"CPU {f.cpu_s:.0f} s during the run"
-        + (f" (all processes; a worker's peak RSS {f.workers_rss_peak_mib:.0f} MiB)" if f.workers else ""),
+        + (f" (all processes; a worker's peak RSS {f.workers_rss_peak_mib:.0f} MiB)" if f.workers else "")
+        + (f"; its training process peaked at {f.children_peak_mib:.0f} MiB" if f.children_peak_mib else ""),
     ]
     if f.acks is not None:
         when = f" (the slowest sent {f.slowest_ack_at_s:g} s in)" if f.slowest_ack_at_s is not None else ""

@@ -2,4 +2,5 @@
 
 from bot.entrypoints.cli import app
 
-app()
+if __name__ == "__main__":  # a spawned child process (the prefilter's fitting) imports this module too
+    app()

@@ -8,6 +8,7 @@ abstract`` neither the LLM client nor the chat libraries), as the CLI's start-up
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +113,11 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
     if chat is not None:
         service.close_at_shutdown(chat.close)
     from adapters.memory import give_back
+    from bot.learning.fitting import ProcessFit
 
+    fit = service.fit = ProcessFit()  # the prefilter fits on the other core, not in the event loop's GIL
+    service.close_at_shutdown(lambda: asyncio.to_thread(fit.close))
+    service.idle.add(fit.stop)  # the child's memory goes when the bot is idle
     service.idle.add(give_back)  # the heap a busy spell grew goes back to the system once it is over
     return service
 

@@ -26,6 +26,7 @@ from bot.domain.platform import ChannelPoster, Place, RecoveringPoster
 from bot.domain.pricing import format_cost
 from bot.domain.settings import Settings
 from bot.domain.statuses import DeliveryStatus, PostKind, RunStatus
+from bot.learning import prefilter
 from bot.learning import training as learning
 from bot.scoring.batch_scoring import BatchModel
 from bot.scoring.hooks import settle
@@ -91,7 +92,8 @@ class DigestService:
         # posts (paced per channel), and trains the prefilter after posting, off the loop.
         self.shared = SharedScoring()
         self.slots = RunSlots(runs_at_once=settings.runs_at_once, posting_at_once=settings.channels_at_once)
-        self.retrainer = Retrainer(lambda profile: learning.retrain(self.store, self.settings, profile))
+        self.fit: learning.Fit = prefilter.train  # the bot process fits in a child process (bootstrap)
+        self.retrainer = Retrainer(lambda profile: learning.retrain(self.store, self.settings, profile, fit=self.fit))
         self._closers: list[Callable[[], Awaitable[None]]] = []
         # DIGEST_RUNS=queue: /arxiv run hands the run to the workers (bot.digest.queue.requested_runs)
         self.queue_requested: Callable[[Subscription], Awaitable[Delivery]] | None = None

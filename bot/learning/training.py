@@ -13,6 +13,7 @@ import math
 import random
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.domain.models import Paper, Profile
 from bot.domain.settings import Settings
@@ -24,6 +25,11 @@ from bot.scoring import prompt
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class Fit(Protocol):
+    def __call__(self, examples: Sequence[Example], criteria: str, *, recall: float, min_labels: int) -> Training: ...
+
 
 OLD_CRITERIA_WEIGHT = 0.3  # labels judged under other criteria still teach the vocabulary, less loudly
 REACTION_WEIGHT = 3.0  # a person's 👍/👎 says more than the LLM's guess about what the channel wants
@@ -79,10 +85,11 @@ def examples(store: Store, profile: Profile) -> tuple[list[Example], int]:
     return found, len(reactions)
 
 
-def retrain(store: Store, settings: Settings, profile: Profile) -> tuple[int, Training]:
-    """Train and store the profile's next model version (cold ones too: they record why)."""
+def retrain(store: Store, settings: Settings, profile: Profile, *, fit: Fit = prefilter.train) -> tuple[int, Training]:
+    """Train and store the profile's next model version (cold ones too: they record why). ``fit``: where the
+    model is fitted (the bot process fits in a child process, see bot.learning.fitting)."""
     labelled, reactions = examples(store, profile)
-    training = prefilter.train(
+    training = fit(
         labelled, profile.criteria, recall=settings.prefilter_recall, min_labels=settings.prefilter_min_labels
     )
     previous = store.latest_model(profile.id)
