@@ -102,7 +102,9 @@ def test_a_digest_does_not_wait_behind_a_full_lane(core: CommandCore, slow_api: 
             asyncio.create_task(ask(core, f"abstract {unknown(2 * u + k)}", member(f"M{u}")))
             for u in range(20) for k in range(2)
         ]
-        await asyncio.sleep(0.3)  # the lane is full and arXiv is being asked
+        deadline = time.monotonic() + 10  # until the lane is full and arXiv is being asked (0.3 s on a quiet machine)
+        while (core.lookups.in_lane < CAPACITY or not slow_api.requests) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         in_lane = core.lookups.in_lane
         before = time.perf_counter()
         await asyncio.to_thread(time.monotonic)
