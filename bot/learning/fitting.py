@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from bot.learning import prefilter
@@ -44,7 +44,9 @@ class ProcessFit:
         except BrokenProcessPool:  # the child died (killed, out of memory): this fit here, a new child next time
             log.warning("The prefilter's training process ended unexpectedly; training on a thread this time")
             self.stop()
-            return prefilter.train(examples, criteria, recall=recall, min_labels=min_labels)
+        except (CancelledError, RuntimeError):  # stopped for idleness just as a new run's training came: fit here
+            pass
+        return prefilter.train(examples, criteria, recall=recall, min_labels=min_labels)
 
     def stop(self) -> None:
         """End the child (the next fit starts another): when the bot is idle, and at shutdown."""

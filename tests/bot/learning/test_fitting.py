@@ -78,3 +78,17 @@ def test_the_child_of_a_bot_killed_outright_exits_too(tmp_path):
     while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+
+
+def test_a_fit_that_meets_the_idle_stop_is_done_here():
+    examples = _days(8, 50, 8)
+    fit = ProcessFit()
+    try:
+        fit(examples, CRITERIA, recall=0.95, min_labels=300)
+        executor = fit._executor
+        assert executor is not None
+        executor.shutdown(wait=True)  # the idle hook stopped it between _pool() and submit()
+        fit._executor = executor
+        assert fit(examples, CRITERIA, recall=0.95, min_labels=300).cutoff is not None
+    finally:
+        fit.close()
