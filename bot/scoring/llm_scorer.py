@@ -152,19 +152,21 @@ class LLMScorer:
             finally:
                 self._reserved -= estimate
 
-        found: dict[str, Judgment] = {}
-        if completion is not None:
-            outcome.usage.add(completion.usage)
-            cost = cost_of(completion.usage, self.price)
-            if outcome.cost_usd is not None:
-                outcome.cost_usd += cost or 0.0
-            await settle(self.on_usage(completion.usage, cost))
-            found, notes = parse_reply(completion.text, (p.arxiv_id for p in batch))
-            outcome.notes.extend(notes)
-            if found:
-                outcome.judgments.update(found)
-                await settle(self.on_judgments(list(found.values())))
-                self.on_progress(len(found))
+            # Stored before the slot is given up: a process killed at any moment has at most DIGEST_CONCURRENCY
+            # batches asked and not recorded (under load a save can take longer than the next request).
+            found: dict[str, Judgment] = {}
+            if completion is not None:
+                outcome.usage.add(completion.usage)
+                cost = cost_of(completion.usage, self.price)
+                if outcome.cost_usd is not None:
+                    outcome.cost_usd += cost or 0.0
+                await settle(self.on_usage(completion.usage, cost))
+                found, notes = parse_reply(completion.text, (p.arxiv_id for p in batch))
+                outcome.notes.extend(notes)
+                if found:
+                    outcome.judgments.update(found)
+                    await settle(self.on_judgments(list(found.values())))
+                    self.on_progress(len(found))
 
         missing = [p for p in batch if p.arxiv_id not in found]
         if not missing:
