@@ -31,6 +31,11 @@ def statuses(url: str) -> list[tuple[str, int]]:
                 connection.execute("SELECT status, attempts FROM procrastinate_jobs ORDER BY id").fetchall()]
 
 
+def recorded_migrations(url: str) -> list[str]:
+    with psycopg.connect(conninfo(url)) as connection:
+        return [name for (name,) in connection.execute(f"SELECT migration FROM {APPLIED} ORDER BY 1")]
+
+
 def test_a_database_other_than_postgresql_is_refused_in_one_line() -> None:
     with pytest.raises(StorageError, match=r"^The job queue \(DIGEST_RUNS=queue, arxiv-digest worker\) needs "
                                            r"PostgreSQL") as raised:
@@ -102,9 +107,8 @@ def test_tables_of_an_older_procrastinate_are_upgraded_once_and_then_run_jobs(ur
     asyncio.run(main())
     assert [run.subscription_id for run in ran] == [1]
     with psycopg.connect(conninfo(url)) as connection:
-        recorded = [name for (name,) in connection.execute(f"SELECT migration FROM {APPLIED} ORDER BY 1")]
         assert connection.execute("SELECT to_regproc('procrastinate_retry_job_v2')").fetchone() != (None,)
-    assert recorded == [path.name for path in migrations]  # each applied once, in order
+    assert recorded_migrations(url) == [path.name for path in migrations]  # each applied once, in order
 
 
 def test_tables_made_before_migrations_were_recorded_are_taken_as_current(url: str) -> None:
@@ -117,9 +121,7 @@ def test_tables_made_before_migrations_were_recorded_are_taken_as_current(url: s
     with psycopg.connect(conninfo(url), autocommit=True) as connection:
         connection.execute(f"DROP TABLE {APPLIED}")  # as a deployment of the previous version left them
     asyncio.run(open_close())
-    with psycopg.connect(conninfo(url)) as connection:
-        recorded = [name for (name,) in connection.execute(f"SELECT migration FROM {APPLIED} ORDER BY 1")]
-    assert recorded == sorted(path.name for path in MIGRATIONS.glob("*.sql"))
+    assert recorded_migrations(url) == sorted(path.name for path in MIGRATIONS.glob("*.sql"))
 
 
 def test_a_worker_runs_each_job_and_a_failing_one_is_tried_again_later(url: str) -> None:

@@ -4,7 +4,6 @@ refused token stops the start in one line, and a worker with no platform to post
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,23 +14,14 @@ from adapters.discord.runner import TokenRefused as DiscordTokenRefused
 from adapters.posting import NO_POSTER, DiscordPosting, SlackPosting, posting_platforms
 from adapters.slack.config import SlackSettings
 from adapters.slack.tokens import TokenRefused as SlackTokenRefused
-from bot.bootstrap import build_core
 from bot.chat.commands import CommandCore
 from bot.domain.errors import DigestError
 from bot.domain.platform import Place
-from storage.store import Store
 from tests.support.discord_api import DiscordStandIn
 from tests.support.slack_api import SlackStandIn
 
 CHANNEL = "1350000000000000001"
 
-
-@pytest.fixture
-def core(make_settings: Callable[..., Any]) -> Iterator[CommandCore]:
-    settings = make_settings()
-    store = Store.open(settings.database_url)
-    yield build_core(settings, store)
-    store.close()
 
 
 def slack_settings(slack: SlackStandIn, token: str = "xoxb-test") -> SlackSettings:

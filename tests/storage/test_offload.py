@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
@@ -16,6 +16,18 @@ from storage.store import Store
 
 DAY = dt.date(2025, 3, 6)
 
+
+
+async def cancelled_once_started(start: Callable[[], Awaitable[object]], started: threading.Event,
+                                 release: threading.Event) -> None:
+    """Run ``start()`` as a task, cancel it once its blocking call has ``started``, then ``release`` that call."""
+    task = asyncio.ensure_future(start())
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    release.set()
 
 def test_a_store_call_from_async_code_runs_on_one_of_the_stores_threads(db: Store) -> None:
     async def body() -> tuple[str, str]:
@@ -65,16 +77,7 @@ def test_a_write_asked_for_is_made_even_when_the_caller_is_cancelled_meanwhile(d
                                     default_criteria="Mixture of experts.")
         db.mark_run(profile.id, DAY, RunStatus.POSTED)
 
-    async def body() -> None:
-        task = asyncio.create_task(db.aio(slow_write))
-        while not started.is_set():
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        release.set()
-
-    asyncio.run(body())
+    asyncio.run(cancelled_once_started(lambda: db.aio(slow_write), started, release))
     db.threads.close()  # waits for the call under way
     profile = db.get_profile("chat:C1")
     assert profile is not None and db.get_run(profile.id, DAY) is not None
@@ -103,20 +106,11 @@ def test_a_run_lock_whose_taker_is_cancelled_while_taking_it_is_let_go(db: Store
 
     db.run_lock = slow_lock  # type: ignore[method-assign]
 
-    async def body() -> None:
-        async def take() -> None:
-            async with db.locked_run(1, DAY):
-                raise AssertionError("the body never runs: its task was cancelled first")
+    async def take() -> None:
+        async with db.locked_run(1, DAY):
+            raise AssertionError("the body never runs: its task was cancelled first")
 
-        task = asyncio.create_task(take())
-        while not entered.is_set():
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        release.set()
-
-    asyncio.run(body())
+    asyncio.run(cancelled_once_started(take, entered, release))
     db.threads.close()  # the lock is let go on the store's threads: wait for them
     with original(1, DAY) as held:
         assert held

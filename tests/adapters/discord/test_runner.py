@@ -19,23 +19,14 @@ from adapters.discord.config import DiscordSettings
 from adapters.discord.markup import SUBCOMMANDS
 from adapters.discord.runner import DiscordRunner, TokenRefused
 from adapters.reconnect import Backoff
-from bot.bootstrap import build_core
 from bot.chat.asking import MAX_QUESTION_CHARS
 from bot.chat.commands import COMMANDS, CommandCore
-from storage.store import Store
 from tests.adapters.discord.test_parts import subcommands
 from tests.support.discord_api import GUILD_ID, DiscordStandIn
 from tests.support.unreachable import closed_port, start_until_retried
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "process"
 
-
-@pytest.fixture
-def core(make_settings: Callable[..., Any]) -> Any:
-    settings = make_settings()
-    store = Store.open(settings.database_url)
-    yield build_core(settings, store)
-    store.close()
 
 
 def test_start_logs_in_syncs_the_commands_globally_and_registers_the_poster(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +14,13 @@ from adapters.reconnect import Backoff
 from adapters.slack.config import SlackSettings
 from adapters.slack.runner import SlackRunner
 from adapters.slack.tokens import TokenRefused
-from bot.bootstrap import build_core
 from bot.chat.commands import CommandCore
-from storage.store import Store
 from tests.support.slack_api import SlackStandIn, SocketModeStandIn
 from tests.support.unreachable import closed_port, retry_lines, start_until_retried
 
 FAST = Backoff(first=0.01, cap=0.04)
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "process"
 
-
-@pytest.fixture
-def core(make_settings: Callable[..., Any]) -> Iterator[CommandCore]:
-    settings = make_settings()
-    store = Store.open(settings.database_url)
-    yield build_core(settings, store)
-    store.close()
 
 
 def settings(api_url: str, **overrides: Any) -> SlackSettings:

@@ -140,6 +140,12 @@ def no_retraining(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(training, "retrain", lambda *_args: None)
 
 
+def assert_every_channel_posted(outcome: Outcome, poster: MemoryPoster, subs: list[Subscription]) -> None:
+    """Each run posted its channel's digest, and no command answered with the failure text."""
+    assert [d.status for d in outcome.deliveries] == [DeliveryStatus.POSTED] * len(subs)
+    assert {channel for channel, kind, _ in poster.messages if kind == "summary"} == {sub.channel for sub in subs}
+    assert not [reply for reply in outcome.replies if reply.startswith(FAILED[:20])], outcome.replies
+
 @pytest.mark.usefixtures("no_retraining")
 def test_slow_database_calls_never_hold_up_the_event_loop(
     fresh_database: Callable[[], str], fake_arxiv: FakeArxiv, fake_llm: FakeChat,
@@ -153,9 +159,7 @@ def test_slow_database_calls_never_hold_up_the_event_loop(
         outcome = run_all(core, subs)
     finally:
         store.close()
-    assert [d.status for d in outcome.deliveries] == [DeliveryStatus.POSTED] * len(subs)
-    assert {channel for channel, kind, _ in poster.messages if kind == "summary"} == {sub.channel for sub in subs}
-    assert not [reply for reply in outcome.replies if reply.startswith(FAILED[:20])], outcome.replies
+    assert_every_channel_posted(outcome, poster, subs)
     late = f"the event loop was held up {outcome.worst * 1000:.0f} ms (99%: {outcome.p99 * 1000:.0f} ms)"
     assert outcome.p99 < ON_TIME and outcome.worst < SLOW, late
     # The runs and commands overlapped: one after the other, their slowed calls alone would take far longer.
@@ -176,7 +180,5 @@ def test_on_postgresql_forty_concurrent_runs_all_finish_with_the_pool_at_its_def
             outcome = run_all(core, subs)
         finally:
             store.close()
-    assert [d.status for d in outcome.deliveries] == [DeliveryStatus.POSTED] * len(subs)
-    assert {channel for channel, kind, _ in poster.messages if kind == "summary"} == {sub.channel for sub in subs}
-    assert not [reply for reply in outcome.replies if reply.startswith(FAILED[:20])], outcome.replies
+    assert_every_channel_posted(outcome, poster, subs)
 
