@@ -100,8 +100,10 @@ def feed_fetcher(settings: Settings, feed: str | None = None) -> Callable[[Seque
 def build_service(settings: Settings, store: Store, *, feed: str | None = None) -> DigestService:
     """The digest service on the real arXiv and LLM; ``feed``: see :func:`feed_fetcher`."""
     from bot.digest.service import DigestService
+    from bot.learning.fitting import ProcessFit
 
     chat = shared_chat(settings)
+    fit = ProcessFit()  # the prefilter fits on the other core, not in the event loop's GIL
     service = DigestService(
         settings,
         store,
@@ -109,13 +111,12 @@ def build_service(settings: Settings, store: Store, *, feed: str | None = None) 
         chat_factory=(lambda: chat) if chat is not None else None,  # every run and question shares it
         batch_factory=batch_factory(settings),
         lookup=arxiv_lookup(settings),
+        fit=fit,
     )
     if chat is not None:
         service.close_at_shutdown(chat.close)
     from adapters.memory import give_back
-    from bot.learning.fitting import ProcessFit
 
-    fit = service.fit = ProcessFit()  # the prefilter fits on the other core, not in the event loop's GIL
     service.close_at_shutdown(lambda: asyncio.to_thread(fit.close))
     service.idle.add(fit.stop)  # the child's memory goes when the bot is idle
     service.idle.add(give_back)  # the heap a busy spell grew goes back to the system once it is over

@@ -73,6 +73,7 @@ class DigestService:
         chat_factory: Callable[[], ChatModel] | None,
         lookup: PaperLookup,
         batch_factory: Callable[[], BatchModel] | None = None,
+        fit: learning.Fit = prefilter.train,  # where the prefilter is fitted (the bot process: a child process)
     ) -> None:
         self.settings = settings
         self.store = store
@@ -92,8 +93,7 @@ class DigestService:
         # posts (paced per channel), and trains the prefilter after posting, off the loop.
         self.shared = SharedScoring()
         self.slots = RunSlots(runs_at_once=settings.runs_at_once, posting_at_once=settings.channels_at_once)
-        self.fit: learning.Fit = prefilter.train  # the bot process fits in a child process (bootstrap)
-        self.retrainer = Retrainer(lambda profile: learning.retrain(self.store, self.settings, profile, fit=self.fit))
+        self.retrainer = Retrainer(lambda profile: learning.retrain(self.store, self.settings, profile, fit=fit))
         self._closers: list[Callable[[], Awaitable[None]]] = []
         # DIGEST_RUNS=queue: /arxiv run hands the run to the workers (bot.digest.queue.requested_runs)
         self.queue_requested: Callable[[Subscription], Awaitable[Delivery]] | None = None
