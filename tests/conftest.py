@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.digest.profiles import default_profile  # noqa: F401  (re-exported for tests)
 from bot.domain.models import Paper
@@ -20,6 +21,11 @@ from tests.support.http import Served
 from tests.support.slack_api import SlackStandIn
 
 DAY = dt.date(2025, 3, 6)
+
+# No per-example deadline for any property test: on a loaded 2-core CI machine one example of a Slack event
+# fuzz took over hypothesis's default 200 ms. Speed is measured in bench/, never asserted in tests.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)
